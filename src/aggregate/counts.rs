@@ -1,0 +1,126 @@
+//! Request counters by status class, and the time buckets built from them.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Status classes `1xx` to `5xx`, in index order.
+pub const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// Index into [`CLASSES`] of a status code (100–599).
+pub fn class_index(status: u16) -> usize {
+    usize::from(status / 100).clamp(1, 5) - 1
+}
+
+/// Requests, their status classes, bytes and summed response time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Number of requests.
+    pub requests: u64,
+    /// Requests per status class (`1xx` … `5xx`).
+    pub class: [u64; 5],
+    /// Response bytes.
+    pub bytes: u64,
+    /// Requests that carried a response time.
+    pub timed: u64,
+    /// Sum of their response times in microseconds.
+    pub time_us: u64,
+}
+
+impl Counts {
+    /// Counts one request.
+    pub fn add(&mut self, status: u16, bytes: u64, response_ms: Option<f64>) {
+        self.requests += 1;
+        self.class[class_index(status)] += 1;
+        self.bytes += bytes;
+        if let Some(ms) = response_ms {
+            self.timed += 1;
+            self.time_us += (ms * 1000.0).round() as u64;
+        }
+    }
+
+    /// Adds another set of counts.
+    pub fn merge(&mut self, o: &Counts) {
+        self.requests += o.requests;
+        for (a, b) in self.class.iter_mut().zip(o.class) {
+            *a += b;
+        }
+        self.bytes += o.bytes;
+        self.timed += o.timed;
+        self.time_us += o.time_us;
+    }
+
+    /// Mean response time in milliseconds, when any request was timed.
+    pub fn avg_ms(&self) -> Option<f64> {
+        (self.timed > 0).then(|| self.time_us as f64 / 1000.0 / self.timed as f64)
+    }
+}
+
+/// Counts per time bucket (minute or hour since the epoch), keeping only the newest `cap`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Buckets {
+    /// Bucket width in milliseconds.
+    pub width_ms: i64,
+    cap: usize,
+    map: BTreeMap<i64, Counts>,
+}
+
+impl Buckets {
+    /// Buckets `width_ms` wide, at most `cap` of them (the newest win).
+    pub fn new(width_ms: i64, cap: usize) -> Self {
+        Buckets {
+            width_ms,
+            cap,
+            map: BTreeMap::new(),
+        }
+    }
+
+    /// Counts one request at `ts_ms`.
+    pub fn add(&mut self, ts_ms: i64, status: u16, bytes: u64, response_ms: Option<f64>) {
+        let key = ts_ms.div_euclid(self.width_ms);
+        if self.map.len() >= self.cap && self.map.first_key_value().is_some_and(|(k, _)| key < *k) {
+            return;
+        }
+        self.map
+            .entry(key)
+            .or_default()
+            .add(status, bytes, response_ms);
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        while self.map.len() > self.cap {
+            self.map.pop_first();
+        }
+    }
+
+    /// Adds another set of buckets.
+    pub fn merge(&mut self, o: &Buckets) {
+        for (k, c) in &o.map {
+            self.map.entry(*k).or_default().merge(c);
+        }
+        self.trim();
+    }
+
+    /// `(bucket start in ms, counts)`, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, &Counts)> {
+        self.map.iter().map(|(k, c)| (k * self.width_ms, c))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_keep_the_newest() {
+        let mut b = Buckets::new(60_000, 2);
+        b.add(0, 200, 10, Some(1.0));
+        b.add(60_000, 404, 0, None);
+        b.add(120_000, 500, 0, None);
+        b.add(1, 200, 0, None);
+        let keys: Vec<i64> = b.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, vec![60_000, 120_000]);
+        assert_eq!(class_index(503), 4);
+        assert_eq!(class_index(101), 0);
+    }
+}

@@ -1,0 +1,94 @@
+//! Response-time distribution: a DDSketch (≤ 1 % relative error on every quantile) plus an
+//! exact integer sum, so averages do not depend on the order things were merged in.
+
+use serde::{Deserialize, Serialize};
+use sketches_ddsketch::{Config, DDSketch};
+
+/// Relative accuracy of every quantile the sketch returns.
+pub const RELATIVE_ERROR: f64 = 0.01;
+
+fn config() -> Config {
+    Config::new(RELATIVE_ERROR, 2048, 1e-3)
+}
+
+/// The response times of a set of requests.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Latency {
+    sketch: DDSketch,
+    sum_us: u64,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency {
+            sketch: DDSketch::new(config()),
+            sum_us: 0,
+        }
+    }
+}
+
+impl std::fmt::Debug for Latency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Latency")
+            .field("count", &self.count())
+            .field("avg_ms", &self.avg_ms())
+            .finish()
+    }
+}
+
+impl Latency {
+    /// Records one response time in milliseconds.
+    pub fn record(&mut self, ms: f64) {
+        self.sketch.add(ms);
+        self.sum_us += (ms * 1000.0).round() as u64;
+    }
+
+    /// Adds another distribution to this one.
+    pub fn merge(&mut self, other: &Latency) {
+        if other.count() > 0 {
+            self.sketch
+                .merge(&other.sketch)
+                .expect("every sketch shares one config");
+            self.sum_us += other.sum_us;
+        }
+    }
+
+    /// How many response times were recorded.
+    pub fn count(&self) -> u64 {
+        self.sketch.count() as u64
+    }
+
+    /// Mean in milliseconds (µs resolution); `None` when empty.
+    pub fn avg_ms(&self) -> Option<f64> {
+        let n = self.count();
+        (n > 0).then(|| self.sum_us as f64 / 1000.0 / n as f64)
+    }
+
+    /// The `q` quantile (0–1) in milliseconds; `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        self.sketch.quantile(q.clamp(0.0, 1.0)).ok().flatten()
+    }
+
+    /// Largest recorded value (exact); `None` when empty.
+    pub fn max_ms(&self) -> Option<f64> {
+        self.sketch.max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_basic() {
+        let mut l = Latency::default();
+        assert_eq!((l.count(), l.avg_ms(), l.quantile(0.5)), (0, None, None));
+        for v in [1.0, 2.0, 3.0, 4.0] {
+            l.record(v);
+        }
+        assert_eq!(l.avg_ms(), Some(2.5));
+        assert_eq!(l.max_ms(), Some(4.0));
+        let p50 = l.quantile(0.5).unwrap();
+        assert!((p50 - 2.0).abs() <= 2.0 * RELATIVE_ERROR + 1e-9, "{p50}");
+    }
+}

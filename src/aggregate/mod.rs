@@ -1,0 +1,445 @@
+//! The streaming aggregate: everything the report and the dashboard show, in bounded memory,
+//! mergeable so that chunks aggregated on different cores combine into the same result.
+
+pub mod capped;
+pub mod clients;
+pub mod counts;
+pub mod latency;
+pub mod sample;
+pub mod topn;
+
+use crate::format::FormatKind;
+use crate::request::Request;
+use capped::{Capped, Merge};
+use cardinality_estimator::CardinalityEstimator;
+use clients::Clients;
+use counts::{Buckets, Counts};
+use latency::Latency;
+use sample::{RejectedLine, SampleRequest};
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::sync::LazyLock;
+use topn::TopN;
+
+/// Bounds on what the aggregate keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Distinct routes kept; the rest fold into `(other)`.
+    pub max_routes: usize,
+    /// Clients tracked individually.
+    pub max_clients: usize,
+    /// Distinct virtual hosts kept.
+    pub max_vhosts: usize,
+    /// Length of the slowest and most recent request lists.
+    pub samples: usize,
+    /// Per-minute buckets kept (the newest).
+    pub minutes: usize,
+    /// Per-hour buckets kept (the newest).
+    pub hours: usize,
+    /// Rejected lines kept per source.
+    pub rejected_samples: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_routes: 1000,
+            max_clients: 10_000,
+            max_vhosts: 100,
+            samples: 20,
+            minutes: 24 * 60,
+            hours: 24 * 400,
+            rejected_samples: 5,
+        }
+    }
+}
+
+/// Line counts of one input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LineStats {
+    /// Lines read.
+    pub read: u64,
+    /// Lines that gave a request.
+    pub parsed: u64,
+    /// Lines that could not be parsed.
+    pub rejected: u64,
+    /// Blank lines, comments and headers.
+    pub skipped: u64,
+}
+
+impl LineStats {
+    fn merge(&mut self, o: &LineStats) {
+        self.read += o.read;
+        self.parsed += o.parsed;
+        self.rejected += o.rejected;
+        self.skipped += o.skipped;
+    }
+}
+
+/// What happened to the lines of one input.
+#[derive(Debug, Clone)]
+pub struct SourceStats {
+    /// The format it was read as.
+    pub format: Option<FormatKind>,
+    /// Its line counts.
+    pub lines: LineStats,
+    rejected: TopN<Reverse<u64>, RejectedLine>,
+}
+
+impl SourceStats {
+    /// The first rejected lines, in line order.
+    pub fn rejected_samples(&self) -> Vec<&RejectedLine> {
+        self.rejected.sorted().into_iter().map(|(_, r)| r).collect()
+    }
+}
+
+/// Per-route numbers.
+#[derive(Debug, Clone, Default)]
+pub struct RouteStats {
+    /// Requests.
+    pub requests: u64,
+    /// Responses 400–499.
+    pub errors_4xx: u64,
+    /// Responses 500–599.
+    pub errors_5xx: u64,
+    /// Response bytes.
+    pub bytes: u64,
+    /// Response times.
+    pub latency: Latency,
+}
+
+impl Merge for RouteStats {
+    fn merge(&mut self, o: &Self) {
+        self.requests += o.requests;
+        self.errors_4xx += o.errors_4xx;
+        self.errors_5xx += o.errors_5xx;
+        self.bytes += o.bytes;
+        self.latency.merge(&o.latency);
+    }
+}
+
+/// Unique visitors: HyperLogLog over (client, user agent), as GoAccess counts them.
+type Visitors = CardinalityEstimator<str, wyhash::WyHash, 14, 6>;
+
+static BOT_PATTERNS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build([
+            "bot",
+            "crawl",
+            "spider",
+            "slurp",
+            "curl/",
+            "wget",
+            "python-",
+            "go-http-client",
+            "headlesschrome",
+            "scan",
+            "httpclient",
+            "java/",
+            "okhttp",
+            "libwww",
+            "nikto",
+            "sqlmap",
+            "zgrab",
+            "masscan",
+            "nmap",
+        ])
+        .expect("static patterns compile")
+});
+
+/// True when a user agent looks like a bot, crawler, script or scanner.
+pub fn is_bot(user_agent: &str) -> bool {
+    user_agent.is_empty() || BOT_PATTERNS.is_match(user_agent)
+}
+
+/// Everything counted over a set of log lines.
+#[derive(Debug, Clone)]
+pub struct Aggregate {
+    limits: Limits,
+    /// Line counts over all inputs.
+    pub lines: LineStats,
+    sources: BTreeMap<String, SourceStats>,
+    /// Totals over all requests.
+    pub totals: Counts,
+    status: Vec<u64>,
+    /// Response times of all timed requests.
+    pub latency: Latency,
+    first_ts: Option<i64>,
+    last_ts: Option<i64>,
+    /// Per-minute buckets (newest window).
+    pub minutes: Buckets,
+    /// Per-hour buckets.
+    pub hours: Buckets,
+    /// Counts by hour of day (UTC).
+    pub hour_of_day: [Counts; 24],
+    /// Per-route numbers.
+    pub routes: Capped<RouteStats>,
+    /// Requests per virtual host.
+    pub vhosts: Capped<u64>,
+    /// The heaviest clients.
+    pub clients: Clients,
+    visitors: Visitors,
+    /// Requests whose user agent looks automated.
+    pub bots: u64,
+    slowest: TopN<(Option<u64>, i64, u64), SampleRequest>,
+    recent: TopN<(i64, u64), SampleRequest>,
+    recent_errors: TopN<(i64, u64), SampleRequest>,
+    scratch: String,
+}
+
+impl Default for Aggregate {
+    fn default() -> Self {
+        Aggregate::new(Limits::default())
+    }
+}
+
+fn visitor_hash(client: &str, user_agent: &str) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x7461_696c_7075_6c73).hash_one((client, user_agent))
+}
+
+impl Aggregate {
+    /// An empty aggregate with the given bounds.
+    pub fn new(limits: Limits) -> Self {
+        Aggregate {
+            limits,
+            lines: LineStats::default(),
+            sources: BTreeMap::new(),
+            totals: Counts::default(),
+            status: vec![0; 600],
+            latency: Latency::default(),
+            first_ts: None,
+            last_ts: None,
+            minutes: Buckets::new(60_000, limits.minutes),
+            hours: Buckets::new(3_600_000, limits.hours),
+            hour_of_day: [Counts::default(); 24],
+            routes: Capped::new(limits.max_routes),
+            vhosts: Capped::new(limits.max_vhosts),
+            clients: Clients::new(limits.max_clients),
+            visitors: Visitors::new(),
+            bots: 0,
+            slowest: TopN::new(limits.samples),
+            recent: TopN::new(limits.samples),
+            recent_errors: TopN::new(limits.samples),
+            scratch: String::new(),
+        }
+    }
+
+    /// The bounds this aggregate was made with.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Counts one request. `raw` is its log line (kept in samples), `seq` its position in the
+    /// input (orders requests logged in the same millisecond).
+    pub fn push(&mut self, req: &Request<'_>, raw: &[u8], seq: u64) {
+        let (status, bytes, ms) = (req.status, req.bytes, req.response_ms);
+        self.totals.add(status, bytes, ms);
+        self.status[usize::from(status).min(599)] += 1;
+        if let Some(ms) = ms {
+            self.latency.record(ms);
+        }
+        self.first_ts = Some(self.first_ts.map_or(req.ts_ms, |t| t.min(req.ts_ms)));
+        self.last_ts = Some(self.last_ts.map_or(req.ts_ms, |t| t.max(req.ts_ms)));
+        self.minutes.add(req.ts_ms, status, bytes, ms);
+        self.hours.add(req.ts_ms, status, bytes, ms);
+        self.hour_of_day[usize::from(crate::time::hour_of_day(req.ts_ms))].add(status, bytes, ms);
+
+        crate::route::normalize_into(&req.path, &mut self.scratch);
+        let r = self.routes.entry(&self.scratch);
+        r.requests += 1;
+        r.bytes += bytes;
+        match status {
+            400..=499 => r.errors_4xx += 1,
+            500..=599 => r.errors_5xx += 1,
+            _ => {}
+        }
+        if let Some(ms) = ms {
+            r.latency.record(ms);
+        }
+        if !req.vhost.is_empty() {
+            *self.vhosts.entry(&req.vhost) += 1;
+        }
+        self.clients.add(&req.client, status, bytes);
+        self.visitors
+            .insert_hash(visitor_hash(&req.client, &req.user_agent));
+        if is_bot(&req.user_agent) {
+            self.bots += 1;
+        }
+
+        let us = ms.map(|ms| (ms * 1000.0).round() as u64);
+        let fill = |old: Option<SampleRequest>| old.unwrap_or_default().fill(req, raw);
+        self.slowest.offer_with((us, req.ts_ms, seq), fill);
+        self.recent.offer_with((req.ts_ms, seq), fill);
+        if status >= 400 {
+            self.recent_errors.offer_with((req.ts_ms, seq), fill);
+        }
+    }
+
+    /// Adds the line counts of a batch read from `source` in `format`.
+    pub fn record_lines(&mut self, source: &str, format: Option<FormatKind>, lines: LineStats) {
+        self.lines.merge(&lines);
+        let s = self.source_mut(source);
+        s.lines.merge(&lines);
+        if s.format.is_none() {
+            s.format = format;
+        }
+    }
+
+    /// Keeps a rejected line as a sample (counting is done by [`Aggregate::record_lines`]).
+    pub fn reject_sample(&mut self, source: &str, line_no: u64, raw: &[u8], error: &str) {
+        let s = self.source_mut(source);
+        let key = Reverse(line_no);
+        if s.rejected.admits(&key) {
+            s.rejected
+                .offer(key, RejectedLine::new(line_no, raw, error.to_owned()));
+        }
+    }
+
+    fn source_mut(&mut self, source: &str) -> &mut SourceStats {
+        let cap = self.limits.rejected_samples;
+        self.sources
+            .entry(source.to_owned())
+            .or_insert_with(|| SourceStats {
+                format: None,
+                lines: LineStats::default(),
+                rejected: TopN::new(cap),
+            })
+    }
+
+    /// Adds everything counted in `o`.
+    pub fn merge(&mut self, o: &Aggregate) {
+        self.lines.merge(&o.lines);
+        for (name, s) in &o.sources {
+            let mine = self.source_mut(name);
+            mine.lines.merge(&s.lines);
+            mine.format = mine.format.or(s.format);
+            mine.rejected.merge(&s.rejected);
+        }
+        self.totals.merge(&o.totals);
+        for (a, b) in self.status.iter_mut().zip(&o.status) {
+            *a += b;
+        }
+        self.latency.merge(&o.latency);
+        self.first_ts = min_opt(self.first_ts, o.first_ts, i64::min);
+        self.last_ts = min_opt(self.last_ts, o.last_ts, i64::max);
+        self.minutes.merge(&o.minutes);
+        self.hours.merge(&o.hours);
+        for (a, b) in self.hour_of_day.iter_mut().zip(&o.hour_of_day) {
+            a.merge(b);
+        }
+        self.routes.merge(&o.routes);
+        self.vhosts.merge(&o.vhosts);
+        self.clients.merge(&o.clients);
+        self.visitors.merge(&o.visitors);
+        self.bots += o.bots;
+        self.slowest.merge(&o.slowest);
+        self.recent.merge(&o.recent);
+        self.recent_errors.merge(&o.recent_errors);
+    }
+
+    /// Inputs by name.
+    pub fn sources(&self) -> &BTreeMap<String, SourceStats> {
+        &self.sources
+    }
+
+    /// `(status, count)` for every status seen, ascending.
+    pub fn status_counts(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.status
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(s, c)| (s as u16, *c))
+    }
+
+    /// Estimated number of distinct (client, user agent) pairs.
+    pub fn unique_visitors(&self) -> u64 {
+        self.visitors.estimate() as u64
+    }
+
+    /// Time of the first and last request.
+    pub fn period(&self) -> Option<(i64, i64)> {
+        self.first_ts.zip(self.last_ts)
+    }
+
+    /// The slowest timed requests, slowest first.
+    pub fn slowest(&self) -> Vec<&SampleRequest> {
+        self.slowest
+            .sorted()
+            .into_iter()
+            .filter(|(k, _)| k.0.is_some())
+            .map(|(_, s)| s)
+            .collect()
+    }
+
+    /// The most recent requests, newest first.
+    pub fn recent(&self) -> Vec<&SampleRequest> {
+        self.recent.sorted().into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// The most recent requests that failed (status ≥ 400), newest first.
+    pub fn recent_errors(&self) -> Vec<&SampleRequest> {
+        self.recent_errors
+            .sorted()
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect()
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(pick(x, y)),
+        (x, y) => x.or(y),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn req(ts: i64, path: &'static str, status: u16, ms: Option<f64>) -> Request<'static> {
+        Request {
+            ts_ms: ts,
+            path: Cow::Borrowed(path),
+            status,
+            bytes: 10,
+            response_ms: ms,
+            client: Cow::Borrowed("10.0.0.1"),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn counts_routes_and_samples() {
+        let mut a = Aggregate::default();
+        a.push(&req(1000, "/users/1", 200, Some(10.0)), b"l1", 0);
+        a.push(&req(2000, "/users/2", 500, Some(30.0)), b"l2", 1);
+        a.push(&req(3000, "/health", 404, None), b"l3", 2);
+        assert_eq!(a.totals.requests, 3);
+        assert_eq!(a.totals.class, [0, 1, 0, 1, 1]);
+        let users = a
+            .routes
+            .iter()
+            .find(|(k, _)| *k == "/users/{id}")
+            .unwrap()
+            .1;
+        assert_eq!((users.requests, users.errors_5xx), (2, 1));
+        assert_eq!(a.slowest()[0].path, "/users/2");
+        assert_eq!(a.slowest().len(), 2, "untimed requests are not 'slow'");
+        assert_eq!(a.recent()[0].line, "l3");
+        assert_eq!(a.recent_errors().len(), 2);
+        assert_eq!(a.period(), Some((1000, 3000)));
+        assert_eq!(a.unique_visitors(), 1);
+        assert_eq!(a.bots, 3, "no user agent counts as automated");
+    }
+
+    #[test]
+    fn bots() {
+        assert!(is_bot("Googlebot/2.1"));
+        assert!(is_bot("curl/8.0"));
+        assert!(!is_bot("Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"));
+    }
+}

@@ -1,0 +1,165 @@
+//! Command-line interface: argument definitions and dispatch.
+
+use crate::aggregate::Limits;
+use crate::batch::{BatchOptions, aggregate_inputs};
+use crate::format::{FormatKind, FormatOptions, TimeUnit};
+use crate::lang::Lang;
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Real-time server log analyzer with a live web dashboard.
+#[derive(Debug, Parser)]
+#[command(name = "tailpulse", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log level for tailpulse's own messages (error, warn, info, debug, trace); RUST_LOG wins.
+    #[arg(long, global = true, default_value = "warn")]
+    pub log_level: String,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyze log files once and print a report (text, JSON or self-contained HTML).
+    Analyze(AnalyzeArgs),
+}
+
+/// Report output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// The insights report with LLM prompts.
+    Text,
+    /// The full analysis as JSON (schema in README).
+    Json,
+    /// A self-contained HTML page with charts.
+    Html,
+}
+
+/// How log lines are read.
+#[derive(Debug, Clone, Args)]
+pub struct FormatArgs {
+    /// Log format; detected from the first lines when not given.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatKind>,
+    /// GoAccess-style format string, e.g. '%h %^[%d:%t %^] "%r" %s %b "%R" "%u" %T', or a
+    /// GoAccess preset name (COMBINED, VCOMBINED, COMMON, W3C, CADDY, TRAEFIKCLF).
+    #[arg(long)]
+    pub log_format: Option<String>,
+    /// strftime date format for %d in --log-format (default %d/%b/%Y).
+    #[arg(long)]
+    pub date_format: Option<String>,
+    /// strftime time format for %t in --log-format (default %H:%M:%S).
+    #[arg(long)]
+    pub time_format: Option<String>,
+    /// Unit of bare-integer response times in text logs (Apache %D is us, %T is s);
+    /// guessed from the values when not given.
+    #[arg(long, value_enum)]
+    pub time_unit: Option<TimeUnit>,
+    /// Map a request field to a JSON key: FIELD=KEY[:UNIT], e.g. response_time=latency:ms,
+    /// path=req.url. Fields: time method path request protocol status bytes response_time
+    /// client user_agent referer vhost. Repeatable.
+    #[arg(long, value_parser = parse_json_field)]
+    pub json_field: Vec<(String, String)>,
+}
+
+impl FormatArgs {
+    /// The parser options these flags describe.
+    pub fn options(&self) -> FormatOptions {
+        FormatOptions {
+            kind: self.format,
+            log_format: self.log_format.clone(),
+            date_format: self.date_format.clone(),
+            time_format: self.time_format.clone(),
+            time_unit: self.time_unit,
+            json_fields: self.json_field.clone(),
+        }
+    }
+}
+
+fn parse_json_field(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').ok_or("expected FIELD=KEY[:UNIT]")?;
+    Ok((k.trim().to_owned(), v.trim().to_owned()))
+}
+
+/// `tailpulse analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Log files (plain or gzip); `-` reads standard input.
+    #[arg(required = true)]
+    pub files: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Report language.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: Lang,
+    /// Parser threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Distinct routes kept; the rest are counted under (other).
+    #[arg(long, default_value_t = Limits::default().max_routes)]
+    pub max_routes: usize,
+    /// How lines are read.
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    init_logging(&cli.log_level);
+    match cli.command {
+        Command::Analyze(a) => analyze(a),
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn analyze(a: AnalyzeArgs) -> Result<()> {
+    let defaults = BatchOptions::default();
+    let opts = BatchOptions {
+        format: a.format.options(),
+        limits: Limits {
+            max_routes: a.max_routes,
+            ..Limits::default()
+        },
+        threads: a.threads.unwrap_or(defaults.threads),
+        ..defaults
+    };
+    let agg = aggregate_inputs(&a.files, &opts)?;
+    let summary = crate::analysis::analyze(&agg, a.lang);
+    let rendered = match a.output {
+        Output::Text => crate::report::text::render(&summary, a.lang),
+        Output::Json => serde_json::to_string_pretty(&summary)? + "\n",
+        Output::Html => crate::report::html::render(&summary, a.lang),
+    };
+    match &a.out {
+        Some(path) => std::fs::write(path, rendered)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out
+                .write_all(rendered.as_bytes())
+                .and_then(|()| out.flush())
+            {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e).context("cannot write the report");
+                }
+            }
+        }
+    }
+    Ok(())
+}

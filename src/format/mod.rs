@@ -1,0 +1,132 @@
+//! Log formats: one module each, the same interface, and detection from the first lines.
+//!
+//! Every parser turns one line (bytes, without its newline) into a [`Request`] or a
+//! [`LineError`]; `Ok(None)` is a line that holds no request (blank, comment, header).
+
+pub mod clf;
+pub mod custom;
+pub mod detect;
+pub mod json;
+pub mod timing;
+pub mod w3c;
+
+use crate::request::Request;
+use serde::Serialize;
+
+pub use detect::detect;
+pub use timing::TimeUnit;
+
+/// Why a line could not be read as a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    /// A field the format requires is missing or unreadable.
+    #[error("missing or malformed {0}")]
+    Field(&'static str),
+    /// The line is not a JSON object.
+    #[error("not a JSON object")]
+    NotJson,
+}
+
+/// The log formats tailpulse reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum FormatKind {
+    /// nginx/Apache combined (common is read by the same parser), optional timing fields.
+    Combined,
+    /// Apache `vhost_combined`: `host:port` before the combined fields.
+    VhostCombined,
+    /// Traefik's common log format (combined + request count, router, backend, duration).
+    Traefik,
+    /// JSON lines: nginx `escape=json`, Caddy, Traefik JSON, or a mapping given by flags.
+    Json,
+    /// W3C extended (IIS), fields named by the `#Fields:` header.
+    W3c,
+    /// A GoAccess-style format string given with `--log-format`.
+    Custom,
+}
+
+impl FormatKind {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FormatKind::Combined => "combined",
+            FormatKind::VhostCombined => "vhost-combined",
+            FormatKind::Traefik => "traefik",
+            FormatKind::Json => "json",
+            FormatKind::W3c => "w3c",
+            FormatKind::Custom => "custom",
+        }
+    }
+}
+
+/// What the user told about the format; everything left `None` is detected.
+#[derive(Debug, Clone, Default)]
+pub struct FormatOptions {
+    /// Force a format instead of detecting it.
+    pub kind: Option<FormatKind>,
+    /// A GoAccess format string (or a GoAccess preset name such as `COMBINED`).
+    pub log_format: Option<String>,
+    /// strftime date format for `%d` in `log_format` (GoAccess `--date-format`).
+    pub date_format: Option<String>,
+    /// strftime time format for `%t` in `log_format` (GoAccess `--time-format`).
+    pub time_format: Option<String>,
+    /// Unit of integer response times in text formats (Apache `%D` is µs, `%T` is s).
+    pub time_unit: Option<TimeUnit>,
+    /// JSON field mapping overrides: `(field, key[:unit])`, e.g. `("response_time", "lat:ms")`.
+    pub json_fields: Vec<(String, String)>,
+}
+
+/// A ready parser for one input, holding whatever state its format needs.
+#[derive(Debug, Clone)]
+pub enum Parser {
+    /// combined, common, vhost-combined and Traefik CLF.
+    Clf(clf::Clf),
+    /// JSON lines.
+    Json(json::Json),
+    /// W3C extended.
+    W3c(w3c::W3c),
+    /// GoAccess-style format string.
+    Custom(custom::Custom),
+}
+
+impl Parser {
+    /// Parses one line (without its newline).
+    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Option<Request<'a>>, LineError> {
+        let line = trim_line(line);
+        if line.is_empty() {
+            return Ok(None);
+        }
+        match self {
+            Parser::Clf(p) => p.parse(line).map(Some),
+            Parser::Json(p) => p.parse(line).map(Some),
+            Parser::W3c(p) => p.parse(line),
+            Parser::Custom(p) => p.parse(line).map(Some),
+        }
+    }
+
+    /// Which format this parser reads.
+    pub fn kind(&self) -> FormatKind {
+        match self {
+            Parser::Clf(p) => p.kind(),
+            Parser::Json(_) => FormatKind::Json,
+            Parser::W3c(_) => FormatKind::W3c,
+            Parser::Custom(_) => FormatKind::Custom,
+        }
+    }
+}
+
+/// Drops a trailing `\r` and surrounding spaces.
+fn trim_line(line: &[u8]) -> &[u8] {
+    line.trim_ascii()
+}
+
+/// The error for a format option that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    /// A `--log-format` string that cannot be compiled.
+    #[error("invalid --log-format: {0}")]
+    LogFormat(String),
+    /// A `--json-field` mapping that names an unknown field or unit.
+    #[error("invalid --json-field: {0}")]
+    JsonField(String),
+}

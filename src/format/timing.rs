@@ -1,0 +1,110 @@
+//! Response-time fields as servers write them: `0.123` (s), `123ms`, `%D` µs, `"0.1, 0.2"`.
+
+use serde::Serialize;
+
+/// The unit of a plain number that holds a response time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+pub enum TimeUnit {
+    /// Seconds (nginx `$request_time`, Apache `%T`, Caddy `duration`).
+    #[value(name = "s")]
+    Seconds,
+    /// Milliseconds (IIS `time-taken`).
+    #[value(name = "ms")]
+    Millis,
+    /// Microseconds (Apache `%D`).
+    #[value(name = "us")]
+    Micros,
+    /// Nanoseconds (Traefik JSON `Duration`).
+    #[value(name = "ns")]
+    Nanos,
+}
+
+impl TimeUnit {
+    /// Converts a value in this unit to milliseconds.
+    pub fn to_ms(self, v: f64) -> f64 {
+        match self {
+            TimeUnit::Seconds => v * 1e3,
+            TimeUnit::Millis => v,
+            TimeUnit::Micros => v / 1e3,
+            TimeUnit::Nanos => v / 1e6,
+        }
+    }
+
+    /// Reads a unit suffix name (`s`, `ms`, `us`, `µs`, `ns`).
+    pub fn from_suffix(s: &str) -> Option<TimeUnit> {
+        match s {
+            "s" => Some(TimeUnit::Seconds),
+            "ms" => Some(TimeUnit::Millis),
+            "us" | "µs" => Some(TimeUnit::Micros),
+            "ns" => Some(TimeUnit::Nanos),
+            _ => None,
+        }
+    }
+}
+
+fn number(b: &[u8]) -> Option<f64> {
+    crate::request::parse_f64(b)
+}
+
+/// Reads one response-time token into milliseconds.
+///
+/// A number with a unit suffix (`12ms`, `0.5s`, `300us`) uses it; a decimal number is seconds
+/// (as nginx writes it); a plain integer is in `int_unit`; a comma-separated list (nginx
+/// upstream times across retries) is summed; `-` is no value.
+pub fn token_ms(tok: &[u8], int_unit: TimeUnit) -> Option<f64> {
+    let tok = tok.trim_ascii();
+    if tok.is_empty() || tok == b"-" {
+        return None;
+    }
+    if tok.contains(&b',') || tok.contains(&b':') && !tok.ends_with(b"s") {
+        let parts = tok.split(|&b| b == b',' || b == b':');
+        let mut sum = None;
+        for p in parts {
+            if let Some(v) = token_ms(p, int_unit) {
+                sum = Some(sum.unwrap_or(0.0) + v);
+            }
+        }
+        return sum;
+    }
+    for (suffix, unit) in [
+        (&b"ms"[..], TimeUnit::Millis),
+        ("µs".as_bytes(), TimeUnit::Micros),
+        (b"us", TimeUnit::Micros),
+        (b"ns", TimeUnit::Nanos),
+        (b"s", TimeUnit::Seconds),
+    ] {
+        if let Some(n) = tok.strip_suffix(suffix) {
+            return number(n).map(|v| unit.to_ms(v));
+        }
+    }
+    let v = number(tok)?;
+    if tok.contains(&b'.') {
+        Some(TimeUnit::Seconds.to_ms(v))
+    } else {
+        Some(int_unit.to_ms(v))
+    }
+}
+
+/// True when the token is a bare integer (its unit has to be told or guessed).
+pub fn is_plain_integer(tok: &[u8]) -> bool {
+    !tok.is_empty() && tok.iter().all(u8::is_ascii_digit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens() {
+        let us = TimeUnit::Micros;
+        assert_eq!(token_ms(b"0.123", us), Some(123.0));
+        assert_eq!(token_ms(b"12ms", us), Some(12.0));
+        assert_eq!(token_ms(b"1500", us), Some(1.5));
+        assert_eq!(token_ms(b"2", TimeUnit::Seconds), Some(2000.0));
+        assert_eq!(token_ms(b"0.100, 0.200", us), Some(300.0));
+        assert_eq!(token_ms(b"0.100 : 0.050", us), Some(150.0));
+        assert_eq!(token_ms(b"-", us), None);
+        assert_eq!(token_ms(b"abc", us), None);
+        assert_eq!(token_ms(b"3s", us), Some(3000.0));
+    }
+}

@@ -1,0 +1,246 @@
+//! Opening inputs (files, `.gz` files, standard input) and cutting them into blocks of whole
+//! lines for the parsers.
+
+use flate2::read::MultiGzDecoder;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+/// Size of the blocks handed to parser threads.
+pub const BLOCK_SIZE: usize = 4 << 20;
+/// Longest line read; a longer one is counted as rejected and skipped.
+pub const MAX_LINE: usize = 16 << 20;
+
+/// Why an input could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file could not be opened.
+    #[error("cannot open {path}")]
+    Open {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Reading failed part way.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Opens `name` (`-` is standard input); gzip data is decompressed, whatever the name.
+pub fn open(name: &str) -> Result<Box<dyn Read + Send>, InputError> {
+    let raw: Box<dyn Read + Send> = if name == "-" {
+        Box::new(io::stdin())
+    } else {
+        let f = File::open(Path::new(name)).map_err(|source| InputError::Open {
+            path: name.into(),
+            source,
+        })?;
+        Box::new(f)
+    };
+    let mut buf = BufReader::with_capacity(256 << 10, raw);
+    let head = buf.fill_buf().map_err(|source| InputError::Read {
+        path: name.into(),
+        source,
+    })?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(MultiGzDecoder::new(buf)))
+    } else {
+        Ok(Box::new(buf))
+    }
+}
+
+/// A run of whole lines.
+#[derive(Debug)]
+pub struct Block {
+    /// The bytes (ending with a newline, except maybe the input's last block).
+    pub data: Vec<u8>,
+    /// 1-based number of its first line.
+    pub first_line: u64,
+    /// Byte offset in the input.
+    pub offset: u64,
+}
+
+/// Cuts a reader into blocks of whole lines.
+pub struct Blocks<R> {
+    reader: R,
+    carry: Vec<u8>,
+    next_line: u64,
+    offset: u64,
+    block_size: usize,
+    eof: bool,
+    /// Lines skipped for being longer than [`MAX_LINE`].
+    pub overlong: u64,
+}
+
+impl<R: Read> Blocks<R> {
+    /// Blocks of about `block_size` bytes from `reader`.
+    pub fn new(reader: R, block_size: usize) -> Self {
+        Blocks {
+            reader,
+            carry: Vec::new(),
+            next_line: 1,
+            offset: 0,
+            block_size: block_size.max(1024),
+            eof: false,
+            overlong: 0,
+        }
+    }
+
+    /// The next block, `None` at the end of the input.
+    pub fn next_block(&mut self) -> io::Result<Option<Block>> {
+        loop {
+            if self.eof {
+                if self.carry.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(self.emit(self.carry.len())));
+            }
+            let start = self.carry.len();
+            let want = self.block_size.max(start + self.block_size / 4);
+            self.carry.resize(want, 0);
+            let n = read_full(&mut self.reader, &mut self.carry[start..])?;
+            self.carry.truncate(start + n);
+            if n == 0 {
+                self.eof = true;
+                continue;
+            }
+            if let Some(nl) = memchr::memrchr(b'\n', &self.carry[start..]) {
+                return Ok(Some(self.emit(start + nl + 1)));
+            }
+            if memchr::memchr(b'\n', &self.carry[..start]).is_none() && self.carry.len() > MAX_LINE
+            {
+                self.skip_overlong()?;
+            }
+        }
+    }
+
+    fn emit(&mut self, len: usize) -> Block {
+        let rest = self.carry.split_off(len);
+        let data = std::mem::replace(&mut self.carry, rest);
+        let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
+        let block = Block {
+            first_line: self.next_line,
+            offset: self.offset,
+            data,
+        };
+        self.next_line += lines;
+        self.offset += block.data.len() as u64;
+        block
+    }
+
+    /// Drops the line being read up to and including its newline.
+    fn skip_overlong(&mut self) -> io::Result<()> {
+        self.overlong += 1;
+        self.offset += self.carry.len() as u64;
+        self.carry.clear();
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let n = read_full(&mut self.reader, &mut buf)?;
+            if n == 0 {
+                self.eof = true;
+                self.next_line += 1;
+                return Ok(());
+            }
+            if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
+                self.offset += (i + 1) as u64;
+                self.carry.extend_from_slice(&buf[i + 1..n]);
+                self.next_line += 1;
+                return Ok(());
+            }
+            self.offset += n as u64;
+        }
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_blocks(data: &[u8], size: usize) -> (Vec<Block>, u64) {
+        let mut b = Blocks::new(data, size);
+        let mut out = Vec::new();
+        while let Some(x) = b.next_block().unwrap() {
+            out.push(x);
+        }
+        (out, b.overlong)
+    }
+
+    #[test]
+    fn blocks_hold_whole_lines_and_number_them() {
+        let data: Vec<u8> = (0..1000)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .chain(*b"tail")
+            .collect();
+        let (blocks, _) = all_blocks(&data, 1024);
+        assert!(blocks.len() > 3);
+        let joined: Vec<u8> = blocks.iter().flat_map(|b| b.data.clone()).collect();
+        assert_eq!(joined, data);
+        for b in &blocks[..blocks.len() - 1] {
+            assert_eq!(b.data.last(), Some(&b'\n'));
+            let first = String::from_utf8_lossy(
+                &b.data[..b.data.iter().position(|&c| c == b'\n').unwrap()],
+            )
+            .to_string();
+            assert_eq!(first, format!("line {}", b.first_line - 1));
+            assert_eq!(
+                &data[b.offset as usize..b.offset as usize + 4],
+                &b.data[..4]
+            );
+        }
+    }
+
+    #[test]
+    fn long_lines_grow_the_block() {
+        let long = vec![b'x'; 10_000];
+        let mut data = long.clone();
+        data.push(b'\n');
+        data.extend_from_slice(b"next\n");
+        let (blocks, overlong) = all_blocks(&data, 1024);
+        assert_eq!(overlong, 0);
+        let joined: Vec<u8> = blocks.iter().flat_map(|b| b.data.clone()).collect();
+        assert_eq!(joined, data);
+    }
+
+    #[test]
+    fn gzip_is_detected_by_content() {
+        use flate2::{Compression, write::GzEncoder};
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.txt");
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(b"hello\n").unwrap();
+        std::fs::write(&path, enc.finish().unwrap()).unwrap();
+        let mut s = String::new();
+        open(path.to_str().unwrap())
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        assert_eq!(s, "hello\n");
+        assert!(matches!(
+            open("/nonexistent/x"),
+            Err(InputError::Open { .. })
+        ));
+    }
+}

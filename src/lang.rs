@@ -1,0 +1,75 @@
+//! Report languages and number formatting shared by the report renderers.
+
+use serde::Serialize;
+
+/// Language of the report, insights and prompts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// English.
+    #[default]
+    En,
+    /// Korean (the original report's language).
+    Ko,
+}
+
+impl Lang {
+    /// Picks the text for this language.
+    pub fn pick<T>(self, en: T, ko: T) -> T {
+        match self {
+            Lang::En => en,
+            Lang::Ko => ko,
+        }
+    }
+}
+
+/// Milliseconds as `755 ms` (en) or `755ms` (ko), whole numbers above 10 ms.
+pub fn ms(lang: Lang, v: f64) -> String {
+    let n = if v >= 10.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    };
+    lang.pick(format!("{n} ms"), format!("{n}ms"))
+}
+
+/// A share (0–1) as a percentage with one decimal.
+pub fn pct(v: f64) -> String {
+    format!("{:.1}%", v * 100.0)
+}
+
+/// Bytes in binary units (`1.2 GiB`).
+pub fn bytes(v: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut x = v as f64;
+    let mut i = 0;
+    while x >= 1024.0 && i < UNITS.len() - 1 {
+        x /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{v} B")
+    } else {
+        format!("{x:.1} {}", UNITS[i])
+    }
+}
+
+/// An hour of the day as `6:00` (en) or `6시` (ko).
+pub fn hour(lang: Lang, h: u8) -> String {
+    lang.pick(format!("{h}:00"), format!("{h}시"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(ms(Lang::En, 755.4), "755 ms");
+        assert_eq!(ms(Lang::Ko, 1.25), "1.2ms");
+        assert_eq!(pct(0.0234), "2.3%");
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(hour(Lang::Ko, 6), "6시");
+    }
+}

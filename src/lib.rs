@@ -1,0 +1,21 @@
+//! tailpulse: a real-time server log analyzer with a live web dashboard.
+//!
+//! The functional core — [`format`] (parsers), [`aggregate`] (mergeable streaming aggregates),
+//! [`summary`], [`insights`] and [`report`] — does no I/O and reads no clock. The shell around
+//! it — [`input`], [`batch`] and [`cli`] — reads files and talks to the user.
+
+pub mod aggregate;
+pub mod analysis;
+pub mod batch;
+pub mod cli;
+pub mod cursor;
+pub mod format;
+pub mod ingest;
+pub mod input;
+pub mod insights;
+pub mod lang;
+pub mod report;
+pub mod request;
+pub mod route;
+pub mod summary;
+pub mod time;

@@ -1,0 +1,102 @@
+//! The plain-text report (`analysis_report.txt`, `analyze --output text`).
+
+use crate::insights::Severity;
+use crate::lang::Lang;
+use crate::summary::Summary;
+use crate::time::format_utc;
+use std::fmt::Write;
+
+/// Renders the report: a short header, the insights with advice, then the LLM prompts.
+pub fn render(s: &Summary, lang: Lang) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{}",
+        lang.pick("tailpulse analysis report", "tailpulse 로그 분석 리포트")
+    );
+    if let Some(p) = &s.period {
+        let _ = writeln!(
+            o,
+            "{}: {} – {} UTC",
+            lang.pick("Period", "기간"),
+            format_utc(p.first_ms),
+            format_utc(p.last_ms)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "{}",
+        lang.pick(
+            format!(
+                "Requests: {} | lines read: {} | rejected: {}",
+                s.requests, s.lines.read, s.lines.rejected
+            ),
+            format!(
+                "요청: {}건 | 읽은 줄: {} | 파싱 실패: {}",
+                s.requests, s.lines.read, s.lines.rejected
+            ),
+        )
+    );
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "{}",
+        lang.pick(
+            "[Improvement suggestions and insights]",
+            "[개선 제안 및 인사이트]"
+        )
+    );
+    let _ = writeln!(o, "---");
+    if s.insights.is_empty() {
+        let _ = writeln!(
+            o,
+            "- {}",
+            lang.pick(
+                "No requests to analyze yet.",
+                "아직 분석할 요청이 없습니다."
+            )
+        );
+    }
+    for i in &s.insights {
+        let mark = match i.severity {
+            Severity::Critical => "[!!] ",
+            Severity::Warning => "[!] ",
+            Severity::Info => "",
+        };
+        let _ = writeln!(o, "- {mark}{}", i.message);
+        if let Some(a) = &i.advice {
+            let _ = writeln!(o, "  → {a}");
+        }
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "{}",
+        lang.pick(
+            "[LLM prompts: natural-language summary / anomaly detection]",
+            "[LLM 활용 자연어 요약/이상탐지 프롬프트 샘플]"
+        )
+    );
+    let _ = writeln!(o, "---");
+    for (n, p) in s.prompts.iter().enumerate() {
+        let _ = writeln!(o, "{}. {}:", n + 1, p.title);
+        let _ = writeln!(o, "{}", p.text);
+        let _ = writeln!(o);
+    }
+    o
+}
+
+/// `prompt_log.md`: the current prompts as Markdown.
+pub fn prompt_log(s: &Summary, lang: Lang) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# {}\n", lang.pick("LLM prompts", "LLM 프롬프트"));
+    for p in &s.prompts {
+        let _ = writeln!(
+            o,
+            "## {}\n\n```text\n{}\n```\n",
+            p.title,
+            p.text.replace("```", "'''")
+        );
+    }
+    o
+}

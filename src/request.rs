@@ -1,0 +1,155 @@
+//! The parsed form of one access-log line.
+
+use std::borrow::Cow;
+
+/// One HTTP request as read from a log line, borrowing from the line where it can.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request<'a> {
+    /// When the request was logged, UTC milliseconds since the Unix epoch.
+    pub ts_ms: i64,
+    /// HTTP method (`GET`, `POST`, ...); empty when the log has none.
+    pub method: Cow<'a, str>,
+    /// Path as logged, query string included.
+    pub path: Cow<'a, str>,
+    /// Protocol (`HTTP/1.1`, `HTTP/2.0`); empty when the log has none.
+    pub protocol: Cow<'a, str>,
+    /// Response status code.
+    pub status: u16,
+    /// Response size in bytes (`-` counts as 0).
+    pub bytes: u64,
+    /// Time taken to serve the request in milliseconds, when the format records it.
+    pub response_ms: Option<f64>,
+    /// Client address (IPv4, IPv6 or a host name).
+    pub client: Cow<'a, str>,
+    /// User agent; empty when not logged.
+    pub user_agent: Cow<'a, str>,
+    /// Referer; empty when not logged.
+    pub referer: Cow<'a, str>,
+    /// Virtual host; empty when not logged.
+    pub vhost: Cow<'a, str>,
+}
+
+impl Default for Request<'_> {
+    fn default() -> Self {
+        Request {
+            ts_ms: 0,
+            method: Cow::Borrowed(""),
+            path: Cow::Borrowed(""),
+            protocol: Cow::Borrowed(""),
+            status: 0,
+            bytes: 0,
+            response_ms: None,
+            client: Cow::Borrowed(""),
+            user_agent: Cow::Borrowed(""),
+            referer: Cow::Borrowed(""),
+            vhost: Cow::Borrowed(""),
+        }
+    }
+}
+
+/// Text of a log field: borrowed when the bytes are valid UTF-8, replacement characters otherwise.
+pub fn text(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+/// Text of a log field where `-` means "not logged".
+pub fn optional_text(bytes: &[u8]) -> Cow<'_, str> {
+    if bytes == b"-" {
+        Cow::Borrowed("")
+    } else {
+        text(bytes)
+    }
+}
+
+/// Splits a request line (`GET /path HTTP/1.1`) into method, path and protocol.
+///
+/// A line with one word is taken as a bare path (`-` or garbage sent by scanners is kept
+/// as the path so nothing is lost).
+pub fn split_request_line(line: &[u8]) -> (Cow<'_, str>, Cow<'_, str>, Cow<'_, str>) {
+    let line = line.trim_ascii();
+    let Some(first_space) = memchr::memchr(b' ', line) else {
+        return (Cow::Borrowed(""), text(line), Cow::Borrowed(""));
+    };
+    let method = &line[..first_space];
+    let rest = line[first_space + 1..].trim_ascii_start();
+    match memchr::memrchr(b' ', rest) {
+        Some(last_space) if rest[last_space + 1..].starts_with(b"HTTP/") => (
+            text(method),
+            text(rest[..last_space].trim_ascii_end()),
+            text(&rest[last_space + 1..]),
+        ),
+        _ => (text(method), text(rest), Cow::Borrowed("")),
+    }
+}
+
+/// Reads an unsigned decimal integer; `None` for anything else.
+pub fn parse_u64(bytes: &[u8]) -> Option<u64> {
+    if bytes.is_empty() || bytes.len() > 19 {
+        return None;
+    }
+    bytes.iter().try_fold(0u64, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
+    })
+}
+
+/// Reads an HTTP status code (100–999).
+pub fn parse_status(bytes: &[u8]) -> Option<u16> {
+    match bytes {
+        [a, b, c]
+            if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() && *a != b'0' =>
+        {
+            Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
+        }
+        _ => None,
+    }
+}
+
+/// Reads a byte count where `-` means zero.
+pub fn parse_bytes(bytes: &[u8]) -> Option<u64> {
+    if bytes == b"-" {
+        Some(0)
+    } else {
+        parse_u64(bytes)
+    }
+}
+
+/// Reads a non-negative decimal number (`0.123`, `12`).
+pub fn parse_f64(bytes: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(bytes).ok()?;
+    let v: f64 = s.parse().ok()?;
+    (v.is_finite() && v >= 0.0).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_line_variants() {
+        assert_eq!(
+            split_request_line(b"GET /a?b=1 HTTP/1.1"),
+            ("GET".into(), "/a?b=1".into(), "HTTP/1.1".into())
+        );
+        assert_eq!(
+            split_request_line(b"GET /a"),
+            ("GET".into(), "/a".into(), "".into())
+        );
+        assert_eq!(split_request_line(b"-"), ("".into(), "-".into(), "".into()));
+        assert_eq!(
+            split_request_line(b"GET /a b HTTP/2.0"),
+            ("GET".into(), "/a b".into(), "HTTP/2.0".into())
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_status(b"200"), Some(200));
+        assert_eq!(parse_status(b"099"), None);
+        assert_eq!(parse_status(b"20"), None);
+        assert_eq!(parse_bytes(b"-"), Some(0));
+        assert_eq!(parse_u64(b"99999999999999999999"), None);
+        assert_eq!(parse_f64(b"0.250"), Some(0.25));
+        assert_eq!(parse_f64(b"-1"), None);
+        assert_eq!(parse_f64(b"NaN"), None);
+    }
+}

@@ -1,0 +1,116 @@
+//! Route normalization: `/users/123?x=1` and `/users/456` are the same route, `/users/{id}`.
+
+/// Longest route kept; longer paths are cut so one request cannot make a huge key.
+pub const MAX_ROUTE_LEN: usize = 200;
+
+/// Placeholder that replaces identifier segments.
+pub const ID: &str = "{id}";
+
+fn is_hex(b: &[u8]) -> bool {
+    b.iter().all(u8::is_ascii_hexdigit)
+}
+
+fn is_uuid(b: &[u8]) -> bool {
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// True for a path segment that names one object rather than a kind of thing: numbers,
+/// UUIDs, hex hashes, and long tokens that mix letters and digits.
+pub fn is_identifier(seg: &[u8]) -> bool {
+    if seg.is_empty() {
+        return false;
+    }
+    let has_digit = seg.iter().any(u8::is_ascii_digit);
+    if !has_digit {
+        return false;
+    }
+    if seg.iter().all(u8::is_ascii_digit) || is_uuid(seg) {
+        return true;
+    }
+    if seg.len() >= 8 && is_hex(seg) {
+        return true;
+    }
+    let token_like = seg
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'='));
+    token_like && seg.len() >= 20 && seg.iter().any(u8::is_ascii_alphabetic)
+}
+
+/// Writes the route of `path` into `out` (cleared first): query and fragment dropped,
+/// identifier segments replaced by `{id}`, length capped at [`MAX_ROUTE_LEN`].
+pub fn normalize_into(path: &str, out: &mut String) {
+    out.clear();
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    let path = &path[..end];
+    if path.is_empty() {
+        out.push('/');
+        return;
+    }
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if is_identifier(seg.as_bytes()) {
+            out.push_str(ID);
+        } else {
+            out.push_str(seg);
+        }
+        if out.len() > MAX_ROUTE_LEN {
+            let mut cut = MAX_ROUTE_LEN;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.truncate(cut);
+            out.push('…');
+            return;
+        }
+    }
+}
+
+/// The route of `path` (see [`normalize_into`]).
+pub fn normalize(path: &str) -> String {
+    let mut s = String::new();
+    normalize_into(path, &mut s);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_become_placeholders() {
+        assert_eq!(normalize("/users/123"), "/users/{id}");
+        assert_eq!(
+            normalize("/users/123/posts/9?page=2"),
+            "/users/{id}/posts/{id}"
+        );
+        assert_eq!(
+            normalize("/o/550e8400-e29b-41d4-a716-446655440000/x"),
+            "/o/{id}/x"
+        );
+        assert_eq!(normalize("/blob/deadbeef12"), "/blob/{id}");
+        assert_eq!(normalize("/t/abcDEF123ghiJKL456mnoP"), "/t/{id}");
+        assert_eq!(normalize("/api/v2/items"), "/api/v2/items");
+        assert_eq!(normalize("/static/app.css#x"), "/static/app.css");
+        assert_eq!(
+            normalize("/cafe"),
+            "/cafe",
+            "a word of hex letters is not an id"
+        );
+        assert_eq!(normalize(""), "/");
+        assert_eq!(normalize("?a=1"), "/");
+    }
+
+    #[test]
+    fn long_paths_are_capped_on_a_char_boundary() {
+        let long = format!("/{}", "é".repeat(500));
+        let r = normalize(&long);
+        assert!(r.len() <= MAX_ROUTE_LEN + '…'.len_utf8());
+        assert!(r.ends_with('…'));
+    }
+}

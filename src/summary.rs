@@ -1,0 +1,445 @@
+//! The analysis result as a stable, serializable document: what `analyze --output json`
+//! prints and what the dashboard API serves (see README, "JSON schema").
+
+use crate::aggregate::counts::{CLASSES, Counts};
+use crate::aggregate::latency::Latency;
+use crate::aggregate::sample::{RejectedLine, SampleRequest};
+use crate::aggregate::{Aggregate, LineStats};
+use crate::insights::Insight;
+use crate::report::prompts::Prompt;
+use crate::time::format_rfc3339;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Version of the JSON document; bumped when a key changes meaning or goes away.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole analysis.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// [`SCHEMA_VERSION`].
+    pub schema: u32,
+    /// Line counts over all inputs.
+    pub lines: LineStats,
+    /// Per-input line counts, detected format and first rejected lines.
+    pub sources: Vec<SourceRow>,
+    /// Requests counted.
+    pub requests: u64,
+    /// First and last request time.
+    pub period: Option<Period>,
+    /// Status code → requests.
+    pub status: BTreeMap<String, u64>,
+    /// `1xx` … `5xx` → requests.
+    pub status_class: BTreeMap<String, u64>,
+    /// Share of requests with status < 400 (0–1).
+    pub success_rate: Option<f64>,
+    /// Share of 4xx responses (0–1).
+    pub error_rate_4xx: Option<f64>,
+    /// Share of 5xx responses (0–1).
+    pub error_rate_5xx: Option<f64>,
+    /// Distinct (client, user agent) pairs, estimated (HyperLogLog, ~1 % error).
+    pub unique_visitors: u64,
+    /// Response bytes.
+    pub bytes: u64,
+    /// Response-time statistics; `null` when the format has no timing.
+    pub response_time_ms: Option<Percentiles>,
+    /// The 24 hours of the day (UTC).
+    pub by_hour: Vec<HourRow>,
+    /// Hour of day with the most requests.
+    pub peak_hour: Option<PeakHour>,
+    /// Hour of day with the highest mean response time.
+    pub slowest_hour: Option<SlowHour>,
+    /// Requests over time.
+    pub timeline: Timeline,
+    /// Per-route table, most requested first.
+    pub routes: Vec<RouteRow>,
+    /// Heaviest clients.
+    pub clients: Vec<ClientRow>,
+    /// Requests per virtual host.
+    pub vhosts: Vec<NameCount>,
+    /// Requests from bots, crawlers and scripts.
+    pub bots: Share,
+    /// Slowest requests, slowest first.
+    pub slowest: Vec<SampleRow>,
+    /// Most recent requests, newest first.
+    pub recent: Vec<SampleRow>,
+    /// Most recent failed requests (status ≥ 400), newest first.
+    pub recent_errors: Vec<SampleRow>,
+    /// Findings with advice.
+    pub insights: Vec<Insight>,
+    /// Prompts ready to paste into an LLM.
+    pub prompts: Vec<Prompt>,
+}
+
+/// One input.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceRow {
+    /// File name, or `-` for standard input.
+    pub name: String,
+    /// Format it was read as.
+    pub format: Option<&'static str>,
+    /// Line counts.
+    pub lines: LineStats,
+    /// First rejected lines.
+    pub rejected_samples: Vec<RejectedLine>,
+}
+
+/// A time span.
+#[derive(Debug, Clone, Serialize)]
+pub struct Period {
+    /// First request (RFC 3339, UTC).
+    pub first: String,
+    /// Last request (RFC 3339, UTC).
+    pub last: String,
+    /// First request, UTC milliseconds.
+    pub first_ms: i64,
+    /// Last request, UTC milliseconds.
+    pub last_ms: i64,
+}
+
+/// Response-time statistics in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Percentiles {
+    /// Timed requests.
+    pub count: u64,
+    /// Mean.
+    pub avg: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// Statistics of `l`; `None` when nothing was timed.
+    pub fn of(l: &Latency) -> Option<Self> {
+        let q = |p| round3(l.quantile(p).unwrap_or(0.0));
+        Some(Percentiles {
+            count: l.count(),
+            avg: round3(l.avg_ms()?),
+            p50: q(0.5),
+            p90: q(0.9),
+            p95: q(0.95),
+            p99: q(0.99),
+            max: round3(l.max_ms()?),
+        })
+    }
+}
+
+/// One hour of the day.
+#[derive(Debug, Clone, Serialize)]
+pub struct HourRow {
+    /// 0–23 (UTC).
+    pub hour: u8,
+    /// Requests.
+    pub requests: u64,
+    /// Requests per status class.
+    pub status_class: BTreeMap<&'static str, u64>,
+    /// Response bytes.
+    pub bytes: u64,
+    /// Mean response time.
+    pub avg_ms: Option<f64>,
+}
+
+/// The busiest hour of the day.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PeakHour {
+    /// 0–23 (UTC).
+    pub hour: u8,
+    /// Requests in that hour.
+    pub requests: u64,
+}
+
+/// The hour of the day with the slowest responses.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SlowHour {
+    /// 0–23 (UTC).
+    pub hour: u8,
+    /// Mean response time in that hour.
+    pub avg_ms: f64,
+}
+
+/// Requests over time, by hour and by minute.
+#[derive(Debug, Clone, Serialize)]
+pub struct Timeline {
+    /// One row per hour that had requests.
+    pub hourly: Vec<TimeRow>,
+    /// One row per minute that had requests (the newest day).
+    pub minutely: Vec<TimeRow>,
+}
+
+/// Counts of one time bucket.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeRow {
+    /// Bucket start (RFC 3339, UTC).
+    pub t: String,
+    /// Bucket start, UTC milliseconds.
+    pub t_ms: i64,
+    /// Requests.
+    pub requests: u64,
+    /// Requests per status class.
+    pub status_class: BTreeMap<&'static str, u64>,
+    /// Response bytes.
+    pub bytes: u64,
+    /// Mean response time.
+    pub avg_ms: Option<f64>,
+}
+
+/// One route.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteRow {
+    /// Normalized path (`/users/{id}`), or `(other)` for routes past the cap.
+    pub route: String,
+    /// Requests.
+    pub requests: u64,
+    /// 4xx responses.
+    pub errors_4xx: u64,
+    /// 5xx responses.
+    pub errors_5xx: u64,
+    /// Mean response time.
+    pub avg_ms: Option<f64>,
+    /// 90th percentile response time.
+    pub p90_ms: Option<f64>,
+    /// 99th percentile response time.
+    pub p99_ms: Option<f64>,
+    /// Response bytes.
+    pub bytes: u64,
+}
+
+/// One client.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientRow {
+    /// Address.
+    pub client: String,
+    /// Requests.
+    pub requests: u64,
+    /// 404 responses.
+    pub not_found: u64,
+    /// 4xx and 5xx responses.
+    pub errors: u64,
+    /// Response bytes.
+    pub bytes: u64,
+}
+
+/// A name and a count.
+#[derive(Debug, Clone, Serialize)]
+pub struct NameCount {
+    /// Name.
+    pub name: String,
+    /// Requests.
+    pub requests: u64,
+}
+
+/// A count and its share of all requests.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Share {
+    /// Requests.
+    pub requests: u64,
+    /// Share of all requests (0–1).
+    pub share: f64,
+}
+
+/// One request in a table.
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleRow {
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// UTC milliseconds.
+    pub ts_ms: i64,
+    /// Method.
+    pub method: String,
+    /// Path as logged.
+    pub path: String,
+    /// Status.
+    pub status: u16,
+    /// Bytes.
+    pub bytes: u64,
+    /// Response time.
+    pub response_ms: Option<f64>,
+    /// Client address.
+    pub client: String,
+    /// User agent.
+    pub user_agent: String,
+    /// Virtual host.
+    pub vhost: String,
+    /// The raw log line.
+    pub line: String,
+}
+
+impl From<&SampleRequest> for SampleRow {
+    fn from(s: &SampleRequest) -> Self {
+        SampleRow {
+            time: format_rfc3339(s.ts_ms),
+            ts_ms: s.ts_ms,
+            method: s.method.clone(),
+            path: s.path.clone(),
+            status: s.status,
+            bytes: s.bytes,
+            response_ms: s.response_ms(),
+            client: s.client.clone(),
+            user_agent: s.user_agent.clone(),
+            vhost: s.vhost.clone(),
+            line: s.line.clone(),
+        }
+    }
+}
+
+/// Rounds to 3 decimals (µs for milliseconds).
+pub fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn ratio(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 / whole as f64 * 1e6).round() / 1e6)
+}
+
+fn classes(c: &Counts) -> BTreeMap<&'static str, u64> {
+    CLASSES.iter().copied().zip(c.class).collect()
+}
+
+fn time_row(t_ms: i64, c: &Counts) -> TimeRow {
+    TimeRow {
+        t: format_rfc3339(t_ms),
+        t_ms,
+        requests: c.requests,
+        status_class: classes(c),
+        bytes: c.bytes,
+        avg_ms: c.avg_ms().map(round3),
+    }
+}
+
+impl Summary {
+    /// The numbers of `agg`, without insights and prompts (see [`crate::analysis::analyze`]).
+    pub fn numbers(agg: &Aggregate) -> Summary {
+        let t = &agg.totals;
+        let by_hour: Vec<HourRow> = agg
+            .hour_of_day
+            .iter()
+            .enumerate()
+            .map(|(h, c)| HourRow {
+                hour: h as u8,
+                requests: c.requests,
+                status_class: classes(c),
+                bytes: c.bytes,
+                avg_ms: c.avg_ms().map(round3),
+            })
+            .collect();
+        let peak_hour = by_hour
+            .iter()
+            .filter(|h| h.requests > 0)
+            .max_by_key(|h| (h.requests, std::cmp::Reverse(h.hour)))
+            .map(|h| PeakHour {
+                hour: h.hour,
+                requests: h.requests,
+            });
+        let slowest_hour = by_hour
+            .iter()
+            .filter_map(|h| Some((h.hour, h.avg_ms?)))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(hour, avg_ms)| SlowHour { hour, avg_ms });
+        let mut routes: Vec<RouteRow> = agg
+            .routes
+            .iter()
+            .map(|(route, r)| RouteRow {
+                route: route.to_owned(),
+                requests: r.requests,
+                errors_4xx: r.errors_4xx,
+                errors_5xx: r.errors_5xx,
+                avg_ms: r.latency.avg_ms().map(round3),
+                p90_ms: r.latency.quantile(0.9).map(round3),
+                p99_ms: r.latency.quantile(0.99).map(round3),
+                bytes: r.bytes,
+            })
+            .collect();
+        routes.sort_by(|a, b| {
+            b.requests
+                .cmp(&a.requests)
+                .then_with(|| a.route.cmp(&b.route))
+        });
+        let mut vhosts: Vec<NameCount> = agg
+            .vhosts
+            .iter()
+            .map(|(name, n)| NameCount {
+                name: name.to_owned(),
+                requests: *n,
+            })
+            .collect();
+        vhosts.sort_by(|a, b| {
+            b.requests
+                .cmp(&a.requests)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Summary {
+            schema: SCHEMA_VERSION,
+            lines: agg.lines,
+            sources: agg
+                .sources()
+                .iter()
+                .map(|(name, s)| SourceRow {
+                    name: name.clone(),
+                    format: s.format.map(|f| f.name()),
+                    lines: s.lines,
+                    rejected_samples: s.rejected_samples().into_iter().cloned().collect(),
+                })
+                .collect(),
+            requests: t.requests,
+            period: agg.period().map(|(a, b)| Period {
+                first: format_rfc3339(a),
+                last: format_rfc3339(b),
+                first_ms: a,
+                last_ms: b,
+            }),
+            status: agg
+                .status_counts()
+                .map(|(s, c)| (s.to_string(), c))
+                .collect(),
+            status_class: CLASSES.iter().map(|c| c.to_string()).zip(t.class).collect(),
+            success_rate: ratio(t.class[0] + t.class[1] + t.class[2], t.requests),
+            error_rate_4xx: ratio(t.class[3], t.requests),
+            error_rate_5xx: ratio(t.class[4], t.requests),
+            unique_visitors: agg.unique_visitors(),
+            bytes: t.bytes,
+            response_time_ms: Percentiles::of(&agg.latency),
+            by_hour,
+            peak_hour,
+            slowest_hour,
+            timeline: Timeline {
+                hourly: agg.hours.iter().map(|(t, c)| time_row(t, c)).collect(),
+                minutely: agg.minutes.iter().map(|(t, c)| time_row(t, c)).collect(),
+            },
+            routes,
+            clients: agg
+                .clients
+                .top(10)
+                .into_iter()
+                .map(|(c, s)| ClientRow {
+                    client: c.to_owned(),
+                    requests: s.requests,
+                    not_found: s.not_found,
+                    errors: s.errors,
+                    bytes: s.bytes,
+                })
+                .collect(),
+            vhosts,
+            bots: Share {
+                requests: agg.bots,
+                share: ratio(agg.bots, t.requests).unwrap_or(0.0),
+            },
+            slowest: agg.slowest().into_iter().map(SampleRow::from).collect(),
+            recent: agg.recent().into_iter().map(SampleRow::from).collect(),
+            recent_errors: agg
+                .recent_errors()
+                .into_iter()
+                .map(SampleRow::from)
+                .collect(),
+            insights: Vec::new(),
+            prompts: Vec::new(),
+        }
+    }
+}
