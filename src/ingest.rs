@@ -1,6 +1,7 @@
 //! Turns a block of log bytes into aggregate updates (pure: no I/O).
 
-use crate::aggregate::{Aggregate, LineStats};
+use crate::aggregate::topn::TopN;
+use crate::aggregate::{Aggregate, LineStats, SampleKeys};
 use crate::format::Parser;
 
 /// Where a block sits in its input.
@@ -12,8 +13,45 @@ pub struct BlockPos {
     pub offset: u64,
 }
 
+/// The lines of a block that may enter the aggregate's sample lists, by byte range.
+struct Candidates {
+    slow: TopN<(Option<u64>, i64, u64), (usize, usize)>,
+    recent: TopN<(i64, u64), (usize, usize)>,
+    errors: TopN<(i64, u64), (usize, usize)>,
+}
+
+impl Candidates {
+    fn new(n: usize) -> Self {
+        Candidates {
+            slow: TopN::new(n),
+            recent: TopN::new(n),
+            errors: TopN::new(n),
+        }
+    }
+
+    fn offer(&mut self, k: SampleKeys, range: (usize, usize)) {
+        self.slow.offer(k.slow, range);
+        self.recent.offer(k.recent, range);
+        if k.error {
+            self.errors.offer(k.recent, range);
+        }
+    }
+
+    fn ranges(&self) -> Vec<(usize, usize)> {
+        let mut v: Vec<(usize, usize)> = self.slow.sorted().into_iter().map(|e| e.1).collect();
+        v.extend(self.recent.sorted().into_iter().map(|e| e.1));
+        v.extend(self.errors.sorted().into_iter().map(|e| e.1));
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
 /// Parses every line of `block` (newline-separated; the last line may lack its newline) and
 /// counts it into `agg` under `source`. Returns the line counts of the block.
+///
+/// Only the lines that can enter the sample lists are copied into samples, which keeps
+/// per-line work to counting.
 pub fn ingest_block(
     agg: &mut Aggregate,
     source: &str,
@@ -22,6 +60,7 @@ pub fn ingest_block(
     pos: BlockPos,
 ) -> LineStats {
     let mut stats = LineStats::default();
+    let mut candidates = Candidates::new(agg.limits().samples);
     let mut start = 0usize;
     let mut line_no = pos.first_line;
     let mut lines = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
@@ -34,7 +73,11 @@ pub fn ingest_block(
         match parser.parse(raw) {
             Ok(Some(req)) => {
                 stats.parsed += 1;
-                agg.push(&req, raw, pos.offset + start as u64);
+                agg.count(&req);
+                candidates.offer(
+                    SampleKeys::of(&req, pos.offset + start as u64),
+                    (start, end),
+                );
             }
             Ok(None) => stats.skipped += 1,
             Err(e) => {
@@ -45,6 +88,12 @@ pub fn ingest_block(
         }
         start = end + 1;
         line_no += 1;
+    }
+    for (start, end) in candidates.ranges() {
+        let raw = &block[start..end];
+        if let Ok(Some(req)) = parser.parse(raw) {
+            agg.sample(&req, raw, pos.offset + start as u64);
+        }
     }
     agg.record_lines(source, Some(parser.kind()), stats);
     stats

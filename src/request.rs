@@ -49,7 +49,10 @@ impl Default for Request<'_> {
 
 /// Text of a log field: borrowed when the bytes are valid UTF-8, replacement characters otherwise.
 pub fn text(bytes: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// Text of a log field where `-` means "not logged".

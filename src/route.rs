@@ -44,21 +44,17 @@ pub fn is_identifier(seg: &[u8]) -> bool {
 /// identifier segments replaced by `{id}`, length capped at [`MAX_ROUTE_LEN`].
 pub fn normalize_into(path: &str, out: &mut String) {
     out.clear();
-    let end = path.find(['?', '#']).unwrap_or(path.len());
-    let path = &path[..end];
-    if path.is_empty() {
+    let bytes = path.as_bytes();
+    let end = memchr::memchr2(b'?', b'#', bytes).unwrap_or(bytes.len());
+    if end == 0 {
         out.push('/');
         return;
     }
-    for (i, seg) in path.split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        if is_identifier(seg.as_bytes()) {
-            out.push_str(ID);
-        } else {
-            out.push_str(seg);
-        }
+    let path = &path[..end];
+    let mut from = 0;
+    loop {
+        let to = memchr::memchr(b'/', &path.as_bytes()[from..]).map_or(path.len(), |i| from + i);
+        push_segment(&path[from..to], out);
         if out.len() > MAX_ROUTE_LEN {
             let mut cut = MAX_ROUTE_LEN;
             while !out.is_char_boundary(cut) {
@@ -67,6 +63,28 @@ pub fn normalize_into(path: &str, out: &mut String) {
             out.truncate(cut);
             out.push('…');
             return;
+        }
+        if to == path.len() {
+            return;
+        }
+        out.push('/');
+        from = to + 1;
+    }
+}
+
+fn push_segment(seg: &str, out: &mut String) {
+    if !seg.bytes().any(|b| b.is_ascii_digit()) {
+        out.push_str(seg);
+    } else if is_identifier(seg.as_bytes()) {
+        out.push_str(ID);
+    } else {
+        match seg.rsplit_once('.') {
+            Some((stem, ext)) if ext.len() <= 5 && is_identifier(stem.as_bytes()) => {
+                out.push_str(ID);
+                out.push('.');
+                out.push_str(ext);
+            }
+            _ => out.push_str(seg),
         }
     }
 }

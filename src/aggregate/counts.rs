@@ -27,14 +27,14 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Counts one request.
-    pub fn add(&mut self, status: u16, bytes: u64, response_ms: Option<f64>) {
+    /// Counts one request (`response_us`: its response time in µs, if logged).
+    pub fn add(&mut self, status: u16, bytes: u64, response_us: Option<u64>) {
         self.requests += 1;
         self.class[class_index(status)] += 1;
         self.bytes += bytes;
-        if let Some(ms) = response_ms {
+        if let Some(us) = response_us {
             self.timed += 1;
-            self.time_us += (ms * 1000.0).round() as u64;
+            self.time_us += us;
         }
     }
 
@@ -74,16 +74,22 @@ impl Buckets {
         }
     }
 
-    /// Counts one request at `ts_ms`.
-    pub fn add(&mut self, ts_ms: i64, status: u16, bytes: u64, response_ms: Option<f64>) {
+    /// Counts one request at `ts_ms` (`response_us` as in [`Counts::add`]).
+    pub fn add(&mut self, ts_ms: i64, status: u16, bytes: u64, response_us: Option<u64>) {
         let key = ts_ms.div_euclid(self.width_ms);
+        if let Some(mut last) = self.map.last_entry() {
+            if *last.key() == key {
+                last.get_mut().add(status, bytes, response_us);
+                return;
+            }
+        }
         if self.map.len() >= self.cap && self.map.first_key_value().is_some_and(|(k, _)| key < *k) {
             return;
         }
         self.map
             .entry(key)
             .or_default()
-            .add(status, bytes, response_ms);
+            .add(status, bytes, response_us);
         self.trim();
     }
 
@@ -114,7 +120,7 @@ mod tests {
     #[test]
     fn buckets_keep_the_newest() {
         let mut b = Buckets::new(60_000, 2);
-        b.add(0, 200, 10, Some(1.0));
+        b.add(0, 200, 10, Some(1000));
         b.add(60_000, 404, 0, None);
         b.add(120_000, 500, 0, None);
         b.add(1, 200, 0, None);

@@ -37,10 +37,15 @@ impl std::fmt::Debug for Latency {
 }
 
 impl Latency {
-    /// Records one response time in milliseconds.
+    /// Records one response time in microseconds.
+    pub fn record_us(&mut self, us: u64) {
+        self.sketch.add(us as f64 / 1000.0);
+        self.sum_us += us;
+    }
+
+    /// Records one response time in milliseconds (kept to the microsecond).
     pub fn record(&mut self, ms: f64) {
-        self.sketch.add(ms);
-        self.sum_us += (ms * 1000.0).round() as u64;
+        self.record_us(ms_to_us(ms));
     }
 
     /// Adds another distribution to this one.
@@ -73,6 +78,11 @@ impl Latency {
     pub fn max_ms(&self) -> Option<f64> {
         self.sketch.max()
     }
+}
+
+/// Milliseconds to whole microseconds.
+pub fn ms_to_us(ms: f64) -> u64 {
+    (ms * 1000.0).round() as u64
 }
 
 #[cfg(test)]

@@ -187,6 +187,7 @@ pub struct Aggregate {
     recent: TopN<(i64, u64), SampleRequest>,
     recent_errors: TopN<(i64, u64), SampleRequest>,
     scratch: String,
+    bot_cache: hashbrown::HashMap<u64, bool>,
 }
 
 impl Default for Aggregate {
@@ -195,8 +196,33 @@ impl Default for Aggregate {
     }
 }
 
-fn visitor_hash(client: &str, user_agent: &str) -> u64 {
-    foldhash::fast::FixedState::with_seed(0x7461_696c_7075_6c73).hash_one((client, user_agent))
+/// The hasher behind unique visitors: fixed, so aggregates made apart merge exactly.
+fn hasher() -> foldhash::fast::FixedState {
+    foldhash::fast::FixedState::with_seed(0x7461_696c_7075_6c73)
+}
+
+/// The keys that rank a request in the sample lists, so a caller holding many requests can
+/// pick the few worth sampling (with [`topn::TopN`]) before building any sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SampleKeys {
+    /// Rank among the slowest: (response µs, time, position).
+    pub slow: (Option<u64>, i64, u64),
+    /// Rank among the most recent: (time, position).
+    pub recent: (i64, u64),
+    /// True when it belongs in the recent failures too.
+    pub error: bool,
+}
+
+impl SampleKeys {
+    /// The keys of `req` at input position `seq`.
+    pub fn of(req: &Request<'_>, seq: u64) -> Self {
+        let us = req.response_ms.map(latency::ms_to_us);
+        SampleKeys {
+            slow: (us, req.ts_ms, seq),
+            recent: (req.ts_ms, seq),
+            error: req.status >= 400,
+        }
+    }
 }
 
 impl Aggregate {
@@ -223,6 +249,7 @@ impl Aggregate {
             recent: TopN::new(limits.samples),
             recent_errors: TopN::new(limits.samples),
             scratch: String::new(),
+            bot_cache: hashbrown::HashMap::new(),
         }
     }
 
@@ -231,20 +258,27 @@ impl Aggregate {
         self.limits
     }
 
-    /// Counts one request. `raw` is its log line (kept in samples), `seq` its position in the
-    /// input (orders requests logged in the same millisecond).
+    /// Counts one request and offers it to the sample lists. `raw` is its log line, `seq` its
+    /// position in the input (orders requests logged in the same millisecond).
     pub fn push(&mut self, req: &Request<'_>, raw: &[u8], seq: u64) {
-        let (status, bytes, ms) = (req.status, req.bytes, req.response_ms);
-        self.totals.add(status, bytes, ms);
+        self.count(req);
+        self.sample(req, raw, seq);
+    }
+
+    /// Counts one request without offering it to the sample lists (see [`SampleKeys`]).
+    pub fn count(&mut self, req: &Request<'_>) {
+        let (status, bytes) = (req.status, req.bytes);
+        let us = req.response_ms.map(latency::ms_to_us);
+        self.totals.add(status, bytes, us);
         self.status[usize::from(status).min(599)] += 1;
-        if let Some(ms) = ms {
-            self.latency.record(ms);
+        if let Some(us) = us {
+            self.latency.record_us(us);
         }
         self.first_ts = Some(self.first_ts.map_or(req.ts_ms, |t| t.min(req.ts_ms)));
         self.last_ts = Some(self.last_ts.map_or(req.ts_ms, |t| t.max(req.ts_ms)));
-        self.minutes.add(req.ts_ms, status, bytes, ms);
-        self.hours.add(req.ts_ms, status, bytes, ms);
-        self.hour_of_day[usize::from(crate::time::hour_of_day(req.ts_ms))].add(status, bytes, ms);
+        self.minutes.add(req.ts_ms, status, bytes, us);
+        self.hours.add(req.ts_ms, status, bytes, us);
+        self.hour_of_day[usize::from(crate::time::hour_of_day(req.ts_ms))].add(status, bytes, us);
 
         crate::route::normalize_into(&req.path, &mut self.scratch);
         let r = self.routes.entry(&self.scratch);
@@ -255,25 +289,36 @@ impl Aggregate {
             500..=599 => r.errors_5xx += 1,
             _ => {}
         }
-        if let Some(ms) = ms {
-            r.latency.record(ms);
+        if let Some(us) = us {
+            r.latency.record_us(us);
         }
         if !req.vhost.is_empty() {
             *self.vhosts.entry(&req.vhost) += 1;
         }
         self.clients.add(&req.client, status, bytes);
+        let agent = hasher().hash_one(req.user_agent.as_bytes());
         self.visitors
-            .insert_hash(visitor_hash(&req.client, &req.user_agent));
-        if is_bot(&req.user_agent) {
+            .insert_hash(hasher().hash_one((req.client.as_bytes(), agent)));
+        if self.bot_cache.len() > 4096 {
+            self.bot_cache.clear();
+        }
+        if *self
+            .bot_cache
+            .entry(agent)
+            .or_insert_with(|| is_bot(&req.user_agent))
+        {
             self.bots += 1;
         }
+    }
 
-        let us = ms.map(|ms| (ms * 1000.0).round() as u64);
+    /// Offers one request to the slowest / most recent / recent failures lists.
+    pub fn sample(&mut self, req: &Request<'_>, raw: &[u8], seq: u64) {
+        let k = SampleKeys::of(req, seq);
         let fill = |old: Option<SampleRequest>| old.unwrap_or_default().fill(req, raw);
-        self.slowest.offer_with((us, req.ts_ms, seq), fill);
-        self.recent.offer_with((req.ts_ms, seq), fill);
-        if status >= 400 {
-            self.recent_errors.offer_with((req.ts_ms, seq), fill);
+        self.slowest.offer_with(k.slow, fill);
+        self.recent.offer_with(k.recent, fill);
+        if k.error {
+            self.recent_errors.offer_with(k.recent, fill);
         }
     }
 

@@ -53,7 +53,7 @@ impl SampleRequest {
         set_truncated(&mut self.path, &req.path, MAX_PATH);
         self.status = req.status;
         self.bytes = req.bytes;
-        self.response_us = req.response_ms.map(|ms| (ms * 1000.0).round() as u64);
+        self.response_us = req.response_ms.map(super::latency::ms_to_us);
         set_truncated(&mut self.client, &req.client, 64);
         set_truncated(&mut self.user_agent, &req.user_agent, MAX_AGENT);
         set_truncated(&mut self.vhost, &req.vhost, 128);
