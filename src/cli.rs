@@ -151,13 +151,13 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
-            if let Err(e) = out
+            let written = out
                 .write_all(rendered.as_bytes())
-                .and_then(|()| out.flush())
+                .and_then(|()| out.flush());
+            if let Err(e) = written
+                && e.kind() != std::io::ErrorKind::BrokenPipe
             {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e).context("cannot write the report");
-                }
+                return Err(e).context("cannot write the report");
             }
         }
     }

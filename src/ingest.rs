@@ -1,6 +1,5 @@
 //! Turns a block of log bytes into aggregate updates (pure: no I/O).
 
-use crate::aggregate::topn::TopN;
 use crate::aggregate::{Aggregate, LineStats, SampleKeys};
 use crate::format::Parser;
 
@@ -13,37 +12,41 @@ pub struct BlockPos {
     pub offset: u64,
 }
 
-/// The lines of a block that may enter the aggregate's sample lists, by byte range.
+/// The lines of a block that may enter the aggregate's sample lists: every parsed line's
+/// keys and byte range, from which the few largest per list are picked once per block.
 struct Candidates {
-    slow: TopN<(Option<u64>, i64, u64), (usize, usize)>,
-    recent: TopN<(i64, u64), (usize, usize)>,
-    errors: TopN<(i64, u64), (usize, usize)>,
+    n: usize,
+    all: Vec<(SampleKeys, (usize, usize))>,
 }
 
 impl Candidates {
     fn new(n: usize) -> Self {
-        Candidates {
-            slow: TopN::new(n),
-            recent: TopN::new(n),
-            errors: TopN::new(n),
-        }
+        Candidates { n, all: Vec::new() }
     }
 
     fn offer(&mut self, k: SampleKeys, range: (usize, usize)) {
-        self.slow.offer(k.slow, range);
-        self.recent.offer(k.recent, range);
-        if k.error {
-            self.errors.offer(k.recent, range);
-        }
+        self.all.push((k, range));
     }
 
-    fn ranges(&self) -> Vec<(usize, usize)> {
-        let mut v: Vec<(usize, usize)> = self.slow.sorted().into_iter().map(|e| e.1).collect();
-        v.extend(self.recent.sorted().into_iter().map(|e| e.1));
-        v.extend(self.errors.sorted().into_iter().map(|e| e.1));
-        v.sort_unstable();
-        v.dedup();
-        v
+    /// Byte ranges of the lines among the `n` largest of some list.
+    fn ranges(mut self) -> Vec<(usize, usize)> {
+        let n = self.n;
+        let mut out = Vec::with_capacity(3 * n);
+        let mut pick = |v: &mut [(SampleKeys, (usize, usize))],
+                        key: fn(&SampleKeys) -> (Option<u64>, i64, u64)| {
+            let cut = v.len().saturating_sub(n);
+            if cut > 0 {
+                v.select_nth_unstable_by_key(cut, |e| key(&e.0));
+            }
+            out.extend(v[cut..].iter().map(|e| e.1));
+        };
+        pick(&mut self.all, |k| k.slow);
+        pick(&mut self.all, |k| (Some(0), k.recent.0, k.recent.1));
+        let mut errors: Vec<_> = self.all.into_iter().filter(|e| e.0.error).collect();
+        pick(&mut errors, |k| (Some(0), k.recent.0, k.recent.1));
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 }
 
@@ -62,9 +65,8 @@ pub fn ingest_block(
     let mut stats = LineStats::default();
     let mut candidates = Candidates::new(agg.limits().samples);
     let mut start = 0usize;
-    let mut line_no = pos.first_line;
-    let mut lines = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
-    while let Some(end) = lines.next() {
+    let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
+    for (line_no, end) in (pos.first_line..).zip(ends) {
         if start >= block.len() && end == block.len() {
             break;
         }
@@ -87,7 +89,6 @@ pub fn ingest_block(
             }
         }
         start = end + 1;
-        line_no += 1;
     }
     for (start, end) in candidates.ranges() {
         let raw = &block[start..end];

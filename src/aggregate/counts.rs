@@ -77,11 +77,11 @@ impl Buckets {
     /// Counts one request at `ts_ms` (`response_us` as in [`Counts::add`]).
     pub fn add(&mut self, ts_ms: i64, status: u16, bytes: u64, response_us: Option<u64>) {
         let key = ts_ms.div_euclid(self.width_ms);
-        if let Some(mut last) = self.map.last_entry() {
-            if *last.key() == key {
-                last.get_mut().add(status, bytes, response_us);
-                return;
-            }
+        if let Some(mut last) = self.map.last_entry()
+            && *last.key() == key
+        {
+            last.get_mut().add(status, bytes, response_us);
+            return;
         }
         if self.map.len() >= self.cap && self.map.first_key_value().is_some_and(|(k, _)| key < *k) {
             return;

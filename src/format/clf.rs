@@ -133,10 +133,10 @@ fn trailing_timing(c: &mut Cursor<'_>, int_unit: TimeUnit) -> Option<f64> {
             let (key, value) = (&tok[..eq], &tok[eq + 1..]);
             let value = value.strip_prefix(b"\"").unwrap_or(value);
             let value = value.strip_suffix(b"\"").unwrap_or(value);
-            if let (Some(rank), Some(ms)) = (key_rank(key), token_ms(value, int_unit)) {
-                if keyed.is_none_or(|(r, _)| rank < r) {
-                    keyed = Some((rank, ms));
-                }
+            if let (Some(rank), Some(ms)) = (key_rank(key), token_ms(value, int_unit))
+                && keyed.is_none_or(|(r, _)| rank < r)
+            {
+                keyed = Some((rank, ms));
             }
         } else if plain.is_none() {
             plain = token_ms(tok, int_unit);

@@ -56,6 +56,9 @@ pub fn token_ms(tok: &[u8], int_unit: TimeUnit) -> Option<f64> {
     if tok.is_empty() || tok == b"-" {
         return None;
     }
+    if let Some(ms) = decimal_seconds_ms(tok) {
+        return Some(ms);
+    }
     if tok.contains(&b',') || tok.contains(&b':') && !tok.ends_with(b"s") {
         let parts = tok.split(|&b| b == b',' || b == b':');
         let mut sum = None;
@@ -85,6 +88,31 @@ pub fn token_ms(tok: &[u8], int_unit: TimeUnit) -> Option<f64> {
     }
 }
 
+/// The common case read without float parsing: `12.345` (seconds, up to 6 decimals).
+fn decimal_seconds_ms(tok: &[u8]) -> Option<f64> {
+    let dot = memchr::memchr(b'.', tok)?;
+    let (int, frac) = (&tok[..dot], &tok[dot + 1..]);
+    if int.is_empty() || int.len() > 9 || frac.is_empty() || frac.len() > 6 {
+        return None;
+    }
+    let mut us: u64 = 0;
+    for &b in int {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        us = us * 10 + u64::from(b - b'0');
+    }
+    let mut f: u64 = 0;
+    for &b in frac {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        f = f * 10 + u64::from(b - b'0');
+    }
+    f *= 10u64.pow(6 - frac.len() as u32);
+    Some((us * 1_000_000 + f) as f64 / 1000.0)
+}
+
 /// True when the token is a bare integer (its unit has to be told or guessed).
 pub fn is_plain_integer(tok: &[u8]) -> bool {
     !tok.is_empty() && tok.iter().all(u8::is_ascii_digit)
@@ -106,5 +134,8 @@ mod tests {
         assert_eq!(token_ms(b"-", us), None);
         assert_eq!(token_ms(b"abc", us), None);
         assert_eq!(token_ms(b"3s", us), Some(3000.0));
+        assert_eq!(token_ms(b"0.0005", us), Some(0.5));
+        assert_eq!(token_ms(b"12.5", us), Some(12500.0));
+        assert_eq!(token_ms(b"1.2.3", us), None);
     }
 }

@@ -119,7 +119,7 @@ pub fn render(s: &Summary, lang: Lang) -> String {
     for p in &s.prompts {
         let _ = write!(o, "<h3>{}</h3><pre>{}</pre>", esc(&p.title), esc(&p.text));
     }
-    let _ = write!(o, "</main></body></html>\n");
+    let _ = writeln!(o, "</main></body></html>");
     o
 }
 

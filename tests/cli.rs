@@ -1,0 +1,173 @@
+//! The `tailpulse analyze` command, run as a user runs it.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn tailpulse(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(data) = stdin {
+        input.write_all(data).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn json_of(args: &[&str], stdin: Option<&[u8]>) -> serde_json::Value {
+    let out = tailpulse(args, stdin);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn text_report_by_default() {
+    let out = tailpulse(&["analyze", common::FIXTURE], None);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("[Improvement suggestions and insights]"));
+    assert!(text.contains("Requests: 3000"));
+    let ko =
+        String::from_utf8(tailpulse(&["analyze", "--lang", "ko", common::FIXTURE], None).stdout)
+            .unwrap();
+    assert!(ko.contains("[개선 제안 및 인사이트]"));
+}
+
+#[test]
+fn gzip_stdin_and_many_files_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = std::fs::read(common::FIXTURE).unwrap();
+    let gz = dir.path().join("access.log.1.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&data).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let gz = gz.to_str().unwrap();
+
+    let plain = json_of(&["analyze", "--output", "json", common::FIXTURE], None);
+    let zipped = json_of(&["analyze", "--output", "json", gz], None);
+    let piped = json_of(&["analyze", "--output", "json", "-"], Some(&data));
+    for v in [&zipped, &piped] {
+        assert_eq!(v["requests"], plain["requests"]);
+        assert_eq!(v["routes"], plain["routes"]);
+        assert_eq!(v["response_time_ms"], plain["response_time_ms"]);
+    }
+    assert_eq!(piped["sources"][0]["name"], "(stdin)");
+    let both = json_of(&["analyze", "--output", "json", common::FIXTURE, gz], None);
+    assert_eq!(both["requests"], 6000);
+    assert_eq!(both["sources"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn every_format_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, &[&str]); 5] = [
+        (
+            "json",
+            "{\"time\":\"2024-03-01T12:00:00Z\",\"remote_addr\":\"::1\",\"request\":\"GET /a HTTP/1.1\",\"status\":200,\"body_bytes_sent\":5,\"request_time\":0.5}\n",
+            &[],
+        ),
+        (
+            "w3c",
+            "#Software: IIS\n#Fields: date time cs-method cs-uri-stem c-ip sc-status time-taken\n2024-03-01 12:00:00 GET /a 10.0.0.1 200 500\n",
+            &[],
+        ),
+        (
+            "traefik",
+            "10.0.0.1 - - [01/Mar/2024:12:00:00 +0000] \"GET /a HTTP/2.0\" 200 5 \"-\" \"x\" 1 \"r@docker\" \"http://b\" 500ms\n",
+            &[],
+        ),
+        (
+            "vhost-combined",
+            "example.org:443 10.0.0.1 - - [01/Mar/2024:13:00:00 +0100] \"GET /a HTTP/1.1\" 200 5 \"-\" \"x\" 500000\n",
+            &[],
+        ),
+        (
+            "custom",
+            "2024-03-01|12:00:00|10.0.0.1|GET /a HTTP/1.1|200|5|500\n",
+            &[
+                "--log-format",
+                "%d|%t|%h|%r|%s|%b|%L",
+                "--date-format",
+                "%Y-%m-%d",
+            ],
+        ),
+    ];
+    for (name, content, extra) in cases {
+        let path = dir.path().join(format!("{name}.log"));
+        std::fs::write(&path, content).unwrap();
+        let mut args = vec!["analyze", "--output", "json", path.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let v = json_of(&args, None);
+        assert_eq!(v["sources"][0]["format"], name, "{name}");
+        assert_eq!(v["requests"], 1, "{name}");
+        assert_eq!(v["response_time_ms"]["max"], 500.0, "{name}");
+        assert_eq!(v["period"]["first"], "2024-03-01T12:00:00.000Z", "{name}");
+        assert_eq!(v["routes"][0]["route"], "/a", "{name}");
+    }
+}
+
+#[test]
+fn html_report_is_self_contained() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.html");
+    let o = tailpulse(
+        &[
+            "analyze",
+            "--output",
+            "html",
+            "--out",
+            out.to_str().unwrap(),
+            common::FIXTURE,
+        ],
+        None,
+    );
+    assert!(o.status.success());
+    let html = std::fs::read_to_string(out).unwrap();
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(html.contains("<svg"), "charts are inline SVG");
+    assert!(!html.contains("<script"), "no script at all");
+    assert!(
+        !html.contains(" src=") && !html.contains(" href="),
+        "nothing loaded from elsewhere"
+    );
+    assert!(html.contains("Content-Security-Policy"));
+}
+
+#[test]
+fn errors_are_reported_not_panicked() {
+    let o = tailpulse(&["analyze", "/nonexistent/access.log"], None);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.starts_with("Error: cannot open /nonexistent/access.log: "),
+        "{err}"
+    );
+    let o = tailpulse(&["analyze", "--log-format", "%h %Z", common::FIXTURE], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8(o.stderr)
+            .unwrap()
+            .contains("unknown specifier %Z")
+    );
+    let o = tailpulse(&["analyze"], None);
+    assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
+}
+
+#[test]
+fn empty_input_gives_an_empty_report() {
+    let v = json_of(&["analyze", "--output", "json", "-"], Some(b""));
+    assert_eq!(v["requests"], 0);
+    assert!(v["response_time_ms"].is_null());
+    assert!(v["peak_hour"].is_null());
+}

@@ -1,0 +1,24 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use tailpulse::aggregate::{Aggregate, Limits};
+use tailpulse::batch::{BatchOptions, aggregate_reader};
+
+/// The committed sample log (3,000 combined lines with request times).
+pub const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/combined.log");
+
+/// Aggregates `data` as one input named `name`, with the given threads and block size.
+pub fn aggregate_bytes(name: &str, data: &[u8], threads: usize, block_size: usize) -> Aggregate {
+    let opts = BatchOptions {
+        threads,
+        block_size,
+        limits: Limits::default(),
+        ..BatchOptions::default()
+    };
+    aggregate_reader(name, data, &opts).expect("in-memory input aggregates")
+}
+
+/// The analysis of `agg` as JSON.
+pub fn json(agg: &Aggregate) -> serde_json::Value {
+    serde_json::to_value(tailpulse::analysis::analyze(agg, tailpulse::lang::Lang::En)).unwrap()
+}
