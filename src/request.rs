@@ -95,12 +95,10 @@ pub fn parse_u64(bytes: &[u8]) -> Option<u64> {
     })
 }
 
-/// Reads an HTTP status code (100–999).
+/// Reads an HTTP status code (100–599); anything else is not a status.
 pub fn parse_status(bytes: &[u8]) -> Option<u16> {
     match bytes {
-        [a, b, c]
-            if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() && *a != b'0' =>
-        {
+        [a @ b'1'..=b'5', b, c] if b.is_ascii_digit() && c.is_ascii_digit() => {
             Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
         }
         _ => None,
@@ -148,6 +146,12 @@ mod tests {
     fn numbers() {
         assert_eq!(parse_status(b"200"), Some(200));
         assert_eq!(parse_status(b"099"), None);
+        assert_eq!(parse_status(b"599"), Some(599));
+        assert_eq!(
+            parse_status(b"905"),
+            None,
+            "found by fuzzing: 6xx-9xx are not statuses"
+        );
         assert_eq!(parse_status(b"20"), None);
         assert_eq!(parse_bytes(b"-"), Some(0));
         assert_eq!(parse_u64(b"99999999999999999999"), None);

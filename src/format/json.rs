@@ -199,7 +199,7 @@ impl Json {
                 .and_then(|n| {
                     u16::try_from(n as u64)
                         .ok()
-                        .filter(|s| (100..1000).contains(s))
+                        .filter(|s| (100..600).contains(s))
                 })
                 .ok_or(LineError::Field("status"))?,
             bytes: self
