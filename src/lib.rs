@@ -10,6 +10,7 @@ pub mod batch;
 pub mod cli;
 pub mod cursor;
 pub mod format;
+pub mod generate;
 pub mod ingest;
 pub mod input;
 pub mod insights;

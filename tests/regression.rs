@@ -70,3 +70,16 @@ fn markup_is_just_data() {
     assert_eq!(r.path, "/<img src=x onerror=alert(1)>");
     assert_eq!(r.user_agent, "<script>alert(1)</script>");
 }
+
+/// Found by `cargo fuzz` (ingest_detect): byte counts near `u64::MAX` overflowed the totals.
+const FUZZ_HUGE_BYTES: &str = r#"192.0.2.4 - - [02/Mar/2024:01:02:03 +0000] "GET / HTTP/1.1" 200 9999999999999999999 "-" "-" 99999999.999"#;
+
+#[test]
+fn fuzz_huge_byte_counts_saturate() {
+    let line = format!("{FUZZ_HUGE_BYTES}\n{FUZZ_HUGE_BYTES}\n");
+    let mut p: Parser = detect(&[FUZZ_HUGE_BYTES.as_bytes()], &FormatOptions::default()).unwrap();
+    let mut agg = tailpulse::aggregate::Aggregate::default();
+    tailpulse::ingest::ingest_block(&mut agg, "f", &mut p, line.as_bytes(), Default::default());
+    assert_eq!(agg.totals.requests, 2);
+    assert_eq!(agg.totals.bytes, u64::MAX);
+}

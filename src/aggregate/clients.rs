@@ -25,7 +25,7 @@ impl ClientStats {
         self.requests += o.requests;
         self.not_found += o.not_found;
         self.errors += o.errors;
-        self.bytes += o.bytes;
+        self.bytes = self.bytes.saturating_add(o.bytes);
     }
 }
 
@@ -49,7 +49,7 @@ impl Clients {
     pub fn add(&mut self, client: &str, status: u16, bytes: u64) {
         let s = self.map.entry_ref(client).or_default();
         s.requests += 1;
-        s.bytes += bytes;
+        s.bytes = s.bytes.saturating_add(bytes);
         if status == 404 {
             s.not_found += 1;
         }

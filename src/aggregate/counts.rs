@@ -31,10 +31,10 @@ impl Counts {
     pub fn add(&mut self, status: u16, bytes: u64, response_us: Option<u64>) {
         self.requests += 1;
         self.class[class_index(status)] += 1;
-        self.bytes += bytes;
+        self.bytes = self.bytes.saturating_add(bytes);
         if let Some(us) = response_us {
             self.timed += 1;
-            self.time_us += us;
+            self.time_us = self.time_us.saturating_add(us);
         }
     }
 
@@ -44,9 +44,9 @@ impl Counts {
         for (a, b) in self.class.iter_mut().zip(o.class) {
             *a += b;
         }
-        self.bytes += o.bytes;
+        self.bytes = self.bytes.saturating_add(o.bytes);
         self.timed += o.timed;
-        self.time_us += o.time_us;
+        self.time_us = self.time_us.saturating_add(o.time_us);
     }
 
     /// Mean response time in milliseconds, when any request was timed.

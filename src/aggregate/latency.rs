@@ -40,7 +40,7 @@ impl Latency {
     /// Records one response time in microseconds.
     pub fn record_us(&mut self, us: u64) {
         self.sketch.add(us as f64 / 1000.0);
-        self.sum_us += us;
+        self.sum_us = self.sum_us.saturating_add(us);
     }
 
     /// Records one response time in milliseconds (kept to the microsecond).
@@ -54,7 +54,7 @@ impl Latency {
             self.sketch
                 .merge(&other.sketch)
                 .expect("every sketch shares one config");
-            self.sum_us += other.sum_us;
+            self.sum_us = self.sum_us.saturating_add(other.sum_us);
         }
     }
 

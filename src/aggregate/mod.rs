@@ -114,7 +114,7 @@ impl Merge for RouteStats {
         self.requests += o.requests;
         self.errors_4xx += o.errors_4xx;
         self.errors_5xx += o.errors_5xx;
-        self.bytes += o.bytes;
+        self.bytes = self.bytes.saturating_add(o.bytes);
         self.latency.merge(&o.latency);
     }
 }
@@ -283,7 +283,7 @@ impl Aggregate {
         crate::route::normalize_into(&req.path, &mut self.scratch);
         let r = self.routes.entry(&self.scratch);
         r.requests += 1;
-        r.bytes += bytes;
+        r.bytes = r.bytes.saturating_add(bytes);
         match status {
             400..=499 => r.errors_4xx += 1,
             500..=599 => r.errors_5xx += 1,
