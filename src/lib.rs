@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod batch;
 pub mod cli;
 pub mod cursor;
+pub mod follow;
 pub mod format;
 pub mod generate;
 pub mod ingest;

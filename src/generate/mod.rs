@@ -294,7 +294,7 @@ impl Generator {
         if spec.method == "GET" && path.starts_with("/api/") && self.rng.random_bool(0.25) {
             path.push_str(&format!("?page={}", self.rng.random_range(1..20)));
         }
-        let (mut e4, mut e5, mut slow) = (spec.client_errors, spec.server_errors, 1.0);
+        let (e4, mut e5, mut slow) = (spec.client_errors, spec.server_errors, 1.0);
         for k in self.active(ts) {
             match k {
                 IncidentKind::ErrorBurst {
