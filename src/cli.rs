@@ -10,22 +10,31 @@ use std::io::Write;
 use std::path::PathBuf;
 
 /// Real-time server log analyzer with a live web dashboard.
+///
+/// With no command, runs the demo: generated traffic written to server_sample.log and followed
+/// live (the same as `tailpulse run`).
 #[derive(Debug, Parser)]
 #[command(name = "tailpulse", version, about, long_about = None)]
 pub struct Cli {
-    /// What to do.
+    /// What to do (default: `run`, the demo).
     #[command(subcommand)]
-    pub command: Command,
-    /// Log level for tailpulse's own messages (error, warn, info, debug, trace); RUST_LOG wins.
-    #[arg(long, global = true, default_value = "warn")]
-    pub log_level: String,
+    pub command: Option<Command>,
+    /// Log level for tailpulse's own messages (error, warn, info, debug, trace; default warn
+    /// for `analyze`, info for the log files of `run` and `generate`); RUST_LOG wins.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Follow log files (no file: the demo), analyze continuously, write reports every few
+    /// seconds.
+    Run(RunArgs),
     /// Analyze log files once and print a report (text, JSON or self-contained HTML).
     Analyze(AnalyzeArgs),
+    /// Append realistic synthetic traffic, with incidents, to a log file.
+    Generate(GenerateArgs),
 }
 
 /// Report output formats.
@@ -85,6 +94,8 @@ fn parse_json_field(s: &str) -> Result<(String, String), String> {
     Ok((k.trim().to_owned(), v.trim().to_owned()))
 }
 
+pub use crate::cli_live::{GenerateArgs, RunArgs};
+
 /// `tailpulse analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
@@ -113,19 +124,22 @@ pub struct AnalyzeArgs {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
-    init_logging(&cli.log_level);
     match cli.command {
-        Command::Analyze(a) => analyze(a),
+        Some(Command::Analyze(a)) => {
+            crate::logging::init_stderr(cli.log_level.as_deref().unwrap_or("warn"));
+            analyze(a)
+        }
+        Some(Command::Run(a)) => {
+            crate::cli_live::run(a, cli.log_level.as_deref().unwrap_or("info"))
+        }
+        Some(Command::Generate(a)) => {
+            crate::cli_live::generate(a, cli.log_level.as_deref().unwrap_or("info"))
+        }
+        None => crate::cli_live::run(
+            RunArgs::parse_from(["run"]),
+            cli.log_level.as_deref().unwrap_or("info"),
+        ),
     }
-}
-
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 fn analyze(a: AnalyzeArgs) -> Result<()> {

@@ -19,7 +19,7 @@ impl Merge for u64 {
 pub const OTHER: &str = "(other)";
 
 /// Per-key values with at most `cap` distinct keys plus an overflow entry.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Capped<V> {
     map: HashMap<String, V>,
     other: Option<V>,

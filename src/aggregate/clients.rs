@@ -5,10 +5,10 @@
 //! the heavy ones and the scanners — keep exact counts from the time they became heavy.
 
 use hashbrown::HashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What one client did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientStats {
     /// Requests.
     pub requests: u64,
@@ -30,7 +30,7 @@ impl ClientStats {
 }
 
 /// The heaviest clients.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Clients {
     map: HashMap<String, ClientStats>,
     cap: usize,

@@ -23,7 +23,7 @@ use std::sync::LazyLock;
 use topn::TopN;
 
 /// Bounds on what the aggregate keeps.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Distinct routes kept; the rest fold into `(other)`.
     pub max_routes: usize,
@@ -56,7 +56,7 @@ impl Default for Limits {
 }
 
 /// Line counts of one input.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LineStats {
     /// Lines read.
     pub read: u64,
@@ -78,7 +78,7 @@ impl LineStats {
 }
 
 /// What happened to the lines of one input.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SourceStats {
     /// The format it was read as.
     pub format: Option<FormatKind>,
@@ -95,7 +95,7 @@ impl SourceStats {
 }
 
 /// Per-route numbers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RouteStats {
     /// Requests.
     pub requests: u64,
@@ -155,7 +155,7 @@ pub fn is_bot(user_agent: &str) -> bool {
 }
 
 /// Everything counted over a set of log lines.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Aggregate {
     limits: Limits,
     /// Line counts over all inputs.
@@ -186,7 +186,9 @@ pub struct Aggregate {
     slowest: TopN<(Option<u64>, i64, u64), SampleRequest>,
     recent: TopN<(i64, u64), SampleRequest>,
     recent_errors: TopN<(i64, u64), SampleRequest>,
+    #[serde(skip)]
     scratch: String,
+    #[serde(skip)]
     bot_cache: hashbrown::HashMap<u64, bool>,
 }
 

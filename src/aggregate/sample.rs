@@ -1,7 +1,7 @@
 //! Copies of single requests kept for tables and prompts (slowest, most recent, rejected).
 
 use crate::request::Request;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Longest path kept in a sample.
 const MAX_PATH: usize = 512;
@@ -11,7 +11,7 @@ const MAX_AGENT: usize = 256;
 const MAX_LINE: usize = 1024;
 
 /// One request as shown in the slow/recent tables, with its raw log line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SampleRequest {
     /// UTC milliseconds.
     pub ts_ms: i64,
@@ -73,7 +73,7 @@ impl SampleRequest {
 }
 
 /// A line that could not be parsed, kept as evidence.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RejectedLine {
     /// 1-based line number in its source.
     pub line: u64,

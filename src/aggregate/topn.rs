@@ -6,7 +6,11 @@ use std::collections::BinaryHeap;
 
 /// Keeps the `cap` entries with the largest keys; merging two lists keeps the `cap` largest
 /// of both, so the result does not depend on how the input was split.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(bound(
+    serialize = "K: serde::Serialize, V: serde::Serialize",
+    deserialize = "K: serde::Deserialize<'de>, V: serde::Deserialize<'de>"
+))]
 pub struct TopN<K: Ord, V: Ord> {
     heap: BinaryHeap<Reverse<(K, V)>>,
     cap: usize,

@@ -28,7 +28,9 @@ pub enum LineError {
 }
 
 /// The log formats tailpulse reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FormatKind {
     /// nginx/Apache combined (common is read by the same parser), optional timing fields.

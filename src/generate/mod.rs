@@ -6,6 +6,7 @@
 //! scanner hammering 404s — are scheduled at random and reported as ground truth.
 
 pub mod model;
+pub mod writer;
 
 use model::{AGENTS, ROUTES, RouteSpec, SCANNER_PATHS, diurnal};
 use rand::distr::Distribution;
@@ -151,6 +152,16 @@ impl Generator {
             }
             _ => i64::MAX / 4,
         }
+    }
+
+    /// Restarts the incident schedule at `start_ms` (for history written before "now").
+    pub fn schedule_from(&mut self, start_ms: i64) {
+        self.next_incident_ms = start_ms + self.gap_ms();
+    }
+
+    /// Adds an incident of the caller's choosing (for tests and experiments).
+    pub fn inject(&mut self, incident: Incident) {
+        self.incidents.push(incident);
     }
 
     /// Incidents that started so far (ground truth), oldest first.

@@ -1,0 +1,277 @@
+//! The long-running commands: `tailpulse run` (and the demo) and `tailpulse generate`.
+
+use crate::aggregate::Limits;
+use crate::cli::FormatArgs;
+use crate::generate::writer::{self, WriterOptions};
+use crate::generate::{GenFormat, Generator, IncidentPlan};
+use crate::lang::Lang;
+use crate::live::{self, RunOptions};
+use anyhow::{Context, Result};
+use clap::Parser;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// `tailpulse run`.
+#[derive(Debug, Parser)]
+pub struct RunArgs {
+    /// Log files or glob patterns to follow (`-` reads standard input). None: the demo, which
+    /// writes generated traffic to --sample-log and follows it.
+    pub files: Vec<String>,
+    /// Start at the end of files that exist at startup instead of reading them whole.
+    #[arg(long)]
+    pub from_end: bool,
+    /// How often the reports and the state are written.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub report_every: Duration,
+    /// Directory for analysis_report.txt, analysis_report.json and prompt_log.md.
+    #[arg(long, default_value = ".")]
+    pub out_dir: PathBuf,
+    /// State file (aggregate and read positions) for resuming after a restart.
+    #[arg(long, default_value = "tailpulse.state.json")]
+    pub state: PathBuf,
+    /// Keep no state: every start reads the logs again.
+    #[arg(long)]
+    pub no_state: bool,
+    /// Directory for tailpulse's own logs.
+    #[arg(long, default_value = "logs")]
+    pub logs: PathBuf,
+    /// Report language.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: Lang,
+    /// Distinct routes kept; the rest are counted under (other).
+    #[arg(long, default_value_t = Limits::default().max_routes)]
+    pub max_routes: usize,
+    /// Demo: the log file the generator writes.
+    #[arg(long, default_value = "server_sample.log")]
+    pub sample_log: PathBuf,
+    /// Demo: generated requests per second (daily average).
+    #[arg(long, default_value_t = 10.0)]
+    pub demo_rate: f64,
+    /// Demo: history written first when the sample log is empty.
+    #[arg(long, default_value = "2h", value_parser = humantime::parse_duration)]
+    pub demo_backfill: Duration,
+    /// How lines are read.
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// `tailpulse generate`.
+#[derive(Debug, Parser)]
+pub struct GenerateArgs {
+    /// The log file to append to.
+    #[arg(long, default_value = "server_sample.log")]
+    pub out: PathBuf,
+    /// Requests per second (daily average; the traffic follows a daily curve).
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// Time between appends.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
+    /// Line format.
+    #[arg(long, value_enum, default_value = "combined")]
+    pub format: GenFormat,
+    /// Random seed, for reproducible traffic (default: from the clock).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write this many lines (ending now) and exit.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Write this much history first (e.g. 24h) when the file is empty.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub backfill: Option<Duration>,
+    /// Mean time between incidents (e.g. 20m), or `off`.
+    #[arg(long, default_value = "20m")]
+    pub incidents_every: String,
+    /// Mean incident length.
+    #[arg(long, default_value = "4m", value_parser = humantime::parse_duration)]
+    pub incident_length: Duration,
+    /// Also append each incident as a JSON line to this file (ground truth).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// Directory for tailpulse's own logs.
+    #[arg(long, default_value = "logs")]
+    pub logs: PathBuf,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn plan(every: &str, length: Duration) -> Result<IncidentPlan> {
+    let every_min = match every {
+        "off" | "none" | "0" => None,
+        s => Some(
+            humantime::parse_duration(s)
+                .context("--incidents-every")?
+                .as_secs_f64()
+                / 60.0,
+        ),
+    };
+    Ok(IncidentPlan {
+        every_min,
+        length_min: length.as_secs_f64() / 60.0,
+    })
+}
+
+/// `tailpulse generate`.
+pub fn generate(a: GenerateArgs, level: &str) -> Result<()> {
+    let _guards =
+        crate::logging::init_files(&a.logs, level).context("cannot create the log directory")?;
+    let seed = a.seed.unwrap_or_else(|| now_ms() as u64);
+    let mut g = Generator::new(
+        seed,
+        a.format,
+        a.rate,
+        plan(&a.incidents_every, a.incident_length)?,
+        now_ms(),
+    );
+    let opts = WriterOptions {
+        path: a.out.clone(),
+        interval: a.interval,
+        backfill: a.backfill,
+        truth: a.truth.clone(),
+    };
+    if let Some(n) = a.count {
+        writer::write_count(&mut g, &opts, n, a.rate)
+            .with_context(|| format!("cannot write {}", a.out.display()))?;
+        println!("tailpulse: wrote {n} lines to {}", a.out.display());
+        return Ok(());
+    }
+    println!(
+        "tailpulse: appending ~{} requests/s to {} every {} (seed {seed}); Ctrl-C to stop",
+        a.rate,
+        a.out.display(),
+        humantime::format_duration(a.interval)
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let handle = writer::spawn(g, opts, stop);
+    rt.block_on(shutdown_signal());
+    flag.store(true, Ordering::SeqCst);
+    let _ = handle.join();
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term => {},
+    }
+}
+
+/// `tailpulse run` and the demo.
+pub fn run(a: RunArgs, level: &str) -> Result<()> {
+    let _guards =
+        crate::logging::init_files(&a.logs, level).context("cannot create the log directory")?;
+    let demo = a.files.is_empty();
+    let inputs = if demo {
+        vec![a.sample_log.to_string_lossy().into_owned()]
+    } else {
+        a.files.clone()
+    };
+    let opts = RunOptions {
+        inputs: inputs.clone(),
+        from_end: a.from_end,
+        format: a.format.options(),
+        limits: Limits {
+            max_routes: a.max_routes,
+            ..Limits::default()
+        },
+        lang: a.lang,
+        out_dir: a.out_dir.clone(),
+        state_path: (!a.no_state).then(|| a.state.clone()),
+        report_every: a.report_every,
+        ..RunOptions::default()
+    };
+    std::fs::create_dir_all(&a.out_dir)
+        .with_context(|| format!("cannot create {}", a.out_dir.display()))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let stop_gen = Arc::new(AtomicBool::new(false));
+        let generator = demo.then(|| {
+            let g = Generator::new(
+                now_ms() as u64,
+                GenFormat::Combined,
+                a.demo_rate,
+                IncidentPlan::default(),
+                now_ms(),
+            );
+            let w = WriterOptions {
+                path: a.sample_log.clone(),
+                interval: Duration::from_secs(3),
+                backfill: Some(a.demo_backfill),
+                truth: None,
+            };
+            writer::spawn(g, w, stop_gen.clone())
+        });
+        let live = live::start(opts);
+        if demo {
+            println!(
+                "tailpulse: demo — generating ~{} requests/s into {} and following it",
+                a.demo_rate,
+                a.sample_log.display()
+            );
+        } else {
+            println!("tailpulse: following {}", inputs.join(", "));
+        }
+        println!(
+            "  reports: {} every {} | logs: {}/ | Ctrl-C to stop",
+            a.out_dir.join(live::REPORT_TXT).display(),
+            humantime::format_duration(a.report_every),
+            a.logs.display()
+        );
+        let mut snaps = live.snapshots.clone();
+        let status = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(10));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let s = snaps.borrow_and_update().clone();
+                println!("  {}", status_line(&s));
+            }
+        });
+        shutdown_signal().await;
+        stop_gen.store(true, Ordering::SeqCst);
+        status.abort();
+        let summary = live.shutdown().await;
+        if let Some(g) = generator {
+            let _ = g.join();
+        }
+        println!(
+            "tailpulse: stopped after {} requests ({} lines rejected)",
+            summary.requests, summary.lines.rejected
+        );
+        Ok(())
+    })
+}
+
+fn status_line(s: &live::Snapshot) -> String {
+    let m = &s.summary;
+    let p95 = m
+        .response_time_ms
+        .map_or("–".into(), |r| crate::lang::ms(Lang::En, r.p95));
+    let e5 = m.error_rate_5xx.map_or("–".into(), crate::lang::pct);
+    format!(
+        "{} requests | {:.1} lines/s | p95 {p95} | 5xx {e5} | rejected {}",
+        m.requests, s.lines_per_sec, m.lines.rejected
+    )
+}

@@ -1,0 +1,317 @@
+//! `tailpulse run`: follow logs, keep the aggregate, publish snapshots, write reports and
+//! save state, until told to stop.
+
+pub mod sources;
+pub mod state;
+
+use crate::aggregate::{Aggregate, Limits};
+use crate::follow::Checkpoints;
+use crate::format::FormatOptions;
+use crate::lang::Lang;
+use crate::summary::Summary;
+use sources::{Batch, SourceConfig};
+use state::{STATE_VERSION, State};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+/// How a live run works.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Paths, glob patterns or `-`.
+    pub inputs: Vec<String>,
+    /// Start files found at startup at their end.
+    pub from_end: bool,
+    /// Format options.
+    pub format: FormatOptions,
+    /// Aggregate bounds.
+    pub limits: Limits,
+    /// Report language.
+    pub lang: Lang,
+    /// Where `analysis_report.{txt,json}` and `prompt_log.md` go.
+    pub out_dir: PathBuf,
+    /// Saved state (aggregate + checkpoints); `None` keeps nothing across restarts.
+    pub state_path: Option<PathBuf>,
+    /// How often reports and state are written.
+    pub report_every: Duration,
+    /// Shortest time between two snapshots.
+    pub publish_every: Duration,
+    /// File polling interval.
+    pub poll: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            inputs: Vec::new(),
+            from_end: false,
+            format: FormatOptions::default(),
+            limits: Limits::default(),
+            lang: Lang::En,
+            out_dir: PathBuf::from("."),
+            state_path: Some(PathBuf::from("tailpulse.state.json")),
+            report_every: Duration::from_secs(5),
+            publish_every: Duration::from_millis(250),
+            poll: Duration::from_millis(250),
+        }
+    }
+}
+
+/// One published view of the live aggregate.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Counts up with every snapshot.
+    pub generation: u64,
+    /// The analysis.
+    pub summary: Summary,
+    /// Lines read per second over the last few seconds.
+    pub lines_per_sec: f64,
+}
+
+/// A running pipeline.
+pub struct Live {
+    /// The latest snapshot, updated as lines arrive.
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Summary>,
+}
+
+impl Live {
+    /// Stops reading, counts what was read, writes the final report and state, and returns
+    /// the final analysis.
+    pub async fn shutdown(self) -> Summary {
+        let _ = self.stop.send(true);
+        self.task.await.expect("the aggregator does not panic")
+    }
+}
+
+/// File names of the reports in `out_dir`.
+pub const REPORT_TXT: &str = "analysis_report.txt";
+/// JSON report.
+pub const REPORT_JSON: &str = "analysis_report.json";
+/// Prompts as Markdown.
+pub const PROMPT_LOG: &str = "prompt_log.md";
+
+/// Loads the saved state, or starts empty. An unreadable state file is set aside: the logs
+/// are then read again from the start, which gives the same numbers.
+fn initial_state(opts: &RunOptions) -> (Aggregate, Checkpoints) {
+    let fresh = || (Aggregate::new(opts.limits), Checkpoints::default());
+    let Some(path) = &opts.state_path else {
+        return fresh();
+    };
+    match State::load(path) {
+        Ok(Some(s)) => {
+            tracing::info!(target: "runner", path = %path.display(), requests = s.aggregate.totals.requests, "resuming from saved state");
+            (s.aggregate, s.checkpoints)
+        }
+        Ok(None) => fresh(),
+        Err(e) => {
+            let aside = path.with_extension("corrupt");
+            tracing::error!(target: "runner", error = %format!("{e:#}"), moved_to = %aside.display(), "ignoring unreadable state; reading the logs again");
+            let _ = std::fs::rename(path, &aside);
+            fresh()
+        }
+    }
+}
+
+/// Starts following `opts.inputs`.
+pub fn start(opts: RunOptions) -> Live {
+    let (agg, checkpoints) = initial_state(&opts);
+    let (tx, rx) = mpsc::channel::<Batch>(64);
+    let stop_sources = Arc::new(AtomicBool::new(false));
+    let cfg = SourceConfig {
+        inputs: opts.inputs.clone(),
+        from_end: opts.from_end,
+        format: opts.format.clone(),
+        limits: opts.limits,
+        poll: opts.poll,
+    };
+    let threads = sources::spawn(cfg, &checkpoints, tx, stop_sources.clone());
+    let first = Arc::new(Snapshot {
+        generation: 0,
+        summary: crate::analysis::analyze(&agg, opts.lang),
+        lines_per_sec: 0.0,
+    });
+    let (snap_tx, snap_rx) = watch::channel(first);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let aggregator = Aggregator {
+        opts,
+        agg,
+        checkpoints,
+        snap_tx,
+        generation: 0,
+        rate: Rate::default(),
+    };
+    let task = tokio::spawn(aggregator.run(rx, stop_rx, stop_sources, threads));
+    Live {
+        snapshots: snap_rx,
+        stop: stop_tx,
+        task,
+    }
+}
+
+/// Lines per second over a sliding window of a few seconds.
+#[derive(Default)]
+struct Rate {
+    window: std::collections::VecDeque<(Instant, u64)>,
+}
+
+impl Rate {
+    fn add(&mut self, lines: u64) {
+        let now = Instant::now();
+        self.window.push_back((now, lines));
+        while self
+            .window
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(5))
+        {
+            self.window.pop_front();
+        }
+    }
+
+    fn per_sec(&self) -> f64 {
+        let Some((first, _)) = self.window.front() else {
+            return 0.0;
+        };
+        let span = first.elapsed().as_secs_f64().max(1.0);
+        self.window.iter().map(|(_, n)| *n).sum::<u64>() as f64 / span
+    }
+}
+
+struct Aggregator {
+    opts: RunOptions,
+    agg: Aggregate,
+    checkpoints: Checkpoints,
+    snap_tx: watch::Sender<Arc<Snapshot>>,
+    generation: u64,
+    rate: Rate,
+}
+
+impl Aggregator {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Batch>,
+        mut stop: watch::Receiver<bool>,
+        stop_sources: Arc<AtomicBool>,
+        threads: Vec<std::thread::JoinHandle<()>>,
+    ) -> Summary {
+        let mut publish = tokio::time::interval(self.opts.publish_every);
+        let mut report = tokio::time::interval(self.opts.report_every);
+        publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let (mut dirty, mut open, mut stopping) = (true, true, false);
+        // After a stop request, readers get this long to send their last lines (standard
+        // input may never close).
+        let mut deadline = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                b = rx.recv(), if open => match b {
+                    Some(b) => {
+                        self.apply(b);
+                        dirty = true;
+                    }
+                    None => {
+                        open = false;
+                        if stopping {
+                            break;
+                        }
+                    }
+                },
+                _ = publish.tick() => if dirty {
+                    self.publish();
+                    dirty = false;
+                },
+                _ = report.tick() => self.save(false).await,
+                r = stop.changed(), if !stopping => {
+                    stopping = true;
+                    stop_sources.store(true, Ordering::SeqCst);
+                    deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+                    if r.is_err() || !open {
+                        break;
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline), if stopping => break,
+            }
+        }
+        drop(threads);
+        while let Ok(b) = rx.try_recv() {
+            self.apply(b);
+        }
+        self.publish();
+        self.save(true).await;
+        self.snap_tx.borrow().summary.clone()
+    }
+
+    fn apply(&mut self, b: Batch) {
+        self.agg.merge(&b.agg);
+        for (path, pos, finished) in &b.positions {
+            self.checkpoints.update(path, *pos, *finished);
+        }
+        self.rate.add(b.lines);
+    }
+
+    fn publish(&mut self) {
+        self.generation += 1;
+        let summary = crate::analysis::analyze(&self.agg, self.opts.lang);
+        let snap = Snapshot {
+            generation: self.generation,
+            summary,
+            lines_per_sec: self.rate.per_sec(),
+        };
+        self.snap_tx.send_replace(Arc::new(snap));
+    }
+
+    /// Writes the reports of the latest snapshot and the state, off the async threads.
+    async fn save(&mut self, last: bool) {
+        let snap = self.snap_tx.borrow().clone();
+        let state = self.opts.state_path.clone().map(|p| {
+            (
+                p,
+                State {
+                    version: STATE_VERSION,
+                    aggregate: self.agg.clone(),
+                    checkpoints: self.checkpoints.clone(),
+                },
+            )
+        });
+        let (dir, lang) = (self.opts.out_dir.clone(), self.opts.lang);
+        let done = tokio::task::spawn_blocking(move || {
+            write_reports(&dir, &snap.summary, lang);
+            if let Some((path, state)) = state
+                && let Err(e) = state.save(&path)
+            {
+                tracing::error!(target: "runner", error = %format!("{e:#}"), "cannot save state; a restart would read the logs again from the last saved point");
+            }
+        });
+        let _ = done.await;
+        if last {
+            tracing::info!(target: "analysis", requests = self.agg.totals.requests, "final report written");
+        }
+    }
+}
+
+/// Writes `analysis_report.txt`, `analysis_report.json` and `prompt_log.md` atomically; a
+/// failure keeps the last good files and is logged.
+pub fn write_reports(dir: &Path, s: &Summary, lang: Lang) {
+    let json = serde_json::to_vec_pretty(s).expect("summary serializes");
+    let files: [(&str, Vec<u8>); 3] = [
+        (
+            REPORT_TXT,
+            crate::report::text::render(s, lang).into_bytes(),
+        ),
+        (REPORT_JSON, json),
+        (
+            PROMPT_LOG,
+            crate::report::text::prompt_log(s, lang).into_bytes(),
+        ),
+    ];
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        if let Err(e) = crate::fsutil::atomic_write(&path, &bytes) {
+            tracing::error!(target: "analysis", path = %path.display(), error = %e, "cannot write report; keeping the last good one");
+        }
+    }
+    tracing::debug!(target: "analysis", requests = s.requests, "reports written");
+}
