@@ -3,10 +3,22 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use tailpulse::aggregate::Aggregate;
-use tailpulse::format::{FormatOptions, detect};
+use tailpulse::format::{FormatOptions, Parser, detect};
 use tailpulse::ingest::{BlockPos, ingest_block};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/combined.log");
+
+fn ingested(parser: &Parser, data: &[u8]) -> Aggregate {
+    let mut agg = Aggregate::default();
+    ingest_block(
+        &mut agg,
+        "f",
+        &mut parser.clone(),
+        data,
+        BlockPos::default(),
+    );
+    agg
+}
 
 fn bench(c: &mut Criterion) {
     let data = std::fs::read(FIXTURE).unwrap();
@@ -17,42 +29,25 @@ fn bench(c: &mut Criterion) {
     let mut parser = detect(&[&data[..1000]], &FormatOptions::default()).unwrap();
     let requests: Vec<_> = data
         .split(|&b| b == b'\n')
-        .filter_map(|l| parser.parse(l).ok().flatten().map(|r| (r, l)))
+        .filter_map(|l| parser.parse(l).ok().flatten())
         .collect();
+    let one = ingested(&parser, &data);
 
     let mut g = c.benchmark_group("aggregate");
     g.throughput(Throughput::Elements(lines));
     g.bench_function("count", |b| {
         b.iter(|| {
             let mut agg = Aggregate::default();
-            for (r, _) in &requests {
+            for r in &requests {
                 agg.count(r);
             }
             black_box(agg.totals.requests)
         })
     });
     g.bench_function("ingest_block", |b| {
-        b.iter(|| {
-            let mut agg = Aggregate::default();
-            ingest_block(
-                &mut agg,
-                "f",
-                &mut parser.clone(),
-                &data,
-                BlockPos::default(),
-            );
-            black_box(agg.totals.requests)
-        })
+        b.iter(|| black_box(ingested(&parser, &data).totals.requests))
     });
     g.bench_function("merge", |b| {
-        let mut one = Aggregate::default();
-        ingest_block(
-            &mut one,
-            "f",
-            &mut parser.clone(),
-            &data,
-            BlockPos::default(),
-        );
         b.iter(|| {
             let mut total = Aggregate::default();
             total.merge(&one);
@@ -61,14 +56,6 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function("analyze_summary", |b| {
-        let mut one = Aggregate::default();
-        ingest_block(
-            &mut one,
-            "f",
-            &mut parser.clone(),
-            &data,
-            BlockPos::default(),
-        );
         b.iter(|| black_box(tailpulse::analysis::analyze(&one, tailpulse::lang::Lang::En).requests))
     });
     g.finish();

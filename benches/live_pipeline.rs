@@ -40,7 +40,10 @@ async fn sustained(rate: u64, secs: u64) {
     let writer_log = log.clone();
     let lines_per_tick = rate / 100;
     let writer = std::thread::spawn(move || {
-        let mut f = std::fs::OpenOptions::new().append(true).open(&writer_log).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&writer_log)
+            .unwrap();
         let start = Instant::now();
         let mut written = 0u64;
         let mut pos = 0usize;
@@ -72,7 +75,9 @@ async fn sustained(rate: u64, secs: u64) {
     }
     let (written, took) = writer.join().unwrap();
     let caught_up = Instant::now();
-    rx.wait_for(|s| s.summary.requests >= written).await.unwrap();
+    rx.wait_for(|s| s.summary.requests >= written)
+        .await
+        .unwrap();
     let drain = caught_up.elapsed();
     live.shutdown().await;
     println!(
@@ -97,7 +102,9 @@ async fn freshness(n: usize, every: Duration) {
     for (i, line) in lines.iter().enumerate() {
         let t = Instant::now();
         f.write_all(line).unwrap();
-        rx.wait_for(|s| s.summary.requests > i as u64).await.unwrap();
+        rx.wait_for(|s| s.summary.requests > i as u64)
+            .await
+            .unwrap();
         latencies.push(t.elapsed());
         tokio::time::sleep(every).await;
     }
@@ -117,7 +124,11 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         sustained(200_000, 10).await;
         freshness(200, Duration::from_millis(20)).await;

@@ -405,7 +405,7 @@ impl Summary {
             error_rate_5xx: ratio(t.class[4], t.requests),
             unique_visitors: agg.unique_visitors(),
             bytes: t.bytes,
-            response_time_ms: Percentiles::of(&agg.latency),
+            response_time_ms: Percentiles::of(&agg.latency()),
             by_hour,
             peak_hour,
             slowest_hour,

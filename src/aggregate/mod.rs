@@ -164,8 +164,6 @@ pub struct Aggregate {
     /// Totals over all requests.
     pub totals: Counts,
     status: Vec<u64>,
-    /// Response times of all timed requests.
-    pub latency: Latency,
     first_ts: Option<i64>,
     last_ts: Option<i64>,
     /// Per-minute buckets (newest window).
@@ -236,7 +234,6 @@ impl Aggregate {
             sources: BTreeMap::new(),
             totals: Counts::default(),
             status: vec![0; 600],
-            latency: Latency::default(),
             first_ts: None,
             last_ts: None,
             minutes: Buckets::new(60_000, limits.minutes),
@@ -273,9 +270,6 @@ impl Aggregate {
         let us = req.response_ms.map(latency::ms_to_us);
         self.totals.add(status, bytes, us);
         self.status[usize::from(status).min(599)] += 1;
-        if let Some(us) = us {
-            self.latency.record_us(us);
-        }
         self.first_ts = Some(self.first_ts.map_or(req.ts_ms, |t| t.min(req.ts_ms)));
         self.last_ts = Some(self.last_ts.map_or(req.ts_ms, |t| t.max(req.ts_ms)));
         self.minutes.add(req.ts_ms, status, bytes, us);
@@ -368,7 +362,6 @@ impl Aggregate {
         for (a, b) in self.status.iter_mut().zip(&o.status) {
             *a += b;
         }
-        self.latency.merge(&o.latency);
         self.first_ts = min_opt(self.first_ts, o.first_ts, i64::min);
         self.last_ts = min_opt(self.last_ts, o.last_ts, i64::max);
         self.minutes.merge(&o.minutes);
@@ -398,6 +391,16 @@ impl Aggregate {
             .enumerate()
             .filter(|(_, c)| **c > 0)
             .map(|(s, c)| (s as u16, *c))
+    }
+
+    /// Response times of all timed requests: every request lands in exactly one route entry
+    /// (capped ones in `(other)`), so the routes' distributions merged are the whole.
+    pub fn latency(&self) -> Latency {
+        let mut all = Latency::default();
+        for (_, r) in self.routes.iter() {
+            all.merge(&r.latency);
+        }
+        all
     }
 
     /// Estimated number of distinct (client, user agent) pairs.

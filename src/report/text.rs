@@ -37,16 +37,13 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             ),
         )
     );
-    let _ = writeln!(o);
-    let _ = writeln!(
-        o,
-        "{}",
+    section(
+        &mut o,
         lang.pick(
             "[Improvement suggestions and insights]",
-            "[개선 제안 및 인사이트]"
-        )
+            "[개선 제안 및 인사이트]",
+        ),
     );
-    let _ = writeln!(o, "---");
     if s.insights.is_empty() {
         let _ = writeln!(
             o,
@@ -68,22 +65,24 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             let _ = writeln!(o, "  → {a}");
         }
     }
-    let _ = writeln!(o);
-    let _ = writeln!(
-        o,
-        "{}",
+    section(
+        &mut o,
         lang.pick(
             "[LLM prompts: natural-language summary / anomaly detection]",
-            "[LLM 활용 자연어 요약/이상탐지 프롬프트 샘플]"
-        )
+            "[LLM 활용 자연어 요약/이상탐지 프롬프트 샘플]",
+        ),
     );
-    let _ = writeln!(o, "---");
     for (n, p) in s.prompts.iter().enumerate() {
         let _ = writeln!(o, "{}. {}:", n + 1, p.title);
         let _ = writeln!(o, "{}", p.text);
         let _ = writeln!(o);
     }
     o
+}
+
+/// A blank line, the section title and its rule.
+fn section(o: &mut String, title: &str) {
+    let _ = writeln!(o, "\n{title}\n---");
 }
 
 /// `prompt_log.md`: the current prompts as Markdown.
