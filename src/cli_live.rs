@@ -43,6 +43,12 @@ pub struct RunArgs {
     /// Distinct routes kept; the rest are counted under (other).
     #[arg(long, default_value_t = Limits::default().max_routes)]
     pub max_routes: usize,
+    /// Address the dashboard listens on (loopback unless told otherwise).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Dashboard port (0 picks a free one).
+    #[arg(long, default_value_t = 5000)]
+    pub port: u16,
     /// Demo: the log file the generator writes.
     #[arg(long, default_value = "server_sample.log")]
     pub sample_log: PathBuf,
@@ -223,7 +229,20 @@ pub fn run(a: RunArgs, level: &str) -> Result<()> {
             };
             writer::spawn(g, w, stop_gen.clone())
         });
+        let listener = tokio::net::TcpListener::bind((a.bind, a.port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", a.bind, a.port))?;
+        let addr = listener.local_addr()?;
         let live = live::start(opts);
+        let (web_stop, web_stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = crate::web::AppState {
+            snapshots: live.snapshots.clone(),
+        };
+        let server = tokio::spawn(crate::web::serve(listener, state, async {
+            let _ = web_stopped.await;
+        }));
+        tracing::info!(target: "web", %addr, "dashboard listening");
+        println!("tailpulse: dashboard on http://{addr}/");
         if demo {
             println!(
                 "tailpulse: demo — generating ~{} requests/s into {} and following it",
@@ -253,6 +272,10 @@ pub fn run(a: RunArgs, level: &str) -> Result<()> {
         stop_gen.store(true, Ordering::SeqCst);
         status.abort();
         let summary = live.shutdown().await;
+        let _ = web_stop.send(());
+        if let Ok(Err(e)) = server.await {
+            tracing::error!(target: "web", error = %e, "dashboard server failed");
+        }
         if let Some(g) = generator {
             let _ = g.join();
         }
@@ -260,7 +283,7 @@ pub fn run(a: RunArgs, level: &str) -> Result<()> {
             "tailpulse: stopped after {} requests ({} lines rejected)",
             summary.requests, summary.lines.rejected
         );
-        Ok(())
+        Ok::<(), anyhow::Error>(())
     })
 }
 

@@ -25,3 +25,4 @@ pub mod request;
 pub mod route;
 pub mod summary;
 pub mod time;
+pub mod web;

@@ -168,7 +168,14 @@ async fn a_seeded_error_burst_is_named_in_the_report() {
 
 fn spawn_run(dir: &Path, log: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tailpulse"))
-        .args(["run", log.to_str().unwrap(), "--report-every", "100ms"])
+        .args([
+            "run",
+            log.to_str().unwrap(),
+            "--report-every",
+            "100ms",
+            "--port",
+            "0",
+        ])
         .args([
             "--out-dir",
             dir.to_str().unwrap(),

@@ -68,6 +68,8 @@ pub struct Snapshot {
     pub summary: Summary,
     /// Lines read per second over the last few seconds.
     pub lines_per_sec: f64,
+    /// Language of the insights and prompts.
+    pub lang: Lang,
 }
 
 /// A running pipeline.
@@ -133,6 +135,7 @@ pub fn start(opts: RunOptions) -> Live {
         generation: 0,
         summary: crate::analysis::analyze(&agg, opts.lang),
         lines_per_sec: 0.0,
+        lang: opts.lang,
     });
     let (snap_tx, snap_rx) = watch::channel(first);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -259,6 +262,7 @@ impl Aggregator {
             generation: self.generation,
             summary,
             lines_per_sec: self.rate.per_sec(),
+            lang: self.opts.lang,
         };
         self.snap_tx.send_replace(Arc::new(snap));
     }

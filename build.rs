@@ -1,0 +1,31 @@
+//! Fetches the dashboard's front-end packages (Chart.js, from npm, pinned by
+//! package-lock.json) so the binary can embed them: the page then works offline, with no CDN.
+
+use std::path::Path;
+use std::process::Command;
+
+const CHART_JS: &str = "node_modules/chart.js/dist/chart.umd.min.js";
+
+fn main() {
+    println!("cargo:rerun-if-changed=package-lock.json");
+    println!("cargo:rerun-if-changed={CHART_JS}");
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let chart = Path::new(&root).join(CHART_JS);
+    if !chart.exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
+            .current_dir(&root)
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => panic!("`npm ci` failed ({s}); the dashboard needs Chart.js from npm"),
+            Err(e) => panic!("cannot run npm ({e}); install Node.js and npm to build tailpulse"),
+        }
+    }
+    assert!(
+        chart.exists(),
+        "{} is missing after npm ci",
+        chart.display()
+    );
+    println!("cargo:rustc-env=TAILPULSE_CHART_JS={}", chart.display());
+}

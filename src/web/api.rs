@@ -1,0 +1,350 @@
+//! JSON endpoints. Every list endpoint takes filters: `route` (substring of the route or
+//! path), `status` (`2xx` … `5xx` or a code), `vhost`, and `limit`; `timeseries` takes a
+//! time `range` and a `step`.
+
+use super::AppState;
+use crate::live::Snapshot;
+use crate::summary::{RouteRow, SampleRow, Summary, TimeRow};
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::WatchStream;
+
+fn latest(st: &AppState) -> Arc<Snapshot> {
+    st.snapshots.borrow().clone()
+}
+
+/// An error the client caused, answered with a message it may see.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+/// Unknown paths.
+pub async fn not_found() -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, "not found".into())
+}
+
+/// `GET /healthz`.
+pub async fn healthz(State(st): State<AppState>) -> Json<serde_json::Value> {
+    let s = latest(&st);
+    Json(
+        serde_json::json!({ "status": "ok", "generation": s.generation, "requests": s.summary.requests }),
+    )
+}
+
+/// Live figures added to the summary.
+#[derive(Serialize)]
+struct LiveInfo {
+    generation: u64,
+    lines_per_sec: f64,
+}
+
+/// The summary as the dashboard receives it: the `analyze --output json` document plus `live`.
+#[derive(Serialize)]
+struct SummaryBody<'a> {
+    #[serde(flatten)]
+    summary: &'a Summary,
+    live: LiveInfo,
+}
+
+/// The JSON text of a snapshot's summary (what `/api/summary` and each pushed event carry).
+pub fn summary_json(s: &Snapshot) -> String {
+    let body = SummaryBody {
+        summary: &s.summary,
+        live: LiveInfo {
+            generation: s.generation,
+            lines_per_sec: s.lines_per_sec,
+        },
+    };
+    serde_json::to_string(&body).expect("summary serializes")
+}
+
+fn json_text(text: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+/// `GET /api/summary`.
+pub async fn summary(State(st): State<AppState>) -> Response {
+    json_text(summary_json(&latest(&st)))
+}
+
+/// `GET /api/stream`: a `snapshot` event with the summary each time a new one is published.
+pub async fn stream(
+    State(st): State<AppState>,
+) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
+    let events = WatchStream::new(st.snapshots.clone()).map(|s| {
+        Ok(Event::default()
+            .event("snapshot")
+            .id(s.generation.to_string())
+            .data(summary_json(&s)))
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// Filters shared by the list endpoints.
+#[derive(Debug, Default, Deserialize)]
+pub struct Filter {
+    /// Substring of the route (or path, for requests).
+    pub route: Option<String>,
+    /// `2xx`-style class or an exact code.
+    pub status: Option<String>,
+    /// Exact virtual host.
+    pub vhost: Option<String>,
+    /// Most rows returned.
+    pub limit: Option<usize>,
+    /// Sort key (routes: requests, errors, errors_4xx, errors_5xx, avg, p90, p99, bytes, route).
+    pub sort: Option<String>,
+    /// `asc` or `desc` (default).
+    pub order: Option<String>,
+}
+
+fn status_matches(want: &Option<String>, status: u16) -> Result<bool, ApiError> {
+    let Some(w) = want.as_deref().filter(|w| !w.is_empty()) else {
+        return Ok(true);
+    };
+    match w.as_bytes() {
+        [c @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => Ok(status / 100 == u16::from(c - b'0')),
+        _ => w.parse::<u16>().map(|code| code == status).map_err(|_| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("status must be like 5xx or 404, not {w:?}"),
+            )
+        }),
+    }
+}
+
+fn sample_rows(rows: &[SampleRow], f: &Filter) -> Result<Vec<SampleRow>, ApiError> {
+    let mut out = Vec::new();
+    for r in rows {
+        let route_ok = f
+            .route
+            .as_deref()
+            .is_none_or(|q| r.path.contains(q) || crate::route::normalize(&r.path).contains(q));
+        let vhost_ok = f
+            .vhost
+            .as_deref()
+            .is_none_or(|v| v.is_empty() || r.vhost == v);
+        if route_ok && vhost_ok && status_matches(&f.status, r.status)? {
+            out.push(r.clone());
+        }
+    }
+    out.truncate(f.limit.unwrap_or(usize::MAX));
+    Ok(out)
+}
+
+/// `GET /api/slow`.
+pub async fn slow(
+    State(st): State<AppState>,
+    Query(f): Query<Filter>,
+) -> Result<Json<Vec<SampleRow>>, ApiError> {
+    Ok(Json(sample_rows(&latest(&st).summary.slowest, &f)?))
+}
+
+/// `GET /api/recent`: the newest requests (and, with a 4xx/5xx filter, the newest failures).
+pub async fn recent(
+    State(st): State<AppState>,
+    Query(f): Query<Filter>,
+) -> Result<Json<Vec<SampleRow>>, ApiError> {
+    let s = latest(&st);
+    let failures = f
+        .status
+        .as_deref()
+        .is_some_and(|w| w.starts_with('4') || w.starts_with('5'));
+    let rows = if failures {
+        &s.summary.recent_errors
+    } else {
+        &s.summary.recent
+    };
+    Ok(Json(sample_rows(rows, &f)?))
+}
+
+fn sort_key(r: &RouteRow, key: &str) -> Result<f64, ApiError> {
+    let opt = |v: Option<f64>| v.unwrap_or(-1.0);
+    Ok(match key {
+        "requests" => r.requests as f64,
+        "errors" => (r.errors_4xx + r.errors_5xx) as f64,
+        "errors_4xx" => r.errors_4xx as f64,
+        "errors_5xx" => r.errors_5xx as f64,
+        "avg" => opt(r.avg_ms),
+        "p90" => opt(r.p90_ms),
+        "p99" => opt(r.p99_ms),
+        "bytes" => r.bytes as f64,
+        _ => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("unknown sort key {key:?}"),
+            ));
+        }
+    })
+}
+
+/// `GET /api/routes`.
+pub async fn routes(
+    State(st): State<AppState>,
+    Query(f): Query<Filter>,
+) -> Result<Json<Vec<RouteRow>>, ApiError> {
+    let s = latest(&st);
+    let mut rows: Vec<RouteRow> = s
+        .summary
+        .routes
+        .iter()
+        .filter(|r| f.route.as_deref().is_none_or(|q| r.route.contains(q)))
+        .filter(|r| match f.status.as_deref() {
+            Some("4xx") => r.errors_4xx > 0,
+            Some("5xx") => r.errors_5xx > 0,
+            _ => true,
+        })
+        .cloned()
+        .collect();
+    let key = f.sort.as_deref().unwrap_or("requests");
+    let asc = f.order.as_deref() == Some("asc");
+    if key == "route" {
+        rows.sort_by(|a, b| a.route.cmp(&b.route));
+    } else {
+        let mut keyed = rows
+            .into_iter()
+            .map(|r| Ok((sort_key(&r, key)?, r)))
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.route.cmp(&b.1.route)));
+        rows = keyed.into_iter().map(|(_, r)| r).collect();
+    }
+    if asc {
+        rows.reverse();
+    }
+    rows.truncate(f.limit.unwrap_or(usize::MAX));
+    Ok(Json(rows))
+}
+
+/// `GET /api/status`.
+pub async fn status(State(st): State<AppState>) -> Json<serde_json::Value> {
+    let s = latest(&st);
+    Json(serde_json::json!({ "status": s.summary.status, "status_class": s.summary.status_class }))
+}
+
+/// Query of `/api/timeseries`.
+#[derive(Debug, Deserialize)]
+pub struct Range {
+    /// `15m`, `1h`, `6h`, `24h` or `all` (default `1h`).
+    pub range: Option<String>,
+    /// Bucket width (`1m`, `5m`, `1h`, …); default: 1 minute up to 6 h, 1 hour beyond.
+    pub step: Option<String>,
+}
+
+fn duration_ms(s: &str) -> Result<i64, ApiError> {
+    humantime::parse_duration(s)
+        .map(|d| d.as_millis() as i64)
+        .map_err(|_| ApiError(StatusCode::BAD_REQUEST, format!("not a duration: {s:?}")))
+}
+
+/// Rows of `rows` (oldest first) in `[from, ∞)`, re-bucketed to `step` ms.
+fn rebucket(rows: &[TimeRow], from: i64, step: i64) -> Vec<TimeRow> {
+    let mut out: BTreeMap<i64, TimeRow> = BTreeMap::new();
+    let mut timed: BTreeMap<i64, (f64, u64)> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.t_ms >= from) {
+        let k = r.t_ms - r.t_ms.rem_euclid(step);
+        let e = out.entry(k).or_insert_with(|| TimeRow {
+            t: crate::time::format_rfc3339(k),
+            t_ms: k,
+            requests: 0,
+            status_class: BTreeMap::new(),
+            bytes: 0,
+            avg_ms: None,
+        });
+        e.requests += r.requests;
+        e.bytes += r.bytes;
+        for (c, n) in &r.status_class {
+            *e.status_class.entry(c).or_insert(0) += n;
+        }
+        if let Some(avg) = r.avg_ms {
+            let t = timed.entry(k).or_default();
+            t.0 += avg * r.requests as f64;
+            t.1 += r.requests;
+        }
+    }
+    for (k, (sum, n)) in timed {
+        if let Some(e) = out.get_mut(&k) {
+            e.avg_ms = (n > 0).then(|| crate::summary::round3(sum / n as f64));
+        }
+    }
+    out.into_values().collect()
+}
+
+/// `GET /api/timeseries`: requests over time by status class, with mean response time.
+pub async fn timeseries(
+    State(st): State<AppState>,
+    Query(q): Query<Range>,
+) -> Result<Json<Vec<TimeRow>>, ApiError> {
+    let s = latest(&st);
+    let tl = &s.summary.timeline;
+    let last = s.summary.period.as_ref().map_or(0, |p| p.last_ms);
+    let range = q.range.as_deref().unwrap_or("1h");
+    let span = if range == "all" {
+        None
+    } else {
+        Some(duration_ms(range)?)
+    };
+    let from = span.map_or(i64::MIN, |d| last - d + 1);
+    let use_minutes = span.is_some_and(|d| d <= 24 * 3_600_000);
+    let default_step = if span.is_some_and(|d| d <= 6 * 3_600_000) {
+        60_000
+    } else {
+        3_600_000
+    };
+    let step = match q.step.as_deref() {
+        Some(st) => duration_ms(st)?.max(60_000),
+        None => default_step,
+    };
+    let rows = if use_minutes {
+        &tl.minutely
+    } else {
+        &tl.hourly
+    };
+    Ok(Json(rebucket(rows, from, step)))
+}
+
+/// Query of `/api/report`.
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    /// `text` (default) or `json`.
+    pub format: Option<String>,
+}
+
+/// `GET /api/report`: the current report as text, or its insights and prompts as JSON.
+pub async fn report(State(st): State<AppState>, Query(q): Query<ReportQuery>) -> Response {
+    let s = latest(&st);
+    let lang = s.lang;
+    match q.format.as_deref() {
+        Some("json") => Json(serde_json::json!({
+            "text": crate::report::text::render(&s.summary, lang),
+            "insights": s.summary.insights,
+            "prompts": s.summary.prompts,
+        }))
+        .into_response(),
+        _ => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            crate::report::text::render(&s.summary, lang),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /api/prompts`.
+pub async fn prompts(State(st): State<AppState>) -> Response {
+    Json(latest(&st).summary.prompts.clone()).into_response()
+}
+
+/// `GET /api/insights`.
+pub async fn insights(State(st): State<AppState>) -> Response {
+    Json(latest(&st).summary.insights.clone()).into_response()
+}

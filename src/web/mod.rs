@@ -1,0 +1,74 @@
+//! The dashboard server: the page and its assets compiled in, the numbers as JSON under
+//! `/api/`, live pushes over Server-Sent Events, and `/healthz`.
+
+pub mod api;
+pub mod assets;
+
+use crate::live::Snapshot;
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use axum::routing::get;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// What every handler reads: the latest snapshot.
+#[derive(Clone)]
+pub struct AppState {
+    /// Published by the aggregator.
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+}
+
+/// The policy sent with every response: only this origin's scripts, styles and connections,
+/// no inline script, no framing.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res
+}
+
+/// All routes of the dashboard server.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(assets::index))
+        .route("/assets/{name}", get(assets::asset))
+        .route("/healthz", get(api::healthz))
+        .route("/api/summary", get(api::summary))
+        .route("/api/timeseries", get(api::timeseries))
+        .route("/api/status", get(api::status))
+        .route("/api/routes", get(api::routes))
+        .route("/api/slow", get(api::slow))
+        .route("/api/recent", get(api::recent))
+        .route("/api/report", get(api::report))
+        .route("/api/prompts", get(api::prompts))
+        .route("/api/insights", get(api::insights))
+        .route("/api/stream", get(api::stream))
+        .fallback(api::not_found)
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves (open event streams end when the snapshots do).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,277 @@
+//! The dashboard server: API through the router (`oneshot`) and a real server on
+//! 127.0.0.1:0 pushing snapshots over Server-Sent Events.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use std::io::{BufRead, BufReader, Write};
+use std::sync::Arc;
+use std::time::Duration;
+use tailpulse::lang::Lang;
+use tailpulse::live::Snapshot;
+use tailpulse::web::{AppState, router};
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+fn fixture_state() -> (watch::Sender<Arc<Snapshot>>, AppState) {
+    let data = std::fs::read(common::FIXTURE).unwrap();
+    let agg = common::aggregate_bytes("combined.log", &data, 2, 1 << 16);
+    let snap = Snapshot {
+        generation: 7,
+        summary: tailpulse::analysis::analyze(&agg, Lang::En),
+        lines_per_sec: 12.5,
+        lang: Lang::En,
+    };
+    let (tx, rx) = watch::channel(Arc::new(snap));
+    (tx, AppState { snapshots: rx })
+}
+
+async fn get(state: &AppState, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let res = router(state.clone())
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = res.into_parts();
+    (
+        parts.status,
+        parts.headers,
+        body.collect().await.unwrap().to_bytes().to_vec(),
+    )
+}
+
+async fn get_json(state: &AppState, uri: &str) -> serde_json::Value {
+    let (status, _, body) = get(state, uri).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{uri}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[tokio::test]
+async fn summary_has_the_analyze_shape_plus_live() {
+    let (_tx, st) = fixture_state();
+    let v = get_json(&st, "/api/summary").await;
+    let data = std::fs::read(common::FIXTURE).unwrap();
+    let analyzed = common::json(&common::aggregate_bytes("combined.log", &data, 1, 1 << 20));
+    for key in [
+        "requests",
+        "status_class",
+        "response_time_ms",
+        "unique_visitors",
+        "routes",
+        "by_hour",
+        "insights",
+    ] {
+        assert_eq!(v[key], analyzed[key], "{key}");
+    }
+    assert_eq!(v["live"]["generation"], 7);
+    assert_eq!(v["live"]["lines_per_sec"], 12.5);
+}
+
+#[tokio::test]
+async fn routes_sort_filter_and_limit() {
+    let (_tx, st) = fixture_state();
+    let rows = get_json(&st, "/api/routes?sort=p99&limit=3").await;
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let p99: Vec<f64> = rows.iter().map(|r| r["p99_ms"].as_f64().unwrap()).collect();
+    assert!(p99.windows(2).all(|w| w[0] >= w[1]), "{p99:?}");
+    let api = get_json(&st, "/api/routes?route=/api/users").await;
+    assert!(!api.as_array().unwrap().is_empty());
+    assert!(
+        api.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["route"].as_str().unwrap().contains("/api/users"))
+    );
+    let by_5xx = get_json(&st, "/api/routes?status=5xx&sort=errors_5xx").await;
+    assert!(
+        by_5xx
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["errors_5xx"].as_u64().unwrap() > 0)
+    );
+    let (status, _, _) = get(&st, "/api/routes?sort=nonsense").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn request_lists_filter_by_status_and_route() {
+    let (_tx, st) = fixture_state();
+    let failed = get_json(&st, "/api/recent?status=5xx").await;
+    let failed = failed.as_array().unwrap();
+    assert!(!failed.is_empty());
+    assert!(failed.iter().all(|r| r["status"].as_u64().unwrap() >= 500));
+    let slow = get_json(&st, "/api/slow?limit=5").await;
+    assert_eq!(slow.as_array().unwrap().len(), 5);
+    let ms: Vec<f64> = slow
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["response_ms"].as_f64().unwrap())
+        .collect();
+    assert!(ms.windows(2).all(|w| w[0] >= w[1]));
+    let (status, _, body) = get(&st, "/api/recent?status=abc").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("status must be"));
+}
+
+#[tokio::test]
+async fn timeseries_ranges_and_steps() {
+    let (_tx, st) = fixture_state();
+    let all = get_json(&st, "/api/timeseries?range=all").await;
+    let total: u64 = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 3000);
+    let hour = get_json(&st, "/api/timeseries?range=1h&step=5m").await;
+    let rows = hour.as_array().unwrap();
+    assert!(!rows.is_empty() && rows.len() <= 13, "{}", rows.len());
+    assert!(
+        rows.iter()
+            .all(|r| r["t_ms"].as_i64().unwrap() % 300_000 == 0)
+    );
+    let (status, _, _) = get(&st, "/api/timeseries?range=forever").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn report_prompts_insights_health_and_errors() {
+    let (_tx, st) = fixture_state();
+    let (status, headers, body) = get(&st, "/api/report").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("[Improvement suggestions and insights]")
+    );
+    let report = get_json(&st, "/api/report?format=json").await;
+    assert_eq!(report["prompts"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        get_json(&st, "/api/prompts")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(
+        !get_json(&st, "/api/insights")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(get_json(&st, "/healthz").await["status"], "ok");
+    let (status, _, body) = get(&st, "/api/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["error"],
+        "not found"
+    );
+}
+
+#[tokio::test]
+async fn page_and_assets_are_embedded_with_a_strict_policy() {
+    let (_tx, st) = fixture_state();
+    for uri in [
+        "/",
+        "/assets/app.js",
+        "/assets/app.css",
+        "/assets/chart.umd.min.js",
+        "/api/summary",
+    ] {
+        let (status, headers, body) = get(&st, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(!body.is_empty());
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(
+            csp.starts_with("default-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    }
+    let (_, _, page) = get(&st, "/").await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(!page.contains("<script>"), "no inline script");
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "no CDN"
+    );
+    let (_, _, chart) = get(&st, "/assets/chart.umd.min.js").await;
+    assert!(
+        String::from_utf8_lossy(&chart).contains("Chart"),
+        "Chart.js from npm is served"
+    );
+    let (_, _, js) = get(&st, "/assets/app.js").await;
+    assert!(
+        !String::from_utf8(js).unwrap().contains("innerHTML"),
+        "log data is never inserted as markup"
+    );
+    let (status, _, _) = get(&st, "/assets/../Cargo.toml").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A real server on 127.0.0.1:0: each new snapshot reaches a connected event stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_stream_pushes_new_snapshots() {
+    let (tx, st) = fixture_state();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tailpulse::web::serve(listener, st, async {
+        let _ = stop_rx.await;
+    }));
+    let (ids_tx, ids_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        write!(
+            s,
+            "GET /api/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        .unwrap();
+        for line in BufReader::new(s).lines() {
+            let Ok(line) = line else { return };
+            if let Some(id) = line.strip_prefix("id: ")
+                && ids_tx.send(id.to_owned()).is_err()
+            {
+                return;
+            }
+        }
+    });
+    let ids_rx = Arc::new(std::sync::Mutex::new(ids_rx));
+    let next_id = || {
+        let rx = ids_rx.clone();
+        tokio::task::spawn_blocking(move || {
+            rx.lock()
+                .unwrap()
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap()
+        })
+    };
+    // The stream starts with the current snapshot; the next one is published once it is open.
+    assert_eq!(next_id().await.unwrap(), "7");
+    let mut next = (*tx.borrow().clone()).clone();
+    next.generation = 8;
+    tx.send_replace(Arc::new(next));
+    assert_eq!(next_id().await.unwrap(), "8");
+    let _ = stop_tx.send(());
+    drop(tx);
+    server.await.unwrap().unwrap();
+}

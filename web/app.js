@@ -1,0 +1,335 @@
+// tailpulse dashboard: renders the live summary pushed over Server-Sent Events.
+// Everything shown comes from log lines, which are attacker-controlled: it is inserted as
+// text (textContent), never as markup.
+'use strict';
+
+const I18N = {
+  en: {
+    connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', range: 'Range', route: 'Route',
+    status: 'Status', any: 'any', theme: 'Theme', total: 'Total requests', rate: 'Requests/s now',
+    avg: 'Avg response', p95: 'p95 response', success: 'Success rate', e4: '4xx rate', e5: '5xx rate',
+    visitors: 'Unique visitors', overTime: 'Requests over time', statusDist: 'Status codes',
+    hourOfDay: 'Traffic by hour of day (UTC)', latencyTime: 'Average response time over time (ms)',
+    perRoute: 'Requests and latency per route', routes: 'Routes', requests: 'Requests', bytes: 'Bytes',
+    slowest: 'Slowest requests', recent: 'Most recent requests', time: 'Time', method: 'Method', path: 'Path',
+    client: 'Client', agent: 'User agent', report: 'Report', copy: 'Copy', copied: 'Copied',
+    avgMs: 'avg ms', p90Ms: 'p90 ms', noData: 'No requests yet.',
+  },
+  ko: {
+    connecting: '연결 중…', live: '실시간', reconnecting: '재연결 중…', range: '기간', route: '경로',
+    status: '상태', any: '전체', theme: '테마', total: '총 요청 수', rate: '현재 초당 요청',
+    avg: '평균 응답시간', p95: 'p95 응답시간', success: '성공률', e4: '4xx 비율', e5: '5xx 비율',
+    visitors: '순 방문자', overTime: '시간별 요청 건수', statusDist: '상태 코드 분포',
+    hourOfDay: '시간대별 트래픽 (UTC)', latencyTime: '시간별 평균 응답시간 (ms)',
+    perRoute: '엔드포인트별 요청 수와 응답시간', routes: '엔드포인트별 통계', requests: '요청', bytes: '전송량',
+    slowest: '느린 요청', recent: '최근 요청', time: '시각', method: '메서드', path: '경로',
+    client: '클라이언트', agent: '사용자 에이전트', report: '분석 리포트', copy: '복사', copied: '복사됨',
+    avgMs: '평균 ms', p90Ms: 'p90 ms', noData: '아직 요청이 없습니다.',
+  },
+};
+const CLASS_COLORS = { '1xx': '#8e8e8e', '2xx': '#2e9d57', '3xx': '#3b7dd8', '4xx': '#e0a030', '5xx': '#d64545' };
+const CLASSES = Object.keys(CLASS_COLORS);
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  lang: localStorage.getItem('tp-lang') || 'en',
+  routeSort: 'requests',
+  summary: null,
+  seenRecent: new Set(),
+  lastSeries: 0,
+  charts: {},
+};
+
+function t(key) {
+  return (I18N[ui.lang] && I18N[ui.lang][key]) || I18N.en[key] || key;
+}
+
+function applyI18n() {
+  document.documentElement.lang = ui.lang;
+  document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  $('lang').textContent = ui.lang === 'en' ? '한국어' : 'English';
+  setConn($('conn').dataset.state);
+}
+
+function setConn(state) {
+  const el = $('conn');
+  el.dataset.state = state;
+  el.textContent = t(state);
+}
+
+const fmtInt = (v) => (v == null ? '–' : Math.round(v).toLocaleString('en-US'));
+const fmtMs = (v) => (v == null ? '–' : (v >= 10 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1)) + ' ms');
+const fmtPct = (v) => (v == null ? '–' : (v * 100).toFixed(1) + '%');
+function fmtBytes(v) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i += 1; }
+  return (i === 0 ? v : v.toFixed(1)) + ' ' + units[i];
+}
+const fmtTime = (ms) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+
+function cell(text, cls) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+}
+
+function setText(id, value) {
+  $(id).textContent = value;
+}
+
+function renderCards(s) {
+  setText('c-total', fmtInt(s.requests));
+  setText('c-rate', s.live ? s.live.lines_per_sec.toFixed(1) : '–');
+  setText('c-avg', fmtMs(s.response_time_ms && s.response_time_ms.avg));
+  setText('c-p95', fmtMs(s.response_time_ms && s.response_time_ms.p95));
+  setText('c-success', fmtPct(s.success_rate));
+  setText('c-4xx', fmtPct(s.error_rate_4xx));
+  setText('c-5xx', fmtPct(s.error_rate_5xx));
+  setText('c-visitors', fmtInt(s.unique_visitors));
+  setText('period', s.period ? `${fmtTime(s.period.first_ms)} – ${fmtTime(s.period.last_ms)} UTC` : '');
+}
+
+function chart(id, config) {
+  if (!window.Chart) return null;
+  if (!ui.charts[id]) {
+    config.options = Object.assign({ animation: false, responsive: true, maintainAspectRatio: false }, config.options || {});
+    ui.charts[id] = new window.Chart($(id), config);
+  }
+  return ui.charts[id];
+}
+
+function renderTimeCharts(rows) {
+  const labels = rows.map((r) => fmtTime(r.t_ms).slice(5, 16));
+  const c = chart('ch-time', {
+    type: 'bar',
+    data: { labels: [], datasets: CLASSES.map((k) => ({ label: k, data: [], backgroundColor: CLASS_COLORS[k], stack: 's' })) },
+    options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+  });
+  if (c) {
+    c.data.labels = labels;
+    c.data.datasets.forEach((d) => { d.data = rows.map((r) => r.status_class[d.label] || 0); });
+    c.update();
+  }
+  const l = chart('ch-latency', {
+    type: 'line',
+    data: { labels: [], datasets: [{ label: 'avg ms', data: [], borderColor: '#3b7dd8', pointRadius: 0, spanGaps: true }] },
+    options: { scales: { y: { beginAtZero: true } } },
+  });
+  if (l) {
+    l.data.labels = labels;
+    l.data.datasets[0].data = rows.map((r) => r.avg_ms);
+    l.update();
+  }
+}
+
+function renderCharts(s) {
+  const st = chart('ch-status', {
+    type: 'doughnut',
+    data: { labels: [], datasets: [{ data: [], backgroundColor: [] }] },
+  });
+  if (st) {
+    const codes = Object.keys(s.status);
+    st.data.labels = codes;
+    st.data.datasets[0].data = codes.map((c) => s.status[c]);
+    st.data.datasets[0].backgroundColor = codes.map((c) => CLASS_COLORS[c[0] + 'xx'] || '#999');
+    st.update();
+  }
+  const h = chart('ch-hours', {
+    type: 'bar',
+    data: { labels: [], datasets: [{ label: t('requests'), data: [], backgroundColor: '#3b7dd8' }] },
+    options: { plugins: { legend: { display: false } } },
+  });
+  if (h) {
+    h.data.labels = s.by_hour.map((r) => String(r.hour));
+    h.data.datasets[0].data = s.by_hour.map((r) => r.requests);
+    h.update();
+  }
+  const top = filteredRoutes(s).slice(0, 12);
+  const r = chart('ch-routes', {
+    type: 'bar',
+    data: {
+      labels: [],
+      datasets: [
+        { label: t('requests'), data: [], backgroundColor: '#3b7dd8', yAxisID: 'y' },
+        { label: 'avg ms', data: [], backgroundColor: '#e0a030', yAxisID: 'y1' },
+        { label: 'p90 ms', data: [], backgroundColor: '#d64545', yAxisID: 'y1' },
+      ],
+    },
+    options: { scales: { y: { beginAtZero: true, position: 'left' }, y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false } } } },
+  });
+  if (r) {
+    r.data.labels = top.map((x) => x.route);
+    r.data.datasets[0].data = top.map((x) => x.requests);
+    r.data.datasets[1].data = top.map((x) => x.avg_ms);
+    r.data.datasets[2].data = top.map((x) => x.p90_ms);
+    r.update();
+  }
+}
+
+function filteredRoutes(s) {
+  const q = $('route-filter').value.trim();
+  const st = $('status-filter').value;
+  return s.routes.filter((r) => (!q || r.route.includes(q))
+    && (st !== '4xx' || r.errors_4xx > 0) && (st !== '5xx' || r.errors_5xx > 0));
+}
+
+const SORTS = {
+  route: (a, b) => a.route.localeCompare(b.route),
+  requests: (a, b) => b.requests - a.requests,
+  errors_4xx: (a, b) => b.errors_4xx - a.errors_4xx,
+  errors_5xx: (a, b) => b.errors_5xx - a.errors_5xx,
+  avg: (a, b) => (b.avg_ms ?? -1) - (a.avg_ms ?? -1),
+  p90: (a, b) => (b.p90_ms ?? -1) - (a.p90_ms ?? -1),
+  p99: (a, b) => (b.p99_ms ?? -1) - (a.p99_ms ?? -1),
+  bytes: (a, b) => b.bytes - a.bytes,
+};
+
+function renderRoutes(s) {
+  const rows = filteredRoutes(s).slice().sort(SORTS[ui.routeSort]).slice(0, 200);
+  const body = $('t-routes').tBodies[0];
+  body.replaceChildren(...rows.map((r) => {
+    const tr = document.createElement('tr');
+    tr.append(cell(r.route, 'path'), cell(fmtInt(r.requests), 'n'), cell(fmtInt(r.errors_4xx), 'n'),
+      cell(fmtInt(r.errors_5xx), 'n'), cell(fmtMs(r.avg_ms), 'n'), cell(fmtMs(r.p90_ms), 'n'),
+      cell(fmtMs(r.p99_ms), 'n'), cell(fmtBytes(r.bytes), 'n'));
+    return tr;
+  }));
+  document.querySelectorAll('#t-routes th[data-sort]').forEach((th) => {
+    th.classList.toggle('sorted', th.dataset.sort === ui.routeSort);
+  });
+}
+
+function sampleFilter(r) {
+  const q = $('route-filter').value.trim();
+  const st = $('status-filter').value;
+  return (!q || r.path.includes(q)) && (!st || String(r.status)[0] === st[0]);
+}
+
+function renderSamples(id, rows, last) {
+  const body = $(id).tBodies[0];
+  const fresh = new Set();
+  body.replaceChildren(...rows.filter(sampleFilter).map((r) => {
+    const tr = document.createElement('tr');
+    const key = r.ts_ms + ' ' + r.line;
+    if (id === 't-recent' && !ui.seenRecent.has(key)) fresh.add(key);
+    if (id === 't-recent' && fresh.has(key) && ui.seenRecent.size > 0) tr.className = 'fresh';
+    tr.append(cell(fmtTime(r.ts_ms)), cell(r.method), cell(r.path, 'path'),
+      cell(String(r.status), 'n s' + String(r.status)[0]), cell(r.response_ms == null ? '–' : fmtMs(r.response_ms), 'n'),
+      cell(last(r), last === agentOf ? 'agent' : ''));
+    return tr;
+  }));
+  if (id === 't-recent') rows.forEach((r) => ui.seenRecent.add(r.ts_ms + ' ' + r.line));
+  if (ui.seenRecent.size > 5000) ui.seenRecent.clear();
+}
+
+const agentOf = (r) => r.user_agent;
+const clientOf = (r) => r.client;
+
+function renderReport(s) {
+  const list = $('insights');
+  list.replaceChildren(...(s.insights.length ? s.insights : [{ message: t('noData'), severity: 'info' }]).map((i) => {
+    const li = document.createElement('li');
+    li.className = i.severity;
+    li.textContent = i.message;
+    if (i.advice) {
+      li.append(document.createElement('br'), document.createTextNode('→ ' + i.advice));
+    }
+    return li;
+  }));
+  const box = $('prompts');
+  box.replaceChildren(...s.prompts.map((p) => {
+    const div = document.createElement('div');
+    div.className = 'prompt';
+    div.dataset.prompt = p.id;
+    const h = document.createElement('h3');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = t('copy');
+    button.addEventListener('click', () => copy(p.text, button));
+    h.append(document.createTextNode(p.title), button);
+    const pre = document.createElement('pre');
+    pre.textContent = p.text;
+    div.append(h, pre);
+    return div;
+  }));
+}
+
+async function copy(text, button) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch (_) {
+    const range = document.createRange();
+    range.selectNodeContents(button.parentElement.nextElementSibling);
+    const sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    document.execCommand('copy');
+  }
+  button.textContent = t('copied');
+  setTimeout(() => { button.textContent = t('copy'); }, 1500);
+}
+
+async function refreshSeries(force) {
+  const now = Date.now();
+  if (!force && now - ui.lastSeries < 1000) return;
+  ui.lastSeries = now;
+  try {
+    const res = await fetch('/api/timeseries?range=' + encodeURIComponent($('range').value));
+    if (res.ok) renderTimeCharts(await res.json());
+  } catch (_) { /* the next snapshot retries */ }
+}
+
+function render(s) {
+  ui.summary = s;
+  renderCards(s);
+  renderCharts(s);
+  renderRoutes(s);
+  renderSamples('t-slow', s.slowest, clientOf);
+  renderSamples('t-recent', s.recent, agentOf);
+  renderReport(s);
+  refreshSeries(false);
+  document.body.dataset.generation = String(s.live ? s.live.generation : 0);
+}
+
+function rerender() {
+  if (ui.summary) render(ui.summary);
+  refreshSeries(true);
+}
+
+function connect() {
+  const es = new EventSource('/api/stream');
+  es.addEventListener('snapshot', (e) => {
+    setConn('live');
+    render(JSON.parse(e.data));
+  });
+  es.addEventListener('open', () => setConn('live'));
+  es.addEventListener('error', () => setConn('reconnecting'));
+}
+
+function init() {
+  const theme = localStorage.getItem('tp-theme');
+  if (theme) document.documentElement.dataset.theme = theme;
+  $('theme').addEventListener('click', () => {
+    const dark = getComputedStyle(document.documentElement).getPropertyValue('--bg').trim() === '#15181d';
+    document.documentElement.dataset.theme = dark ? 'light' : 'dark';
+    localStorage.setItem('tp-theme', document.documentElement.dataset.theme);
+  });
+  $('lang').addEventListener('click', () => {
+    ui.lang = ui.lang === 'en' ? 'ko' : 'en';
+    localStorage.setItem('tp-lang', ui.lang);
+    applyI18n();
+    rerender();
+  });
+  document.querySelectorAll('#t-routes th[data-sort]').forEach((th) => {
+    th.addEventListener('click', () => { ui.routeSort = th.dataset.sort; rerender(); });
+  });
+  ['range', 'status-filter'].forEach((id) => $(id).addEventListener('change', rerender));
+  $('route-filter').addEventListener('input', rerender);
+  applyI18n();
+  setConn('connecting');
+  connect();
+}
+
+document.addEventListener('DOMContentLoaded', init);
