@@ -1,17 +1,20 @@
 //! Fetches the dashboard's front-end packages (Chart.js, from npm, pinned by
 //! package-lock.json) so the binary can embed them: the page then works offline, with no CDN.
+//! The same `npm ci` brings playwright-core, which the browser tests drive Chromium with.
 
 use std::path::Path;
 use std::process::Command;
 
 const CHART_JS: &str = "node_modules/chart.js/dist/chart.umd.min.js";
+/// The browser tests' driver (a dev dependency in package.json), installed by the same `npm ci`.
+const PLAYWRIGHT: &str = "node_modules/playwright-core/package.json";
 
 fn main() {
     println!("cargo:rerun-if-changed=package-lock.json");
     println!("cargo:rerun-if-changed={CHART_JS}");
     let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let chart = Path::new(&root).join(CHART_JS);
-    if !chart.exists() {
+    if !chart.exists() || !Path::new(&root).join(PLAYWRIGHT).exists() {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
             .current_dir(&root)

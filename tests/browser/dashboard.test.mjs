@@ -1,0 +1,109 @@
+// End-to-end test of the dashboard in headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core): the page loads without console errors, the cards match /api/summary, the
+// charts are drawn, an appended log line shows up within 2 s without a reload, and markup in
+// log lines is shown as text and runs nothing.
+//
+// Run by `cargo test` (tests/browser.rs), which passes the binary in TAILPULSE_BIN.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, appendFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BIN = process.env.TAILPULSE_BIN;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function clf(date) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${p(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:${p(date.getUTCHours())}:${p(date.getUTCMinutes())}:${p(date.getUTCSeconds())} +0000`;
+}
+
+function line(i, path = `/api/items/${i}`, status = 200, agent = 'Mozilla/5.0') {
+  const t = new Date(Date.now() - (300 - i) * 1000);
+  return `10.0.0.${i % 250} - - [${clf(t)}] "GET ${path} HTTP/1.1" ${status} ${100 + i} "-" "${agent}" 0.${String(10 + (i % 90)).padStart(3, '0')}\n`;
+}
+
+function startServer(log, dir) {
+  const child = spawn(BIN, ['run', log, '--port', '0', '--no-state', '--out-dir', dir, '--logs', join(dir, 'logs'), '--report-every', '1s'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/dashboard on (http:\/\/[^\s]+)/);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`tailpulse exited with ${code}: ${out}`)));
+  });
+}
+
+test('dashboard in a real browser', { timeout: 90_000 }, async () => {
+  assert.ok(BIN, 'TAILPULSE_BIN is set');
+  const dir = mkdtempSync(join(tmpdir(), 'tailpulse-browser-'));
+  const log = join(dir, 'access.log');
+  let text = '';
+  for (let i = 0; i < 200; i += 1) text += line(i, `/api/items/${i}`, i % 17 === 0 ? 500 : i % 11 === 0 ? 404 : 200);
+  writeFileSync(log, text);
+  const { child, url } = await startServer(log, dir);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+    const problems = [];
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+    page.on('pageerror', (e) => problems.push(String(e)));
+    page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`); });
+    await page.goto(url);
+    await page.waitForSelector('#conn[data-state="live"]');
+    await page.waitForFunction(() => document.getElementById('c-total').textContent === '200');
+
+    // The cards show what the API says.
+    const summary = await (await fetch(url + 'api/summary')).json();
+    const card = (id) => page.textContent('#' + id);
+    assert.equal(await card('c-total'), summary.requests.toLocaleString('en-US'));
+    assert.equal(await card('c-success'), (summary.success_rate * 100).toFixed(1) + '%');
+    assert.equal(await card('c-5xx'), (summary.error_rate_5xx * 100).toFixed(1) + '%');
+    assert.equal(await card('c-p95'), Math.round(summary.response_time_ms.p95) + ' ms');
+    assert.equal(await card('c-visitors'), summary.unique_visitors.toLocaleString('en-US'));
+
+    // Every chart exists and has data.
+    await page.waitForFunction(() => window.Chart && ['ch-time', 'ch-status', 'ch-hours', 'ch-latency', 'ch-routes']
+      .every((id) => { const c = window.Chart.getChart(id); return c && c.data.datasets.some((d) => d.data.some((v) => v > 0)); }));
+    const routeRows = await page.$$eval('#t-routes tbody tr', (rows) => rows.length);
+    assert.equal(routeRows, summary.routes.length);
+    assert.equal(await page.$$eval('#prompts .prompt', (p) => p.length), 3);
+
+    // A line appended to the followed file appears without a reload, within 2 s.
+    appendFileSync(log, line(250, '/api/fresh-line'));
+    await page.waitForFunction(() => document.getElementById('c-total').textContent === '201', null, { timeout: 2000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('#t-recent td.path')].some((td) => td.textContent === '/api/fresh-line'), null, { timeout: 2000 });
+
+    // Markup in a path and a user agent is shown as text and runs nothing.
+    const evilPath = '/<script>window.__xss=1</script>';
+    const evilAgent = '<img src=x onerror=window.__xss=2>';
+    appendFileSync(log, line(251, evilPath, 404, evilAgent));
+    await page.waitForFunction((p) => [...document.querySelectorAll('#t-recent td.path')].some((td) => td.textContent === p), evilPath, { timeout: 2000 });
+    const agents = await page.$$eval('#t-recent td.agent', (tds) => tds.map((td) => td.textContent));
+    assert.ok(agents.includes(evilAgent));
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    assert.equal(await page.$$eval('main img, main script', (els) => els.length), 0);
+
+    // Language switch.
+    await page.click('#lang');
+    assert.equal(await page.textContent('[data-i18n="total"]'), '총 요청 수');
+    await page.click('#lang');
+
+    if (process.env.TAILPULSE_SCREENSHOT) {
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: process.env.TAILPULSE_SCREENSHOT, fullPage: false });
+    }
+    assert.deepEqual(problems, [], 'no console errors');
+  } finally {
+    await browser.close();
+    child.kill('SIGTERM');
+  }
+});
