@@ -25,7 +25,7 @@ fn fixture_state() -> (watch::Sender<Arc<Snapshot>>, AppState) {
         lang: Lang::En,
     };
     let (tx, rx) = watch::channel(Arc::new(snap));
-    (tx, AppState { snapshots: rx })
+    (tx, AppState::new(rx))
 }
 
 async fn get(state: &AppState, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {

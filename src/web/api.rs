@@ -70,13 +70,13 @@ pub fn summary_json(s: &Snapshot) -> String {
     serde_json::to_string(&body).expect("summary serializes")
 }
 
-fn json_text(text: String) -> Response {
+fn json_text(text: axum::body::Bytes) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
 /// `GET /api/summary`.
 pub async fn summary(State(st): State<AppState>) -> Response {
-    json_text(summary_json(&latest(&st)))
+    json_text(st.summary_json(&latest(&st)))
 }
 
 /// `GET /api/stream`: a `snapshot` event with the summary each time a new one is published.

@@ -17,6 +17,28 @@ use tokio::sync::watch;
 pub struct AppState {
     /// Published by the aggregator.
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// The summary JSON of the newest snapshot, serialized once for all clients.
+    json: Arc<std::sync::Mutex<Option<(u64, axum::body::Bytes)>>>,
+}
+
+impl AppState {
+    /// State serving the snapshots published on `snapshots`.
+    pub fn new(snapshots: watch::Receiver<Arc<Snapshot>>) -> Self {
+        AppState { snapshots, json: Arc::default() }
+    }
+
+    /// The summary JSON of `snap`, from the cache when it is the snapshot last serialized.
+    pub fn summary_json(&self, snap: &Snapshot) -> axum::body::Bytes {
+        let mut cache = self.json.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cache {
+            Some((generation, text)) if *generation == snap.generation => text.clone(),
+            _ => {
+                let text = axum::body::Bytes::from(api::summary_json(snap));
+                *cache = Some((snap.generation, text.clone()));
+                text
+            }
+        }
+    }
 }
 
 /// The policy sent with every response: only this origin's scripts, styles and connections,
