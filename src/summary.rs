@@ -1,7 +1,7 @@
 //! The analysis result as a stable, serializable document: what `analyze --output json`
 //! prints and what the dashboard API serves (see README, "JSON schema").
 
-use crate::aggregate::counts::{CLASSES, Counts};
+use crate::aggregate::counts::{Buckets, CLASSES, Counts};
 use crate::aggregate::latency::Latency;
 use crate::aggregate::sample::{RejectedLine, SampleRequest};
 use crate::aggregate::{Aggregate, LineStats};
@@ -10,6 +10,7 @@ use crate::report::prompts::Prompt;
 use crate::time::format_rfc3339;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Version of the JSON document; bumped when a key changes meaning or goes away.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -189,6 +190,12 @@ pub struct TimeRow {
     pub bytes: u64,
     /// Mean response time.
     pub avg_ms: Option<f64>,
+    /// Median response time (null where the per-minute sketches do not cover the bucket).
+    pub p50_ms: Option<f64>,
+    /// 95th percentile response time.
+    pub p95_ms: Option<f64>,
+    /// 99th percentile response time.
+    pub p99_ms: Option<f64>,
 }
 
 /// One route.
@@ -303,7 +310,26 @@ fn classes(c: &Counts) -> BTreeMap<&'static str, u64> {
     CLASSES.iter().copied().zip(c.class).collect()
 }
 
-fn time_row(t_ms: i64, c: &Counts) -> TimeRow {
+/// The response times in `[from_ms, to_ms)` from per-minute sketches; `None` when the
+/// sketches kept do not reach back to `from_ms`.
+pub fn latency_between(
+    minutes: &Buckets<Arc<Latency>>,
+    from_ms: i64,
+    to_ms: i64,
+) -> Option<Latency> {
+    if minutes.first_ms().is_none_or(|first| first > from_ms) {
+        return None;
+    }
+    let mut all = Latency::default();
+    for (_, l) in minutes.range(from_ms, to_ms) {
+        all.merge(l);
+    }
+    Some(all)
+}
+
+/// A time bucket's row; `latency` gives its percentiles when known.
+pub fn time_row(t_ms: i64, c: &Counts, latency: Option<&Latency>) -> TimeRow {
+    let q = |p| latency.and_then(|l| l.quantile(p)).map(round3);
     TimeRow {
         t: format_rfc3339(t_ms),
         t_ms,
@@ -311,6 +337,9 @@ fn time_row(t_ms: i64, c: &Counts) -> TimeRow {
         status_class: classes(c),
         bytes: c.bytes,
         avg_ms: c.avg_ms().map(round3),
+        p50_ms: q(0.5),
+        p95_ms: q(0.95),
+        p99_ms: q(0.99),
     }
 }
 
@@ -410,8 +439,28 @@ impl Summary {
             peak_hour,
             slowest_hour,
             timeline: Timeline {
-                hourly: agg.hours.iter().map(|(t, c)| time_row(t, c)).collect(),
-                minutely: agg.minutes.iter().map(|(t, c)| time_row(t, c)).collect(),
+                hourly: agg
+                    .hours
+                    .iter()
+                    .map(|(t, c)| {
+                        time_row(
+                            t,
+                            c,
+                            latency_between(&agg.minute_latency, t, t + 3_600_000).as_ref(),
+                        )
+                    })
+                    .collect(),
+                minutely: agg
+                    .minutes
+                    .iter()
+                    .map(|(t, c)| {
+                        time_row(
+                            t,
+                            c,
+                            latency_between(&agg.minute_latency, t, t + 60_000).as_ref(),
+                        )
+                    })
+                    .collect(),
             },
             routes,
             clients: agg

@@ -23,6 +23,7 @@ fn fixture_state() -> (watch::Sender<Arc<Snapshot>>, AppState) {
         summary: tailpulse::analysis::analyze(&agg, Lang::En),
         lines_per_sec: 12.5,
         lang: Lang::En,
+        minute_latency: agg.minute_latency.clone(),
     };
     let (tx, rx) = watch::channel(Arc::new(snap));
     (tx, AppState::new(rx))
@@ -274,4 +275,46 @@ async fn event_stream_pushes_new_snapshots() {
     let _ = stop_tx.send(());
     drop(tx);
     server.await.unwrap().unwrap();
+}
+
+/// Percentiles over time come from per-minute sketches merged per bucket: within 1 % of the
+/// exact value computed from the raw lines of that bucket.
+#[tokio::test]
+async fn timeseries_percentiles_match_the_raw_lines() {
+    let (_tx, st) = fixture_state();
+    let rows = get_json(&st, "/api/timeseries?range=24h&step=1h").await;
+    let data = std::fs::read(common::FIXTURE).unwrap();
+    let mut parser = tailpulse::format::detect(&[&data[..300]], &Default::default()).unwrap();
+    let reqs: Vec<(i64, f64)> = data
+        .split(|&b| b == b'\n')
+        .filter_map(|l| {
+            parser
+                .parse(l)
+                .ok()
+                .flatten()
+                .map(|r| (r.ts_ms, r.response_ms.unwrap()))
+        })
+        .collect();
+    let mut checked = 0;
+    for row in rows.as_array().unwrap() {
+        let t = row["t_ms"].as_i64().unwrap();
+        let mut ms: Vec<f64> = reqs
+            .iter()
+            .filter(|(ts, _)| *ts >= t && *ts < t + 3_600_000)
+            .map(|r| r.1)
+            .collect();
+        if ms.len() < 20 {
+            continue;
+        }
+        ms.sort_by(f64::total_cmp);
+        let exact = ms[((ms.len() - 1) as f64 * 0.95) as usize];
+        let got = row["p95_ms"].as_f64().unwrap();
+        assert!(
+            (got - exact).abs() <= exact * 0.01 + 0.001,
+            "{t}: {got} vs {exact}"
+        );
+        assert!(row["p50_ms"].as_f64().unwrap() <= got && got <= row["p99_ms"].as_f64().unwrap());
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked}");
 }

@@ -9,7 +9,7 @@ const I18N = {
     status: 'Status', any: 'any', theme: 'Theme', total: 'Total requests', rate: 'Requests/s now',
     avg: 'Avg response', p95: 'p95 response', success: 'Success rate', e4: '4xx rate', e5: '5xx rate',
     visitors: 'Unique visitors', overTime: 'Requests over time', statusDist: 'Status codes',
-    hourOfDay: 'Traffic by hour of day (UTC)', latencyTime: 'Average response time over time (ms)',
+    hourOfDay: 'Traffic by hour of day (UTC)', latencyTime: 'Response time percentiles over time (ms)',
     perRoute: 'Requests and latency per route', routes: 'Routes', requests: 'Requests', bytes: 'Bytes',
     slowest: 'Slowest requests', recent: 'Most recent requests', time: 'Time', method: 'Method', path: 'Path',
     client: 'Client', agent: 'User agent', report: 'Report', copy: 'Copy', copied: 'Copied',
@@ -20,7 +20,7 @@ const I18N = {
     status: '상태', any: '전체', theme: '테마', total: '총 요청 수', rate: '현재 초당 요청',
     avg: '평균 응답시간', p95: 'p95 응답시간', success: '성공률', e4: '4xx 비율', e5: '5xx 비율',
     visitors: '순 방문자', overTime: '시간별 요청 건수', statusDist: '상태 코드 분포',
-    hourOfDay: '시간대별 트래픽 (UTC)', latencyTime: '시간별 평균 응답시간 (ms)',
+    hourOfDay: '시간대별 트래픽 (UTC)', latencyTime: '시간별 응답시간 백분위수 (ms)',
     perRoute: '엔드포인트별 요청 수와 응답시간', routes: '엔드포인트별 통계', requests: '요청', bytes: '전송량',
     slowest: '느린 요청', recent: '최근 요청', time: '시각', method: '메서드', path: '경로',
     client: '클라이언트', agent: '사용자 에이전트', report: '분석 리포트', copy: '복사', copied: '복사됨',
@@ -112,14 +112,15 @@ function renderTimeCharts(rows) {
     c.data.datasets.forEach((d) => { d.data = rows.map((r) => r.status_class[d.label] || 0); });
     c.update();
   }
+  const series = [['p50', 'p50_ms', '#2e9d57'], ['p95', 'p95_ms', '#e0a030'], ['p99', 'p99_ms', '#d64545'], ['avg', 'avg_ms', '#3b7dd8']];
   const l = chart('ch-latency', {
     type: 'line',
-    data: { labels: [], datasets: [{ label: 'avg ms', data: [], borderColor: '#3b7dd8', pointRadius: 0, spanGaps: true }] },
+    data: { labels: [], datasets: series.map(([label, , color]) => ({ label, data: [], borderColor: color, pointRadius: 0, spanGaps: true })) },
     options: { scales: { y: { beginAtZero: true } } },
   });
   if (l) {
     l.data.labels = labels;
-    l.data.datasets[0].data = rows.map((r) => r.avg_ms);
+    l.data.datasets.forEach((d, i) => { d.data = rows.map((r) => r[series[i][1]]); });
     l.update();
   }
 }

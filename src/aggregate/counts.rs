@@ -1,5 +1,6 @@
 //! Request counters by status class, and the time buckets built from them.
 
+use super::capped::Merge;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -55,16 +56,16 @@ impl Counts {
     }
 }
 
-/// Counts per time bucket (minute or hour since the epoch), keeping only the newest `cap`.
+/// Values per time bucket (minute or hour since the epoch), keeping only the newest `cap`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Buckets {
+pub struct Buckets<V = Counts> {
     /// Bucket width in milliseconds.
     pub width_ms: i64,
     cap: usize,
-    map: BTreeMap<i64, Counts>,
+    map: BTreeMap<i64, V>,
 }
 
-impl Buckets {
+impl<V: Default + Merge> Buckets<V> {
     /// Buckets `width_ms` wide, at most `cap` of them (the newest win).
     pub fn new(width_ms: i64, cap: usize) -> Self {
         Buckets {
@@ -74,23 +75,20 @@ impl Buckets {
         }
     }
 
-    /// Counts one request at `ts_ms` (`response_us` as in [`Counts::add`]).
-    pub fn add(&mut self, ts_ms: i64, status: u16, bytes: u64, response_us: Option<u64>) {
+    /// The bucket holding `ts_ms`; `None` when it is older than everything kept in a full set.
+    pub fn at(&mut self, ts_ms: i64) -> Option<&mut V> {
         let key = ts_ms.div_euclid(self.width_ms);
-        if let Some(mut last) = self.map.last_entry()
-            && *last.key() == key
-        {
-            last.get_mut().add(status, bytes, response_us);
-            return;
+        let newest = self.map.last_key_value().is_some_and(|(k, _)| *k == key);
+        if !newest {
+            if self.map.len() >= self.cap
+                && self.map.first_key_value().is_some_and(|(k, _)| key < *k)
+            {
+                return None;
+            }
+            self.map.entry(key).or_default();
+            self.trim();
         }
-        if self.map.len() >= self.cap && self.map.first_key_value().is_some_and(|(k, _)| key < *k) {
-            return;
-        }
-        self.map
-            .entry(key)
-            .or_default()
-            .add(status, bytes, response_us);
-        self.trim();
+        self.map.get_mut(&key)
     }
 
     fn trim(&mut self) {
@@ -100,16 +98,47 @@ impl Buckets {
     }
 
     /// Adds another set of buckets.
-    pub fn merge(&mut self, o: &Buckets) {
+    pub fn merge(&mut self, o: &Buckets<V>) {
         for (k, c) in &o.map {
             self.map.entry(*k).or_default().merge(c);
         }
         self.trim();
     }
 
-    /// `(bucket start in ms, counts)`, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = (i64, &Counts)> {
+    /// `(bucket start in ms, value)`, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, &V)> {
         self.map.iter().map(|(k, c)| (k * self.width_ms, c))
+    }
+
+    /// Buckets starting in `[from_ms, to_ms)`.
+    pub fn range(&self, from_ms: i64, to_ms: i64) -> impl Iterator<Item = (i64, &V)> {
+        let (a, b) = (
+            from_ms.div_euclid(self.width_ms),
+            to_ms.div_euclid(self.width_ms),
+        );
+        self.map
+            .range(a..b.max(a))
+            .map(|(k, c)| (k * self.width_ms, c))
+    }
+
+    /// Start of the oldest bucket kept.
+    pub fn first_ms(&self) -> Option<i64> {
+        self.map.first_key_value().map(|(k, _)| k * self.width_ms)
+    }
+}
+
+impl Buckets<Counts> {
+    /// Counts one request at `ts_ms` (`response_us` as in [`Counts::add`]).
+    pub fn add(&mut self, ts_ms: i64, status: u16, bytes: u64, response_us: Option<u64>) {
+        if let Some(c) = self.at(ts_ms) {
+            c.add(status, bytes, response_us);
+        }
+    }
+}
+
+impl Merge for Counts {
+    fn merge(&mut self, o: &Self) {
+        Counts::merge(self, o);
     }
 }
 

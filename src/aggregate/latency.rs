@@ -102,3 +102,9 @@ mod tests {
         assert!((p50 - 2.0).abs() <= 2.0 * RELATIVE_ERROR + 1e-9, "{p50}");
     }
 }
+
+impl super::capped::Merge for std::sync::Arc<Latency> {
+    fn merge(&mut self, other: &Self) {
+        std::sync::Arc::make_mut(self).merge(other);
+    }
+}

@@ -170,6 +170,8 @@ pub struct Aggregate {
     pub minutes: Buckets,
     /// Per-hour buckets.
     pub hours: Buckets,
+    /// Response times per minute (newest window), for percentiles over time.
+    pub minute_latency: Buckets<std::sync::Arc<Latency>>,
     /// Counts by hour of day (UTC).
     pub hour_of_day: [Counts; 24],
     /// Per-route numbers.
@@ -238,6 +240,7 @@ impl Aggregate {
             last_ts: None,
             minutes: Buckets::new(60_000, limits.minutes),
             hours: Buckets::new(3_600_000, limits.hours),
+            minute_latency: Buckets::new(60_000, limits.minutes),
             hour_of_day: [Counts::default(); 24],
             routes: Capped::new(limits.max_routes),
             vhosts: Capped::new(limits.max_vhosts),
@@ -274,6 +277,11 @@ impl Aggregate {
         self.last_ts = Some(self.last_ts.map_or(req.ts_ms, |t| t.max(req.ts_ms)));
         self.minutes.add(req.ts_ms, status, bytes, us);
         self.hours.add(req.ts_ms, status, bytes, us);
+        if let Some(us) = us
+            && let Some(l) = self.minute_latency.at(req.ts_ms)
+        {
+            std::sync::Arc::make_mut(l).record_us(us);
+        }
         self.hour_of_day[usize::from(crate::time::hour_of_day(req.ts_ms))].add(status, bytes, us);
 
         crate::route::normalize_into(&req.path, &mut self.scratch);
@@ -366,6 +374,7 @@ impl Aggregate {
         self.last_ts = min_opt(self.last_ts, o.last_ts, i64::max);
         self.minutes.merge(&o.minutes);
         self.hours.merge(&o.hours);
+        self.minute_latency.merge(&o.minute_latency);
         for (a, b) in self.hour_of_day.iter_mut().zip(&o.hour_of_day) {
             a.merge(b);
         }

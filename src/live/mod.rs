@@ -70,6 +70,8 @@ pub struct Snapshot {
     pub lines_per_sec: f64,
     /// Language of the insights and prompts.
     pub lang: Lang,
+    /// Per-minute response times, for percentiles over any time step.
+    pub minute_latency: crate::aggregate::counts::Buckets<Arc<crate::aggregate::latency::Latency>>,
 }
 
 /// A running pipeline.
@@ -136,6 +138,7 @@ pub fn start(opts: RunOptions) -> Live {
         summary: crate::analysis::analyze(&agg, opts.lang),
         lines_per_sec: 0.0,
         lang: opts.lang,
+        minute_latency: agg.minute_latency.clone(),
     });
     let (snap_tx, snap_rx) = watch::channel(first);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -263,6 +266,7 @@ impl Aggregator {
             summary,
             lines_per_sec: self.rate.per_sec(),
             lang: self.opts.lang,
+            minute_latency: self.agg.minute_latency.clone(),
         };
         self.snap_tx.send_replace(Arc::new(snap));
     }

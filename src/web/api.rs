@@ -3,8 +3,10 @@
 //! time `range` and a `step`.
 
 use super::AppState;
+use crate::aggregate::counts::Buckets;
+use crate::aggregate::latency::Latency;
 use crate::live::Snapshot;
-use crate::summary::{RouteRow, SampleRow, Summary, TimeRow};
+use crate::summary::{RouteRow, SampleRow, Summary, TimeRow, latency_between};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -247,8 +249,14 @@ fn duration_ms(s: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError(StatusCode::BAD_REQUEST, format!("not a duration: {s:?}")))
 }
 
-/// Rows of `rows` (oldest first) in `[from, ∞)`, re-bucketed to `step` ms.
-fn rebucket(rows: &[TimeRow], from: i64, step: i64) -> Vec<TimeRow> {
+/// Rows of `rows` (oldest first) in `[from, ∞)`, re-bucketed to `step` ms; percentiles come
+/// from merging the per-minute sketches of each new bucket.
+fn rebucket(
+    rows: &[TimeRow],
+    minutes: &Buckets<Arc<Latency>>,
+    from: i64,
+    step: i64,
+) -> Vec<TimeRow> {
     let mut out: BTreeMap<i64, TimeRow> = BTreeMap::new();
     let mut timed: BTreeMap<i64, (f64, u64)> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.t_ms >= from) {
@@ -260,6 +268,9 @@ fn rebucket(rows: &[TimeRow], from: i64, step: i64) -> Vec<TimeRow> {
             status_class: BTreeMap::new(),
             bytes: 0,
             avg_ms: None,
+            p50_ms: None,
+            p95_ms: None,
+            p99_ms: None,
         });
         e.requests += r.requests;
         e.bytes += r.bytes;
@@ -275,6 +286,12 @@ fn rebucket(rows: &[TimeRow], from: i64, step: i64) -> Vec<TimeRow> {
     for (k, (sum, n)) in timed {
         if let Some(e) = out.get_mut(&k) {
             e.avg_ms = (n > 0).then(|| crate::summary::round3(sum / n as f64));
+        }
+    }
+    for (k, e) in out.iter_mut() {
+        if let Some(l) = latency_between(minutes, *k, k + step) {
+            let q = |p| l.quantile(p).map(crate::summary::round3);
+            (e.p50_ms, e.p95_ms, e.p99_ms) = (q(0.5), q(0.95), q(0.99));
         }
     }
     out.into_values().collect()
@@ -310,7 +327,7 @@ pub async fn timeseries(
     } else {
         &tl.hourly
     };
-    Ok(Json(rebucket(rows, from, step)))
+    Ok(Json(rebucket(rows, &s.minute_latency, from, step)))
 }
 
 /// Query of `/api/report`.

@@ -24,7 +24,10 @@ pub struct AppState {
 impl AppState {
     /// State serving the snapshots published on `snapshots`.
     pub fn new(snapshots: watch::Receiver<Arc<Snapshot>>) -> Self {
-        AppState { snapshots, json: Arc::default() }
+        AppState {
+            snapshots,
+            json: Arc::default(),
+        }
     }
 
     /// The summary JSON of `snap`, from the cache when it is the snapshot last serialized.
