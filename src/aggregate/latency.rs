@@ -80,6 +80,12 @@ impl Latency {
     }
 }
 
+impl super::capped::Merge for std::sync::Arc<Latency> {
+    fn merge(&mut self, other: &Self) {
+        std::sync::Arc::make_mut(self).merge(other);
+    }
+}
+
 /// Milliseconds to whole microseconds.
 pub fn ms_to_us(ms: f64) -> u64 {
     (ms * 1000.0).round() as u64
@@ -100,11 +106,5 @@ mod tests {
         assert_eq!(l.max_ms(), Some(4.0));
         let p50 = l.quantile(0.5).unwrap();
         assert!((p50 - 2.0).abs() <= 2.0 * RELATIVE_ERROR + 1e-9, "{p50}");
-    }
-}
-
-impl super::capped::Merge for std::sync::Arc<Latency> {
-    fn merge(&mut self, other: &Self) {
-        std::sync::Arc::make_mut(self).merge(other);
     }
 }
