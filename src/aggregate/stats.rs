@@ -1,0 +1,105 @@
+//! Per-input line counts, per-route numbers, and the automated-traffic check.
+
+use super::capped::Merge;
+use super::latency::Latency;
+use super::sample::RejectedLine;
+use super::topn::TopN;
+use crate::format::FormatKind;
+use std::cmp::Reverse;
+use std::sync::LazyLock;
+
+/// Line counts of one input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LineStats {
+    /// Lines read.
+    pub read: u64,
+    /// Lines that gave a request.
+    pub parsed: u64,
+    /// Lines that could not be parsed.
+    pub rejected: u64,
+    /// Blank lines, comments and headers.
+    pub skipped: u64,
+}
+
+impl LineStats {
+    pub(super) fn merge(&mut self, o: &LineStats) {
+        self.read += o.read;
+        self.parsed += o.parsed;
+        self.rejected += o.rejected;
+        self.skipped += o.skipped;
+    }
+}
+
+/// What happened to the lines of one input.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SourceStats {
+    /// The format it was read as.
+    pub format: Option<FormatKind>,
+    /// Its line counts.
+    pub lines: LineStats,
+    pub(super) rejected: TopN<Reverse<u64>, RejectedLine>,
+}
+
+impl SourceStats {
+    /// The first rejected lines, in line order.
+    pub fn rejected_samples(&self) -> Vec<&RejectedLine> {
+        self.rejected.sorted().into_iter().map(|(_, r)| r).collect()
+    }
+}
+
+/// Per-route numbers.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct RouteStats {
+    /// Requests.
+    pub requests: u64,
+    /// Responses 400–499.
+    pub errors_4xx: u64,
+    /// Responses 500–599.
+    pub errors_5xx: u64,
+    /// Response bytes.
+    pub bytes: u64,
+    /// Response times.
+    pub latency: Latency,
+}
+
+impl Merge for RouteStats {
+    fn merge(&mut self, o: &Self) {
+        self.requests += o.requests;
+        self.errors_4xx += o.errors_4xx;
+        self.errors_5xx += o.errors_5xx;
+        self.bytes = self.bytes.saturating_add(o.bytes);
+        self.latency.merge(&o.latency);
+    }
+}
+
+static BOT_PATTERNS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build([
+            "bot",
+            "crawl",
+            "spider",
+            "slurp",
+            "curl/",
+            "wget",
+            "python-",
+            "go-http-client",
+            "headlesschrome",
+            "scan",
+            "httpclient",
+            "java/",
+            "okhttp",
+            "libwww",
+            "nikto",
+            "sqlmap",
+            "zgrab",
+            "masscan",
+            "nmap",
+        ])
+        .expect("static patterns compile")
+});
+
+/// True when a user agent looks like a bot, crawler, script or scanner.
+pub fn is_bot(user_agent: &str) -> bool {
+    user_agent.is_empty() || BOT_PATTERNS.is_match(user_agent)
+}
