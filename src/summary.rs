@@ -343,6 +343,21 @@ pub fn time_row(t_ms: i64, c: &Counts, latency: Option<&Latency>) -> TimeRow {
     }
 }
 
+/// One row per bucket of `buckets`, with percentiles from the per-minute sketches.
+fn timeline_rows(agg: &Aggregate, buckets: &Buckets) -> Vec<TimeRow> {
+    let width = buckets.width_ms;
+    buckets
+        .iter()
+        .map(|(t, c)| {
+            time_row(
+                t,
+                c,
+                latency_between(&agg.minute_latency, t, t + width).as_ref(),
+            )
+        })
+        .collect()
+}
+
 impl Summary {
     /// The numbers of `agg`, without insights and prompts (see [`crate::analysis::analyze`]).
     pub fn numbers(agg: &Aggregate) -> Summary {
@@ -439,28 +454,8 @@ impl Summary {
             peak_hour,
             slowest_hour,
             timeline: Timeline {
-                hourly: agg
-                    .hours
-                    .iter()
-                    .map(|(t, c)| {
-                        time_row(
-                            t,
-                            c,
-                            latency_between(&agg.minute_latency, t, t + 3_600_000).as_ref(),
-                        )
-                    })
-                    .collect(),
-                minutely: agg
-                    .minutes
-                    .iter()
-                    .map(|(t, c)| {
-                        time_row(
-                            t,
-                            c,
-                            latency_between(&agg.minute_latency, t, t + 60_000).as_ref(),
-                        )
-                    })
-                    .collect(),
+                hourly: timeline_rows(agg, &agg.hours),
+                minutely: timeline_rows(agg, &agg.minutes),
             },
             routes,
             clients: agg
