@@ -235,7 +235,8 @@ pub fn run(a: RunArgs, level: &str) -> Result<()> {
         let addr = listener.local_addr()?;
         let live = live::start(opts);
         let (web_stop, web_stopped) = tokio::sync::oneshot::channel::<()>();
-        let state = crate::web::AppState::new(live.snapshots.clone());
+        let state =
+            crate::web::AppState::new(live.snapshots.clone()).with_queries(live.queries.clone());
         let server = tokio::spawn(crate::web::serve(listener, state, async {
             let _ = web_stopped.await;
         }));

@@ -62,6 +62,19 @@ pub fn ingest_block(
     block: &[u8],
     pos: BlockPos,
 ) -> LineStats {
+    ingest_block_with(agg, source, parser, block, pos, |_| {})
+}
+
+/// [`ingest_block`], also handing every parsed request to `each` (the live path keeps a
+/// compact copy for filtered views).
+pub fn ingest_block_with(
+    agg: &mut Aggregate,
+    source: &str,
+    parser: &mut Parser,
+    block: &[u8],
+    pos: BlockPos,
+    mut each: impl FnMut(&crate::request::Request<'_>),
+) -> LineStats {
     let mut stats = LineStats::default();
     let mut candidates = Candidates::new(agg.limits().samples);
     let mut start = 0usize;
@@ -76,6 +89,7 @@ pub fn ingest_block(
             Ok(Some(req)) => {
                 stats.parsed += 1;
                 agg.count(&req);
+                each(&req);
                 candidates.offer(
                     SampleKeys::of(&req, pos.offset + start as u64),
                     (start, end),

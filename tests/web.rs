@@ -318,3 +318,98 @@ async fn timeseries_percentiles_match_the_raw_lines() {
     }
     assert!(checked >= 10, "{checked}");
 }
+
+/// Filters on the views count exactly the matching requests of a live run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filtered_views_count_only_matching_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("vhosts.log");
+    let hosts = ["a.example", "b.example", "c.example"];
+    let paths = ["/api/a/1", "/api/a/2", "/api/b", "/static/x.css"];
+    let statuses = [200, 200, 404, 503, 301];
+    let mut lines = Vec::new();
+    let mut truth = Vec::new();
+    for i in 0..600usize {
+        let (h, p, s) = (hosts[i % 3], paths[i % 4], statuses[i % 5]);
+        truth.push((h, p, s));
+        lines.push(format!(
+            "{h}:443 10.0.{}.{} - - [01/Mar/2024:12:{:02}:{:02} +0000] \"GET {p} HTTP/1.1\" {s} 100 \"-\" \"Mozilla/5.0\" 0.{:03}\n",
+            i % 7,
+            i % 200,
+            i / 60,
+            i % 60,
+            i % 1000
+        ));
+    }
+    std::fs::write(&log, lines.concat()).unwrap();
+    let opts = tailpulse::live::RunOptions {
+        inputs: vec![log.to_string_lossy().into()],
+        out_dir: dir.path().to_path_buf(),
+        state_path: None,
+        ..Default::default()
+    };
+    let live = tailpulse::live::start(opts);
+    let mut rx = live.snapshots.clone();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        rx.wait_for(|s| s.summary.requests == 600),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let st = AppState::new(live.snapshots.clone()).with_queries(live.queries.clone());
+    let count =
+        |f: &dyn Fn(&(&str, &str, u16)) -> bool| truth.iter().filter(|t| f(t)).count() as u64;
+
+    let v = get_json(&st, "/api/summary?status=5xx").await;
+    assert_eq!(v["requests"].as_u64().unwrap(), count(&|t| t.2 >= 500));
+    assert_eq!(v["filter"]["window"], 600);
+    let v = get_json(&st, "/api/summary?route=/api/a&vhost=b.example").await;
+    assert_eq!(
+        v["requests"].as_u64().unwrap(),
+        count(&|t| t.1.starts_with("/api/a") && t.0 == "b.example")
+    );
+    let v = get_json(&st, "/api/summary?status=404&range=5m").await;
+    // Line i is logged at 12:00:00 + i s; the last 5 minutes before 12:09:59 start after 12:04:59.
+    let recent_404 = (0..600)
+        .filter(|i| *i > 299 && statuses[i % 5] == 404)
+        .count() as u64;
+    assert_eq!(v["requests"].as_u64().unwrap(), recent_404);
+    let rows = get_json(&st, "/api/timeseries?range=all&status=4xx").await;
+    let total: u64 = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, count(&|t| (400..500).contains(&t.2)));
+    let routes = get_json(&st, "/api/routes?vhost=c.example").await;
+    let total: u64 = routes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, count(&|t| t.0 == "c.example"));
+    let status = get_json(&st, "/api/status?route=/static").await;
+    let total: u64 = status["status"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, count(&|t| t.1.starts_with("/static")));
+    let (code, _, _) = get(&st, "/api/summary?status=abc").await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    let (code, _, _) = get(
+        &AppState::new(live.snapshots.clone()),
+        "/api/summary?status=5xx",
+    )
+    .await;
+    assert_eq!(
+        code,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "without a live run there is nothing to filter"
+    );
+    live.shutdown().await;
+}

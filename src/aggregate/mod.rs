@@ -5,6 +5,7 @@ pub mod capped;
 pub mod clients;
 pub mod counts;
 pub mod latency;
+pub mod recent;
 pub mod sample;
 pub mod stats;
 pub mod topn;

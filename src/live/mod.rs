@@ -4,6 +4,7 @@
 pub mod sources;
 pub mod state;
 
+use crate::aggregate::recent::{Filter, Recent};
 use crate::aggregate::{Aggregate, Limits};
 use crate::follow::Checkpoints;
 use crate::format::FormatOptions;
@@ -40,6 +41,8 @@ pub struct RunOptions {
     pub publish_every: Duration,
     /// File polling interval.
     pub poll: Duration,
+    /// Newest requests kept in compact form for filtered views.
+    pub filter_window: usize,
 }
 
 impl Default for RunOptions {
@@ -55,6 +58,7 @@ impl Default for RunOptions {
             report_every: Duration::from_secs(5),
             publish_every: Duration::from_millis(250),
             poll: Duration::from_millis(250),
+            filter_window: 200_000,
         }
     }
 }
@@ -74,10 +78,34 @@ pub struct Snapshot {
     pub minute_latency: crate::aggregate::counts::Buckets<Arc<crate::aggregate::latency::Latency>>,
 }
 
+/// The numbers of the requests that pass a filter, among the newest `window` requests.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The analysis of the matching requests (numbers only: no samples, insights or prompts).
+    pub summary: Summary,
+    /// Their per-minute response times.
+    pub minute_latency: crate::aggregate::counts::Buckets<Arc<crate::aggregate::latency::Latency>>,
+    /// Requests the view was taken from.
+    pub window: usize,
+    /// Time of the oldest of them.
+    pub window_from_ms: Option<i64>,
+}
+
+/// A request for a filtered [`View`].
+#[derive(Debug)]
+pub struct Query {
+    /// Which requests.
+    pub filter: Filter,
+    /// Where the answer goes.
+    pub reply: tokio::sync::oneshot::Sender<View>,
+}
+
 /// A running pipeline.
 pub struct Live {
     /// The latest snapshot, updated as lines arrive.
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// Filtered views on request.
+    pub queries: mpsc::Sender<Query>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Summary>,
 }
@@ -142,6 +170,8 @@ pub fn start(opts: RunOptions) -> Live {
     });
     let (snap_tx, snap_rx) = watch::channel(first);
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (query_tx, query_rx) = mpsc::channel::<Query>(16);
+    let recent = Recent::new(opts.filter_window);
     let aggregator = Aggregator {
         opts,
         agg,
@@ -149,10 +179,12 @@ pub fn start(opts: RunOptions) -> Live {
         snap_tx,
         generation: 0,
         rate: Rate::default(),
+        recent,
     };
-    let task = tokio::spawn(aggregator.run(rx, stop_rx, stop_sources, threads));
+    let task = tokio::spawn(aggregator.run(rx, query_rx, stop_rx, stop_sources, threads));
     Live {
         snapshots: snap_rx,
+        queries: query_tx,
         stop: stop_tx,
         task,
     }
@@ -193,12 +225,14 @@ struct Aggregator {
     snap_tx: watch::Sender<Arc<Snapshot>>,
     generation: u64,
     rate: Rate,
+    recent: Recent,
 }
 
 impl Aggregator {
     async fn run(
         mut self,
         mut rx: mpsc::Receiver<Batch>,
+        mut queries: mpsc::Receiver<Query>,
         mut stop: watch::Receiver<bool>,
         stop_sources: Arc<AtomicBool>,
         threads: Vec<std::thread::JoinHandle<()>>,
@@ -230,6 +264,7 @@ impl Aggregator {
                     dirty = false;
                 },
                 _ = report.tick() => self.save(false).await,
+                Some(q) = queries.recv() => self.answer(q),
                 r = stop.changed(), if !stopping => {
                     stopping = true;
                     stop_sources.store(true, Ordering::SeqCst);
@@ -250,8 +285,24 @@ impl Aggregator {
         self.snap_tx.borrow().summary.clone()
     }
 
+    /// Computes a filtered view off the async threads, from a copy of the compact store.
+    fn answer(&self, q: Query) {
+        let (recent, limits) = (self.recent.clone(), self.opts.limits);
+        tokio::task::spawn_blocking(move || {
+            let agg = recent.aggregate(&q.filter, limits);
+            let view = View {
+                summary: Summary::numbers(&agg),
+                minute_latency: agg.minute_latency.clone(),
+                window: recent.len(),
+                window_from_ms: recent.oldest_ms(),
+            };
+            let _ = q.reply.send(view);
+        });
+    }
+
     fn apply(&mut self, b: Batch) {
         self.agg.merge(&b.agg);
+        self.recent.extend(&b.records);
         for (path, pos, finished) in &b.positions {
             self.checkpoints.update(path, *pos, *finished);
         }

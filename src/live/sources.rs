@@ -1,10 +1,11 @@
 //! The reading side of a live run: a thread that follows files (and one for standard input),
 //! parses what they read into small aggregates and sends them to the aggregator.
 
+use crate::aggregate::recent::RecordBatch;
 use crate::aggregate::{Aggregate, Limits};
 use crate::follow::{Checkpoints, FileId, FilePos, Tailer};
 use crate::format::{FormatOptions, Parser, detect, detect::SAMPLE_LINES};
-use crate::ingest::{BlockPos, ingest_block};
+use crate::ingest::{BlockPos, ingest_block_with};
 use crate::input::{BLOCK_SIZE, Blocks};
 use notify::Watcher;
 use std::collections::{BTreeSet, HashMap};
@@ -24,6 +25,8 @@ pub struct Batch {
     pub positions: Vec<(Arc<str>, FilePos, bool)>,
     /// Lines in this batch.
     pub lines: u64,
+    /// Compact copies of its requests, for filtered views.
+    pub records: RecordBatch,
 }
 
 /// How the readers work.
@@ -75,21 +78,19 @@ fn read_stdin(cfg: &SourceConfig, tx: &Sender<Batch>) {
             Ok(Some(b)) => {
                 let p = parser.get_or_insert_with(|| detect_from(&b.data, &cfg.format));
                 let mut agg = Aggregate::new(cfg.limits);
-                let stats = ingest_block(
-                    &mut agg,
-                    "(stdin)",
-                    p,
-                    &b.data,
-                    BlockPos {
-                        first_line: b.first_line,
-                        offset: b.offset,
-                    },
-                );
+                let mut records = RecordBatch::default();
+                let pos = BlockPos {
+                    first_line: b.first_line,
+                    offset: b.offset,
+                };
+                let stats =
+                    ingest_block_with(&mut agg, "(stdin)", p, &b.data, pos, |r| records.push(r));
                 if tx
                     .blocking_send(Batch {
                         agg,
                         positions: Vec::new(),
                         lines: stats.read,
+                        records,
                     })
                     .is_err()
                 {
@@ -239,6 +240,7 @@ impl Follower {
         let mut agg = Aggregate::new(self.cfg.limits);
         let mut positions = Vec::new();
         let mut lines = 0;
+        let mut records = RecordBatch::default();
         for c in chunks {
             if !c.data.is_empty() {
                 let key = (c.path.clone(), c.pos.id);
@@ -251,7 +253,9 @@ impl Follower {
                     first_line: c.first_line,
                     offset: c.start,
                 };
-                lines += ingest_block(&mut agg, &c.path, parser, &c.data, pos).read;
+                lines +=
+                    ingest_block_with(&mut agg, &c.path, parser, &c.data, pos, |r| records.push(r))
+                        .read;
             }
             if c.finished {
                 self.parsers.remove(&(c.path.clone(), c.pos.id));
@@ -264,6 +268,7 @@ impl Follower {
                 agg,
                 positions,
                 lines,
+                records,
             })
             .ok()?;
         Some(full)

@@ -5,7 +5,9 @@
 use super::AppState;
 use crate::aggregate::counts::Buckets;
 use crate::aggregate::latency::Latency;
+use crate::aggregate::recent::{Filter as ViewFilter, StatusFilter};
 use crate::live::Snapshot;
+use crate::live::{Query as ViewQuery, View};
 use crate::summary::{RouteRow, SampleRow, Summary, TimeRow, latency_between};
 use axum::Json;
 use axum::extract::{Query, State};
@@ -77,8 +79,121 @@ fn json_text(text: axum::body::Bytes) -> Response {
 }
 
 /// `GET /api/summary`.
-pub async fn summary(State(st): State<AppState>) -> Response {
-    json_text(st.summary_json(&latest(&st)))
+pub async fn summary(
+    State(st): State<AppState>,
+    Query(p): Query<ViewParams>,
+) -> Result<Response, ApiError> {
+    let snap = latest(&st);
+    let Some(view) = view_of(&st, &p, true).await? else {
+        return Ok(json_text(st.summary_json(&snap)));
+    };
+    let body = FilteredBody {
+        summary: &view.summary,
+        live: LiveInfo {
+            generation: snap.generation,
+            lines_per_sec: snap.lines_per_sec,
+        },
+        filter: FilterInfo {
+            route: nonempty(&p.route),
+            status: nonempty(&p.status),
+            vhost: nonempty(&p.vhost),
+            range: nonempty(&p.range),
+            window: view.window,
+            window_from_ms: view.window_from_ms,
+        },
+    };
+    Ok(Json(body).into_response())
+}
+
+/// Filters for the views: `route` (substring), `status` (`5xx` or `404`), `vhost`, and
+/// `range` (how far back from the newest request, e.g. `15m`).
+#[derive(Debug, Default, Deserialize)]
+pub struct ViewParams {
+    /// Substring of the route.
+    pub route: Option<String>,
+    /// Status class or code.
+    pub status: Option<String>,
+    /// Virtual host.
+    pub vhost: Option<String>,
+    /// Time range (`15m`, `1h`, …, `all`).
+    pub range: Option<String>,
+}
+
+fn nonempty(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+impl ViewParams {
+    /// The filter these parameters ask for (`range` only when `use_range`).
+    fn filter(&self, last_ms: i64, use_range: bool) -> Result<ViewFilter, ApiError> {
+        let status = match nonempty(&self.status) {
+            Some(s) => Some(StatusFilter::parse(&s).ok_or_else(|| {
+                ApiError(
+                    StatusCode::BAD_REQUEST,
+                    format!("status must be like 5xx or 404, not {s:?}"),
+                )
+            })?),
+            None => None,
+        };
+        let since_ms = match nonempty(&self.range).filter(|r| use_range && r != "all") {
+            Some(r) => Some(last_ms - duration_ms(&r)? + 1),
+            None => None,
+        };
+        Ok(ViewFilter {
+            route: nonempty(&self.route),
+            status,
+            vhost: nonempty(&self.vhost),
+            since_ms,
+        })
+    }
+}
+
+/// The filtered view for `p`, or `None` when nothing is filtered (the snapshot is the view).
+async fn view_of(st: &AppState, p: &ViewParams, use_range: bool) -> Result<Option<View>, ApiError> {
+    let last = latest(st).summary.period.as_ref().map_or(0, |p| p.last_ms);
+    let filter = p.filter(last, use_range)?;
+    if filter.is_empty() {
+        return Ok(None);
+    }
+    let Some(q) = &st.queries else {
+        return Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "filters need a live run".into(),
+        ));
+    };
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let gone = || {
+        ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the analysis is stopping".into(),
+        )
+    };
+    q.send(ViewQuery { filter, reply })
+        .await
+        .map_err(|_| gone())?;
+    answer.await.map(Some).map_err(|_| gone())
+}
+
+/// A filtered summary: the numbers, the live figures, and what was filtered.
+#[derive(Serialize)]
+struct FilteredBody<'a> {
+    #[serde(flatten)]
+    summary: &'a Summary,
+    live: LiveInfo,
+    filter: FilterInfo,
+}
+
+#[derive(Serialize)]
+struct FilterInfo {
+    route: Option<String>,
+    status: Option<String>,
+    vhost: Option<String>,
+    range: Option<String>,
+    window: usize,
+    window_from_ms: Option<i64>,
 }
 
 /// `GET /api/stream`: a `snapshot` event with the summary each time a new one is published.
@@ -109,6 +224,8 @@ pub struct Filter {
     pub sort: Option<String>,
     /// `asc` or `desc` (default).
     pub order: Option<String>,
+    /// Time range (routes only).
+    pub range: Option<String>,
 }
 
 fn status_matches(want: &Option<String>, status: u16) -> Result<bool, ApiError> {
@@ -197,8 +314,14 @@ pub async fn routes(
     Query(f): Query<Filter>,
 ) -> Result<Json<Vec<RouteRow>>, ApiError> {
     let s = latest(&st);
-    let mut rows: Vec<RouteRow> = s
-        .summary
+    let scoped = ViewParams {
+        vhost: f.vhost.clone(),
+        range: f.range.clone(),
+        ..ViewParams::default()
+    };
+    let view = view_of(&st, &scoped, true).await?;
+    let summary = view.as_ref().map_or(&s.summary, |v| &v.summary);
+    let mut rows: Vec<RouteRow> = summary
         .routes
         .iter()
         .filter(|r| f.route.as_deref().is_none_or(|q| r.route.contains(q)))
@@ -229,9 +352,16 @@ pub async fn routes(
 }
 
 /// `GET /api/status`.
-pub async fn status(State(st): State<AppState>) -> Json<serde_json::Value> {
+pub async fn status(
+    State(st): State<AppState>,
+    Query(p): Query<ViewParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let s = latest(&st);
-    Json(serde_json::json!({ "status": s.summary.status, "status_class": s.summary.status_class }))
+    let view = view_of(&st, &p, true).await?;
+    let summary = view.as_ref().map_or(&s.summary, |v| &v.summary);
+    Ok(Json(
+        serde_json::json!({ "status": summary.status, "status_class": summary.status_class }),
+    ))
 }
 
 /// Query of `/api/timeseries`.
@@ -241,6 +371,12 @@ pub struct Range {
     pub range: Option<String>,
     /// Bucket width (`1m`, `5m`, `1h`, …); default: 1 minute up to 6 h, 1 hour beyond.
     pub step: Option<String>,
+    /// Substring of the route.
+    pub route: Option<String>,
+    /// Status class or code.
+    pub status: Option<String>,
+    /// Virtual host.
+    pub vhost: Option<String>,
 }
 
 fn duration_ms(s: &str) -> Result<i64, ApiError> {
@@ -303,7 +439,17 @@ pub async fn timeseries(
     Query(q): Query<Range>,
 ) -> Result<Json<Vec<TimeRow>>, ApiError> {
     let s = latest(&st);
-    let tl = &s.summary.timeline;
+    let scoped = ViewParams {
+        route: q.route.clone(),
+        status: q.status.clone(),
+        vhost: q.vhost.clone(),
+        range: None,
+    };
+    let view = view_of(&st, &scoped, false).await?;
+    let (timeline, minutes) = match &view {
+        Some(v) => (&v.summary.timeline, &v.minute_latency),
+        None => (&s.summary.timeline, &s.minute_latency),
+    };
     let last = s.summary.period.as_ref().map_or(0, |p| p.last_ms);
     let range = q.range.as_deref().unwrap_or("1h");
     let span = if range == "all" {
@@ -323,11 +469,11 @@ pub async fn timeseries(
         None => default_step,
     };
     let rows = if use_minutes {
-        &tl.minutely
+        &timeline.minutely
     } else {
-        &tl.hourly
+        &timeline.hourly
     };
-    Ok(Json(rebucket(rows, &s.minute_latency, from, step)))
+    Ok(Json(rebucket(rows, minutes, from, step)))
 }
 
 /// Query of `/api/report`.

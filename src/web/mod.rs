@@ -19,6 +19,8 @@ pub struct AppState {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     /// The summary JSON of the newest snapshot, serialized once for all clients.
     json: Arc<std::sync::Mutex<Option<(u64, axum::body::Bytes)>>>,
+    /// Where filtered views are asked for (a live run); without it filters are refused.
+    pub queries: Option<tokio::sync::mpsc::Sender<crate::live::Query>>,
 }
 
 impl AppState {
@@ -27,7 +29,14 @@ impl AppState {
         AppState {
             snapshots,
             json: Arc::default(),
+            queries: None,
         }
+    }
+
+    /// Also answers filtered views, through a live run's query channel.
+    pub fn with_queries(mut self, queries: tokio::sync::mpsc::Sender<crate::live::Query>) -> Self {
+        self.queries = Some(queries);
+        self
     }
 
     /// The summary JSON of `snap`, from the cache when it is the snapshot last serialized.

@@ -1,0 +1,341 @@
+//! A compact copy of the most recent requests, so that any view can be filtered by route,
+//! status class, virtual host and time range — the numbers for one route, one host or the
+//! failures only — in bounded memory.
+
+use super::{Aggregate, Limits};
+use crate::request::Request;
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+
+/// Distinct route and host names kept; later ones share the `(other)` name.
+const MAX_NAMES: usize = 20_000;
+
+/// One request, in 40 bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Record {
+    /// UTC milliseconds.
+    pub ts_ms: i64,
+    /// Response bytes.
+    pub bytes: u64,
+    /// Hash of the client address (for unique visitors).
+    pub client: u64,
+    /// Response time in µs (`u32::MAX`: not logged).
+    pub us: u32,
+    /// Route name id.
+    pub route: u32,
+    /// Virtual host name id (0: none).
+    pub vhost: u32,
+    /// Status code.
+    pub status: u16,
+    /// The user agent looked automated.
+    pub bot: bool,
+}
+
+/// Records with their own names, as a reader sends them.
+#[derive(Debug, Default)]
+pub struct RecordBatch {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+    records: Vec<Record>,
+    scratch: String,
+}
+
+fn intern(names: &mut Vec<String>, index: &mut HashMap<String, u32>, name: &str) -> u32 {
+    if let Some(&id) = index.get(name) {
+        return id;
+    }
+    if names.len() >= MAX_NAMES {
+        return 1;
+    }
+    names.push(name.to_owned());
+    let id = names.len() as u32 - 1;
+    index.insert(name.to_owned(), id);
+    id
+}
+
+fn new_names() -> (Vec<String>, HashMap<String, u32>) {
+    let names = vec![String::new(), super::capped::OTHER.to_owned()];
+    let index = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), i as u32))
+        .collect();
+    (names, index)
+}
+
+impl RecordBatch {
+    /// Keeps a compact copy of `req`.
+    pub fn push(&mut self, req: &Request<'_>) {
+        if self.names.is_empty() {
+            (self.names, self.index) = new_names();
+        }
+        crate::route::normalize_into(&req.path, &mut self.scratch);
+        let route = intern(&mut self.names, &mut self.index, &self.scratch);
+        let vhost = intern(&mut self.names, &mut self.index, &req.vhost);
+        let hash = foldhash::fast::FixedState::with_seed(1);
+        self.records.push(Record {
+            ts_ms: req.ts_ms,
+            bytes: req.bytes,
+            client: std::hash::BuildHasher::hash_one(&hash, req.client.as_bytes()),
+            us: req.response_ms.map_or(u32::MAX, |ms| {
+                super::latency::ms_to_us(ms).min(u64::from(u32::MAX - 1)) as u32
+            }),
+            route,
+            vhost,
+            status: req.status,
+            bot: super::is_bot(&req.user_agent),
+        });
+    }
+
+    /// Number of records held.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+/// Which requests a view counts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    /// Substring of the route.
+    pub route: Option<String>,
+    /// Status class (`5` for 5xx) or exact code.
+    pub status: Option<StatusFilter>,
+    /// Exact virtual host.
+    pub vhost: Option<String>,
+    /// Only requests at or after this time (UTC ms).
+    pub since_ms: Option<i64>,
+}
+
+/// A status filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// `2xx`-style class: the hundreds digit.
+    Class(u16),
+    /// One code.
+    Code(u16),
+}
+
+impl StatusFilter {
+    /// Reads `5xx` or `404`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.as_bytes() {
+            [c @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => {
+                Some(StatusFilter::Class(u16::from(c - b'0')))
+            }
+            _ => s
+                .parse()
+                .ok()
+                .filter(|c| (100..600).contains(c))
+                .map(StatusFilter::Code),
+        }
+    }
+
+    /// True when `status` passes.
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            StatusFilter::Class(c) => status / 100 == c,
+            StatusFilter::Code(c) => status == c,
+        }
+    }
+}
+
+impl Filter {
+    /// True when nothing is filtered.
+    pub fn is_empty(&self) -> bool {
+        *self == Filter::default()
+    }
+}
+
+/// The newest `cap` requests.
+#[derive(Debug, Clone)]
+pub struct Recent {
+    cap: usize,
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+    records: VecDeque<Record>,
+}
+
+impl Recent {
+    /// Keeps at most `cap` requests.
+    pub fn new(cap: usize) -> Self {
+        let (names, index) = new_names();
+        Recent {
+            cap,
+            names,
+            index,
+            records: VecDeque::new(),
+        }
+    }
+
+    /// Adds a reader's records (their names mapped to this store's).
+    pub fn extend(&mut self, batch: &RecordBatch) {
+        let ids: Vec<u32> = batch
+            .names
+            .iter()
+            .map(|n| intern(&mut self.names, &mut self.index, n))
+            .collect();
+        for r in &batch.records {
+            self.records.push_back(Record {
+                route: ids[r.route as usize],
+                vhost: ids[r.vhost as usize],
+                ..*r
+            });
+        }
+        while self.records.len() > self.cap {
+            self.records.pop_front();
+        }
+    }
+
+    /// Requests held.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Time of the oldest request held.
+    pub fn oldest_ms(&self) -> Option<i64> {
+        self.records.iter().map(|r| r.ts_ms).min()
+    }
+
+    /// Counts the requests that pass `f` into an aggregate (numbers only: no samples, no
+    /// user agents; unique visitors are distinct clients).
+    pub fn aggregate(&self, f: &Filter, limits: Limits) -> Aggregate {
+        let name_ok: Vec<bool> = self
+            .names
+            .iter()
+            .map(|n| f.route.as_deref().is_none_or(|q| n.contains(q)))
+            .collect();
+        let vhost_id = f.vhost.as_deref().map(|v| self.index.get(v).copied());
+        let mut agg = Aggregate::new(limits);
+        let mut client = String::new();
+        for r in &self.records {
+            let pass = name_ok[r.route as usize]
+                && f.status.is_none_or(|s| s.matches(r.status))
+                && vhost_id.is_none_or(|id| id == Some(r.vhost))
+                && f.since_ms.is_none_or(|t| r.ts_ms >= t);
+            if !pass {
+                continue;
+            }
+            client.clear();
+            use std::fmt::Write;
+            let _ = write!(client, "{:016x}", r.client);
+            let req = Request {
+                ts_ms: r.ts_ms,
+                path: Cow::Borrowed(&self.names[r.route as usize]),
+                status: r.status,
+                bytes: r.bytes,
+                response_ms: (r.us != u32::MAX).then(|| f64::from(r.us) / 1000.0),
+                client: Cow::Borrowed(&client),
+                user_agent: Cow::Borrowed(if r.bot { "bot" } else { "browser" }),
+                vhost: Cow::Borrowed(&self.names[r.vhost as usize]),
+                ..Request::default()
+            };
+            agg.count(&req);
+        }
+        agg.record_lines(
+            "(filtered)",
+            None,
+            super::LineStats {
+                read: agg.totals.requests,
+                parsed: agg.totals.requests,
+                ..Default::default()
+            },
+        );
+        agg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(ts: i64, path: &'static str, status: u16, vhost: &'static str) -> Request<'static> {
+        Request {
+            ts_ms: ts,
+            path: Cow::Borrowed(path),
+            status,
+            response_ms: Some(10.0),
+            client: Cow::Borrowed("1.2.3.4"),
+            vhost: Cow::Borrowed(vhost),
+            ..Request::default()
+        }
+    }
+
+    #[test]
+    fn filters_by_route_status_host_and_time() {
+        let mut b = RecordBatch::default();
+        b.push(&req(1000, "/api/users/1", 200, "a.example"));
+        b.push(&req(2000, "/api/users/2", 503, "b.example"));
+        b.push(&req(3000, "/health", 503, "a.example"));
+        let mut r = Recent::new(10);
+        r.extend(&b);
+        let count = |f: Filter| r.aggregate(&f, Limits::default()).totals.requests;
+        assert_eq!(count(Filter::default()), 3);
+        assert_eq!(
+            count(Filter {
+                route: Some("/api/users".into()),
+                ..Default::default()
+            }),
+            2
+        );
+        assert_eq!(
+            count(Filter {
+                status: StatusFilter::parse("5xx"),
+                ..Default::default()
+            }),
+            2
+        );
+        assert_eq!(
+            count(Filter {
+                status: StatusFilter::parse("503"),
+                vhost: Some("a.example".into()),
+                ..Default::default()
+            }),
+            1
+        );
+        assert_eq!(
+            count(Filter {
+                vhost: Some("nowhere".into()),
+                ..Default::default()
+            }),
+            0
+        );
+        assert_eq!(
+            count(Filter {
+                since_ms: Some(2000),
+                ..Default::default()
+            }),
+            2
+        );
+        let agg = r.aggregate(
+            &Filter {
+                route: Some("users".into()),
+                ..Default::default()
+            },
+            Limits::default(),
+        );
+        assert_eq!(agg.routes.iter().next().unwrap().0, "/api/users/{id}");
+    }
+
+    #[test]
+    fn keeps_only_the_newest() {
+        let mut b = RecordBatch::default();
+        for i in 0..10 {
+            b.push(&req(i, "/", 200, ""));
+        }
+        let mut r = Recent::new(4);
+        r.extend(&b);
+        assert_eq!((r.len(), r.oldest_ms()), (4, Some(6)));
+        assert_eq!(StatusFilter::parse("6xx"), None);
+        assert_eq!(StatusFilter::parse("999"), None);
+    }
+}
