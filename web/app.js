@@ -35,6 +35,8 @@ const ui = {
   lang: localStorage.getItem('tp-lang') || 'en',
   routeSort: 'requests',
   summary: null,
+  filtered: null,
+  lastFiltered: 0,
   seenRecent: new Set(),
   lastSeries: 0,
   charts: {},
@@ -272,21 +274,60 @@ async function copy(text, button) {
   setTimeout(() => { button.textContent = t('copy'); }, 1500);
 }
 
+// Route and status filters: the server counts the matching requests (GET /api/summary?…).
+function filterParams() {
+  const p = new URLSearchParams();
+  const route = $('route-filter').value.trim();
+  const status = $('status-filter').value;
+  if (route) p.set('route', route);
+  if (status) p.set('status', status);
+  return p;
+}
+
+async function refreshFiltered(force) {
+  const params = filterParams();
+  if (!params.toString()) {
+    ui.filtered = null;
+    return;
+  }
+  const now = Date.now();
+  if (!force && now - ui.lastFiltered < 1000) return;
+  ui.lastFiltered = now;
+  try {
+    const res = await fetch('/api/summary?' + params);
+    if (!res.ok) return;
+    const view = await res.json();
+    if (filterParams().toString() !== params.toString()) return;
+    ui.filtered = view;
+    renderNumbers(view);
+  } catch (_) { /* the next snapshot retries */ }
+}
+
 async function refreshSeries(force) {
   const now = Date.now();
   if (!force && now - ui.lastSeries < 1000) return;
   ui.lastSeries = now;
   try {
-    const res = await fetch('/api/timeseries?range=' + encodeURIComponent($('range').value));
+    const params = filterParams();
+    params.set('range', $('range').value);
+    const res = await fetch('/api/timeseries?' + params);
     if (res.ok) renderTimeCharts(await res.json());
   } catch (_) { /* the next snapshot retries */ }
 }
 
+// Cards, charts and the routes table: the whole summary, or the filtered view.
+function renderNumbers(view) {
+  renderCards(view);
+  if (ui.summary && ui.summary.live) setText('c-rate', ui.summary.live.lines_per_sec.toFixed(1));
+  renderCharts(view);
+  renderRoutes(view);
+}
+
 function render(s) {
   ui.summary = s;
-  renderCards(s);
-  renderCharts(s);
-  renderRoutes(s);
+  const filtering = filterParams().toString() !== '';
+  renderNumbers(filtering && ui.filtered ? ui.filtered : s);
+  if (filtering) refreshFiltered(false);
   renderSamples('t-slow', s.slowest, clientOf);
   renderSamples('t-recent', s.recent, agentOf);
   renderReport(s);
@@ -295,7 +336,9 @@ function render(s) {
 }
 
 function rerender() {
+  ui.filtered = null;
   if (ui.summary) render(ui.summary);
+  refreshFiltered(true);
   refreshSeries(true);
 }
 

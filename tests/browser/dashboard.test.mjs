@@ -92,6 +92,14 @@ test('dashboard in a real browser', { timeout: 90_000 }, async () => {
     assert.equal(await page.evaluate(() => window.__xss), undefined);
     assert.equal(await page.$$eval('main img, main script', (els) => els.length), 0);
 
+    // A status filter: the cards count only the matching requests, as the API does.
+    await page.selectOption('#status-filter', '5xx');
+    const failed = await (await fetch(url + 'api/summary?status=5xx')).json();
+    assert.ok(failed.requests > 0 && failed.requests < summary.requests);
+    await page.waitForFunction((n) => document.getElementById('c-total').textContent === n, failed.requests.toLocaleString('en-US'), { timeout: 3000 });
+    await page.selectOption('#status-filter', '');
+    await page.waitForFunction(() => document.getElementById('c-total').textContent === '202', null, { timeout: 3000 });
+
     // Language switch.
     await page.click('#lang');
     assert.equal(await page.textContent('[data-i18n="total"]'), '총 요청 수');
