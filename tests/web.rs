@@ -118,9 +118,28 @@ async fn request_lists_filter_by_status_and_route() {
         .map(|r| r["response_ms"].as_f64().unwrap())
         .collect();
     assert!(ms.windows(2).all(|w| w[0] >= w[1]));
+    let newest = get_json(&st, "/api/recent?limit=1").await[0]["ts_ms"]
+        .as_i64()
+        .unwrap();
+    let within = get_json(&st, "/api/slow?range=1h").await;
+    assert!(
+        within
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["ts_ms"].as_i64().unwrap() > newest - 3_600_000)
+    );
+    assert!(
+        within.as_array().unwrap().len() < slow_all_len(&st).await,
+        "the range keeps only the last hour's slow requests"
+    );
     let (status, _, body) = get(&st, "/api/recent?status=abc").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(String::from_utf8_lossy(&body).contains("status must be"));
+}
+
+async fn slow_all_len(st: &AppState) -> usize {
+    get_json(st, "/api/slow").await.as_array().unwrap().len()
 }
 
 #[tokio::test]

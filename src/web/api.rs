@@ -153,7 +153,7 @@ impl ViewParams {
 
 /// The filtered view for `p`, or `None` when nothing is filtered (the snapshot is the view).
 async fn view_of(st: &AppState, p: &ViewParams, use_range: bool) -> Result<Option<View>, ApiError> {
-    let last = latest(st).summary.period.as_ref().map_or(0, |p| p.last_ms);
+    let last = last_ms(&latest(st));
     let filter = p.filter(last, use_range)?;
     if filter.is_empty() {
         return Ok(None);
@@ -224,42 +224,49 @@ pub struct Filter {
     pub sort: Option<String>,
     /// `asc` or `desc` (default).
     pub order: Option<String>,
-    /// Time range (routes only).
+    /// Time range back from the newest request (`15m`, `1h`, …, `all`).
     pub range: Option<String>,
 }
 
-fn status_matches(want: &Option<String>, status: u16) -> Result<bool, ApiError> {
-    let Some(w) = want.as_deref().filter(|w| !w.is_empty()) else {
-        return Ok(true);
-    };
-    match w.as_bytes() {
-        [c @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => Ok(status / 100 == u16::from(c - b'0')),
-        _ => w.parse::<u16>().map(|code| code == status).map_err(|_| {
+/// Reads a `status` parameter (`5xx` or `404`); empty means none.
+fn status_param(want: &Option<String>) -> Result<Option<StatusFilter>, ApiError> {
+    match nonempty(want) {
+        Some(w) => StatusFilter::parse(&w).map(Some).ok_or_else(|| {
             ApiError(
                 StatusCode::BAD_REQUEST,
                 format!("status must be like 5xx or 404, not {w:?}"),
             )
         }),
+        None => Ok(None),
     }
 }
 
-fn sample_rows(rows: &[SampleRow], f: &Filter) -> Result<Vec<SampleRow>, ApiError> {
-    let mut out = Vec::new();
-    for r in rows {
-        let route_ok = f
-            .route
-            .as_deref()
-            .is_none_or(|q| r.path.contains(q) || crate::route::normalize(&r.path).contains(q));
-        let vhost_ok = f
-            .vhost
-            .as_deref()
-            .is_none_or(|v| v.is_empty() || r.vhost == v);
-        if route_ok && vhost_ok && status_matches(&f.status, r.status)? {
-            out.push(r.clone());
-        }
-    }
+/// The kept requests that pass `f` (route, status, vhost, and `range` back from `last_ms`).
+fn sample_rows(rows: &[SampleRow], f: &Filter, last_ms: i64) -> Result<Vec<SampleRow>, ApiError> {
+    let status = status_param(&f.status)?;
+    let since = match nonempty(&f.range).filter(|r| r != "all") {
+        Some(r) => last_ms - duration_ms(&r)? + 1,
+        None => i64::MIN,
+    };
+    let route = nonempty(&f.route);
+    let vhost = nonempty(&f.vhost);
+    let mut out: Vec<SampleRow> =
+        rows.iter()
+            .filter(|r| {
+                route.as_deref().is_none_or(|q| {
+                    r.path.contains(q) || crate::route::normalize(&r.path).contains(q)
+                }) && vhost.as_deref().is_none_or(|v| r.vhost == v)
+                    && status.is_none_or(|s| s.matches(r.status))
+                    && r.ts_ms >= since
+            })
+            .cloned()
+            .collect();
     out.truncate(f.limit.unwrap_or(usize::MAX));
     Ok(out)
+}
+
+fn last_ms(s: &Snapshot) -> i64 {
+    s.summary.period.as_ref().map_or(0, |p| p.last_ms)
 }
 
 /// `GET /api/slow`.
@@ -267,7 +274,8 @@ pub async fn slow(
     State(st): State<AppState>,
     Query(f): Query<Filter>,
 ) -> Result<Json<Vec<SampleRow>>, ApiError> {
-    Ok(Json(sample_rows(&latest(&st).summary.slowest, &f)?))
+    let s = latest(&st);
+    Ok(Json(sample_rows(&s.summary.slowest, &f, last_ms(&s))?))
 }
 
 /// `GET /api/recent`: the newest requests (and, with a 4xx/5xx filter, the newest failures).
@@ -285,7 +293,7 @@ pub async fn recent(
     } else {
         &s.summary.recent
     };
-    Ok(Json(sample_rows(rows, &f)?))
+    Ok(Json(sample_rows(rows, &f, last_ms(&s))?))
 }
 
 fn sort_key(r: &RouteRow, key: &str) -> Result<f64, ApiError> {
@@ -450,7 +458,7 @@ pub async fn timeseries(
         Some(v) => (&v.summary.timeline, &v.minute_latency),
         None => (&s.summary.timeline, &s.minute_latency),
     };
-    let last = s.summary.period.as_ref().map_or(0, |p| p.last_ms);
+    let last = last_ms(&s);
     let range = q.range.as_deref().unwrap_or("1h");
     let span = if range == "all" {
         None
