@@ -200,11 +200,13 @@ struct FilterInfo {
 pub async fn stream(
     State(st): State<AppState>,
 ) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
-    let events = WatchStream::new(st.snapshots.clone()).map(|s| {
+    let cache = st.clone();
+    let events = WatchStream::new(st.snapshots.clone()).map(move |s| {
+        let json = cache.summary_json(&s);
         Ok(Event::default()
             .event("snapshot")
             .id(s.generation.to_string())
-            .data(summary_json(&s)))
+            .data(String::from_utf8_lossy(&json)))
     });
     Sse::new(events).keep_alive(KeepAlive::default())
 }
