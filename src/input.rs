@@ -105,9 +105,11 @@ impl<R: Read> Blocks<R> {
             }
             let start = self.carry.len();
             let want = self.block_size.max(start + self.block_size / 4);
-            self.carry.resize(want, 0);
-            let n = read_full(&mut self.reader, &mut self.carry[start..])?;
-            self.carry.truncate(start + n);
+            self.carry.reserve(want - start);
+            // Reads into the spare capacity (no zero-filling first), up to `want` bytes.
+            let n = (&mut self.reader)
+                .take((want - start) as u64)
+                .read_to_end(&mut self.carry)?;
             if n == 0 {
                 self.eof = true;
                 continue;

@@ -79,7 +79,10 @@ impl<V: Default + Merge> Buckets<V> {
     pub fn at(&mut self, ts_ms: i64) -> Option<&mut V> {
         let key = ts_ms.div_euclid(self.width_ms);
         let newest = self.map.last_key_value().is_some_and(|(k, _)| *k == key);
-        if !newest {
+        if newest {
+            return self.map.last_entry().map(|e| e.into_mut());
+        }
+        {
             if self.map.len() >= self.cap
                 && self.map.first_key_value().is_some_and(|(k, _)| key < *k)
             {
