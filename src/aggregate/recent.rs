@@ -38,6 +38,8 @@ pub struct RecordBatch {
     index: HashMap<String, u32>,
     records: Vec<Record>,
     scratch: String,
+    /// User-agent hash → automated, so the pattern match runs once per distinct agent.
+    bots: HashMap<u64, bool>,
 }
 
 fn intern(names: &mut Vec<String>, index: &mut HashMap<String, u32>, name: &str) -> u32 {
@@ -83,7 +85,13 @@ impl RecordBatch {
             route,
             vhost,
             status: req.status,
-            bot: super::is_bot(&req.user_agent),
+            bot: *self
+                .bots
+                .entry(std::hash::BuildHasher::hash_one(
+                    &hash,
+                    req.user_agent.as_bytes(),
+                ))
+                .or_insert_with(|| super::is_bot(&req.user_agent)),
         });
     }
 
