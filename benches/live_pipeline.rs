@@ -14,7 +14,7 @@ fn options(dir: &std::path::Path, log: &std::path::Path) -> RunOptions {
     RunOptions {
         inputs: vec![log.to_string_lossy().into()],
         out_dir: dir.to_path_buf(),
-        state_path: None,
+        db: None,
         report_every: Duration::from_secs(5),
         ..RunOptions::default()
     }
@@ -36,7 +36,7 @@ async fn sustained(rate: u64, secs: u64) {
     let log = dir.path().join("fast.log");
     std::fs::File::create(&log).unwrap();
     let data = corpus(rate * secs);
-    let live = live::start(options(dir.path(), &log));
+    let live = live::start(options(dir.path(), &log)).unwrap();
     let writer_log = log.clone();
     let lines_per_tick = rate / 100;
     let writer = std::thread::spawn(move || {
@@ -95,7 +95,7 @@ async fn freshness(n: usize, every: Duration) {
     std::fs::File::create(&log).unwrap();
     let data = corpus(n as u64);
     let lines: Vec<&[u8]> = data.split_inclusive(|&b| b == b'\n').collect();
-    let live = live::start(options(dir.path(), &log));
+    let live = live::start(options(dir.path(), &log)).unwrap();
     let mut rx = live.snapshots.clone();
     let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     let mut latencies = Vec::with_capacity(n);

@@ -100,8 +100,19 @@ pub use crate::cli_live::{GenerateArgs, RunArgs};
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     /// Log files (plain or gzip); `-` reads standard input.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "db")]
     pub files: Vec<String>,
+    /// Report over the history stored in this database (by `tailpulse run`) instead of log
+    /// files.
+    #[arg(long, conflicts_with = "files")]
+    pub db: Option<PathBuf>,
+    /// With --db: start of the range (RFC 3339 time, date, or a duration back from the newest
+    /// stored minute such as 7d); default 30d.
+    #[arg(long, requires = "db")]
+    pub since: Option<String>,
+    /// With --db: end of the range, exclusive (same forms); default: everything stored.
+    #[arg(long, requires = "db")]
+    pub until: Option<String>,
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
@@ -153,7 +164,10 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
         threads: a.threads.unwrap_or(defaults.threads),
         ..defaults
     };
-    let agg = aggregate_inputs(&a.files, &opts)?;
+    let agg = match &a.db {
+        Some(db) => stored_history(db, &a, opts.limits)?,
+        None => aggregate_inputs(&a.files, &opts)?,
+    };
     let summary = crate::analysis::analyze(&agg, a.lang);
     let rendered = match a.output {
         Output::Text => crate::report::text::render(&summary, a.lang),
@@ -176,4 +190,36 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The numbers of the range `--since`..`--until` stored in `db`.
+fn stored_history(
+    db: &std::path::Path,
+    a: &AnalyzeArgs,
+    limits: Limits,
+) -> Result<crate::aggregate::Aggregate> {
+    use crate::store::{Store, parse_bound};
+    if !db.exists() {
+        anyhow::bail!(
+            "{} does not exist (tailpulse run --db creates it)",
+            db.display()
+        );
+    }
+    let store = crate::store::sqlite::SqliteStore::open_read_only(db)?;
+    let Some((_, newest)) = store.span()? else {
+        anyhow::bail!("{} holds no history yet", db.display());
+    };
+    let bound = |s: &Option<String>, default: i64| match s {
+        None => Ok(default),
+        Some(v) => {
+            parse_bound(v, newest).with_context(|| format!("not a time, date or duration: {v:?}"))
+        }
+    };
+    let since = bound(
+        &a.since,
+        newest - crate::store::Retention::default().keep_ms,
+    )?;
+    let until = bound(&a.until, i64::MAX)?;
+    anyhow::ensure!(since < until, "--since must be before --until");
+    Ok(crate::store::history(&store, since, until, limits)?)
 }

@@ -28,12 +28,19 @@ pub struct RunArgs {
     /// Directory for analysis_report.txt, analysis_report.json and prompt_log.md.
     #[arg(long, default_value = ".")]
     pub out_dir: PathBuf,
-    /// State file (aggregate and read positions) for resuming after a restart.
-    #[arg(long, default_value = "tailpulse.state.json")]
-    pub state: PathBuf,
-    /// Keep no state: every start reads the logs again.
+    /// History database (SQLite): per-minute and per-route rollups, reports, findings, and
+    /// the read positions a restart resumes from.
+    #[arg(long, default_value = "tailpulse.db")]
+    pub db: PathBuf,
+    /// Keep no history: every start reads the logs again.
     #[arg(long)]
-    pub no_state: bool,
+    pub no_db: bool,
+    /// How long history is kept (before the newest stored minute).
+    #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+    pub retention: Duration,
+    /// Per-minute history older than this is merged into hours.
+    #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+    pub keep_minutes: Duration,
     /// Directory for tailpulse's own logs.
     #[arg(long, default_value = "logs")]
     pub logs: PathBuf,
@@ -201,7 +208,11 @@ pub fn run(a: RunArgs, level: &str) -> Result<()> {
         },
         lang: a.lang,
         out_dir: a.out_dir.clone(),
-        state_path: (!a.no_state).then(|| a.state.clone()),
+        db: (!a.no_db).then(|| a.db.clone()),
+        retention: crate::store::Retention {
+            keep_ms: a.retention.as_millis() as i64,
+            minutes_ms: a.keep_minutes.as_millis() as i64,
+        },
         report_every: a.report_every,
         ..RunOptions::default()
     };
@@ -233,10 +244,16 @@ pub fn run(a: RunArgs, level: &str) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}:{}", a.bind, a.port))?;
         let addr = listener.local_addr()?;
-        let live = live::start(opts);
+        let db = opts.db.clone();
+        let live = live::start(opts).context("cannot open the history database")?;
         let (web_stop, web_stopped) = tokio::sync::oneshot::channel::<()>();
-        let state =
+        let mut state =
             crate::web::AppState::new(live.snapshots.clone()).with_queries(live.queries.clone());
+        if let Some(db) = &db {
+            state = state
+                .with_history(db)
+                .context("cannot read the history database")?;
+        }
         let server = tokio::spawn(crate::web::serve(listener, state, async {
             let _ = web_stopped.await;
         }));

@@ -431,3 +431,20 @@ fn scanners(out: &mut Vec<Insight>, agg: &Aggregate, lang: Lang) {
         );
     }
 }
+
+/// The name of `kind` as it appears in the JSON output (`slowest_route`, …).
+pub fn kind_name(kind: InsightKind) -> String {
+    enum_name(&kind)
+}
+
+/// The name of `severity` as it appears in the JSON output (`info`, …).
+pub fn severity_name(severity: Severity) -> String {
+    enum_name(&severity)
+}
+
+fn enum_name<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}

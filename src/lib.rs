@@ -23,6 +23,7 @@ pub mod logging;
 pub mod report;
 pub mod request;
 pub mod route;
+pub mod store;
 pub mod summary;
 pub mod time;
 pub mod web;

@@ -43,7 +43,7 @@ fn options(dir: &Path, inputs: Vec<String>) -> RunOptions {
     RunOptions {
         inputs,
         out_dir: dir.to_path_buf(),
-        state_path: Some(dir.join("state.json")),
+        db: Some(dir.join("tailpulse.db")),
         report_every: Duration::from_millis(200),
         publish_every: Duration::from_millis(50),
         poll: Duration::from_millis(50),
@@ -69,7 +69,7 @@ async fn follows_appends_and_writes_reports() {
     let log = dir.path().join("access.log");
     let all = lines(1, 300);
     append(&log, &all[..100]);
-    let live = live::start(options(dir.path(), vec![log.to_string_lossy().into()]));
+    let live = live::start(options(dir.path(), vec![log.to_string_lossy().into()])).unwrap();
     until_requests(&live, 100).await;
     append(&log, &all[100..]);
     until_requests(&live, 300).await;
@@ -94,13 +94,13 @@ async fn restart_counts_every_line_once() {
     let log = dir.path().join("access.log");
     let all = lines(2, 500);
     append(&log, &all[..200]);
-    let live = live::start(options(dir.path(), vec![log.to_string_lossy().into()]));
+    let live = live::start(options(dir.path(), vec![log.to_string_lossy().into()])).unwrap();
     until_requests(&live, 200).await;
     live.shutdown().await;
     append(&log, &all[200..350]);
     std::fs::rename(&log, dir.path().join("access.log.1")).unwrap();
     append(&log, &all[350..]);
-    let live = live::start(options(dir.path(), vec![log.to_string_lossy().into()]));
+    let live = live::start(options(dir.path(), vec![log.to_string_lossy().into()])).unwrap();
     until_requests(&live, 500).await;
     assert_eq!(live.shutdown().await.requests, 500);
 }
@@ -116,7 +116,8 @@ async fn many_files_a_glob_and_a_late_file() {
     let live = live::start(options(
         dir.path(),
         vec![pattern, late.to_string_lossy().into()],
-    ));
+    ))
+    .unwrap();
     until_requests(&live, 200).await;
     append(&late, &all[200..]);
     until_requests(&live, 300).await;
@@ -150,7 +151,7 @@ async fn a_seeded_error_burst_is_named_in_the_report() {
     let (traffic, _) = g.traffic(T0, T0 + 3_600_000);
     let text: Vec<String> = traffic.into_iter().map(|(_, l)| l).collect();
     append(&log, &text);
-    let live = live::start(options(dir.path(), vec![log.to_string_lossy().into()]));
+    let live = live::start(options(dir.path(), vec![log.to_string_lossy().into()])).unwrap();
     until_requests(&live, text.len() as u64).await;
     let s = live.shutdown().await;
     let errors = s
@@ -179,8 +180,8 @@ fn spawn_run(dir: &Path, log: &Path) -> Child {
         .args([
             "--out-dir",
             dir.to_str().unwrap(),
-            "--state",
-            dir.join("state.json").to_str().unwrap(),
+            "--db",
+            dir.join("tailpulse.db").to_str().unwrap(),
         ])
         .args(["--logs", dir.join("logs").to_str().unwrap()])
         .stdout(Stdio::null())
@@ -232,6 +233,23 @@ fn kill_9_then_restart_loses_and_duplicates_nothing() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert_eq!(report_reaches(dir.path(), 40_000), 40_000);
+    // The stored history (rollups committed with the read positions) counts each line once.
+    let db = dir.path().join("tailpulse.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args([
+            "analyze",
+            "--output",
+            "json",
+            "--since",
+            "1970-01-01",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(history["requests"], 40_000);
 }
 
 #[test]

@@ -364,10 +364,10 @@ async fn filtered_views_count_only_matching_requests() {
     let opts = tailpulse::live::RunOptions {
         inputs: vec![log.to_string_lossy().into()],
         out_dir: dir.path().to_path_buf(),
-        state_path: None,
+        db: None,
         ..Default::default()
     };
-    let live = tailpulse::live::start(opts);
+    let live = tailpulse::live::start(opts).unwrap();
     let mut rx = live.snapshots.clone();
     tokio::time::timeout(
         Duration::from_secs(20),

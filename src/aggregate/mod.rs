@@ -6,6 +6,7 @@ pub mod clients;
 pub mod counts;
 pub mod latency;
 pub mod recent;
+pub mod rollup;
 pub mod sample;
 pub mod stats;
 pub mod topn;

@@ -100,6 +100,13 @@ impl RecordBatch {
         self.records.len()
     }
 
+    /// The records with their route names.
+    pub fn iter(&self) -> impl Iterator<Item = (&Record, &str)> {
+        self.records
+            .iter()
+            .map(|r| (r, self.names[r.route as usize].as_str()))
+    }
+
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()

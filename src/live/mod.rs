@@ -2,16 +2,18 @@
 //! save state, until told to stop.
 
 pub mod sources;
-pub mod state;
 
 use crate::aggregate::recent::{Filter, Recent};
+use crate::aggregate::rollup::Rollups;
 use crate::aggregate::{Aggregate, Limits};
 use crate::follow::Checkpoints;
 use crate::format::FormatOptions;
 use crate::lang::Lang;
+use crate::store::sqlite::SqliteStore;
+use crate::store::writer::Writer;
+use crate::store::{Commit, InsightRecord, Retention, Saved, Store, StoreError, StoredReport};
 use crate::summary::Summary;
 use sources::{Batch, SourceConfig};
-use state::{STATE_VERSION, State};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,8 +35,13 @@ pub struct RunOptions {
     pub lang: Lang,
     /// Where `analysis_report.{txt,json}` and `prompt_log.md` go.
     pub out_dir: PathBuf,
-    /// Saved state (aggregate + checkpoints); `None` keeps nothing across restarts.
-    pub state_path: Option<PathBuf>,
+    /// The history database (rollups, reports, findings, and the state a restart resumes
+    /// from); `None` keeps nothing across restarts.
+    pub db: Option<PathBuf>,
+    /// How long history is kept.
+    pub retention: Retention,
+    /// How often a report is added to the history.
+    pub keep_report_every: Duration,
     /// How often reports and state are written.
     pub report_every: Duration,
     /// Shortest time between two snapshots.
@@ -54,7 +61,9 @@ impl Default for RunOptions {
             limits: Limits::default(),
             lang: Lang::En,
             out_dir: PathBuf::from("."),
-            state_path: Some(PathBuf::from("tailpulse.state.json")),
+            db: Some(PathBuf::from("tailpulse.db")),
+            retention: Retention::default(),
+            keep_report_every: Duration::from_secs(3600),
             report_every: Duration::from_secs(5),
             publish_every: Duration::from_millis(250),
             poll: Duration::from_millis(250),
@@ -126,31 +135,28 @@ pub const REPORT_JSON: &str = "analysis_report.json";
 /// Prompts as Markdown.
 pub const PROMPT_LOG: &str = "prompt_log.md";
 
-/// Loads the saved state, or starts empty. An unreadable state file is set aside: the logs
-/// are then read again from the start, which gives the same numbers.
-fn initial_state(opts: &RunOptions) -> (Aggregate, Checkpoints) {
-    let fresh = || (Aggregate::new(opts.limits), Checkpoints::default());
-    let Some(path) = &opts.state_path else {
-        return fresh();
+/// Opens the history database and loads the saved state, or starts empty.
+fn initial_state(
+    opts: &RunOptions,
+) -> Result<(Aggregate, Checkpoints, Option<Writer>), StoreError> {
+    let Some(path) = &opts.db else {
+        return Ok((Aggregate::new(opts.limits), Checkpoints::default(), None));
     };
-    match State::load(path) {
-        Ok(Some(s)) => {
-            tracing::info!(target: "runner", path = %path.display(), requests = s.aggregate.totals.requests, "resuming from saved state");
+    let mut store = SqliteStore::open(path)?;
+    let (agg, checkpoints) = match store.load()? {
+        Some(s) => {
+            tracing::info!(target: "runner", path = %path.display(), requests = s.aggregate.totals.requests, "resuming from the saved state");
             (s.aggregate, s.checkpoints)
         }
-        Ok(None) => fresh(),
-        Err(e) => {
-            let aside = path.with_extension("corrupt");
-            tracing::error!(target: "runner", error = %format!("{e:#}"), moved_to = %aside.display(), "ignoring unreadable state; reading the logs again");
-            let _ = std::fs::rename(path, &aside);
-            fresh()
-        }
-    }
+        None => (Aggregate::new(opts.limits), Checkpoints::default()),
+    };
+    let writer = Writer::spawn(Box::new(store), opts.retention);
+    Ok((agg, checkpoints, Some(writer)))
 }
 
-/// Starts following `opts.inputs`.
-pub fn start(opts: RunOptions) -> Live {
-    let (agg, checkpoints) = initial_state(&opts);
+/// Starts following `opts.inputs`; fails when the history database cannot be used.
+pub fn start(opts: RunOptions) -> Result<Live, StoreError> {
+    let (agg, checkpoints, writer) = initial_state(&opts)?;
     let (tx, rx) = mpsc::channel::<Batch>(64);
     let stop_sources = Arc::new(AtomicBool::new(false));
     let cfg = SourceConfig {
@@ -173,6 +179,9 @@ pub fn start(opts: RunOptions) -> Live {
     let (query_tx, query_rx) = mpsc::channel::<Query>(16);
     let recent = Recent::new(opts.filter_window);
     let aggregator = Aggregator {
+        pending: Rollups::new(opts.limits.max_routes),
+        writer,
+        report_kept: None,
         opts,
         agg,
         checkpoints,
@@ -182,12 +191,12 @@ pub fn start(opts: RunOptions) -> Live {
         recent,
     };
     let task = tokio::spawn(aggregator.run(rx, query_rx, stop_rx, stop_sources, threads));
-    Live {
+    Ok(Live {
         snapshots: snap_rx,
         queries: query_tx,
         stop: stop_tx,
         task,
-    }
+    })
 }
 
 /// Lines per second over a sliding window of a few seconds.
@@ -226,6 +235,10 @@ struct Aggregator {
     generation: u64,
     rate: Rate,
     recent: Recent,
+    /// Rollups counted since the last commit to the history.
+    pending: Rollups,
+    writer: Option<Writer>,
+    report_kept: Option<Instant>,
 }
 
 impl Aggregator {
@@ -303,6 +316,9 @@ impl Aggregator {
     fn apply(&mut self, b: Batch) {
         self.agg.merge(&b.agg);
         self.recent.extend(&b.records);
+        if self.writer.is_some() {
+            self.pending.add_batch(&b.records);
+        }
         for (path, pos, finished) in &b.positions {
             self.checkpoints.update(path, *pos, *finished);
         }
@@ -322,31 +338,69 @@ impl Aggregator {
         self.snap_tx.send_replace(Arc::new(snap));
     }
 
-    /// Writes the reports of the latest snapshot and the state, off the async threads.
+    /// Writes the reports of the latest snapshot, and commits the history with the state
+    /// that includes it, off the async threads.
     async fn save(&mut self, last: bool) {
         let snap = self.snap_tx.borrow().clone();
-        let state = self.opts.state_path.clone().map(|p| {
-            (
-                p,
-                State {
-                    version: STATE_VERSION,
-                    aggregate: self.agg.clone(),
-                    checkpoints: self.checkpoints.clone(),
-                },
-            )
-        });
         let (dir, lang) = (self.opts.out_dir.clone(), self.opts.lang);
-        let done = tokio::task::spawn_blocking(move || {
-            write_reports(&dir, &snap.summary, lang);
-            if let Some((path, state)) = state
-                && let Err(e) = state.save(&path)
-            {
-                tracing::error!(target: "runner", error = %format!("{e:#}"), "cannot save state; a restart would read the logs again from the last saved point");
-            }
-        });
+        let reports = snap.clone();
+        let done = tokio::task::spawn_blocking(move || write_reports(&dir, &reports.summary, lang));
         let _ = done.await;
+        if self.writer.is_some() {
+            let commit = self.commit(&snap, last);
+            if last {
+                let w = self.writer.take().expect("checked above");
+                let _ = tokio::task::spawn_blocking(move || w.finish(commit)).await;
+            } else if let Some(back) = self.writer.as_ref().and_then(|w| w.offer(commit)) {
+                tracing::debug!(target: "analysis", "history writer busy; keeping rollups for the next commit");
+                self.pending.merge(back.rollups);
+            }
+        }
         if last {
             tracing::info!(target: "analysis", requests = self.agg.totals.requests, "final report written");
+        }
+    }
+
+    /// The rollups since the last commit, the state that includes them, the findings, and
+    /// (hourly and at the end) the report.
+    fn commit(&mut self, snap: &Snapshot, last: bool) -> Commit {
+        let t_ms = self.agg.period().map_or(0, |(_, b)| b);
+        let keep = last
+            || self
+                .report_kept
+                .is_none_or(|t| t.elapsed() >= self.opts.keep_report_every);
+        let report = (keep && snap.summary.requests > 0).then(|| {
+            self.report_kept = Some(Instant::now());
+            StoredReport {
+                t_ms,
+                requests: snap.summary.requests,
+                text: crate::report::text::render(&snap.summary, self.opts.lang),
+                json: serde_json::to_string(&snap.summary).expect("summary serializes"),
+            }
+        });
+        let insights = snap
+            .summary
+            .insights
+            .iter()
+            .map(|i| InsightRecord {
+                kind: crate::insights::kind_name(i.kind),
+                subject: i.subject.clone().unwrap_or_default(),
+                severity: crate::insights::severity_name(i.severity),
+                message: i.message.clone(),
+                first_ms: t_ms,
+                last_ms: t_ms,
+            })
+            .collect();
+        let limit = self.opts.limits.max_routes;
+        Commit {
+            rollups: std::mem::replace(&mut self.pending, Rollups::new(limit)),
+            saved: Some(Box::new(Saved {
+                aggregate: self.agg.clone(),
+                checkpoints: self.checkpoints.clone(),
+            })),
+            report,
+            insights,
+            alerts: Vec::new(),
         }
     }
 }

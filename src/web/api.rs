@@ -34,6 +34,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    /// An error answered with `status` and `message`.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError(status, message.into())
+    }
+}
+
 /// Unknown paths.
 pub async fn not_found() -> ApiError {
     ApiError(StatusCode::NOT_FOUND, "not found".into())
@@ -87,6 +94,9 @@ pub async fn summary(
     let Some(view) = view_of(&st, &p, true).await? else {
         return Ok(json_text(st.summary_json(&snap)));
     };
+    if let Some(body) = older_than_window(&st, &p, &view).await? {
+        return Ok(body);
+    }
     let body = FilteredBody {
         summary: &view.summary,
         live: LiveInfo {
@@ -100,9 +110,48 @@ pub async fn summary(
             range: nonempty(&p.range),
             window: view.window,
             window_from_ms: view.window_from_ms,
+            source: "window",
         },
     };
     Ok(Json(body).into_response())
+}
+
+/// A time range reaching back past the live window, with no other filter, is answered from
+/// the stored history.
+async fn older_than_window(
+    st: &AppState,
+    p: &ViewParams,
+    view: &View,
+) -> Result<Option<Response>, ApiError> {
+    let snap = latest(st);
+    let f = p.filter(last_ms(&snap), true)?;
+    let (Some(h), Some(since)) = (&st.history, f.since_ms) else {
+        return Ok(None);
+    };
+    let covered = view.window_from_ms.is_some_and(|w| w <= since);
+    if covered || f.route.is_some() || f.status.is_some() || f.vhost.is_some() {
+        return Ok(None);
+    }
+    let limits = crate::aggregate::Limits::default();
+    let until = last_ms(&snap) + 1;
+    let summary = super::history::summary_between(h, since, until, limits).await?;
+    let body = FilteredBody {
+        summary: &summary,
+        live: LiveInfo {
+            generation: snap.generation,
+            lines_per_sec: snap.lines_per_sec,
+        },
+        filter: FilterInfo {
+            route: None,
+            status: None,
+            vhost: None,
+            range: nonempty(&p.range),
+            window: 0,
+            window_from_ms: Some(since),
+            source: "history",
+        },
+    };
+    Ok(Some(Json(body).into_response()))
 }
 
 /// Filters for the views: `route` (substring), `status` (`5xx` or `404`), `vhost`, and
@@ -194,6 +243,8 @@ struct FilterInfo {
     range: Option<String>,
     window: usize,
     window_from_ms: Option<i64>,
+    /// `window` (the newest requests in memory) or `history` (the stored rollups).
+    source: &'static str,
 }
 
 /// `GET /api/stream`: a `snapshot` event with the summary each time a new one is published.
@@ -483,7 +534,40 @@ pub async fn timeseries(
     } else {
         &timeline.hourly
     };
-    Ok(Json(rebucket(rows, minutes, from, step)))
+    let mut out = rebucket(rows, minutes, from, step);
+    if view.is_none()
+        && let Some(h) = &st.history
+    {
+        fill_from_history(h, &mut out, step).await?;
+    }
+    Ok(Json(out))
+}
+
+/// Percentiles for the buckets older than the live per-minute window, from the stored
+/// per-minute sketches.
+async fn fill_from_history(
+    h: &super::history::History,
+    rows: &mut [TimeRow],
+    step: i64,
+) -> Result<(), ApiError> {
+    let missing = || {
+        rows.iter()
+            .filter(|r| r.avg_ms.is_some() && r.p50_ms.is_none())
+    };
+    let (Some(first), Some(last)) = (
+        missing().map(|r| r.t_ms).min(),
+        missing().map(|r| r.t_ms).max(),
+    ) else {
+        return Ok(());
+    };
+    let stored = super::history::latency_by_step(h, first, last + step, step).await?;
+    for r in rows.iter_mut().filter(|r| r.p50_ms.is_none()) {
+        if let Some(l) = stored.get(&r.t_ms).filter(|l| l.count() > 0) {
+            let q = |p| l.quantile(p).map(crate::summary::round3);
+            (r.p50_ms, r.p95_ms, r.p99_ms) = (q(0.5), q(0.95), q(0.99));
+        }
+    }
+    Ok(())
 }
 
 /// Query of `/api/report`.

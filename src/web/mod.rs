@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod history;
 
 use crate::live::Snapshot;
 use axum::Router;
@@ -21,6 +22,8 @@ pub struct AppState {
     json: Arc<std::sync::Mutex<Option<(u64, axum::body::Bytes)>>>,
     /// Where filtered views are asked for (a live run); without it filters are refused.
     pub queries: Option<tokio::sync::mpsc::Sender<crate::live::Query>>,
+    /// Stored history, for ranges older than the live aggregate keeps.
+    pub history: Option<history::History>,
 }
 
 impl AppState {
@@ -30,6 +33,7 @@ impl AppState {
             snapshots,
             json: Arc::default(),
             queries: None,
+            history: None,
         }
     }
 
@@ -37,6 +41,15 @@ impl AppState {
     pub fn with_queries(mut self, queries: tokio::sync::mpsc::Sender<crate::live::Query>) -> Self {
         self.queries = Some(queries);
         self
+    }
+
+    /// Also answers from the history database at `path`.
+    pub fn with_history(
+        mut self,
+        path: &std::path::Path,
+    ) -> Result<Self, crate::store::StoreError> {
+        self.history = Some(history::History::open(path)?);
+        Ok(self)
     }
 
     /// The summary JSON of `snap`, from the cache when it is the snapshot last serialized.
@@ -91,6 +104,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/prompts", get(api::prompts))
         .route("/api/insights", get(api::insights))
         .route("/api/stream", get(api::stream))
+        .route("/api/history/summary", get(history::summary))
+        .route("/api/history/insights", get(history::insights))
+        .route("/api/history/reports", get(history::reports))
+        .route("/api/history/alerts", get(history::alerts))
         .fallback(api::not_found)
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

@@ -27,7 +27,7 @@ function line(i, path = `/api/items/${i}`, status = 200, agent = 'Mozilla/5.0') 
 }
 
 function startServer(log, dir) {
-  const child = spawn(BIN, ['run', log, '--port', '0', '--no-state', '--out-dir', dir, '--logs', join(dir, 'logs'), '--report-every', '1s'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(BIN, ['run', log, '--port', '0', '--no-db', '--out-dir', dir, '--logs', join(dir, 'logs'), '--report-every', '1s'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {

@@ -1,0 +1,241 @@
+//! Rollups: the numbers of each minute and of each route in each hour, kept as history.
+//! They are mergeable like every aggregate, and an [`Aggregate`] can be rebuilt from them
+//! (numbers only), so stored history answers the same questions as a live run.
+
+use super::Aggregate;
+use super::counts::Counts;
+use super::latency::Latency;
+use super::recent::RecordBatch;
+use super::stats::RouteStats;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// One minute in history.
+pub const MINUTE_MS: i64 = 60_000;
+/// One hour in history.
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// The numbers of one time bucket.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Rollup {
+    /// Requests, status classes, bytes and mean response time.
+    pub counts: Counts,
+    /// Requests by status code.
+    pub status: BTreeMap<u16, u64>,
+    /// Requests whose user agent looked automated.
+    pub bots: u64,
+    /// Response times.
+    pub latency: Latency,
+}
+
+impl Rollup {
+    /// Adds everything counted in `o`.
+    pub fn merge(&mut self, o: &Rollup) {
+        self.counts.merge(&o.counts);
+        for (code, n) in &o.status {
+            *self.status.entry(*code).or_insert(0) += n;
+        }
+        self.bots += o.bots;
+        self.latency.merge(&o.latency);
+    }
+}
+
+/// Rollups not yet stored: per minute, and per route per hour.
+#[derive(Debug, Clone, Default)]
+pub struct Rollups {
+    /// Minute start (UTC ms) → its numbers.
+    pub minutes: BTreeMap<i64, Rollup>,
+    /// Hour start (UTC ms) → route → its numbers.
+    pub route_hours: BTreeMap<i64, HashMap<String, RouteStats>>,
+    /// Distinct routes kept per hour; the rest fold into `(other)`.
+    pub max_routes: usize,
+}
+
+fn floor(t: i64, width: i64) -> i64 {
+    t - t.rem_euclid(width)
+}
+
+impl Rollups {
+    /// Empty rollups keeping at most `max_routes` routes per hour.
+    pub fn new(max_routes: usize) -> Self {
+        Rollups {
+            max_routes: max_routes.max(1),
+            ..Rollups::default()
+        }
+    }
+
+    /// True when nothing was counted.
+    pub fn is_empty(&self) -> bool {
+        self.minutes.is_empty() && self.route_hours.is_empty()
+    }
+
+    /// Counts every request of a reader's batch.
+    pub fn add_batch(&mut self, batch: &RecordBatch) {
+        for (r, route) in batch.iter() {
+            let us = (r.us != u32::MAX).then_some(u64::from(r.us));
+            let m = self.minutes.entry(floor(r.ts_ms, MINUTE_MS)).or_default();
+            m.counts.add(r.status, r.bytes, us);
+            *m.status.entry(r.status).or_insert(0) += 1;
+            m.bots += u64::from(r.bot);
+            if let Some(us) = us {
+                m.latency.record_us(us);
+            }
+            let mut one = RouteStats {
+                requests: 1,
+                bytes: r.bytes,
+                ..RouteStats::default()
+            };
+            match r.status {
+                400..=499 => one.errors_4xx = 1,
+                500..=599 => one.errors_5xx = 1,
+                _ => {}
+            }
+            if let Some(us) = us {
+                one.latency.record_us(us);
+            }
+            self.add_route(floor(r.ts_ms, HOUR_MS), route, &one);
+        }
+    }
+
+    /// Adds `stats` to `route` in the hour starting at `hour_ms`.
+    pub fn add_route(&mut self, hour_ms: i64, route: &str, stats: &RouteStats) {
+        use super::capped::Merge;
+        let hour = self.route_hours.entry(hour_ms).or_default();
+        let name = if hour.contains_key(route) || hour.len() < self.max_routes {
+            route
+        } else {
+            super::capped::OTHER
+        };
+        match hour.get_mut(name) {
+            Some(s) => s.merge(stats),
+            None => {
+                hour.insert(name.to_owned(), stats.clone());
+            }
+        }
+    }
+
+    /// Adds everything in `o`.
+    pub fn merge(&mut self, o: Rollups) {
+        for (t, r) in o.minutes {
+            self.minutes.entry(t).or_default().merge(&r);
+        }
+        for (t, routes) in o.route_hours {
+            for (name, s) in routes {
+                self.add_route(t, &name, &s);
+            }
+        }
+    }
+}
+
+impl Aggregate {
+    /// Adds a stored bucket `width_ms` wide starting at `t_ms` (numbers only: history keeps
+    /// no clients, samples or user agents).
+    pub fn add_rollup(&mut self, t_ms: i64, width_ms: i64, r: &Rollup) {
+        let n = r.counts.requests;
+        if n == 0 {
+            return;
+        }
+        self.totals.merge(&r.counts);
+        for (code, k) in &r.status {
+            self.status[usize::from(*code).min(599)] += k;
+        }
+        let last = t_ms + width_ms - 1;
+        self.first_ts = Some(self.first_ts.map_or(t_ms, |t| t.min(t_ms)));
+        self.last_ts = Some(self.last_ts.map_or(last, |t| t.max(last)));
+        if width_ms <= MINUTE_MS {
+            if let Some(c) = self.minutes.at(t_ms) {
+                c.merge(&r.counts);
+            }
+            if let Some(l) = self.minute_latency.at(t_ms) {
+                std::sync::Arc::make_mut(l).merge(&r.latency);
+            }
+        }
+        if let Some(c) = self.hours.at(t_ms) {
+            c.merge(&r.counts);
+        }
+        self.hour_of_day[usize::from(crate::time::hour_of_day(t_ms))].merge(&r.counts);
+        self.bots += r.bots;
+        self.lines.read += n;
+        self.lines.parsed += n;
+    }
+
+    /// Adds a stored route's numbers.
+    pub fn add_route_stats(&mut self, route: &str, s: &RouteStats) {
+        use super::capped::Merge;
+        self.routes.entry(route).merge(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Request;
+    use std::borrow::Cow;
+
+    fn req(ts_ms: i64, path: &'static str, status: u16, ms: Option<f64>) -> Request<'static> {
+        Request {
+            ts_ms,
+            path: Cow::Borrowed(path),
+            status,
+            bytes: 100,
+            response_ms: ms,
+            client: Cow::Borrowed("10.0.0.1"),
+            user_agent: Cow::Borrowed("Mozilla/5.0"),
+            ..Request::default()
+        }
+    }
+
+    #[test]
+    fn rollups_rebuild_the_numbers_of_the_requests() {
+        let reqs = [
+            req(0, "/a/1", 200, Some(10.0)),
+            req(59_999, "/a/2", 500, Some(30.0)),
+            req(60_000, "/b", 404, None),
+            req(3_600_000, "/a/3", 200, Some(20.0)),
+        ];
+        let (mut live, mut batch) = (Aggregate::default(), RecordBatch::default());
+        for r in &reqs {
+            live.count(r);
+            batch.push(r);
+        }
+        let mut ro = Rollups::new(10);
+        ro.add_batch(&batch);
+        assert_eq!(ro.minutes.len(), 3);
+        assert_eq!(ro.route_hours[&0]["/a/{id}"].requests, 2);
+        assert_eq!(ro.route_hours[&0]["/a/{id}"].errors_5xx, 1);
+        let mut back = Aggregate::default();
+        for (t, r) in &ro.minutes {
+            back.add_rollup(*t, MINUTE_MS, r);
+        }
+        for routes in ro.route_hours.values() {
+            for (name, s) in routes {
+                back.add_route_stats(name, s);
+            }
+        }
+        assert_eq!(back.totals, live.totals);
+        assert_eq!(
+            back.status_counts().collect::<Vec<_>>(),
+            live.status_counts().collect::<Vec<_>>()
+        );
+        assert_eq!(back.latency().quantile(0.5), live.latency().quantile(0.5));
+        assert_eq!(back.routes.len(), live.routes.len());
+    }
+
+    #[test]
+    fn routes_beyond_the_cap_fold_into_other() {
+        let mut ro = Rollups::new(2);
+        for p in ["/a", "/b", "/c", "/d"] {
+            ro.add_route(
+                0,
+                p,
+                &RouteStats {
+                    requests: 1,
+                    ..RouteStats::default()
+                },
+            );
+        }
+        let hour = &ro.route_hours[&0];
+        assert_eq!(hour.len(), 3);
+        assert_eq!(hour[super::super::capped::OTHER].requests, 2);
+    }
+}

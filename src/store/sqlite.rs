@@ -1,0 +1,483 @@
+//! The embedded store: one SQLite file in WAL mode, with versioned migrations.
+
+use super::{
+    AlertRecord, Commit, InsightRecord, Retained, Retention, Saved, Store, StoreError,
+    StoredReport, StoredRollup,
+};
+use crate::aggregate::Aggregate;
+use crate::aggregate::capped::Merge;
+use crate::aggregate::rollup::{HOUR_MS, MINUTE_MS, Rollup};
+use crate::aggregate::stats::RouteStats;
+use crate::follow::{Checkpoints, FilePos};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, params};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// The schema, one step per version; a database is brought up to the last step on open.
+const MIGRATIONS: &[&str] = &[
+    // 1: rollups, route rollups, state, checkpoints, reports, insights, alerts.
+    "CREATE TABLE rollup (
+         t_ms INTEGER NOT NULL,
+         width_ms INTEGER NOT NULL,
+         requests INTEGER NOT NULL,
+         body TEXT NOT NULL,
+         PRIMARY KEY (t_ms, width_ms)
+     ) WITHOUT ROWID;
+     CREATE TABLE route_hour (
+         t_ms INTEGER NOT NULL,
+         route TEXT NOT NULL,
+         requests INTEGER NOT NULL,
+         body TEXT NOT NULL,
+         PRIMARY KEY (t_ms, route)
+     ) WITHOUT ROWID;
+     CREATE TABLE state (
+         id INTEGER PRIMARY KEY CHECK (id = 1),
+         aggregate TEXT NOT NULL
+     );
+     CREATE TABLE checkpoint (
+         path TEXT PRIMARY KEY,
+         positions TEXT NOT NULL
+     );
+     CREATE TABLE report (
+         t_ms INTEGER PRIMARY KEY,
+         requests INTEGER NOT NULL,
+         text TEXT NOT NULL,
+         json TEXT NOT NULL
+     );
+     CREATE TABLE insight (
+         id INTEGER PRIMARY KEY,
+         kind TEXT NOT NULL,
+         subject TEXT NOT NULL,
+         severity TEXT NOT NULL,
+         message TEXT NOT NULL,
+         first_ms INTEGER NOT NULL,
+         last_ms INTEGER NOT NULL
+     );
+     CREATE INDEX insight_open ON insight (kind, subject, last_ms);
+     CREATE INDEX insight_time ON insight (last_ms);
+     CREATE TABLE alert (
+         id INTEGER PRIMARY KEY,
+         t_ms INTEGER NOT NULL,
+         rule TEXT NOT NULL,
+         state TEXT NOT NULL,
+         channel TEXT NOT NULL,
+         delivered INTEGER NOT NULL,
+         message TEXT NOT NULL
+     );",
+];
+
+/// A finding seen again within this time continues the same incident.
+const INCIDENT_GAP_MS: i64 = 15 * 60_000;
+
+/// A tailpulse database file.
+pub struct SqliteStore {
+    conn: Connection,
+    path: String,
+}
+
+fn is_code(e: &rusqlite::Error, code: ErrorCode) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == code)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` for reading and writing, and brings
+    /// its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let p = path.display().to_string();
+        let conn = Connection::open(path).map_err(|e| classify(&p, e))?;
+        let mut store = SqliteStore { conn, path: p };
+        store.init(false)?;
+        Ok(store)
+    }
+
+    /// Opens an existing database for reading only.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let p = path.display().to_string();
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| classify(&p, e))?;
+        let mut store = SqliteStore { conn, path: p };
+        store.init(true)?;
+        Ok(store)
+    }
+
+    fn init(&mut self, read_only: bool) -> Result<(), StoreError> {
+        let p = self.path.clone();
+        let c = &self.conn;
+        c.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| classify(&p, e))?;
+        let version: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| classify(&p, e))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path: p,
+                found: version,
+                known,
+            });
+        }
+        if read_only {
+            return Ok(());
+        }
+        c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .map_err(|e| classify(&p, e))?;
+        let tx = self.conn.transaction().map_err(|e| classify(&p, e))?;
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(m).map_err(|e| classify(&p, e))?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .map_err(|e| classify(&p, e))?;
+        }
+        // An empty write proves the file can be written before any data depends on it.
+        tx.execute("DELETE FROM state WHERE id = 0", [])
+            .map_err(|e| classify(&p, e))?;
+        tx.commit().map_err(|e| classify(&p, e))
+    }
+
+    fn sql(&self, source: rusqlite::Error) -> StoreError {
+        classify(&self.path, source)
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &'static str,
+        text: &str,
+    ) -> Result<T, StoreError> {
+        serde_json::from_str(text).map_err(|source| StoreError::Decode {
+            path: self.path.clone(),
+            what,
+            source,
+        })
+    }
+}
+
+/// Tells a damaged or read-only file from other failures.
+fn classify(path: &str, source: rusqlite::Error) -> StoreError {
+    let path = path.to_owned();
+    if is_code(&source, ErrorCode::NotADatabase) || is_code(&source, ErrorCode::DatabaseCorrupt) {
+        StoreError::NotADatabase { path, source }
+    } else if is_code(&source, ErrorCode::ReadOnly) || is_code(&source, ErrorCode::CannotOpen) {
+        StoreError::ReadOnly { path, source }
+    } else {
+        StoreError::Sql { path, source }
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("stored values serialize")
+}
+
+/// Adds `r` to the bucket at (`t_ms`, `width_ms`).
+fn upsert_rollup(tx: &Transaction, t_ms: i64, width_ms: i64, r: &Rollup) -> rusqlite::Result<()> {
+    let old: Option<String> = tx
+        .prepare_cached("SELECT body FROM rollup WHERE t_ms = ?1 AND width_ms = ?2")?
+        .query_row(params![t_ms, width_ms], |row| row.get(0))
+        .optional()?;
+    let mut merged = old
+        .and_then(|b| serde_json::from_str::<Rollup>(&b).ok())
+        .unwrap_or_default();
+    merged.merge(r);
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO rollup (t_ms, width_ms, requests, body) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        t_ms,
+        width_ms,
+        merged.counts.requests as i64,
+        json(&merged)
+    ])?;
+    Ok(())
+}
+
+fn upsert_route(tx: &Transaction, t_ms: i64, route: &str, s: &RouteStats) -> rusqlite::Result<()> {
+    let old: Option<String> = tx
+        .prepare_cached("SELECT body FROM route_hour WHERE t_ms = ?1 AND route = ?2")?
+        .query_row(params![t_ms, route], |row| row.get(0))
+        .optional()?;
+    let mut merged = old
+        .and_then(|b| serde_json::from_str::<RouteStats>(&b).ok())
+        .unwrap_or_default();
+    merged.merge(s);
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO route_hour (t_ms, route, requests, body) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![t_ms, route, merged.requests as i64, json(&merged)])?;
+    Ok(())
+}
+
+fn save_state(tx: &Transaction, s: &Saved) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO state (id, aggregate) VALUES (1, ?1)",
+        [json(&s.aggregate)],
+    )?;
+    tx.execute("DELETE FROM checkpoint", [])?;
+    let mut ins = tx.prepare_cached("INSERT INTO checkpoint (path, positions) VALUES (?1, ?2)")?;
+    for (path, pos) in &s.checkpoints.files {
+        ins.execute(params![path, json(pos)])?;
+    }
+    Ok(())
+}
+
+fn note_insight(tx: &Transaction, i: &InsightRecord) -> rusqlite::Result<()> {
+    let open: Option<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM insight WHERE kind = ?1 AND subject = ?2 AND last_ms >= ?3
+             ORDER BY last_ms DESC LIMIT 1",
+        )?
+        .query_row(
+            params![i.kind, i.subject, i.first_ms - INCIDENT_GAP_MS],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match open {
+        Some(id) => tx
+            .prepare_cached(
+                "UPDATE insight SET last_ms = MAX(last_ms, ?2), severity = ?3, message = ?4
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, i.last_ms, i.severity, i.message])?,
+        None => tx
+            .prepare_cached(
+                "INSERT INTO insight (kind, subject, severity, message, first_ms, last_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                i.kind, i.subject, i.severity, i.message, i.first_ms, i.last_ms
+            ])?,
+    };
+    Ok(())
+}
+
+fn apply(tx: &Transaction, c: &Commit) -> rusqlite::Result<()> {
+    for (t, r) in &c.rollups.minutes {
+        upsert_rollup(tx, *t, MINUTE_MS, r)?;
+    }
+    for (t, routes) in &c.rollups.route_hours {
+        for (name, s) in routes {
+            upsert_route(tx, *t, name, s)?;
+        }
+    }
+    if let Some(s) = &c.saved {
+        save_state(tx, s)?;
+    }
+    if let Some(r) = &c.report {
+        tx.execute(
+            "INSERT OR REPLACE INTO report (t_ms, requests, text, json) VALUES (?1, ?2, ?3, ?4)",
+            params![r.t_ms, r.requests as i64, r.text, r.json],
+        )?;
+    }
+    for i in &c.insights {
+        note_insight(tx, i)?;
+    }
+    for a in &c.alerts {
+        tx.execute(
+            "INSERT INTO alert (t_ms, rule, state, channel, delivered, message)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![a.t_ms, a.rule, a.state, a.channel, a.delivered, a.message],
+        )?;
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn load(&mut self) -> Result<Option<Saved>, StoreError> {
+        let agg: Option<String> = self
+            .conn
+            .query_row("SELECT aggregate FROM state WHERE id = 1", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        let Some(agg) = agg else {
+            return Ok(None);
+        };
+        let aggregate: Aggregate = self.decode("state", &agg)?;
+        let mut checkpoints = Checkpoints::default();
+        let rows: Vec<(String, String)> = {
+            let mut st = self
+                .conn
+                .prepare("SELECT path, positions FROM checkpoint")
+                .map_err(|e| self.sql(e))?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.sql(e))?
+        };
+        for (path, pos) in rows {
+            let pos: Vec<FilePos> = self.decode("checkpoint", &pos)?;
+            checkpoints.files.insert(path, pos);
+        }
+        Ok(Some(Saved {
+            aggregate,
+            checkpoints,
+        }))
+    }
+
+    fn commit(&mut self, c: &Commit) -> Result<(), StoreError> {
+        let p = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| classify(&p, e))?;
+        apply(&tx, c).map_err(|e| classify(&p, e))?;
+        tx.commit().map_err(|e| classify(&p, e))
+    }
+
+    fn rollups(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredRollup>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT t_ms, width_ms, body FROM rollup WHERE t_ms >= ?1 AND t_ms < ?2
+                 ORDER BY t_ms, width_ms",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows: Vec<(i64, i64, String)> = st
+            .query_map(params![from_ms, to_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.sql(e))?;
+        rows.into_iter()
+            .map(|(t_ms, width_ms, body)| {
+                Ok(StoredRollup {
+                    t_ms,
+                    width_ms,
+                    rollup: self.decode("rollup", &body)?,
+                })
+            })
+            .collect()
+    }
+
+    fn route_stats(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(String, RouteStats)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT route, body FROM route_hour WHERE t_ms >= ?1 AND t_ms < ?2")
+            .map_err(|e| self.sql(e))?;
+        let rows: Vec<(String, String)> = st
+            .query_map(params![from_ms, to_ms], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.sql(e))?;
+        let mut merged: HashMap<String, RouteStats> = HashMap::new();
+        for (route, body) in rows {
+            let s: RouteStats = self.decode("route rollup", &body)?;
+            merged.entry(route).or_default().merge(&s);
+        }
+        let mut out: Vec<_> = merged.into_iter().collect();
+        out.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    fn reports(&self, limit: usize) -> Result<Vec<StoredReport>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT t_ms, requests, text, json FROM report ORDER BY t_ms DESC LIMIT ?1",
+            )
+            .map_err(|e| self.sql(e))?;
+        st.query_map([limit as i64], |r| {
+            Ok(StoredReport {
+                t_ms: r.get(0)?,
+                requests: r.get::<_, i64>(1)? as u64,
+                text: r.get(2)?,
+                json: r.get(3)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.sql(e))
+    }
+
+    fn insights(&self, from_ms: i64, to_ms: i64) -> Result<Vec<InsightRecord>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT kind, subject, severity, message, first_ms, last_ms FROM insight
+                 WHERE last_ms >= ?1 AND first_ms < ?2 ORDER BY first_ms, id",
+            )
+            .map_err(|e| self.sql(e))?;
+        st.query_map(params![from_ms, to_ms], |r| {
+            Ok(InsightRecord {
+                kind: r.get(0)?,
+                subject: r.get(1)?,
+                severity: r.get(2)?,
+                message: r.get(3)?,
+                first_ms: r.get(4)?,
+                last_ms: r.get(5)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.sql(e))
+    }
+
+    fn alerts(&self, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT t_ms, rule, state, channel, delivered, message FROM alert
+                 ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.sql(e))?;
+        st.query_map([limit as i64], |r| {
+            Ok(AlertRecord {
+                t_ms: r.get(0)?,
+                rule: r.get(1)?,
+                state: r.get(2)?,
+                channel: r.get(3)?,
+                delivered: r.get(4)?,
+                message: r.get(5)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.sql(e))
+    }
+
+    fn span(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        self.conn
+            .query_row("SELECT MIN(t_ms), MAX(t_ms) FROM rollup", [], |r| {
+                Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?))
+            })
+            .map_err(|e| self.sql(e))
+    }
+
+    fn retain(&mut self, r: &Retention) -> Result<Retained, StoreError> {
+        let Some((_, newest)) = self.span()? else {
+            return Ok(Retained::default());
+        };
+        let minutes_before = newest - r.minutes_ms;
+        let keep_from = newest - r.keep_ms;
+        let old = self.rollups(i64::MIN, minutes_before)?;
+        let mut hours: BTreeMap<i64, Rollup> = BTreeMap::new();
+        let mut downsampled = 0;
+        for row in old.iter().filter(|r| r.width_ms == MINUTE_MS) {
+            let h = row.t_ms - row.t_ms.rem_euclid(HOUR_MS);
+            hours.entry(h).or_default().merge(&row.rollup);
+            downsampled += 1;
+        }
+        let p = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| classify(&p, e))?;
+        let run = |tx: &Transaction| -> rusqlite::Result<u64> {
+            for (h, roll) in &hours {
+                upsert_rollup(tx, *h, HOUR_MS, roll)?;
+            }
+            tx.execute(
+                "DELETE FROM rollup WHERE width_ms = ?1 AND t_ms < ?2",
+                params![MINUTE_MS, minutes_before],
+            )?;
+            let mut deleted = 0;
+            for sql in [
+                "DELETE FROM rollup WHERE t_ms < ?1",
+                "DELETE FROM route_hour WHERE t_ms < ?1",
+                "DELETE FROM report WHERE t_ms < ?1",
+                "DELETE FROM insight WHERE last_ms < ?1",
+            ] {
+                deleted += tx.execute(sql, [keep_from])? as u64;
+            }
+            Ok(deleted)
+        };
+        let deleted = run(&tx).map_err(|e| classify(&p, e))?;
+        tx.commit().map_err(|e| classify(&p, e))?;
+        Ok(Retained {
+            downsampled,
+            deleted,
+        })
+    }
+}

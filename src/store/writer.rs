@@ -1,0 +1,85 @@
+//! The store's writer thread: commits arrive over a bounded channel and are applied in
+//! order, so the analysis never waits on the disk. A failed commit is logged and its rollups
+//! ride along with the next one, so history loses nothing while the state stays consistent.
+
+use super::{Commit, Retention, Store};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::time::{Duration, Instant};
+
+/// How often history is downsampled and trimmed.
+const RETAIN_EVERY: Duration = Duration::from_secs(3600);
+
+/// A handle on the writer thread.
+pub struct Writer {
+    tx: SyncSender<Commit>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Writer {
+    /// Starts a thread that owns `store`.
+    pub fn spawn(store: Box<dyn Store>, retention: Retention) -> Writer {
+        let (tx, rx) = sync_channel(2);
+        let thread = std::thread::Builder::new()
+            .name("store".into())
+            .spawn(move || run(store, retention, rx))
+            .expect("the store thread starts");
+        Writer { tx, thread }
+    }
+
+    /// Queues `c`; gives it back when the writer is still busy with earlier commits.
+    pub fn offer(&self, c: Commit) -> Option<Commit> {
+        match self.tx.try_send(c) {
+            Ok(()) => None,
+            Err(TrySendError::Full(c) | TrySendError::Disconnected(c)) => Some(c),
+        }
+    }
+
+    /// Applies `last` after everything queued, then stops the thread (blocks).
+    pub fn finish(self, last: Commit) {
+        let _ = self.tx.send(last);
+        drop(self.tx);
+        let _ = self.thread.join();
+    }
+}
+
+fn run(mut store: Box<dyn Store>, retention: Retention, rx: Receiver<Commit>) {
+    let mut carry: Option<Commit> = None;
+    let mut retained: Option<Instant> = None;
+    for mut c in rx {
+        if let Some(old) = carry.take() {
+            c.rollups.merge(old.rollups);
+            let mut alerts = old.alerts;
+            alerts.append(&mut c.alerts);
+            c.alerts = alerts;
+        }
+        let started = Instant::now();
+        match store.commit(&c) {
+            Ok(()) => {
+                tracing::debug!(target: "analysis", minutes = c.rollups.minutes.len(), ms = started.elapsed().as_millis() as u64, "history committed");
+            }
+            Err(e) => {
+                tracing::error!(target: "analysis", error = %format!("{e:#}"), "cannot write history; retrying with the next commit");
+                carry = Some(Commit {
+                    rollups: c.rollups,
+                    alerts: c.alerts,
+                    ..Commit::default()
+                });
+                continue;
+            }
+        }
+        if retained.is_none_or(|t| t.elapsed() >= RETAIN_EVERY) {
+            retained = Some(Instant::now());
+            match store.retain(&retention) {
+                Ok(r) => {
+                    tracing::info!(target: "analysis", downsampled = r.downsampled, deleted = r.deleted, "history retention applied")
+                }
+                Err(e) => {
+                    tracing::error!(target: "analysis", error = %format!("{e:#}"), "history retention failed")
+                }
+            }
+        }
+    }
+    if carry.is_some() {
+        tracing::error!(target: "analysis", "history lost the rollups of commits that kept failing");
+    }
+}

@@ -1,0 +1,185 @@
+//! Stored history on the dashboard server: any time range, answered from the SQLite rollups
+//! (`/api/history/…`), and percentiles for buckets older than the live per-minute window.
+
+use super::AppState;
+use super::api::ApiError;
+use crate::aggregate::latency::Latency;
+use crate::store::{AlertRecord, InsightRecord, Store, StoreError, StoredReport, parse_bound};
+use crate::summary::Summary;
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// A read-only handle on the history database.
+#[derive(Clone)]
+pub struct History(Arc<Mutex<crate::store::sqlite::SqliteStore>>);
+
+impl History {
+    /// Opens the database at `path` for reading.
+    pub fn open(path: &std::path::Path) -> Result<Self, StoreError> {
+        let store = crate::store::sqlite::SqliteStore::open_read_only(path)?;
+        Ok(History(Arc::new(Mutex::new(store))))
+    }
+
+    /// Runs `f` on the store off the async threads.
+    pub async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.0.clone();
+        tokio::task::spawn_blocking(move || {
+            let s = store.lock().unwrap_or_else(|e| e.into_inner());
+            f(&*s)
+        })
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "history query failed"))?
+        .map_err(|e| {
+            tracing::error!(target: "web", error = %format!("{e:#}"), "history query failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "history query failed")
+        })
+    }
+}
+
+fn history_of(st: &AppState) -> Result<&History, ApiError> {
+    st.history.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no history database (run without --no-db)",
+        )
+    })
+}
+
+/// A time range: `since` and `until` are RFC 3339 times, dates, or durations back from the
+/// newest stored minute (`7d`).
+#[derive(Debug, Default, Deserialize)]
+pub struct Span {
+    /// Start (default: 30 days before the newest stored minute).
+    pub since: Option<String>,
+    /// End, exclusive (default: after the newest stored minute).
+    pub until: Option<String>,
+    /// Most rows for the lists (default 100).
+    pub limit: Option<usize>,
+}
+
+/// The range `p` asks for, given the newest stored minute.
+fn bounds(p: &Span, newest: i64) -> Result<(i64, i64), ApiError> {
+    let parse = |s: &Option<String>, default: i64| match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(v) => parse_bound(v, newest).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("not a time, date or duration: {v:?}"),
+            )
+        }),
+    };
+    let from = parse(
+        &p.since,
+        newest - crate::store::Retention::default().keep_ms,
+    )?;
+    let to = parse(&p.until, newest + crate::aggregate::rollup::HOUR_MS)?;
+    if from >= to {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "since must be before until",
+        ));
+    }
+    Ok((from, to))
+}
+
+/// The range `p` asks for.
+async fn range_of(h: &History, p: &Span) -> Result<(i64, i64), ApiError> {
+    let newest = h.with(|s| Ok(s.span()?.map_or(0, |(_, b)| b))).await?;
+    bounds(p, newest)
+}
+
+/// The numbers of `[since, until)` from history.
+pub async fn summary_between(
+    h: &History,
+    since: i64,
+    until: i64,
+    limits: crate::aggregate::Limits,
+) -> Result<Summary, ApiError> {
+    h.with(move |s| {
+        let agg = crate::store::history(s, since, until, limits)?;
+        Ok(Summary::numbers(&agg))
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct HistoryBody {
+    #[serde(flatten)]
+    summary: Summary,
+    since_ms: i64,
+    until_ms: i64,
+}
+
+/// `GET /api/history/summary`: the numbers of a stored time range.
+pub async fn summary(
+    State(st): State<AppState>,
+    Query(p): Query<Span>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let h = history_of(&st)?;
+    let (since_ms, until_ms) = range_of(h, &p).await?;
+    let limits = crate::aggregate::Limits::default();
+    let body = HistoryBody {
+        summary: summary_between(h, since_ms, until_ms, limits).await?,
+        since_ms,
+        until_ms,
+    };
+    Ok(Json(
+        serde_json::to_value(body).expect("summary serializes"),
+    ))
+}
+
+/// `GET /api/history/insights`: findings seen in a time range, one per incident.
+pub async fn insights(
+    State(st): State<AppState>,
+    Query(p): Query<Span>,
+) -> Result<Json<Vec<InsightRecord>>, ApiError> {
+    let h = history_of(&st)?;
+    let (a, b) = range_of(h, &p).await?;
+    let rows = h.with(move |s| s.insights(a, b)).await?;
+    Ok(Json(rows))
+}
+
+/// `GET /api/history/reports`: the kept reports, newest first.
+pub async fn reports(
+    State(st): State<AppState>,
+    Query(p): Query<Span>,
+) -> Result<Json<Vec<StoredReport>>, ApiError> {
+    let limit = p.limit.unwrap_or(24).min(1000);
+    Ok(Json(
+        history_of(&st)?.with(move |s| s.reports(limit)).await?,
+    ))
+}
+
+/// `GET /api/history/alerts`: alerts sent, newest first.
+pub async fn alerts(
+    State(st): State<AppState>,
+    Query(p): Query<Span>,
+) -> Result<Json<Vec<AlertRecord>>, ApiError> {
+    let limit = p.limit.unwrap_or(100).min(1000);
+    Ok(Json(history_of(&st)?.with(move |s| s.alerts(limit)).await?))
+}
+
+/// Response times of the stored buckets in `[from, to)`, merged into buckets `step` wide.
+pub async fn latency_by_step(
+    h: &History,
+    from: i64,
+    to: i64,
+    step: i64,
+) -> Result<BTreeMap<i64, Latency>, ApiError> {
+    h.with(move |s| {
+        let mut out: BTreeMap<i64, Latency> = BTreeMap::new();
+        for r in s.rollups(from, to)? {
+            let k = r.t_ms - r.t_ms.rem_euclid(step);
+            out.entry(k).or_default().merge(&r.rollup.latency);
+        }
+        Ok(out)
+    })
+    .await
+}

@@ -1,0 +1,244 @@
+//! History in a real SQLite file: stored rollups give the same numbers as the logs, a
+//! restart keeps the dashboard's numbers, retention downsamples and deletes, and a damaged or
+//! read-only database is a clear error.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use tailpulse::aggregate::rollup::{HOUR_MS, MINUTE_MS, Rollup, Rollups};
+use tailpulse::live::{self, RunOptions};
+use tailpulse::store::sqlite::SqliteStore;
+use tailpulse::store::{Commit, Retention, Store, StoreError};
+
+fn options(dir: &Path, log: &Path) -> RunOptions {
+    RunOptions {
+        inputs: vec![log.to_string_lossy().into_owned()],
+        out_dir: dir.to_path_buf(),
+        db: Some(dir.join("tailpulse.db")),
+        report_every: Duration::from_millis(100),
+        publish_every: Duration::from_millis(50),
+        poll: Duration::from_millis(50),
+        ..RunOptions::default()
+    }
+}
+
+async fn run_until(opts: RunOptions, n: u64) -> tailpulse::summary::Summary {
+    let live = live::start(opts).unwrap();
+    let mut rx = live.snapshots.clone();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        rx.wait_for(|s| s.summary.requests >= n),
+    )
+    .await
+    .expect("counted in time")
+    .unwrap();
+    live.shutdown().await
+}
+
+fn analyze_json(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .arg("analyze")
+        .args(["--output", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_history_reports_the_same_numbers_as_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    std::fs::copy(common::FIXTURE, &log).unwrap();
+    run_until(options(dir.path(), &log), 3000).await;
+    let from_logs = analyze_json(&[log.to_str().unwrap()]);
+    let db = dir.path().join("tailpulse.db");
+    let from_db = analyze_json(&["--db", db.to_str().unwrap(), "--since", "1970-01-01"]);
+    for key in [
+        "requests",
+        "status",
+        "status_class",
+        "bytes",
+        "response_time_ms",
+        "by_hour",
+        "peak_hour",
+        "error_rate_4xx",
+        "error_rate_5xx",
+    ] {
+        assert_eq!(from_db[key], from_logs[key], "{key}");
+    }
+    let routes = |v: &serde_json::Value| {
+        let mut r: Vec<_> = v["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["route"].as_str().unwrap().to_owned(),
+                    r["requests"].as_u64().unwrap(),
+                    r["errors_5xx"].as_u64().unwrap(),
+                    r["p99_ms"].as_f64(),
+                )
+            })
+            .collect();
+        r.sort_by(|a, b| a.0.cmp(&b.0));
+        r
+    };
+    assert_eq!(routes(&from_db), routes(&from_logs));
+    // A range selects only its minutes: the first half of the day, counted from the logs'
+    // per-hour rows.
+    let morning = analyze_json(&[
+        "--db",
+        db.to_str().unwrap(),
+        "--since",
+        "2024-03-01",
+        "--until",
+        "2024-03-01T12:00:00Z",
+    ]);
+    let expected: u64 = from_logs["by_hour"].as_array().unwrap()[..12]
+        .iter()
+        .map(|h| h["requests"].as_u64().unwrap())
+        .sum();
+    assert!(expected > 0 && expected < 3000);
+    assert_eq!(morning["requests"].as_u64(), Some(expected));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_the_dashboards_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    std::fs::copy(common::FIXTURE, &log).unwrap();
+    let before = run_until(options(dir.path(), &log), 3000).await;
+    let live = live::start(options(dir.path(), &log)).unwrap();
+    let first = live.snapshots.borrow().summary.clone();
+    let strip = |s: &tailpulse::summary::Summary| {
+        let mut v = serde_json::to_value(s).unwrap();
+        v.as_object_mut().unwrap().remove("generated_at");
+        v
+    };
+    assert_eq!(first.requests, 3000, "restored before any line is read");
+    assert_eq!(strip(&first), strip(&before));
+    let after = live.shutdown().await;
+    assert_eq!(strip(&after), strip(&before), "nothing read twice");
+}
+
+fn rollup(requests: u64, ms: f64) -> Rollup {
+    let mut r = Rollup::default();
+    for _ in 0..requests {
+        r.counts.add(200, 10, Some((ms * 1000.0) as u64));
+        r.latency.record(ms);
+    }
+    r.status.insert(200, requests);
+    r
+}
+
+#[test]
+fn retention_downsamples_old_minutes_and_deletes_what_is_too_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("h.db")).unwrap();
+    let day = 86_400_000;
+    let noon = 12 * HOUR_MS;
+    let newest = 40 * day + 13 * HOUR_MS;
+    let mut ro = Rollups::new(10);
+    // Two minutes at noon every day for 41 days, 3 requests each, and one newest minute.
+    for d in 0..=40 {
+        for m in [0, 1] {
+            ro.minutes
+                .insert(d * day + noon + m * MINUTE_MS, rollup(3, 5.0 + d as f64));
+        }
+    }
+    ro.minutes.insert(newest, rollup(1, 1.0));
+    store
+        .commit(&Commit {
+            rollups: ro,
+            ..Commit::default()
+        })
+        .unwrap();
+    assert_eq!(store.span().unwrap(), Some((noon, newest)));
+    let r = store.retain(&Retention::default()).unwrap();
+    // Up to day 10 goes (older than 30 days); days 11..=33 become hours; the rest stay minutes.
+    let rows = store.rollups(i64::MIN, i64::MAX).unwrap();
+    assert!(rows.iter().all(|r| r.t_ms >= 11 * day));
+    let hours: Vec<_> = rows.iter().filter(|r| r.width_ms == HOUR_MS).collect();
+    let minutes: Vec<_> = rows.iter().filter(|r| r.width_ms == MINUTE_MS).collect();
+    assert_eq!(hours.len(), 23);
+    assert!(hours.iter().all(|h| h.rollup.counts.requests == 6));
+    assert_eq!(minutes.len(), 15);
+    assert!(minutes.iter().all(|m| m.t_ms >= newest - 7 * day));
+    assert_eq!(r.downsampled, 2 * 34);
+    // The merged sketch still answers percentiles of the minutes it came from.
+    let h = hours.iter().find(|h| h.t_ms == 20 * day + noon).unwrap();
+    let p50 = h.rollup.latency.quantile(0.5).unwrap();
+    assert!((p50 - 25.0).abs() / 25.0 <= 0.01, "{p50}");
+    // A second pass changes nothing.
+    let again = store.retain(&Retention::default()).unwrap();
+    assert_eq!((again.downsampled, again.deleted), (0, 0));
+}
+
+#[test]
+fn a_damaged_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tailpulse.db");
+    std::fs::write(
+        &db,
+        b"this is not a database, but it is long enough to look like a header of some file format"
+            .repeat(100),
+    )
+    .unwrap();
+    let err = SqliteStore::open(&db).err().expect("refused");
+    assert!(matches!(err, StoreError::NotADatabase { .. }), "{err:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args(["run", "--port", "0", "--db", db.to_str().unwrap()])
+        .args(["--logs", dir.path().join("logs").to_str().unwrap()])
+        .args(["--out-dir", dir.path().to_str().unwrap()])
+        .arg(common::FIXTURE)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is not a tailpulse database or is damaged"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Makes `path` unwritable, even for root (which ignores permission bits).
+fn make_read_only(path: &Path) -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false);
+    if root {
+        Command::new("chattr")
+            .arg("+i")
+            .arg(path)
+            .status()
+            .is_ok_and(|s| s.success())
+    } else {
+        let mut p = std::fs::metadata(path).unwrap().permissions();
+        p.set_readonly(true);
+        std::fs::set_permissions(path, p).is_ok()
+    }
+}
+
+#[test]
+fn a_read_only_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tailpulse.db");
+    drop(SqliteStore::open(&db).unwrap());
+    assert!(make_read_only(&db), "cannot make the file read-only here");
+    let err = SqliteStore::open(&db).err();
+    let _ = Command::new("chattr").arg("-i").arg(&db).status();
+    let err = err.expect("refused");
+    assert!(matches!(err, StoreError::ReadOnly { .. }), "{err:?}");
+    assert!(err.to_string().contains("is read-only"), "{err}");
+}
