@@ -155,6 +155,13 @@ fn retention_downsamples_old_minutes_and_deletes_what_is_too_old() {
         }
     }
     ro.minutes.insert(newest, rollup(1, 1.0));
+    for d in 0..=40 {
+        let s = tailpulse::aggregate::stats::RouteStats {
+            requests: 3,
+            ..Default::default()
+        };
+        ro.add_route(d * day + noon, "/r", &s);
+    }
     store
         .commit(&Commit {
             rollups: ro,
@@ -173,6 +180,14 @@ fn retention_downsamples_old_minutes_and_deletes_what_is_too_old() {
     assert_eq!(minutes.len(), 15);
     assert!(minutes.iter().all(|m| m.t_ms >= newest - 7 * day));
     assert_eq!(r.downsampled, 2 * 34);
+    // Route hours older than the per-minute history become days; totals do not change.
+    let routes = store.route_stats(i64::MIN, i64::MAX).unwrap();
+    assert_eq!(routes.len(), 1);
+    assert_eq!(routes[0].1.requests, 3 * 30);
+    let afternoon = store
+        .route_stats(20 * day + 13 * HOUR_MS, 20 * day + 14 * HOUR_MS)
+        .unwrap();
+    assert_eq!(afternoon[0].1.requests, 3, "a day row covers its whole day");
     // The merged sketch still answers percentiles of the minutes it came from.
     let h = hours.iter().find(|h| h.t_ms == 20 * day + noon).unwrap();
     let p50 = h.rollup.latency.quantile(0.5).unwrap();

@@ -432,3 +432,88 @@ async fn filtered_views_count_only_matching_requests() {
     );
     live.shutdown().await;
 }
+
+/// Ranges older than the live window are answered from the history database: summaries,
+/// percentiles of old buckets, stored reports and findings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_ranges_come_from_the_history_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("days.log");
+    let t0 = 1_709_251_200_000i64; // 2024-03-01T00:00:00Z
+    let n = 3 * 1440;
+    let text: String = (0..n)
+        .map(|i| {
+            let t = chrono::DateTime::from_timestamp_millis(t0 + i * 60_000)
+                .unwrap()
+                .format("%d/%b/%Y:%H:%M:%S +0000");
+            let status = if i % 10 == 0 { 500 } else { 200 };
+            format!(
+                "10.0.0.{} - - [{t}] \"GET /api/items/{i} HTTP/1.1\" {status} 10 \"-\" \"Mozilla/5.0\" 0.{:03}\n",
+                i % 50,
+                10 + i % 90
+            )
+        })
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    let db = dir.path().join("tailpulse.db");
+    let opts = tailpulse::live::RunOptions {
+        inputs: vec![log.to_string_lossy().into()],
+        out_dir: dir.path().to_path_buf(),
+        db: Some(db.clone()),
+        filter_window: 500,
+        report_every: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let live = tailpulse::live::start(opts).unwrap();
+    let mut rx = live.snapshots.clone();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        rx.wait_for(|s| s.summary.requests == n as u64),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let st = AppState::new(live.snapshots.clone())
+        .with_queries(live.queries.clone())
+        .with_history(&db)
+        .unwrap();
+    // The history is committed every report interval: wait until it holds every line.
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while get_json(&st, "/api/history/summary?since=2024-03-01").await["requests"] != n {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("history committed");
+    // Two days reach past the 500 requests kept in memory: the summary comes from history.
+    let two_days = get_json(&st, "/api/summary?range=2d").await;
+    assert_eq!(two_days["filter"]["source"], "history");
+    assert_eq!(two_days["requests"], 2 * 1440);
+    let short = get_json(&st, "/api/summary?range=1h").await;
+    assert_eq!(short["filter"]["source"], "window");
+    assert_eq!(short["requests"], 60);
+    live.shutdown().await;
+    let full = get_json(&st, "/api/history/summary?since=2024-03-01").await;
+    assert_eq!(full["requests"], n);
+    assert_eq!(full["status_class"]["5xx"], n / 10);
+    let day2 = get_json(
+        &st,
+        "/api/history/summary?since=2024-03-02&until=2024-03-03",
+    )
+    .await;
+    assert_eq!(day2["requests"], 1440);
+    // Three days of hourly points: every one has percentiles, though only the newest day's
+    // per-minute sketches are in memory.
+    let rows = get_json(&st, "/api/timeseries?range=3d").await;
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 72);
+    assert!(
+        rows.iter().all(|r| r["p95_ms"].as_f64().is_some()),
+        "{rows:?}"
+    );
+    let reports = get_json(&st, "/api/history/reports").await;
+    assert!(reports.as_array().is_some_and(|r| !r.is_empty()));
+    assert_eq!(reports[0]["requests"], n);
+    let (code, _, _) = get(&st, "/api/history/summary?since=soon").await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+}

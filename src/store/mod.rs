@@ -172,7 +172,7 @@ pub enum StoreError {
         what: &'static str,
         /// The cause.
         #[source]
-        source: serde_json::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -185,7 +185,8 @@ pub trait Store: Send {
     fn commit(&mut self, c: &Commit) -> Result<(), StoreError>;
     /// Buckets starting in `[from_ms, to_ms)`, oldest first.
     fn rollups(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredRollup>, StoreError>;
-    /// Per-route numbers over the hours starting in `[from_ms, to_ms)`, merged.
+    /// Per-route numbers of the buckets (hours, or days once downsampled) that overlap
+    /// `[from_ms, to_ms)`, merged.
     fn route_stats(
         &self,
         from_ms: i64,
@@ -204,7 +205,8 @@ pub trait Store: Send {
 }
 
 /// Rebuilds the numbers of `[from_ms, to_ms)` from stored history. Routes are stored per
-/// hour, so the route table covers the whole hours the range touches.
+/// hour (per day once downsampled), so the route table covers the whole buckets the range
+/// touches.
 pub fn history(
     store: &dyn Store,
     from_ms: i64,
@@ -215,8 +217,7 @@ pub fn history(
     for r in store.rollups(from_ms, to_ms)? {
         agg.add_rollup(r.t_ms, r.width_ms, &r.rollup);
     }
-    let hour_from = from_ms.saturating_sub(from_ms.rem_euclid(crate::aggregate::rollup::HOUR_MS));
-    for (route, s) in store.route_stats(hour_from, to_ms)? {
+    for (route, s) in store.route_stats(from_ms, to_ms)? {
         agg.add_route_stats(&route, &s);
     }
     Ok(agg)

@@ -20,15 +20,16 @@ const MIGRATIONS: &[&str] = &[
          t_ms INTEGER NOT NULL,
          width_ms INTEGER NOT NULL,
          requests INTEGER NOT NULL,
-         body TEXT NOT NULL,
+         body BLOB NOT NULL,
          PRIMARY KEY (t_ms, width_ms)
      ) WITHOUT ROWID;
-     CREATE TABLE route_hour (
+     CREATE TABLE route_rollup (
          t_ms INTEGER NOT NULL,
+         width_ms INTEGER NOT NULL,
          route TEXT NOT NULL,
          requests INTEGER NOT NULL,
-         body TEXT NOT NULL,
-         PRIMARY KEY (t_ms, route)
+         body BLOB NOT NULL,
+         PRIMARY KEY (t_ms, width_ms, route)
      ) WITHOUT ROWID;
      CREATE TABLE state (
          id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -65,6 +66,9 @@ const MIGRATIONS: &[&str] = &[
          message TEXT NOT NULL
      );",
 ];
+
+/// Route rollups older than the per-minute history are merged into days.
+const DAY_MS: i64 = 86_400_000;
 
 /// A finding seen again within this time continues the same incident.
 const INCIDENT_GAP_MS: i64 = 15 * 60_000;
@@ -136,6 +140,29 @@ impl SqliteStore {
         tx.commit().map_err(|e| classify(&p, e))
     }
 
+    /// Route rows `width_ms` wide starting before `before`.
+    fn route_rows(
+        &self,
+        width_ms: i64,
+        before: i64,
+    ) -> Result<Vec<(i64, String, RouteStats)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT t_ms, route, body FROM route_rollup WHERE width_ms = ?1 AND t_ms < ?2",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows: Vec<(i64, String, Vec<u8>)> = st
+            .query_map(params![width_ms, before], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.sql(e))?;
+        rows.into_iter()
+            .map(|(t, route, body)| Ok((t, route, decode_body(&self.path, "route rollup", &body)?)))
+            .collect()
+    }
+
     fn sql(&self, source: rusqlite::Error) -> StoreError {
         classify(&self.path, source)
     }
@@ -145,10 +172,10 @@ impl SqliteStore {
         what: &'static str,
         text: &str,
     ) -> Result<T, StoreError> {
-        serde_json::from_str(text).map_err(|source| StoreError::Decode {
+        serde_json::from_str(text).map_err(|e| StoreError::Decode {
             path: self.path.clone(),
             what,
-            source,
+            source: Box::new(e),
         })
     }
 }
@@ -169,14 +196,31 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("stored values serialize")
 }
 
+/// Rollups are stored in a compact binary form: they are read by the thousand.
+fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    postcard::to_stdvec(v).expect("rollups serialize")
+}
+
+fn decode_body<T: serde::de::DeserializeOwned>(
+    path: &str,
+    what: &'static str,
+    b: &[u8],
+) -> Result<T, StoreError> {
+    postcard::from_bytes(b).map_err(|e| StoreError::Decode {
+        path: path.to_owned(),
+        what,
+        source: Box::new(e),
+    })
+}
+
 /// Adds `r` to the bucket at (`t_ms`, `width_ms`).
 fn upsert_rollup(tx: &Transaction, t_ms: i64, width_ms: i64, r: &Rollup) -> rusqlite::Result<()> {
-    let old: Option<String> = tx
+    let old: Option<Vec<u8>> = tx
         .prepare_cached("SELECT body FROM rollup WHERE t_ms = ?1 AND width_ms = ?2")?
         .query_row(params![t_ms, width_ms], |row| row.get(0))
         .optional()?;
     let mut merged = old
-        .and_then(|b| serde_json::from_str::<Rollup>(&b).ok())
+        .and_then(|b| postcard::from_bytes::<Rollup>(&b).ok())
         .unwrap_or_default();
     merged.merge(r);
     tx.prepare_cached(
@@ -186,24 +230,39 @@ fn upsert_rollup(tx: &Transaction, t_ms: i64, width_ms: i64, r: &Rollup) -> rusq
         t_ms,
         width_ms,
         merged.counts.requests as i64,
-        json(&merged)
+        encode(&merged)
     ])?;
     Ok(())
 }
 
-fn upsert_route(tx: &Transaction, t_ms: i64, route: &str, s: &RouteStats) -> rusqlite::Result<()> {
-    let old: Option<String> = tx
-        .prepare_cached("SELECT body FROM route_hour WHERE t_ms = ?1 AND route = ?2")?
-        .query_row(params![t_ms, route], |row| row.get(0))
+fn upsert_route(
+    tx: &Transaction,
+    t_ms: i64,
+    width_ms: i64,
+    route: &str,
+    s: &RouteStats,
+) -> rusqlite::Result<()> {
+    let old: Option<Vec<u8>> = tx
+        .prepare_cached(
+            "SELECT body FROM route_rollup WHERE t_ms = ?1 AND width_ms = ?2 AND route = ?3",
+        )?
+        .query_row(params![t_ms, width_ms, route], |row| row.get(0))
         .optional()?;
     let mut merged = old
-        .and_then(|b| serde_json::from_str::<RouteStats>(&b).ok())
+        .and_then(|b| postcard::from_bytes::<RouteStats>(&b).ok())
         .unwrap_or_default();
     merged.merge(s);
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO route_hour (t_ms, route, requests, body) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR REPLACE INTO route_rollup (t_ms, width_ms, route, requests, body)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![t_ms, route, merged.requests as i64, json(&merged)])?;
+    .execute(params![
+        t_ms,
+        width_ms,
+        route,
+        merged.requests as i64,
+        encode(&merged)
+    ])?;
     Ok(())
 }
 
@@ -256,7 +315,7 @@ fn apply(tx: &Transaction, c: &Commit) -> rusqlite::Result<()> {
     }
     for (t, routes) in &c.rollups.route_hours {
         for (name, s) in routes {
-            upsert_route(tx, *t, name, s)?;
+            upsert_route(tx, *t, HOUR_MS, name, s)?;
         }
     }
     if let Some(s) = &c.saved {
@@ -327,7 +386,7 @@ impl Store for SqliteStore {
                  ORDER BY t_ms, width_ms",
             )
             .map_err(|e| self.sql(e))?;
-        let rows: Vec<(i64, i64, String)> = st
+        let rows: Vec<(i64, i64, Vec<u8>)> = st
             .query_map(params![from_ms, to_ms], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
@@ -338,7 +397,7 @@ impl Store for SqliteStore {
                 Ok(StoredRollup {
                     t_ms,
                     width_ms,
-                    rollup: self.decode("rollup", &body)?,
+                    rollup: decode_body(&self.path, "rollup", &body)?,
                 })
             })
             .collect()
@@ -351,15 +410,20 @@ impl Store for SqliteStore {
     ) -> Result<Vec<(String, RouteStats)>, StoreError> {
         let mut st = self
             .conn
-            .prepare_cached("SELECT route, body FROM route_hour WHERE t_ms >= ?1 AND t_ms < ?2")
+            .prepare_cached(
+                "SELECT route, body FROM route_rollup
+                 WHERE t_ms >= ?1 - ?3 AND t_ms < ?2 AND t_ms + width_ms > ?1",
+            )
             .map_err(|e| self.sql(e))?;
-        let rows: Vec<(String, String)> = st
-            .query_map(params![from_ms, to_ms], |r| Ok((r.get(0)?, r.get(1)?)))
+        let rows: Vec<(String, Vec<u8>)> = st
+            .query_map(params![from_ms, to_ms, DAY_MS], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .and_then(|rows| rows.collect())
             .map_err(|e| self.sql(e))?;
         let mut merged: HashMap<String, RouteStats> = HashMap::new();
         for (route, body) in rows {
-            let s: RouteStats = self.decode("route rollup", &body)?;
+            let s: RouteStats = decode_body(&self.path, "route rollup", &body)?;
             merged.entry(route).or_default().merge(&s);
         }
         let mut out: Vec<_> = merged.into_iter().collect();
@@ -452,11 +516,23 @@ impl Store for SqliteStore {
             hours.entry(h).or_default().merge(&row.rollup);
             downsampled += 1;
         }
+        let mut days: BTreeMap<(i64, String), RouteStats> = BTreeMap::new();
+        for (t, route, s) in self.route_rows(HOUR_MS, minutes_before)? {
+            let d = t - t.rem_euclid(DAY_MS);
+            days.entry((d, route)).or_default().merge(&s);
+        }
         let p = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| classify(&p, e))?;
         let run = |tx: &Transaction| -> rusqlite::Result<u64> {
             for (h, roll) in &hours {
                 upsert_rollup(tx, *h, HOUR_MS, roll)?;
+            }
+            tx.execute(
+                "DELETE FROM route_rollup WHERE width_ms = ?1 AND t_ms < ?2",
+                params![HOUR_MS, minutes_before],
+            )?;
+            for ((d, route), s) in &days {
+                upsert_route(tx, *d, DAY_MS, route, s)?;
             }
             tx.execute(
                 "DELETE FROM rollup WHERE width_ms = ?1 AND t_ms < ?2",
@@ -465,7 +541,7 @@ impl Store for SqliteStore {
             let mut deleted = 0;
             for sql in [
                 "DELETE FROM rollup WHERE t_ms < ?1",
-                "DELETE FROM route_hour WHERE t_ms < ?1",
+                "DELETE FROM route_rollup WHERE t_ms < ?1",
                 "DELETE FROM report WHERE t_ms < ?1",
                 "DELETE FROM insight WHERE last_ms < ?1",
             ] {
