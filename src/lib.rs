@@ -10,6 +10,7 @@ pub mod batch;
 pub mod cli;
 pub mod cli_live;
 pub mod cursor;
+pub mod detect;
 pub mod follow;
 pub mod format;
 pub mod fsutil;

@@ -42,6 +42,11 @@ pub struct RecordBatch {
     bots: HashMap<u64, bool>,
 }
 
+/// The hash a [`Record`] keeps of a client address.
+pub fn client_hash(client: &str) -> u64 {
+    std::hash::BuildHasher::hash_one(&foldhash::fast::FixedState::with_seed(1), client.as_bytes())
+}
+
 fn intern(names: &mut Vec<String>, index: &mut HashMap<String, u32>, name: &str) -> u32 {
     if let Some(&id) = index.get(name) {
         return id;
@@ -78,7 +83,7 @@ impl RecordBatch {
         self.records.push(Record {
             ts_ms: req.ts_ms,
             bytes: req.bytes,
-            client: std::hash::BuildHasher::hash_one(&hash, req.client.as_bytes()),
+            client: client_hash(&req.client),
             us: req.response_ms.map_or(u32::MAX, |ms| {
                 super::latency::ms_to_us(ms).min(u64::from(u32::MAX - 1)) as u32
             }),
