@@ -4,7 +4,7 @@
 //! Environment: `DAYS` (default 3), `RATE` requests/s (default 50).
 
 use tailpulse::aggregate::recent::RecordBatch;
-use tailpulse::detect::score::{KindScore, score};
+use tailpulse::detect::score::{KindScore, explains, score};
 use tailpulse::detect::{DetectorConfig, replay};
 use tailpulse::format::{FormatOptions, detect};
 use tailpulse::generate::{GenFormat, Generator, IncidentPlan};
@@ -64,6 +64,21 @@ fn main() {
             .collect();
         let found = replay(batches, DetectorConfig::default());
         let s = score(&incidents, &found);
+        for i in &incidents {
+            let first = found
+                .iter()
+                .filter(|a| explains(i, a))
+                .map(|a| a.detected_ms)
+                .min();
+            if first.is_none_or(|t| t - i.start_ms > 120_000) {
+                println!(
+                    "  seed {seed}: late or missed {:?} at {} (found after {:?} s)",
+                    i.kind,
+                    tailpulse::time::format_rfc3339(i.start_ms),
+                    first.map(|t| (t - i.start_ms) / 1000)
+                );
+            }
+        }
         for f in &s.false_findings {
             println!(
                 "  seed {seed}: false alarm {:?} {} at {} {:?}",

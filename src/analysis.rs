@@ -11,3 +11,30 @@ pub fn analyze(agg: &Aggregate, lang: Lang) -> Summary {
     s.prompts = crate::report::prompts::prompts(&s, lang);
     s
 }
+
+/// What a live run adds to the analysis.
+#[derive(Debug, Clone, Default)]
+pub struct LiveExtras {
+    /// Detected incidents as insights, most important first.
+    pub incidents: Vec<crate::insights::Insight>,
+    /// Replace client addresses and drop query strings in the prompts.
+    pub redact: bool,
+    /// The LLM loop's state.
+    pub llm: Option<crate::llm::LlmStatus>,
+}
+
+/// The analysis of a live run: detected incidents lead the insights and feed the prompts.
+pub fn analyze_live(agg: &Aggregate, lang: Lang, extras: &LiveExtras) -> Summary {
+    let mut s = Summary::numbers(agg);
+    let mut insights = extras.incidents.clone();
+    insights.extend(crate::insights::insights(agg, &s, lang));
+    s.insights = insights;
+    s.prompts = crate::report::prompts::prompts(&s, lang);
+    if extras.redact {
+        for p in &mut s.prompts {
+            p.text = crate::report::prompts::redact(&p.text);
+        }
+    }
+    s.llm = extras.llm.clone();
+    s
+}

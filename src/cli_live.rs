@@ -44,6 +44,13 @@ pub struct RunArgs {
     /// Directory for tailpulse's own logs.
     #[arg(long, default_value = "logs")]
     pub logs: PathBuf,
+    /// Configuration file (TOML): alert rules, webhooks, email, the LLM endpoint.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Replace client addresses and drop query strings in the prompts (also set by
+    /// `[prompts] redact = true`).
+    #[arg(long)]
+    pub redact: bool,
     /// Report language.
     #[arg(long, value_enum, default_value = "en")]
     pub lang: Lang,
@@ -198,7 +205,13 @@ pub fn run(a: RunArgs, level: &str) -> Result<()> {
     } else {
         a.files.clone()
     };
+    let mut config = match &a.config {
+        Some(p) => crate::config::Config::load(p)?,
+        None => crate::config::Config::default(),
+    };
+    config.prompts.redact |= a.redact;
     let opts = RunOptions {
+        config,
         inputs: inputs.clone(),
         from_end: a.from_end,
         format: a.format.options(),

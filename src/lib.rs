@@ -5,10 +5,12 @@
 //! it — [`input`], [`batch`] and [`cli`] — reads files and talks to the user.
 
 pub mod aggregate;
+pub mod alert;
 pub mod analysis;
 pub mod batch;
 pub mod cli;
 pub mod cli_live;
+pub mod config;
 pub mod cursor;
 pub mod detect;
 pub mod follow;
@@ -20,6 +22,7 @@ pub mod input;
 pub mod insights;
 pub mod lang;
 pub mod live;
+pub mod llm;
 pub mod logging;
 pub mod report;
 pub mod request;

@@ -70,6 +70,9 @@ pub struct Summary {
     pub insights: Vec<Insight>,
     /// Prompts ready to paste into an LLM.
     pub prompts: Vec<Prompt>,
+    /// The machine-written analysis, when an LLM endpoint is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<crate::llm::LlmStatus>,
 }
 
 /// One input.
@@ -484,6 +487,7 @@ impl Summary {
                 .collect(),
             insights: Vec::new(),
             prompts: Vec::new(),
+            llm: None,
         }
     }
 }

@@ -165,7 +165,7 @@ pub fn ln_poisson_tail(k: u64, lambda: f64) -> f64 {
 
 /// A failure count this unlikely under the baseline is a spike (about one false alarm in
 /// ten million route-minutes).
-const LN_SURPRISE: f64 = -16.0;
+const LN_SURPRISE: f64 = -13.0;
 
 impl Detector {
     /// A detector with `config`.
@@ -270,11 +270,12 @@ impl Detector {
         events.push(Event::Opened(a));
     }
 
-    /// Clients with many 404s over many distinct paths in the last two minutes.
+    /// Clients with many 404s (at least 30 a minute) over many distinct paths in the last
+    /// two minutes.
     fn scanners(&self, w: &Frame, hits: &mut Vec<Hit>) -> Vec<u64> {
         let mut out = Vec::new();
         for (client, c) in &w.clients {
-            if c.not_found >= 20 && c.routes.len() >= 8 {
+            if c.not_found >= 60 && c.routes.len() >= 10 {
                 out.push(*client);
                 hits.push(Hit {
                     kind: AnomalyKind::Scanner,
@@ -386,12 +387,17 @@ impl Detector {
             base.last_minute = minute;
             let (e, n) = (rw.errors_5xx as f64, rw.requests as f64);
             let p0 = base.errors.rate(site_p.min(0.05)).max(0.002);
+            let last = f.routes.get(name);
+            // The last two minutes, or the last one alone (an incident that began late in
+            // the minute before shows there first).
+            let spiking = [Some(rw), last]
+                .into_iter()
+                .flatten()
+                .find(|r| error_spike(r, p0));
             let mut err_hit = false;
             if base.requests >= 30 {
-                if e >= 3.0
-                    && e / n >= (4.0 * p0).max(0.1)
-                    && ln_poisson_tail(rw.errors_5xx, n * p0) <= LN_SURPRISE
-                {
+                if let Some(r) = spiking {
+                    let (e, n) = (r.errors_5xx as f64, r.requests as f64);
                     err_hit = true;
                     any_err = true;
                     hits.push(Hit {
@@ -421,7 +427,9 @@ impl Detector {
                     evidence: vec![("now", e / n), ("baseline", 0.0), ("requests", n)],
                 });
             }
-            let lat_hit = latency_hit(&base.latency, &rw.latency, self.config.latency_ratio, 8);
+            let ratio = self.config.latency_ratio;
+            let lat_hit = latency_hit(&base.latency, &rw.latency, ratio, 8)
+                .or_else(|| last.and_then(|r| latency_hit(&base.latency, &r.latency, ratio, 8)));
             if let Some(ev) = &lat_hit {
                 any_lat = true;
                 hits.push(Hit {
@@ -528,6 +536,12 @@ impl Detector {
     }
 }
 
+/// Whether a route's 5xx count is far too high for its baseline rate `p0`.
+fn error_spike(r: &frame::RouteMinute, p0: f64) -> bool {
+    let (e, n) = (r.errors_5xx as f64, r.requests as f64);
+    e >= 3.0 && e / n >= (4.0 * p0).max(0.1) && ln_poisson_tail(r.errors_5xx, n * p0) <= LN_SURPRISE
+}
+
 /// Evidence of a latency regression of `now` against `base`, if there is one.
 fn latency_hit(
     base: &LatencyBaseline,
@@ -540,7 +554,7 @@ fn latency_hit(
         return None;
     }
     let (p50, p95) = (now.quantile(0.5)?, now.quantile(0.95)?);
-    (p95 >= ratio * b95 && p95 - b95 >= 50.0 && p50 >= ratio * b50).then(|| {
+    (p95 >= ratio * b95 && p95 - b95 >= 50.0 && p50 >= 0.9 * ratio * b50).then(|| {
         vec![
             ("now", p95),
             ("baseline", b95),

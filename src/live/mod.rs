@@ -1,6 +1,7 @@
 //! `tailpulse run`: follow logs, keep the aggregate, publish snapshots, write reports and
 //! save state, until told to stop.
 
+pub mod sentinel;
 pub mod sources;
 
 use crate::aggregate::recent::{Filter, Recent};
@@ -50,6 +51,10 @@ pub struct RunOptions {
     pub poll: Duration,
     /// Newest requests kept in compact form for filtered views.
     pub filter_window: usize,
+    /// Alert rules and channels, the LLM endpoint, prompt redaction.
+    pub config: crate::config::Config,
+    /// Anomaly detection thresholds.
+    pub detector: crate::detect::DetectorConfig,
 }
 
 impl Default for RunOptions {
@@ -68,6 +73,8 @@ impl Default for RunOptions {
             publish_every: Duration::from_millis(250),
             poll: Duration::from_millis(250),
             filter_window: 200_000,
+            config: crate::config::Config::default(),
+            detector: crate::detect::DetectorConfig::default(),
         }
     }
 }
@@ -154,8 +161,21 @@ fn initial_state(
     Ok((agg, checkpoints, Some(writer)))
 }
 
-/// Starts following `opts.inputs`; fails when the history database cannot be used.
-pub fn start(opts: RunOptions) -> Result<Live, StoreError> {
+/// Why a live run cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The history database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// Starts following `opts.inputs`; fails when the history database or the configuration
+/// cannot be used.
+pub fn start(opts: RunOptions) -> Result<Live, StartError> {
+    let sentinel = sentinel::Sentinel::new(&opts.config, opts.detector)?;
     let (agg, checkpoints, writer) = initial_state(&opts)?;
     let (tx, rx) = mpsc::channel::<Batch>(64);
     let stop_sources = Arc::new(AtomicBool::new(false));
@@ -180,6 +200,7 @@ pub fn start(opts: RunOptions) -> Result<Live, StoreError> {
     let recent = Recent::new(opts.filter_window);
     let aggregator = Aggregator {
         pending: Rollups::new(opts.limits.max_routes),
+        sentinel,
         writer,
         report_kept: None,
         opts,
@@ -239,6 +260,13 @@ struct Aggregator {
     pending: Rollups,
     writer: Option<Writer>,
     report_kept: Option<Instant>,
+    sentinel: sentinel::Sentinel,
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl Aggregator {
@@ -272,9 +300,12 @@ impl Aggregator {
                         }
                     }
                 },
-                _ = publish.tick() => if dirty {
-                    self.publish();
-                    dirty = false;
+                _ = publish.tick() => {
+                    dirty |= self.sentinel.tick(wall_ms(), &self.agg, self.opts.lang);
+                    if dirty {
+                        self.publish();
+                        dirty = false;
+                    }
                 },
                 _ = report.tick() => self.save(false).await,
                 Some(q) = queries.recv() => self.answer(q),
@@ -316,6 +347,7 @@ impl Aggregator {
     fn apply(&mut self, b: Batch) {
         self.agg.merge(&b.agg);
         self.recent.extend(&b.records);
+        self.sentinel.add_batch(&b.records);
         if self.writer.is_some() {
             self.pending.add_batch(&b.records);
         }
@@ -327,7 +359,9 @@ impl Aggregator {
 
     fn publish(&mut self) {
         self.generation += 1;
-        let summary = crate::analysis::analyze(&self.agg, self.opts.lang);
+        let extras = self.sentinel.extras(&self.agg, self.opts.lang);
+        let summary = crate::analysis::analyze_live(&self.agg, self.opts.lang, &extras);
+        self.sentinel.after_publish(&summary);
         let snap = Snapshot {
             generation: self.generation,
             summary,
@@ -387,8 +421,8 @@ impl Aggregator {
                 subject: i.subject.clone().unwrap_or_default(),
                 severity: crate::insights::severity_name(i.severity),
                 message: i.message.clone(),
-                first_ms: t_ms,
-                last_ms: t_ms,
+                first_ms: i.window.map_or(t_ms, |w| w.start_ms),
+                last_ms: i.window.map_or(t_ms, |w| w.last_ms),
             })
             .collect();
         let limit = self.opts.limits.max_routes;
@@ -400,7 +434,7 @@ impl Aggregator {
             })),
             report,
             insights,
-            alerts: Vec::new(),
+            alerts: self.sentinel.take_alert_records(),
         }
     }
 }

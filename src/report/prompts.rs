@@ -185,3 +185,55 @@ pub fn prompts(s: &Summary, lang: Lang) -> Vec<Prompt> {
         },
     ]
 }
+
+/// `text` with client addresses replaced by stable pseudonyms (`client-1`, …) and query
+/// strings dropped from paths, for prompts that leave the machine.
+pub fn redact(text: &str) -> String {
+    use regex::Regex;
+    use std::collections::HashMap;
+    use std::sync::LazyLock;
+    static ADDR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|(?i:\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b)")
+            .expect("static pattern")
+    });
+    static QUERY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"(/[^\s"?]*)\?[^\s"]*"#).expect("static pattern"));
+    let mut names: HashMap<String, String> = HashMap::new();
+    let no_query = QUERY.replace_all(text, "$1");
+    ADDR.replace_all(&no_query, |c: &regex::Captures<'_>| {
+        let a = &c[0];
+        // Times (12:00:01) look like short IPv6 addresses; an address has a `::` or 7 colons.
+        if a.contains(':') && !a.contains("::") && a.matches(':').count() < 7 {
+            return a.to_owned();
+        }
+        let n = names.len() + 1;
+        names
+            .entry(a.to_owned())
+            .or_insert_with(|| format!("client-{n}"))
+            .clone()
+    })
+    .into_owned()
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact;
+
+    #[test]
+    fn addresses_and_queries_are_hidden_times_are_not() {
+        let line = r#"10.1.2.3 - - [01/Mar/2024:12:00:01 +0000] "GET /api/users?token=secret HTTP/1.1" 200 5 "-" "x" 2001:db8::1 10.1.2.3"#;
+        let r = redact(line);
+        assert!(
+            !r.contains("10.1.2.3") && !r.contains("2001:db8::1") && !r.contains("secret"),
+            "{r}"
+        );
+        assert!(
+            r.starts_with("client-1 ") && r.ends_with("client-2 client-1"),
+            "{r}"
+        );
+        assert!(
+            r.contains("12:00:01") && r.contains("GET /api/users HTTP/1.1"),
+            "{r}"
+        );
+    }
+}

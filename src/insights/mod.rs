@@ -1,4 +1,7 @@
-//! Findings read off the numbers, each with evidence and advice (the report's first section).
+//! Findings read off the numbers, each with evidence and advice (the report's first section),
+//! and the incidents anomaly detection found ([`anomaly`]).
+
+pub mod anomaly;
 
 use crate::aggregate::Aggregate;
 use crate::aggregate::capped::OTHER;
@@ -31,10 +34,26 @@ pub enum InsightKind {
     Bots,
     /// Lines that could not be parsed.
     RejectedLines,
+    /// Detected: a 5xx rate far above its baseline.
+    ErrorSpike,
+    /// Detected: p95 far above its baseline.
+    LatencyRegression,
+    /// Detected: far more requests than expected.
+    TrafficSurge,
+    /// Detected: far fewer requests than expected.
+    TrafficDrop,
+    /// Detected: no requests where many were expected.
+    SiteQuiet,
+    /// Detected: a new route that mostly fails.
+    NewRouteFailing,
+    /// Detected: one client probing many missing paths right now.
+    ScannerActivity,
+    /// Detected: the share of automated traffic jumped.
+    BotSurge,
 }
 
 /// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing.
@@ -60,6 +79,22 @@ pub struct Insight {
     pub advice: Option<String>,
     /// The numbers behind it.
     pub evidence: BTreeMap<&'static str, f64>,
+    /// When it happened (detected incidents only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+}
+
+/// The time an incident covers (UTC ms).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Window {
+    /// Start of the first minute that showed it.
+    pub start_ms: i64,
+    /// When it was detected.
+    pub detected_ms: i64,
+    /// End of the last minute that showed it.
+    pub last_ms: i64,
+    /// Set once it is over.
+    pub end_ms: Option<i64>,
 }
 
 fn insight(
@@ -76,6 +111,7 @@ fn insight(
         message,
         advice,
         evidence: BTreeMap::new(),
+        window: None,
     }
 }
 

@@ -1,0 +1,231 @@
+//! The configuration file (`--config tailpulse.toml`): alert rules and where alerts go, the
+//! LLM endpoint, and prompt redaction. Everything is optional; an unknown key is an error, so
+//! a typo does not silently switch an alert off.
+
+use crate::alert::RuleConfig;
+use crate::alert::deliver::{EmailConfig, Retry, WebhookConfig};
+use crate::llm::LlmConfig;
+use serde::Deserialize;
+use std::path::Path;
+use std::time::Duration;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[alerts]`.
+    #[serde(default)]
+    pub alerts: Alerts,
+    /// `[llm]`: none sends nothing anywhere.
+    pub llm: Option<LlmConfig>,
+    /// `[prompts]`.
+    #[serde(default)]
+    pub prompts: Prompts,
+}
+
+/// `[alerts]`: rules, channels, cool-down and retries.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerts {
+    /// `[[alerts.rules]]`.
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+    /// `[[alerts.webhooks]]`.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookConfig>,
+    /// `[alerts.email]`.
+    pub email: Option<EmailConfig>,
+    /// Shortest time between two firing notifications of one rule (default `15m`).
+    #[serde(default = "default_cooldown")]
+    pub cooldown: String,
+    /// Delivery attempts per notification and channel (default 4).
+    #[serde(default = "default_attempts")]
+    pub attempts: u32,
+    /// Wait before the second attempt, doubled after each failure (default `2s`).
+    #[serde(default = "default_backoff")]
+    pub backoff: String,
+    /// Time limit of one delivery attempt (default `10s`).
+    #[serde(default = "default_timeout")]
+    pub timeout: String,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Alerts {
+            rules: Vec::new(),
+            webhooks: Vec::new(),
+            email: None,
+            cooldown: default_cooldown(),
+            attempts: default_attempts(),
+            backoff: default_backoff(),
+            timeout: default_timeout(),
+        }
+    }
+}
+
+fn default_cooldown() -> String {
+    "15m".into()
+}
+fn default_attempts() -> u32 {
+    4
+}
+fn default_backoff() -> String {
+    "2s".into()
+}
+fn default_timeout() -> String {
+    "10s".into()
+}
+
+/// `[prompts]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prompts {
+    /// Replace client addresses and drop query strings in the prompts (and what is sent to
+    /// an LLM).
+    #[serde(default)]
+    pub redact: bool,
+}
+
+/// Why the file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Reading failed.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or unknown keys.
+    #[error("{path} is not a valid configuration")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The cause (with line and column).
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A value that makes no sense.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn duration(path: &str, key: &str, v: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(v).map_err(|_| ConfigError::Invalid {
+        path: path.to_owned(),
+        message: format!("{key} = {v:?} is not a duration like 30s"),
+    })
+}
+
+impl Config {
+    /// Reads and checks the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        Config::parse(&text, &p)
+    }
+
+    /// Parses and checks `text` (named `path` in errors).
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        let c: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })?;
+        c.alerts.retry(path)?;
+        c.alerts.cooldown_ms(path)?;
+        crate::alert::Engine::new(&c.alerts.rules, 0).map_err(|e| ConfigError::Invalid {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        if let Some(l) = &c.llm {
+            for (k, v) in [
+                ("every", &l.every),
+                ("timeout", &l.timeout),
+                ("backoff", &l.backoff),
+            ] {
+                duration(path, &format!("llm.{k}"), v)?;
+            }
+        }
+        Ok(c)
+    }
+}
+
+impl Alerts {
+    /// The delivery retry policy.
+    pub fn retry(&self, path: &str) -> Result<Retry, ConfigError> {
+        Ok(Retry {
+            attempts: self.attempts.max(1),
+            backoff: duration(path, "alerts.backoff", &self.backoff)?,
+            timeout: duration(path, "alerts.timeout", &self.timeout)?,
+        })
+    }
+
+    /// The cool-down in ms.
+    pub fn cooldown_ms(&self, path: &str) -> Result<i64, ConfigError> {
+        Ok(duration(path, "alerts.cooldown", &self.cooldown)?.as_millis() as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_parses_and_mistakes_are_named() {
+        let c = Config::parse(
+            r#"
+            [prompts]
+            redact = true
+
+            [alerts]
+            cooldown = "10m"
+
+            [[alerts.rules]]
+            name = "5xx rate"
+            metric = "error_rate_5xx"
+            above = 0.02
+            for = "5m"
+
+            [[alerts.rules]]
+            name = "incidents"
+            anomaly = "warning"
+
+            [[alerts.webhooks]]
+            url = "https://hooks.example.com/T000/B000"
+
+            [alerts.email]
+            server = "smtp.example.com:587"
+            from = "tailpulse@example.com"
+            to = ["ops@example.com"]
+
+            [llm]
+            base_url = "http://127.0.0.1:11434/v1"
+            model = "llama3"
+            "#,
+            "t.toml",
+        )
+        .unwrap();
+        assert!(c.prompts.redact);
+        assert_eq!(c.alerts.rules.len(), 2);
+        assert_eq!(c.alerts.cooldown_ms("t").unwrap(), 600_000);
+        assert_eq!(c.llm.unwrap().max_calls_per_hour, 6);
+        let err = Config::parse("[alerts]\ncooldwn = \"1m\"\n", "t.toml").unwrap_err();
+        assert!(format!("{:#}", anyhow::Error::from(err)).contains("cooldwn"));
+        let err = Config::parse(
+            "[[alerts.rules]]\nname = \"x\"\nmetric = \"p95_ms\"\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("give metric with above or below"));
+    }
+}

@@ -1,0 +1,229 @@
+//! What watches the live stream besides the aggregate: per-minute frames for anomaly
+//! detection, alert rules and their delivery, and the LLM loop.
+
+use crate::aggregate::Aggregate;
+use crate::aggregate::recent::{RecordBatch, client_hash};
+use crate::alert::Engine;
+use crate::alert::deliver::Dispatcher;
+use crate::analysis::LiveExtras;
+use crate::config::{Config, ConfigError};
+use crate::detect::frame::Frames;
+use crate::detect::{Anomaly, Detector, DetectorConfig, Event};
+use crate::insights::Insight;
+use crate::lang::Lang;
+use crate::llm::Llm;
+use crate::store::AlertRecord;
+
+/// Lines may arrive this late (ms, data time) and still count in their minute's frame.
+const GRACE_MS: i64 = 5_000;
+/// Data this close to the wall clock is live: minutes then close on the clock too, so a
+/// site that goes quiet is noticed.
+const LIVE_MS: i64 = 120_000;
+/// Resolved incidents stay in the report this long (ms, data time).
+const KEEP_RESOLVED_MS: i64 = 3_600_000;
+/// Most incidents listed.
+const MAX_LISTED: usize = 50;
+
+/// Detection, alerting and the LLM loop of a live run.
+pub struct Sentinel {
+    frames: Frames,
+    detector: Detector,
+    incidents: Vec<Anomaly>,
+    newest_ms: Option<i64>,
+    alerts: Option<(Engine, Dispatcher)>,
+    llm: Option<Llm>,
+    redact: bool,
+    opened: bool,
+    llm_seen: (Option<i64>, Option<String>),
+}
+
+impl Sentinel {
+    /// Starts the alert channels and the LLM worker that `config` asks for.
+    pub fn new(config: &Config, detector: DetectorConfig) -> Result<Sentinel, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: "configuration".into(),
+            message,
+        };
+        let a = &config.alerts;
+        let alerts = if a.rules.is_empty() {
+            None
+        } else {
+            let engine = Engine::new(&a.rules, a.cooldown_ms("configuration")?)
+                .map_err(|e| invalid(e.to_string()))?;
+            let retry = a.retry("configuration")?;
+            Some((
+                engine,
+                Dispatcher::spawn(&a.webhooks, a.email.as_ref(), retry),
+            ))
+        };
+        let llm = match &config.llm {
+            Some(l) => Some(Llm::start(l).map_err(|e| invalid(e.to_string()))?),
+            None => None,
+        };
+        Ok(Sentinel {
+            frames: Frames::default(),
+            detector: Detector::new(detector),
+            incidents: Vec::new(),
+            newest_ms: None,
+            alerts,
+            llm,
+            redact: config.prompts.redact,
+            opened: false,
+            llm_seen: (None, None),
+        })
+    }
+
+    /// Adds a reader's batch.
+    pub fn add_batch(&mut self, b: &RecordBatch) {
+        if let Some(t) = b.iter().map(|(r, _)| r.ts_ms).max() {
+            self.newest_ms = Some(self.newest_ms.map_or(t, |n| n.max(t)));
+        }
+        self.frames.add_batch(b);
+    }
+
+    /// Closes the minutes that are over (by the data, and by `wall_ms` while the data is
+    /// live), runs detection and alert rules on them; true when an incident opened or ended.
+    pub fn tick(&mut self, wall_ms: i64, agg: &Aggregate, lang: Lang) -> bool {
+        let mut changed = false;
+        if let Some(l) = &self.llm {
+            let st = l.status();
+            let seen = (st.answered_ms, st.last_error);
+            changed |= seen != self.llm_seen;
+            self.llm_seen = seen;
+        }
+        let Some(newest) = self.newest_ms else {
+            return changed;
+        };
+        let mut watermark = newest - GRACE_MS;
+        if wall_ms - newest < LIVE_MS {
+            watermark = watermark.max(wall_ms - GRACE_MS);
+        }
+        for frame in self.frames.close(watermark) {
+            let notes = match &mut self.alerts {
+                Some((engine, _)) => engine.observe_frame(&frame, wall_ms),
+                None => Vec::new(),
+            };
+            let events = self.detector.observe(frame);
+            changed |= !events.is_empty();
+            self.record(&events);
+            let mut notes = notes;
+            if let Some((engine, _)) = &mut self.alerts {
+                let names = client_names(agg, &events);
+                notes.extend(engine.observe_events(&events, wall_ms, |a| {
+                    crate::insights::anomaly::insight_of(a, lang, &name_of(&names, a)).message
+                }));
+            }
+            if let Some((_, d)) = &self.alerts {
+                for n in &notes {
+                    d.send(n);
+                }
+            }
+        }
+        changed
+    }
+
+    fn record(&mut self, events: &[Event]) {
+        for e in events {
+            match e {
+                Event::Opened(a) => {
+                    tracing::warn!(target: "analysis", kind = ?a.kind, route = %a.route, severity = ?a.severity, "incident detected");
+                    self.opened |= a.severity >= crate::insights::Severity::Warning;
+                    self.incidents.push(a.clone());
+                }
+                Event::Resolved(a) => {
+                    tracing::info!(target: "analysis", kind = ?a.kind, route = %a.route, "incident resolved");
+                    if let Some(i) = self.incidents.iter_mut().rev().find(|i| {
+                        i.kind == a.kind && i.start_ms == a.start_ms && i.route == a.route
+                    }) {
+                        *i = a.clone();
+                    }
+                }
+            }
+        }
+        let newest = self.newest_ms.unwrap_or(0);
+        self.incidents
+            .retain(|i| i.end_ms.is_none_or(|e| newest - e < KEEP_RESOLVED_MS));
+        if self.incidents.len() > MAX_LISTED {
+            let cut = self.incidents.len() - MAX_LISTED;
+            self.incidents.drain(..cut);
+        }
+    }
+
+    /// What the analysis of a snapshot needs from here.
+    pub fn extras(&self, agg: &Aggregate, lang: Lang) -> LiveExtras {
+        let names = client_names_of(agg, self.incidents.iter());
+        let mut list: Vec<&Anomaly> = self.incidents.iter().collect();
+        // Open incidents first, the most severe first, then the newest.
+        list.sort_by_key(|a| {
+            (
+                a.end_ms.is_some(),
+                std::cmp::Reverse(a.severity),
+                std::cmp::Reverse(a.start_ms),
+            )
+        });
+        let incidents: Vec<Insight> = list
+            .into_iter()
+            .map(|a| crate::insights::anomaly::insight_of(a, lang, &name_of(&names, a)))
+            .collect();
+        LiveExtras {
+            incidents,
+            redact: self.redact,
+            llm: self.llm.as_ref().map(Llm::status),
+        }
+    }
+
+    /// Offers the LLM loop the summary prompt of a new snapshot (it asks on its schedule,
+    /// or now if an incident opened since the last offer).
+    pub fn after_publish(&mut self, s: &crate::summary::Summary) {
+        let incident = std::mem::take(&mut self.opened);
+        if let Some(llm) = &mut self.llm {
+            llm.offer(incident, || {
+                s.prompts
+                    .iter()
+                    .find(|p| p.id == "summary")
+                    .map(|p| p.text.clone())
+                    .unwrap_or_default()
+            });
+        }
+    }
+
+    /// Deliveries finished since the last call, for the history.
+    pub fn take_alert_records(&mut self) -> Vec<AlertRecord> {
+        match &self.alerts {
+            Some((_, d)) => d.outcomes.try_iter().collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// Addresses of the scanners among `events`, from the tracked clients.
+fn client_names(agg: &Aggregate, events: &[Event]) -> Vec<(u64, String)> {
+    client_names_of(
+        agg,
+        events.iter().map(|e| match e {
+            Event::Opened(a) | Event::Resolved(a) => a,
+        }),
+    )
+}
+
+fn client_names_of<'a>(
+    agg: &Aggregate,
+    anomalies: impl Iterator<Item = &'a Anomaly>,
+) -> Vec<(u64, String)> {
+    let wanted: Vec<u64> = anomalies.filter_map(|a| a.client).collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    agg.clients
+        .top(usize::MAX)
+        .into_iter()
+        .map(|(name, _)| (client_hash(name), name.to_owned()))
+        .filter(|(h, _)| wanted.contains(h))
+        .collect()
+}
+
+fn name_of(names: &[(u64, String)], a: &Anomaly) -> String {
+    a.client
+        .and_then(|c| names.iter().find(|(h, _)| *h == c).map(|(_, n)| n.clone()))
+        .unwrap_or_else(|| "(an untracked client)".into())
+}
