@@ -17,8 +17,10 @@ use std::collections::{HashMap, VecDeque};
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
     /// Share of 5xx responses (0–1).
+    #[serde(rename = "error_rate_5xx")]
     ErrorRate5xx,
     /// Share of 4xx responses (0–1).
+    #[serde(rename = "error_rate_4xx")]
     ErrorRate4xx,
     /// Median response time (ms).
     P50Ms,
