@@ -28,29 +28,35 @@ async fn receivers() -> (String, Received) {
     let app = axum::Router::new()
         .route(
             "/slack",
-            post(|State(r): State<Received>, Json(v): Json<serde_json::Value>| async move {
-                r.slack.lock().unwrap().push(v);
-                StatusCode::OK
-            }),
+            post(
+                |State(r): State<Received>, Json(v): Json<serde_json::Value>| async move {
+                    r.slack.lock().unwrap().push(v);
+                    StatusCode::OK
+                },
+            ),
         )
         .route(
             "/json",
-            post(|State(r): State<Received>, Json(v): Json<serde_json::Value>| async move {
-                r.json.lock().unwrap().push(v);
-                StatusCode::NO_CONTENT
-            }),
+            post(
+                |State(r): State<Received>, Json(v): Json<serde_json::Value>| async move {
+                    r.json.lock().unwrap().push(v);
+                    StatusCode::NO_CONTENT
+                },
+            ),
         )
         .route(
             "/flaky",
-            post(|State(r): State<Received>, Json(v): Json<serde_json::Value>| async move {
-                let mut n = r.flaky_calls.lock().unwrap();
-                *n += 1;
-                if *n <= 2 {
-                    return StatusCode::SERVICE_UNAVAILABLE;
-                }
-                r.flaky.lock().unwrap().push(v);
-                StatusCode::OK
-            }),
+            post(
+                |State(r): State<Received>, Json(v): Json<serde_json::Value>| async move {
+                    let mut n = r.flaky_calls.lock().unwrap();
+                    *n += 1;
+                    if *n <= 2 {
+                        return StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    r.flaky.lock().unwrap().push(v);
+                    StatusCode::OK
+                },
+            ),
         )
         .with_state(got.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -78,10 +84,9 @@ impl Smtp {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("the SMTP sink did not start (is aiosmtpd installed?): {line:?}"));
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            panic!("the SMTP sink did not start (is aiosmtpd installed?): {line:?}")
+        });
         Smtp { child, port }
     }
 }
@@ -197,7 +202,8 @@ async fn an_error_burst_fires_and_resolves_on_every_channel() {
     })
     .unwrap();
 
-    let has = |v: &[String], s: &str, rule: &str| v.iter().any(|t| t.contains(s) && t.contains(rule));
+    let has =
+        |v: &[String], s: &str, rule: &str| v.iter().any(|t| t.contains(s) && t.contains(rule));
     until("slack firing and resolved", || {
         let t = texts(&got.slack);
         has(&t, "FIRING", "pay 5xx") && has(&t, "RESOLVED", "pay 5xx")
@@ -216,8 +222,15 @@ async fn an_error_burst_fires_and_resolves_on_every_channel() {
     );
     until("json receiver", || got.json.lock().unwrap().len() >= 2).await;
     let j = got.json.lock().unwrap().clone();
-    assert!(j.iter().any(|m| m["rule"] == "pay 5xx" && m["state"] == "firing"), "{j:?}");
-    assert!(j.iter().all(|m| m["source"] == "tailpulse" && m["t"].is_string()));
+    assert!(
+        j.iter()
+            .any(|m| m["rule"] == "pay 5xx" && m["state"] == "firing"),
+        "{j:?}"
+    );
+    assert!(
+        j.iter()
+            .all(|m| m["source"] == "tailpulse" && m["t"].is_string())
+    );
     // The flaky receiver failed twice, and the retries still delivered.
     until("flaky receiver", || !got.flaky.lock().unwrap().is_empty()).await;
     assert!(*got.flaky_calls.lock().unwrap() >= 3);
@@ -232,7 +245,8 @@ async fn an_error_burst_fires_and_resolves_on_every_channel() {
     assert!(
         mails
             .iter()
-            .any(|m| m.contains("Subject: [tailpulse] FIRING") && m.contains("X-Rcpt: ops@example.com")),
+            .any(|m| m.contains("Subject: [tailpulse] FIRING")
+                && m.contains("X-Rcpt: ops@example.com")),
         "{mails:?}"
     );
     live.shutdown().await;
@@ -240,7 +254,11 @@ async fn an_error_burst_fires_and_resolves_on_every_channel() {
     let store = tailpulse::store::sqlite::SqliteStore::open_read_only(&db).unwrap();
     let alerts = store.alerts(100).unwrap();
     assert!(alerts.iter().any(|a| a.channel == "email" && a.delivered));
-    assert!(alerts.iter().any(|a| a.channel == "webhook" && a.state == "resolved"));
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.channel == "webhook" && a.state == "resolved")
+    );
     drop(smtp);
 }
 

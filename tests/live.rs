@@ -165,6 +165,42 @@ async fn a_seeded_error_burst_is_named_in_the_report() {
         report.contains(&format!("{route} accounts for")),
         "{report}"
     );
+    // Detection found it as it happened: one incident, with its time window, now resolved.
+    let spikes: Vec<_> = s
+        .insights
+        .iter()
+        .filter(|i| i.kind == tailpulse::insights::InsightKind::ErrorSpike)
+        .collect();
+    assert_eq!(spikes.len(), 1, "{spikes:?}");
+    assert_eq!(spikes[0].subject.as_deref(), Some(route));
+    let w = spikes[0].window.unwrap();
+    let start = T0 + 1_800_000;
+    assert!(
+        w.start_ms >= start - 60_000 && w.detected_ms <= start + 120_000,
+        "{w:?}"
+    );
+    assert!(
+        w.end_ms.is_some_and(|e| e >= T0 + 2_400_000 - 60_000),
+        "{w:?}"
+    );
+    assert!(spikes[0].evidence["now"] > 5.0 * spikes[0].evidence["baseline"]);
+    assert!(
+        report.contains(&format!("5xx spike on {route}")),
+        "{report}"
+    );
+    // … and once in the stored history of findings.
+    use tailpulse::store::Store;
+    let store =
+        tailpulse::store::sqlite::SqliteStore::open_read_only(&dir.path().join("tailpulse.db"))
+            .unwrap();
+    let rows: Vec<_> = store
+        .insights(i64::MIN, i64::MAX)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == "error_spike")
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].first_ms, w.start_ms);
 }
 
 fn spawn_run(dir: &Path, log: &Path) -> Child {

@@ -341,7 +341,7 @@ impl Detector {
             && expected >= 20.0
             && r <= self.config.drop_ratio * expected
             && z <= -TRAFFIC_Z
-            && self.quiet < 2
+            && r > 0.0
         {
             departed = true;
             let severity = if r <= 0.1 * expected {
@@ -609,6 +609,73 @@ pub fn replay(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use frame::RouteMinute;
+
+    fn frame(i: i64, routes: &[(&str, u64, u64)]) -> Frame {
+        let mut f = Frame::empty(i * MINUTE_MS);
+        for (name, n, e5) in routes {
+            let mut r = RouteMinute {
+                requests: *n,
+                errors_5xx: *e5,
+                ..RouteMinute::default()
+            };
+            for k in 0..*n {
+                r.latency.record(20.0 + (k % 10) as f64);
+            }
+            f.requests += n;
+            f.errors_5xx += e5;
+            f.latency.merge(&r.latency);
+            f.routes.insert((*name).to_owned(), r);
+        }
+        f
+    }
+
+    fn opened(events: &[Event]) -> Vec<AnomalyKind> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Opened(a) => Some(a.kind),
+                Event::Resolved(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_site_that_goes_quiet_is_noticed_and_recovers() {
+        let mut d = Detector::default();
+        for i in 0..30 {
+            assert!(opened(&d.observe(frame(i, &[("/a", 100, 0)]))).is_empty());
+        }
+        assert!(
+            opened(&d.observe(frame(30, &[]))).is_empty(),
+            "one quiet minute is not yet an incident"
+        );
+        assert_eq!(opened(&d.observe(frame(31, &[]))), [AnomalyKind::SiteQuiet]);
+        assert!(d.open().iter().any(|a| a.kind == AnomalyKind::SiteQuiet));
+        let mut resolved = false;
+        for i in 32..40 {
+            resolved |= d
+                .observe(frame(i, &[("/a", 100, 0)]))
+                .iter()
+                .any(|e| matches!(e, Event::Resolved(a) if a.kind == AnomalyKind::SiteQuiet));
+        }
+        assert!(resolved && d.open().is_empty());
+    }
+
+    #[test]
+    fn a_new_route_that_fails_is_an_incident_of_its_own() {
+        let mut d = Detector::default();
+        for i in 0..20 {
+            d.observe(frame(i, &[("/a", 100, 0)]));
+        }
+        let events = d.observe(frame(20, &[("/a", 100, 0), ("/api/v2/new", 12, 9)]));
+        assert_eq!(opened(&events), [AnomalyKind::NewRouteFailing]);
+        // The same incident while it lasts: no second opening.
+        let again = d.observe(frame(21, &[("/a", 100, 0), ("/api/v2/new", 12, 10)]));
+        assert!(opened(&again).is_empty());
+        assert_eq!(d.open().len(), 1);
+    }
 
     #[test]
     fn poisson_tail_matches_known_values() {

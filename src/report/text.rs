@@ -65,6 +65,9 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             let _ = writeln!(o, "  → {a}");
         }
     }
+    if let Some(l) = &s.llm {
+        llm_section(&mut o, l, lang);
+    }
     section(
         &mut o,
         lang.pick(
@@ -78,6 +81,40 @@ pub fn render(s: &Summary, lang: Lang) -> String {
         let _ = writeln!(o);
     }
     o
+}
+
+/// The machine-written analysis, marked as such.
+fn llm_section(o: &mut String, l: &crate::llm::LlmStatus, lang: Lang) {
+    section(
+        o,
+        lang.pick("[Machine-written analysis (LLM)]", "[기계 작성 분석 (LLM)]"),
+    );
+    match (&l.answer, l.answered_ms) {
+        (Some(a), Some(t)) => {
+            let _ = writeln!(
+                o,
+                "{} {} {}:\n{}",
+                lang.pick("Written by", "작성:"),
+                l.model,
+                crate::time::format_rfc3339(t),
+                a.trim()
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                o,
+                "{}",
+                lang.pick("No answer yet.", "아직 답변이 없습니다.")
+            );
+        }
+    }
+    if let Some(e) = &l.last_error {
+        let _ = writeln!(
+            o,
+            "({}: {e})",
+            lang.pick("last call failed", "마지막 호출 실패")
+        );
+    }
 }
 
 /// A blank line, the section title and its rule.
