@@ -14,6 +14,8 @@ const I18N = {
     slowest: 'Slowest requests', recent: 'Most recent requests', time: 'Time', method: 'Method', path: 'Path',
     client: 'Client', agent: 'User agent', report: 'Report', copy: 'Copy', copied: 'Copied',
     avgMs: 'avg ms', p90Ms: 'p90 ms', noData: 'No requests yet.',
+    machine: 'Machine-written analysis', machineBy: 'written by a machine — model', noAnswer: 'No answer yet.',
+    lastError: 'last call failed', ongoing: 'ongoing since', resolved: 'resolved',
   },
   ko: {
     connecting: '연결 중…', live: '실시간', reconnecting: '재연결 중…', range: '기간', route: '경로',
@@ -25,6 +27,8 @@ const I18N = {
     slowest: '느린 요청', recent: '최근 요청', time: '시각', method: '메서드', path: '경로',
     client: '클라이언트', agent: '사용자 에이전트', report: '분석 리포트', copy: '복사', copied: '복사됨',
     avgMs: '평균 ms', p90Ms: 'p90 ms', noData: '아직 요청이 없습니다.',
+    machine: '기계 작성 분석', machineBy: '기계가 작성함 — 모델', noAnswer: '아직 답변이 없습니다.',
+    lastError: '마지막 호출 실패', ongoing: '진행 중, 시작', resolved: '해결됨',
   },
 };
 const CLASS_COLORS = { '1xx': '#8e8e8e', '2xx': '#2e9d57', '3xx': '#3b7dd8', '4xx': '#e0a030', '5xx': '#d64545' };
@@ -235,12 +239,23 @@ function renderReport(s) {
   list.replaceChildren(...(s.insights.length ? s.insights : [{ message: t('noData'), severity: 'info' }]).map((i) => {
     const li = document.createElement('li');
     li.className = i.severity;
-    li.textContent = i.message;
+    if (i.kind) li.dataset.kind = i.kind;
+    if (i.window) {
+      const when = document.createElement('span');
+      when.className = 'when';
+      const w = i.window;
+      when.textContent = w.end_ms == null
+        ? t('ongoing') + ' ' + fmtTime(w.start_ms)
+        : fmtTime(w.start_ms) + ' – ' + fmtTime(w.end_ms).slice(11) + ' (' + t('resolved') + ')';
+      li.append(when, document.createTextNode(' '));
+    }
+    li.append(document.createTextNode(i.message));
     if (i.advice) {
       li.append(document.createElement('br'), document.createTextNode('→ ' + i.advice));
     }
     return li;
   }));
+  renderLlm(s.llm);
   const box = $('prompts');
   box.replaceChildren(...s.prompts.map((p) => {
     const div = document.createElement('div');
@@ -257,6 +272,27 @@ function renderReport(s) {
     div.append(h, pre);
     return div;
   }));
+}
+
+// The LLM's answer, when an endpoint is configured; always marked as machine-written.
+function renderLlm(l) {
+  const box = $('llm');
+  box.hidden = !l;
+  if (!l) return;
+  const h = document.createElement('h3');
+  h.textContent = t('machine');
+  const by = document.createElement('p');
+  by.className = 'machine';
+  by.textContent = t('machineBy') + ' ' + l.model + (l.answered_ms ? ', ' + fmtTime(l.answered_ms) : '');
+  const pre = document.createElement('pre');
+  pre.textContent = l.answer || t('noAnswer');
+  box.replaceChildren(h, by, pre);
+  if (l.last_error) {
+    const e = document.createElement('p');
+    e.className = 'muted';
+    e.textContent = t('lastError') + ': ' + l.last_error;
+    box.append(e);
+  }
 }
 
 async function copy(text, button) {

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtempSync, appendFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +27,8 @@ function line(i, path = `/api/items/${i}`, status = 200, agent = 'Mozilla/5.0') 
   return `10.0.0.${i % 250} - - [${clf(t)}] "GET ${path} HTTP/1.1" ${status} ${100 + i} "-" "${agent}" 0.${String(10 + (i % 90)).padStart(3, '0')}\n`;
 }
 
-function startServer(log, dir) {
-  const child = spawn(BIN, ['run', log, '--port', '0', '--no-db', '--out-dir', dir, '--logs', join(dir, 'logs'), '--report-every', '1s'], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(log, dir, extra = []) {
+  const child = spawn(BIN, ['run', log, '--port', '0', '--no-db', '--out-dir', dir, '--logs', join(dir, 'logs'), '--report-every', '1s', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -113,5 +114,58 @@ test('dashboard in a real browser', { timeout: 90_000 }, async () => {
   } finally {
     await browser.close();
     child.kill('SIGTERM');
+  }
+});
+
+// A chat-completions endpoint whose answer carries markup, like a model repeating log lines.
+function fakeLlm() {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ choices: [{ message: { role: 'assistant', content: 'Checkout failed <img src=x onerror="window.__llmPwned=1"> for four minutes.' } }] }));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+test('detected incidents and the machine-written answer', { timeout: 90_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailpulse-browser-'));
+  const log = join(dir, 'access.log');
+  // 40 minutes ending now, one request a second; /api/pay fails half the time in minutes 25–28.
+  let text = '';
+  for (let i = 0; i < 2400; i += 1) {
+    const t = new Date(Date.now() - (2400 - i) * 1000);
+    const pay = i % 2 === 0;
+    const minute = Math.floor(i / 60);
+    const status = pay && minute >= 25 && minute < 29 && i % 4 === 0 ? 503 : 200;
+    text += `10.0.0.${i % 250} - - [${clf(t)}] "POST ${pay ? '/api/pay' : '/api/items/7'} HTTP/1.1" ${status} 10 "-" "Mozilla/5.0" 0.020\n`;
+  }
+  writeFileSync(log, text);
+  const llm = await fakeLlm();
+  const config = join(dir, 'tailpulse.toml');
+  writeFileSync(config, `[llm]\nbase_url = "http://127.0.0.1:${llm.address().port}/v1"\nmodel = "fixture"\n`);
+  const { child, url } = await startServer(log, dir, ['--config', config]);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    const spike = page.locator('#insights li[data-kind="error_spike"]');
+    await spike.waitFor({ timeout: 20_000 });
+    assert.match(await spike.textContent(), /5xx spike on \/api\/pay/);
+    assert.match(await spike.locator('.when').textContent(), /resolved/);
+    await page.waitForFunction(() => !document.getElementById('llm').hidden && /Checkout failed/.test(document.getElementById('llm').textContent), null, { timeout: 20_000 });
+    const answer = await page.locator('#llm pre').textContent();
+    assert.ok(answer.includes('<img src=x onerror='), 'markup in the answer is shown as text');
+    assert.equal(await page.locator('#llm img').count(), 0);
+    assert.equal(await page.evaluate(() => window.__llmPwned), undefined);
+    assert.match(await page.locator('#llm .machine').textContent(), /machine.*fixture/);
+  } finally {
+    await browser.close();
+    child.kill('SIGTERM');
+    llm.close();
   }
 });
