@@ -12,38 +12,81 @@ pub struct BlockPos {
     pub offset: u64,
 }
 
-/// The lines of a block that may enter the aggregate's sample lists: every parsed line's
-/// keys and byte range, from which the few largest per list are picked once per block.
-struct Candidates {
+/// The `n` lines with the largest keys seen so far, kept in a small buffer: a line that
+/// cannot make it is refused with one comparison.
+struct Best<K> {
     n: usize,
-    all: Vec<(SampleKeys, (usize, usize))>,
+    buf: Vec<(K, (usize, usize))>,
+    floor: Option<K>,
+}
+
+impl<K: Ord + Copy> Best<K> {
+    fn new(n: usize) -> Self {
+        Best {
+            n,
+            buf: Vec::with_capacity(4 * n + 1),
+            floor: None,
+        }
+    }
+
+    fn offer(&mut self, k: K, range: (usize, usize)) {
+        if self.n == 0 || self.floor.is_some_and(|f| k <= f) {
+            return;
+        }
+        self.buf.push((k, range));
+        if self.buf.len() >= 4 * self.n {
+            self.keep_best();
+            self.floor = self.buf.iter().map(|e| e.0).min();
+        }
+    }
+
+    fn keep_best(&mut self) {
+        let cut = self.buf.len().saturating_sub(self.n);
+        if cut > 0 {
+            self.buf.select_nth_unstable_by_key(cut, |e| e.0);
+            self.buf.drain(..cut);
+        }
+    }
+
+    fn ranges(mut self) -> impl Iterator<Item = (usize, usize)> {
+        self.keep_best();
+        self.buf.into_iter().map(|e| e.1)
+    }
+}
+
+/// The lines that may enter the sample lists (slowest, most recent, recent failures), by
+/// byte range in the block.
+struct Candidates {
+    slow: Best<(Option<u64>, i64, u64)>,
+    recent: Best<(i64, u64)>,
+    errors: Best<(i64, u64)>,
 }
 
 impl Candidates {
     fn new(n: usize) -> Self {
-        Candidates { n, all: Vec::new() }
+        Candidates {
+            slow: Best::new(n),
+            recent: Best::new(n),
+            errors: Best::new(n),
+        }
     }
 
     fn offer(&mut self, k: SampleKeys, range: (usize, usize)) {
-        self.all.push((k, range));
+        self.slow.offer(k.slow, range);
+        self.recent.offer(k.recent, range);
+        if k.error {
+            self.errors.offer(k.recent, range);
+        }
     }
 
-    /// Byte ranges of the lines among the `n` largest of some list.
-    fn ranges(mut self) -> Vec<(usize, usize)> {
-        let n = self.n;
-        let mut out = Vec::with_capacity(3 * n);
-        let mut pick = |v: &mut [(SampleKeys, (usize, usize))],
-                        key: fn(&SampleKeys) -> (Option<u64>, i64, u64)| {
-            let cut = v.len().saturating_sub(n);
-            if cut > 0 {
-                v.select_nth_unstable_by_key(cut, |e| key(&e.0));
-            }
-            out.extend(v[cut..].iter().map(|e| e.1));
-        };
-        pick(&mut self.all, |k| k.slow);
-        pick(&mut self.all, |k| (Some(0), k.recent.0, k.recent.1));
-        let mut errors: Vec<_> = self.all.into_iter().filter(|e| e.0.error).collect();
-        pick(&mut errors, |k| (Some(0), k.recent.0, k.recent.1));
+    /// Byte ranges of the candidate lines, in block order, each once.
+    fn ranges(self) -> Vec<(usize, usize)> {
+        let mut out: Vec<_> = self
+            .slow
+            .ranges()
+            .chain(self.recent.ranges())
+            .chain(self.errors.ranges())
+            .collect();
         out.sort_unstable();
         out.dedup();
         out
