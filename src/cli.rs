@@ -164,11 +164,10 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
         threads: a.threads.unwrap_or(defaults.threads),
         ..defaults
     };
-    let agg = match &a.db {
+    let summary = match &a.db {
         Some(db) => stored_history(db, &a, opts.limits)?,
-        None => aggregate_inputs(&a.files, &opts)?,
+        None => crate::analysis::analyze(&aggregate_inputs(&a.files, &opts)?, a.lang),
     };
-    let summary = crate::analysis::analyze(&agg, a.lang);
     let rendered = match a.output {
         Output::Text => crate::report::text::render(&summary, a.lang),
         Output::Json => serde_json::to_string_pretty(&summary)? + "\n",
@@ -192,12 +191,13 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The numbers of the range `--since`..`--until` stored in `db`.
+/// The analysis of the range `--since`..`--until` stored in `db`, with the incidents
+/// detected in it.
 fn stored_history(
     db: &std::path::Path,
     a: &AnalyzeArgs,
     limits: Limits,
-) -> Result<crate::aggregate::Aggregate> {
+) -> Result<crate::summary::Summary> {
     use crate::store::{Store, parse_bound};
     if !db.exists() {
         anyhow::bail!(
@@ -221,5 +221,10 @@ fn stored_history(
     )?;
     let until = bound(&a.until, i64::MAX)?;
     anyhow::ensure!(since < until, "--since must be before --until");
-    Ok(crate::store::history(&store, since, until, limits)?)
+    let agg = crate::store::history(&store, since, until, limits)?;
+    let extras = crate::analysis::LiveExtras {
+        incidents: crate::store::stored_incidents(&store, since, until)?,
+        ..Default::default()
+    };
+    Ok(crate::analysis::analyze_live(&agg, a.lang, &extras))
 }

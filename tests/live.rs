@@ -201,6 +201,21 @@ async fn a_seeded_error_burst_is_named_in_the_report() {
         .collect();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].first_ms, w.start_ms);
+    // A report over the stored history names it too, without the log.
+    drop(store);
+    std::fs::remove_file(&log).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args(["analyze", "--since", "1970-01-01", "--db"])
+        .arg(dir.path().join("tailpulse.db"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(&format!("5xx spike on {route}")), "{text}");
 }
 
 fn spawn_run(dir: &Path, log: &Path) -> Child {

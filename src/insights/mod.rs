@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// What a finding is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InsightKind {
     /// The route with the highest mean response time.
@@ -112,6 +112,23 @@ fn insight(
         advice,
         evidence: BTreeMap::new(),
         window: None,
+    }
+}
+
+impl InsightKind {
+    /// True for incidents found by anomaly detection (as opposed to facts read off totals).
+    pub fn is_incident(self) -> bool {
+        matches!(
+            self,
+            InsightKind::ErrorSpike
+                | InsightKind::LatencyRegression
+                | InsightKind::TrafficSurge
+                | InsightKind::TrafficDrop
+                | InsightKind::SiteQuiet
+                | InsightKind::NewRouteFailing
+                | InsightKind::ScannerActivity
+                | InsightKind::BotSurge
+        )
     }
 }
 

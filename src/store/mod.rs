@@ -223,6 +223,39 @@ pub fn history(
     Ok(agg)
 }
 
+/// The incidents detected in `[from_ms, to_ms)`, as insights (as written when they were
+/// found, in the language of that run), oldest first.
+pub fn stored_incidents(
+    store: &dyn Store,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<crate::insights::Insight>, StoreError> {
+    use crate::insights::{Insight, InsightKind, Severity, Window};
+    let parse = |v: &str| serde_json::Value::String(v.to_owned());
+    Ok(store
+        .insights(from_ms, to_ms)?
+        .into_iter()
+        .filter_map(|r| {
+            let kind: InsightKind = serde_json::from_value(parse(&r.kind)).ok()?;
+            let severity: Severity = serde_json::from_value(parse(&r.severity)).ok()?;
+            kind.is_incident().then(|| Insight {
+                kind,
+                severity,
+                subject: (!r.subject.is_empty()).then(|| r.subject.clone()),
+                message: r.message,
+                advice: None,
+                evidence: Default::default(),
+                window: Some(Window {
+                    start_ms: r.first_ms,
+                    detected_ms: r.first_ms,
+                    last_ms: r.last_ms,
+                    end_ms: Some(r.last_ms),
+                }),
+            })
+        })
+        .collect())
+}
+
 /// Reads a range bound: an RFC 3339 time (`2026-11-20T10:00:00Z`), a date (`2026-11-20`,
 /// UTC midnight), or a duration (`7d`, `90m`) meaning that long before `newest_ms`.
 pub fn parse_bound(s: &str, newest_ms: i64) -> Option<i64> {

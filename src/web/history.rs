@@ -95,7 +95,7 @@ async fn range_of(h: &History, p: &Span) -> Result<(i64, i64), ApiError> {
     bounds(p, newest)
 }
 
-/// The numbers of `[since, until)` from history.
+/// The numbers of `[since, until)` from history, with the incidents detected in it.
 pub async fn summary_between(
     h: &History,
     since: i64,
@@ -104,7 +104,9 @@ pub async fn summary_between(
 ) -> Result<Summary, ApiError> {
     h.with(move |s| {
         let agg = crate::store::history(s, since, until, limits)?;
-        Ok(Summary::numbers(&agg))
+        let mut summary = Summary::numbers(&agg);
+        summary.insights = crate::store::stored_incidents(s, since, until)?;
+        Ok(summary)
     })
     .await
 }
