@@ -218,6 +218,77 @@ async fn a_seeded_error_burst_is_named_in_the_report() {
     assert!(text.contains(&format!("5xx spike on {route}")), "{text}");
 }
 
+/// An incident that spans a restart is one incident: detection's baselines, open minutes and
+/// incidents are saved with the state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_across_a_restart_stays_one_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let route = "/api/products/{id}";
+    let mut g = Generator::new(
+        11,
+        GenFormat::Combined,
+        20.0,
+        IncidentPlan {
+            every_min: None,
+            length_min: 1.0,
+        },
+        T0,
+    );
+    g.inject(Incident {
+        kind: IncidentKind::ErrorBurst {
+            route: route.into(),
+            error_rate: 0.5,
+        },
+        start_ms: T0 + 1_800_000,
+        end_ms: T0 + 2_400_000,
+    });
+    let (traffic, _) = g.traffic(T0, T0 + 3_600_000);
+    let cut = traffic
+        .iter()
+        .position(|(t, _)| *t >= T0 + 1_980_000)
+        .unwrap();
+    let text: Vec<String> = traffic.into_iter().map(|(_, l)| l).collect();
+    append(&log, &text[..cut]);
+    let live = live::start(options(dir.path(), vec![log.to_string_lossy().into()])).unwrap();
+    until_requests(&live, cut as u64).await;
+    let before = live.shutdown().await;
+    assert!(
+        before
+            .insights
+            .iter()
+            .any(|i| i.kind == tailpulse::insights::InsightKind::ErrorSpike
+                && i.window.is_some_and(|w| w.end_ms.is_none())),
+        "open when stopped"
+    );
+    append(&log, &text[cut..]);
+    let live = live::start(options(dir.path(), vec![log.to_string_lossy().into()])).unwrap();
+    until_requests(&live, text.len() as u64).await;
+    let s = live.shutdown().await;
+    let spikes: Vec<_> = s
+        .insights
+        .iter()
+        .filter(|i| i.kind == tailpulse::insights::InsightKind::ErrorSpike)
+        .collect();
+    assert_eq!(spikes.len(), 1, "{spikes:?}");
+    let w = spikes[0].window.unwrap();
+    assert!(w.start_ms <= T0 + 1_800_000 + 60_000, "{w:?}");
+    assert!(
+        w.end_ms.is_some_and(|e| e >= T0 + 2_400_000 - 60_000),
+        "{w:?}"
+    );
+    use tailpulse::store::Store;
+    let store =
+        tailpulse::store::sqlite::SqliteStore::open_read_only(&dir.path().join("tailpulse.db"))
+            .unwrap();
+    let rows = store.insights(i64::MIN, i64::MAX).unwrap();
+    assert_eq!(
+        rows.iter().filter(|r| r.kind == "error_spike").count(),
+        1,
+        "{rows:?}"
+    );
+}
+
 fn spawn_run(dir: &Path, log: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tailpulse"))
         .args([

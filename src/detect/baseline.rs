@@ -8,7 +8,7 @@ const DECAY: f64 = 0.98;
 const PRIOR_WEIGHT: f64 = 20.0;
 
 /// A rate (failures per request) over the recent past, older minutes weighing less.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RateBaseline {
     hits: f64,
     total: f64,
@@ -28,7 +28,7 @@ impl RateBaseline {
 }
 
 /// Typical p50 and p95, as EWMAs of their logarithms.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct LatencyBaseline {
     ln_p50: f64,
     ln_p95: f64,
@@ -59,7 +59,7 @@ impl LatencyBaseline {
 }
 
 /// Requests per minute by hour of day, learned over days.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Season {
     slots: [Option<f64>; 24],
     current: Option<(i64, f64, u32)>,

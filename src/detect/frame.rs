@@ -17,7 +17,7 @@ const MAX_CLIENT_ROUTES: usize = 64;
 pub const MAX_GAP_MINUTES: i64 = 60;
 
 /// One route in one minute.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RouteMinute {
     /// Requests.
     pub requests: u64,
@@ -40,7 +40,7 @@ impl RouteMinute {
 }
 
 /// One client with 4xx responses in one minute.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ClientMinute {
     /// Its requests with a 4xx response.
     pub errors_4xx: u64,
@@ -68,7 +68,7 @@ impl ClientMinute {
 }
 
 /// Everything detection needs about one minute.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Frame {
     /// Start of the minute (UTC ms).
     pub t_ms: i64,
@@ -124,7 +124,7 @@ impl Frame {
 }
 
 /// Frames still open, by minute, and the point up to which frames were handed out.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Frames {
     open: BTreeMap<i64, Frame>,
     closed_until: Option<i64>,

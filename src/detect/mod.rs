@@ -10,11 +10,11 @@ pub mod score;
 use crate::insights::Severity;
 use baseline::{LatencyBaseline, RateBaseline, Season};
 use frame::{Frame, MINUTE_MS};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 /// What kind of incident.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnomalyKind {
     /// A route's (or the site's) 5xx rate far above its baseline.
@@ -36,7 +36,7 @@ pub enum AnomalyKind {
 }
 
 /// An incident: open while the minutes keep departing from the baseline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Anomaly {
     /// What it is.
     pub kind: AnomalyKind,
@@ -45,7 +45,7 @@ pub struct Anomaly {
     /// The route, or empty for the whole site.
     pub route: String,
     /// The client address hash (scanners).
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<u64>,
     /// Start of the first minute that showed it (UTC ms).
     pub start_ms: i64,
@@ -56,7 +56,7 @@ pub struct Anomaly {
     /// Set once it is over.
     pub end_ms: Option<i64>,
     /// The numbers: `baseline` and `now` always, more by kind; `peak` is the worst `now`.
-    pub evidence: BTreeMap<&'static str, f64>,
+    pub evidence: BTreeMap<String, f64>,
 }
 
 /// An incident opening or ending.
@@ -95,7 +95,7 @@ impl Default for DetectorConfig {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct RouteBase {
     errors: RateBaseline,
     latency: LatencyBaseline,
@@ -110,9 +110,11 @@ const MAX_ROUTES: usize = 5_000;
 const ERROR_Z: f64 = 4.5;
 const TRAFFIC_Z: f64 = 6.0;
 
-/// The detector's memory: baselines and open incidents.
-#[derive(Debug, Default)]
+/// The detector's memory: baselines and open incidents (saved with the live state, so a
+/// restart keeps its baselines).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Detector {
+    #[serde(skip)]
     config: DetectorConfig,
     minutes: u64,
     prev: Option<Frame>,
@@ -122,8 +124,45 @@ pub struct Detector {
     site_latency: LatencyBaseline,
     bots: RateBaseline,
     routes: HashMap<String, RouteBase>,
+    #[serde(with = "open_incidents")]
     open: BTreeMap<(AnomalyKind, String), Anomaly>,
     quiet: u32,
+}
+
+/// Open incidents are saved as a list (JSON keys must be strings).
+mod open_incidents {
+    use super::{Anomaly, AnomalyKind};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(
+        m: &BTreeMap<(AnomalyKind, String), Anomaly>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        m.iter().collect::<Vec<_>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<(AnomalyKind, String), Anomaly>, D::Error> {
+        Ok(Vec::<((AnomalyKind, String), Anomaly)>::deserialize(d)?
+            .into_iter()
+            .collect())
+    }
+}
+
+/// Everything detection keeps between minutes: open frames, the detector, and the recent
+/// incidents listed in the report.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DetectionState {
+    /// Minutes not yet closed.
+    pub frames: frame::Frames,
+    /// Baselines and open incidents.
+    pub detector: Detector,
+    /// Incidents listed in the report (open, and resolved within the last hour).
+    pub incidents: Vec<Anomaly>,
+    /// Time of the newest request seen (UTC ms).
+    pub newest_ms: Option<i64>,
 }
 
 /// A departure seen in one minute.
@@ -168,6 +207,11 @@ pub fn ln_poisson_tail(k: u64, lambda: f64) -> f64 {
 const LN_SURPRISE: f64 = -13.0;
 
 impl Detector {
+    /// Uses `config` from now on (after a restore).
+    pub fn set_config(&mut self, config: DetectorConfig) {
+        self.config = config;
+    }
+
     /// A detector with `config`.
     pub fn new(config: DetectorConfig) -> Self {
         Detector {
@@ -249,12 +293,16 @@ impl Detector {
                 _ => now > a.evidence["peak"],
             };
             if worse {
-                a.evidence.insert("peak", now);
+                a.evidence.insert("peak".into(), now);
             }
             return;
         }
-        let mut evidence: BTreeMap<_, _> = h.evidence.into_iter().collect();
-        evidence.insert("peak", now);
+        let mut evidence: BTreeMap<String, f64> = h
+            .evidence
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        evidence.insert("peak".into(), now);
         let a = Anomaly {
             kind: h.kind,
             severity: h.severity,

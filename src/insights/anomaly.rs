@@ -132,7 +132,7 @@ pub fn insight_of(a: &Anomaly, lang: Lang, client: &str) -> Insight {
     };
     let mut i = insight(kind, a.severity, subject, message, Some(advice.to_owned()));
     for (k, v) in &a.evidence {
-        i.evidence.insert(k, *v);
+        i.evidence.insert(k.clone(), *v);
     }
     i.window = Some(Window {
         start_ms: a.start_ms,

@@ -78,7 +78,7 @@ pub struct Insight {
     /// What to do about it, in the report's language.
     pub advice: Option<String>,
     /// The numbers behind it.
-    pub evidence: BTreeMap<&'static str, f64>,
+    pub evidence: BTreeMap<String, f64>,
     /// When it happened (detected incidents only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
@@ -134,7 +134,7 @@ impl InsightKind {
 
 impl Insight {
     fn with(mut self, key: &'static str, v: f64) -> Self {
-        self.evidence.insert(key, v);
+        self.evidence.insert(key.to_owned(), v);
         self
     }
 }

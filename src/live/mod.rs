@@ -143,22 +143,25 @@ pub const REPORT_JSON: &str = "analysis_report.json";
 pub const PROMPT_LOG: &str = "prompt_log.md";
 
 /// Opens the history database and loads the saved state, or starts empty.
-fn initial_state(
-    opts: &RunOptions,
-) -> Result<(Aggregate, Checkpoints, Option<Writer>), StoreError> {
+fn initial_state(opts: &RunOptions) -> Result<(Saved, Option<Writer>), StoreError> {
+    let fresh = || Saved {
+        aggregate: Aggregate::new(opts.limits),
+        checkpoints: Checkpoints::default(),
+        detection: None,
+    };
     let Some(path) = &opts.db else {
-        return Ok((Aggregate::new(opts.limits), Checkpoints::default(), None));
+        return Ok((fresh(), None));
     };
     let mut store = SqliteStore::open(path)?;
-    let (agg, checkpoints) = match store.load()? {
+    let saved = match store.load()? {
         Some(s) => {
             tracing::info!(target: "runner", path = %path.display(), requests = s.aggregate.totals.requests, "resuming from the saved state");
-            (s.aggregate, s.checkpoints)
+            s
         }
-        None => (Aggregate::new(opts.limits), Checkpoints::default()),
+        None => fresh(),
     };
     let writer = Writer::spawn(Box::new(store), opts.retention);
-    Ok((agg, checkpoints, Some(writer)))
+    Ok((saved, Some(writer)))
 }
 
 /// Why a live run cannot start.
@@ -175,8 +178,9 @@ pub enum StartError {
 /// Starts following `opts.inputs`; fails when the history database or the configuration
 /// cannot be used.
 pub fn start(opts: RunOptions) -> Result<Live, StartError> {
-    let sentinel = sentinel::Sentinel::new(&opts.config, opts.detector)?;
-    let (agg, checkpoints, writer) = initial_state(&opts)?;
+    let (saved, writer) = initial_state(&opts)?;
+    let sentinel = sentinel::Sentinel::new(&opts.config, opts.detector, saved.detection)?;
+    let (agg, checkpoints) = (saved.aggregate, saved.checkpoints);
     let (tx, rx) = mpsc::channel::<Batch>(64);
     let stop_sources = Arc::new(AtomicBool::new(false));
     let cfg = SourceConfig {
@@ -431,6 +435,7 @@ impl Aggregator {
             saved: Some(Box::new(Saved {
                 aggregate: self.agg.clone(),
                 checkpoints: self.checkpoints.clone(),
+                detection: Some(self.sentinel.state()),
             })),
             report,
             insights,

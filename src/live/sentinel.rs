@@ -7,8 +7,7 @@ use crate::alert::Engine;
 use crate::alert::deliver::Dispatcher;
 use crate::analysis::LiveExtras;
 use crate::config::{Config, ConfigError};
-use crate::detect::frame::Frames;
-use crate::detect::{Anomaly, Detector, DetectorConfig, Event};
+use crate::detect::{Anomaly, DetectionState, DetectorConfig, Event};
 use crate::insights::Insight;
 use crate::lang::Lang;
 use crate::llm::Llm;
@@ -26,10 +25,7 @@ const MAX_LISTED: usize = 50;
 
 /// Detection, alerting and the LLM loop of a live run.
 pub struct Sentinel {
-    frames: Frames,
-    detector: Detector,
-    incidents: Vec<Anomaly>,
-    newest_ms: Option<i64>,
+    state: DetectionState,
     alerts: Option<(Engine, Dispatcher)>,
     llm: Option<Llm>,
     redact: bool,
@@ -38,8 +34,13 @@ pub struct Sentinel {
 }
 
 impl Sentinel {
-    /// Starts the alert channels and the LLM worker that `config` asks for.
-    pub fn new(config: &Config, detector: DetectorConfig) -> Result<Sentinel, ConfigError> {
+    /// Starts the alert channels and the LLM worker that `config` asks for; detection
+    /// continues from `restored` (saved with the state) when given.
+    pub fn new(
+        config: &Config,
+        detector: DetectorConfig,
+        restored: Option<DetectionState>,
+    ) -> Result<Sentinel, ConfigError> {
         let invalid = |message: String| ConfigError::Invalid {
             path: "configuration".into(),
             message,
@@ -60,11 +61,10 @@ impl Sentinel {
             Some(l) => Some(Llm::start(l).map_err(|e| invalid(e.to_string()))?),
             None => None,
         };
+        let mut state = restored.unwrap_or_default();
+        state.detector.set_config(detector);
         Ok(Sentinel {
-            frames: Frames::default(),
-            detector: Detector::new(detector),
-            incidents: Vec::new(),
-            newest_ms: None,
+            state,
             alerts,
             llm,
             redact: config.prompts.redact,
@@ -76,9 +76,9 @@ impl Sentinel {
     /// Adds a reader's batch.
     pub fn add_batch(&mut self, b: &RecordBatch) {
         if let Some(t) = b.iter().map(|(r, _)| r.ts_ms).max() {
-            self.newest_ms = Some(self.newest_ms.map_or(t, |n| n.max(t)));
+            self.state.newest_ms = Some(self.state.newest_ms.map_or(t, |n| n.max(t)));
         }
-        self.frames.add_batch(b);
+        self.state.frames.add_batch(b);
     }
 
     /// Closes the minutes that are over (by the data, and by `wall_ms` while the data is
@@ -91,19 +91,19 @@ impl Sentinel {
             changed |= seen != self.llm_seen;
             self.llm_seen = seen;
         }
-        let Some(newest) = self.newest_ms else {
+        let Some(newest) = self.state.newest_ms else {
             return changed;
         };
         let mut watermark = newest - GRACE_MS;
         if wall_ms - newest < LIVE_MS {
             watermark = watermark.max(wall_ms - GRACE_MS);
         }
-        for frame in self.frames.close(watermark) {
+        for frame in self.state.frames.close(watermark) {
             let notes = match &mut self.alerts {
                 Some((engine, _)) => engine.observe_frame(&frame, wall_ms),
                 None => Vec::new(),
             };
-            let events = self.detector.observe(frame);
+            let events = self.state.detector.observe(frame);
             changed |= !events.is_empty();
             self.record(&events);
             let mut notes = notes;
@@ -128,11 +128,11 @@ impl Sentinel {
                 Event::Opened(a) => {
                     tracing::warn!(target: "analysis", kind = ?a.kind, route = %a.route, severity = ?a.severity, "incident detected");
                     self.opened |= a.severity >= crate::insights::Severity::Warning;
-                    self.incidents.push(a.clone());
+                    self.state.incidents.push(a.clone());
                 }
                 Event::Resolved(a) => {
                     tracing::info!(target: "analysis", kind = ?a.kind, route = %a.route, "incident resolved");
-                    if let Some(i) = self.incidents.iter_mut().rev().find(|i| {
+                    if let Some(i) = self.state.incidents.iter_mut().rev().find(|i| {
                         i.kind == a.kind && i.start_ms == a.start_ms && i.route == a.route
                     }) {
                         *i = a.clone();
@@ -140,19 +140,20 @@ impl Sentinel {
                 }
             }
         }
-        let newest = self.newest_ms.unwrap_or(0);
-        self.incidents
+        let newest = self.state.newest_ms.unwrap_or(0);
+        self.state
+            .incidents
             .retain(|i| i.end_ms.is_none_or(|e| newest - e < KEEP_RESOLVED_MS));
-        if self.incidents.len() > MAX_LISTED {
-            let cut = self.incidents.len() - MAX_LISTED;
-            self.incidents.drain(..cut);
+        if self.state.incidents.len() > MAX_LISTED {
+            let cut = self.state.incidents.len() - MAX_LISTED;
+            self.state.incidents.drain(..cut);
         }
     }
 
     /// What the analysis of a snapshot needs from here.
     pub fn extras(&self, agg: &Aggregate, lang: Lang) -> LiveExtras {
-        let names = client_names_of(agg, self.incidents.iter());
-        let mut list: Vec<&Anomaly> = self.incidents.iter().collect();
+        let names = client_names_of(agg, self.state.incidents.iter());
+        let mut list: Vec<&Anomaly> = self.state.incidents.iter().collect();
         // Open incidents first, the most severe first, then the newest.
         list.sort_by_key(|a| {
             (
@@ -185,6 +186,11 @@ impl Sentinel {
                     .unwrap_or_default()
             });
         }
+    }
+
+    /// What detection keeps, to be saved with the live state.
+    pub fn state(&self) -> DetectionState {
+        self.state.clone()
     }
 
     /// Deliveries finished since the last call, for the history.

@@ -18,6 +18,9 @@ pub struct Saved {
     pub aggregate: Aggregate,
     /// Where each followed file was read up to — exactly the lines in `aggregate`.
     pub checkpoints: Checkpoints,
+    /// Anomaly detection's baselines, open minutes and incidents, for the same lines.
+    #[serde(default)]
+    pub detection: Option<crate::detect::DetectionState>,
 }
 
 /// A report kept in history.

@@ -65,6 +65,8 @@ const MIGRATIONS: &[&str] = &[
          delivered INTEGER NOT NULL,
          message TEXT NOT NULL
      );",
+    // 2: anomaly detection's state, saved with the aggregate.
+    "ALTER TABLE state ADD COLUMN detection TEXT;",
 ];
 
 /// Route rollups older than the per-minute history are merged into days.
@@ -268,8 +270,8 @@ fn upsert_route(
 
 fn save_state(tx: &Transaction, s: &Saved) -> rusqlite::Result<()> {
     tx.execute(
-        "INSERT OR REPLACE INTO state (id, aggregate) VALUES (1, ?1)",
-        [json(&s.aggregate)],
+        "INSERT OR REPLACE INTO state (id, aggregate, detection) VALUES (1, ?1, ?2)",
+        params![json(&s.aggregate), s.detection.as_ref().map(json)],
     )?;
     tx.execute("DELETE FROM checkpoint", [])?;
     let mut ins = tx.prepare_cached("INSERT INTO checkpoint (path, positions) VALUES (?1, ?2)")?;
@@ -342,15 +344,21 @@ fn apply(tx: &Transaction, c: &Commit) -> rusqlite::Result<()> {
 
 impl Store for SqliteStore {
     fn load(&mut self) -> Result<Option<Saved>, StoreError> {
-        let agg: Option<String> = self
+        let row: Option<(String, Option<String>)> = self
             .conn
-            .query_row("SELECT aggregate FROM state WHERE id = 1", [], |r| r.get(0))
+            .query_row(
+                "SELECT aggregate, detection FROM state WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(|e| self.sql(e))?;
-        let Some(agg) = agg else {
+        let Some((agg, detection)) = row else {
             return Ok(None);
         };
         let aggregate: Aggregate = self.decode("state", &agg)?;
+        // Detection state that cannot be read (an older layout) is relearned, not fatal.
+        let detection = detection.and_then(|d| serde_json::from_str(&d).ok());
         let mut checkpoints = Checkpoints::default();
         let rows: Vec<(String, String)> = {
             let mut st = self
@@ -368,6 +376,7 @@ impl Store for SqliteStore {
         Ok(Some(Saved {
             aggregate,
             checkpoints,
+            detection,
         }))
     }
 
@@ -555,5 +564,41 @@ impl Store for SqliteStore {
             downsampled,
             deleted,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_schema_is_migrated_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            c.execute(
+                "INSERT INTO state (id, aggregate) VALUES (1, ?1)",
+                [json(&Aggregate::default())],
+            )
+            .unwrap();
+        }
+        let mut s = SqliteStore::open(&path).unwrap();
+        let saved = s.load().unwrap().expect("the old state is kept");
+        assert!(saved.detection.is_none());
+        let v: i64 = s
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        drop(s);
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = SqliteStore::open(&path).err().expect("refused");
+        assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err:?}");
     }
 }
