@@ -599,6 +599,9 @@ mod tests {
             .pragma_update(None, "user_version", 99)
             .unwrap();
         let err = SqliteStore::open(&path).err().expect("refused");
-        assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err:?}");
+        assert!(
+            matches!(err, StoreError::TooNew { found: 99, .. }),
+            "{err:?}"
+        );
     }
 }
