@@ -92,6 +92,18 @@ async fn stored_history_reports_the_same_numbers_as_the_logs() {
         r
     };
     assert_eq!(routes(&from_db), routes(&from_logs));
+    // Unique visitors over stored history are distinct clients (HyperLogLog per hour).
+    let clients: std::collections::HashSet<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(' ').next().map(str::to_owned))
+        .collect();
+    let estimate = from_db["unique_visitors"].as_f64().unwrap();
+    let exact = clients.len() as f64;
+    assert!(
+        (estimate - exact).abs() / exact <= 0.02,
+        "{estimate} vs {exact}"
+    );
     // A range selects only its minutes: the first half of the day, counted from the logs'
     // per-hour rows.
     let morning = analyze_json(&[

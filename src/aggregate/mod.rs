@@ -60,7 +60,7 @@ impl Default for Limits {
 }
 
 /// Unique visitors: HyperLogLog over (client, user agent), as GoAccess counts them.
-type Visitors = CardinalityEstimator<str, wyhash::WyHash, 14, 6>;
+pub type Visitors = CardinalityEstimator<str, wyhash::WyHash, 14, 6>;
 
 /// Everything counted over a set of log lines.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

@@ -2,11 +2,11 @@
 //! They are mergeable like every aggregate, and an [`Aggregate`] can be rebuilt from them
 //! (numbers only), so stored history answers the same questions as a live run.
 
-use super::Aggregate;
 use super::counts::Counts;
 use super::latency::Latency;
 use super::recent::RecordBatch;
 use super::stats::RouteStats;
+use super::{Aggregate, Visitors};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -47,6 +47,8 @@ pub struct Rollups {
     pub minutes: BTreeMap<i64, Rollup>,
     /// Hour start (UTC ms) → route → its numbers.
     pub route_hours: BTreeMap<i64, HashMap<String, RouteStats>>,
+    /// Hour start (UTC ms) → distinct clients (HyperLogLog over address hashes).
+    pub visitors: BTreeMap<i64, Visitors>,
     /// Distinct routes kept per hour; the rest fold into `(other)`.
     pub max_routes: usize,
 }
@@ -66,7 +68,7 @@ impl Rollups {
 
     /// True when nothing was counted.
     pub fn is_empty(&self) -> bool {
-        self.minutes.is_empty() && self.route_hours.is_empty()
+        self.minutes.is_empty() && self.route_hours.is_empty() && self.visitors.is_empty()
     }
 
     /// Counts every request of a reader's batch.
@@ -94,6 +96,10 @@ impl Rollups {
                 one.latency.record_us(us);
             }
             self.add_route(floor(r.ts_ms, HOUR_MS), route, &one);
+            self.visitors
+                .entry(floor(r.ts_ms, HOUR_MS))
+                .or_default()
+                .insert_hash(r.client);
         }
     }
 
@@ -123,6 +129,9 @@ impl Rollups {
             for (name, s) in routes {
                 self.add_route(t, &name, &s);
             }
+        }
+        for (t, v) in o.visitors {
+            self.visitors.entry(t).or_default().merge(&v);
         }
     }
 }
@@ -157,6 +166,11 @@ impl Aggregate {
         self.bots += r.bots;
         self.lines.read += n;
         self.lines.parsed += n;
+    }
+
+    /// Adds stored unique visitors (distinct clients).
+    pub fn add_visitors(&mut self, v: &Visitors) {
+        self.visitors.merge(v);
     }
 
     /// Adds a stored route's numbers.

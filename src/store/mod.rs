@@ -195,6 +195,8 @@ pub trait Store: Send {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<(String, RouteStats)>, StoreError>;
+    /// Distinct clients of the hours that overlap `[from_ms, to_ms)`, merged.
+    fn visitors(&self, from_ms: i64, to_ms: i64) -> Result<crate::aggregate::Visitors, StoreError>;
     /// The newest `limit` reports, newest first.
     fn reports(&self, limit: usize) -> Result<Vec<StoredReport>, StoreError>;
     /// Findings seen in `[from_ms, to_ms)`, oldest first.
@@ -223,6 +225,7 @@ pub fn history(
     for (route, s) in store.route_stats(from_ms, to_ms)? {
         agg.add_route_stats(&route, &s);
     }
+    agg.add_visitors(&store.visitors(from_ms, to_ms)?);
     Ok(agg)
 }
 

@@ -4,10 +4,10 @@ use super::{
     AlertRecord, Commit, InsightRecord, Retained, Retention, Saved, Store, StoreError,
     StoredReport, StoredRollup,
 };
-use crate::aggregate::Aggregate;
 use crate::aggregate::capped::Merge;
 use crate::aggregate::rollup::{HOUR_MS, MINUTE_MS, Rollup};
 use crate::aggregate::stats::RouteStats;
+use crate::aggregate::{Aggregate, Visitors};
 use crate::follow::{Checkpoints, FilePos};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, params};
 use std::collections::{BTreeMap, HashMap};
@@ -67,6 +67,11 @@ const MIGRATIONS: &[&str] = &[
      );",
     // 2: anomaly detection's state, saved with the aggregate.
     "ALTER TABLE state ADD COLUMN detection TEXT;",
+    // 3: distinct clients per hour.
+    "CREATE TABLE visitors (
+         t_ms INTEGER PRIMARY KEY,
+         body BLOB NOT NULL
+     );",
 ];
 
 /// Route rollups older than the per-minute history are merged into days.
@@ -268,6 +273,20 @@ fn upsert_route(
     Ok(())
 }
 
+fn upsert_visitors(tx: &Transaction, t_ms: i64, v: &Visitors) -> rusqlite::Result<()> {
+    let old: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT body FROM visitors WHERE t_ms = ?1")?
+        .query_row([t_ms], |row| row.get(0))
+        .optional()?;
+    let mut merged = old
+        .and_then(|b| postcard::from_bytes::<Visitors>(&b).ok())
+        .unwrap_or_default();
+    merged.merge(v);
+    tx.prepare_cached("INSERT OR REPLACE INTO visitors (t_ms, body) VALUES (?1, ?2)")?
+        .execute(params![t_ms, encode(&merged)])?;
+    Ok(())
+}
+
 fn save_state(tx: &Transaction, s: &Saved) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT OR REPLACE INTO state (id, aggregate, detection) VALUES (1, ?1, ?2)",
@@ -319,6 +338,9 @@ fn apply(tx: &Transaction, c: &Commit) -> rusqlite::Result<()> {
         for (name, s) in routes {
             upsert_route(tx, *t, HOUR_MS, name, s)?;
         }
+    }
+    for (t, v) in &c.rollups.visitors {
+        upsert_visitors(tx, *t, v)?;
     }
     if let Some(s) = &c.saved {
         save_state(tx, s)?;
@@ -440,6 +462,23 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn visitors(&self, from_ms: i64, to_ms: i64) -> Result<Visitors, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT body FROM visitors WHERE t_ms >= ?1 AND t_ms < ?2")
+            .map_err(|e| self.sql(e))?;
+        let from = from_ms - from_ms.rem_euclid(HOUR_MS);
+        let rows: Vec<Vec<u8>> = st
+            .query_map(params![from, to_ms], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.sql(e))?;
+        let mut all = Visitors::default();
+        for b in rows {
+            all.merge(&decode_body::<Visitors>(&self.path, "visitors", &b)?);
+        }
+        Ok(all)
+    }
+
     fn reports(&self, limit: usize) -> Result<Vec<StoredReport>, StoreError> {
         let mut st = self
             .conn
@@ -551,6 +590,7 @@ impl Store for SqliteStore {
             for sql in [
                 "DELETE FROM rollup WHERE t_ms < ?1",
                 "DELETE FROM route_rollup WHERE t_ms < ?1",
+                "DELETE FROM visitors WHERE t_ms < ?1",
                 "DELETE FROM report WHERE t_ms < ?1",
                 "DELETE FROM insight WHERE last_ms < ?1",
             ] {
