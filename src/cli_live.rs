@@ -2,6 +2,7 @@
 
 use crate::aggregate::Limits;
 use crate::cli::FormatArgs;
+use crate::clock::now_ms;
 use crate::generate::writer::{self, WriterOptions};
 use crate::generate::{GenFormat, Generator, IncidentPlan};
 use crate::lang::Lang;
@@ -113,12 +114,6 @@ pub struct GenerateArgs {
     /// Directory for tailpulse's own logs.
     #[arg(long, default_value = "logs")]
     pub logs: PathBuf,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn plan(every: &str, length: Duration) -> Result<IncidentPlan> {

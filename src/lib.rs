@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod batch;
 pub mod cli;
 pub mod cli_live;
+pub mod clock;
 pub mod config;
 pub mod cursor;
 pub mod detect;

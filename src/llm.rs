@@ -4,6 +4,7 @@
 //! machine-written. A worker thread does the calls, with a time limit, retries and a spend
 //! limit; the analysis only offers it work. Without configuration nothing is sent.
 
+use crate::clock::now_ms;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -315,10 +316,4 @@ impl Worker {
                 retry: false,
             })
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -4,6 +4,7 @@
 //! channel is hopelessly behind).
 
 use super::Notification;
+use crate::clock::now_ms;
 use crate::store::AlertRecord;
 use serde::Deserialize;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError, channel, sync_channel};
@@ -158,12 +159,6 @@ fn start(
         })
         .expect("alert threads start");
     (name, tx)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Tries `n` on `ch` up to `retry.attempts` times.

@@ -1,6 +1,7 @@
 //! Appending generated traffic to a log file, as `tailpulse generate` and the demo do.
 
 use super::{Generator, Incident};
+use crate::clock::now_ms;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -19,12 +20,6 @@ pub struct WriterOptions {
     pub backfill: Option<Duration>,
     /// JSON-lines file receiving each incident as ground truth.
     pub truth: Option<PathBuf>,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Appends `lines` with one write, so a follower sees whole lines.

@@ -267,12 +267,6 @@ struct Aggregator {
     sentinel: sentinel::Sentinel,
 }
 
-fn wall_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 impl Aggregator {
     async fn run(
         mut self,
@@ -305,7 +299,7 @@ impl Aggregator {
                     }
                 },
                 _ = publish.tick() => {
-                    dirty |= self.sentinel.tick(wall_ms(), &self.agg, self.opts.lang);
+                    dirty |= self.sentinel.tick(crate::clock::now_ms(), &self.agg, self.opts.lang);
                     if dirty {
                         self.publish();
                         dirty = false;
