@@ -220,15 +220,26 @@ fn decode_body<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// The stored body that `select` (with `p`) finds, decoded, or an empty value when there is
+/// none: what a row merge starts from.
+fn stored<T: serde::de::DeserializeOwned + Default>(
+    tx: &Transaction,
+    select: &str,
+    p: impl rusqlite::Params,
+) -> rusqlite::Result<T> {
+    let old: Option<Vec<u8>> = tx
+        .prepare_cached(select)?
+        .query_row(p, |row| row.get(0))
+        .optional()?;
+    Ok(old
+        .and_then(|b| postcard::from_bytes::<T>(&b).ok())
+        .unwrap_or_default())
+}
+
 /// Adds `r` to the bucket at (`t_ms`, `width_ms`).
 fn upsert_rollup(tx: &Transaction, t_ms: i64, width_ms: i64, r: &Rollup) -> rusqlite::Result<()> {
-    let old: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT body FROM rollup WHERE t_ms = ?1 AND width_ms = ?2")?
-        .query_row(params![t_ms, width_ms], |row| row.get(0))
-        .optional()?;
-    let mut merged = old
-        .and_then(|b| postcard::from_bytes::<Rollup>(&b).ok())
-        .unwrap_or_default();
+    let select = "SELECT body FROM rollup WHERE t_ms = ?1 AND width_ms = ?2";
+    let mut merged: Rollup = stored(tx, select, params![t_ms, width_ms])?;
     merged.merge(r);
     tx.prepare_cached(
         "INSERT OR REPLACE INTO rollup (t_ms, width_ms, requests, body) VALUES (?1, ?2, ?3, ?4)",
@@ -249,15 +260,8 @@ fn upsert_route(
     route: &str,
     s: &RouteStats,
 ) -> rusqlite::Result<()> {
-    let old: Option<Vec<u8>> = tx
-        .prepare_cached(
-            "SELECT body FROM route_rollup WHERE t_ms = ?1 AND width_ms = ?2 AND route = ?3",
-        )?
-        .query_row(params![t_ms, width_ms, route], |row| row.get(0))
-        .optional()?;
-    let mut merged = old
-        .and_then(|b| postcard::from_bytes::<RouteStats>(&b).ok())
-        .unwrap_or_default();
+    let select = "SELECT body FROM route_rollup WHERE t_ms = ?1 AND width_ms = ?2 AND route = ?3";
+    let mut merged: RouteStats = stored(tx, select, params![t_ms, width_ms, route])?;
     merged.merge(s);
     tx.prepare_cached(
         "INSERT OR REPLACE INTO route_rollup (t_ms, width_ms, route, requests, body)
@@ -274,13 +278,7 @@ fn upsert_route(
 }
 
 fn upsert_visitors(tx: &Transaction, t_ms: i64, v: &Visitors) -> rusqlite::Result<()> {
-    let old: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT body FROM visitors WHERE t_ms = ?1")?
-        .query_row([t_ms], |row| row.get(0))
-        .optional()?;
-    let mut merged = old
-        .and_then(|b| postcard::from_bytes::<Visitors>(&b).ok())
-        .unwrap_or_default();
+    let mut merged: Visitors = stored(tx, "SELECT body FROM visitors WHERE t_ms = ?1", [t_ms])?;
     merged.merge(v);
     tx.prepare_cached("INSERT OR REPLACE INTO visitors (t_ms, body) VALUES (?1, ?2)")?
         .execute(params![t_ms, encode(&merged)])?;
