@@ -179,20 +179,9 @@ impl Detector {
             let mut err_hit = false;
             if base.requests >= 30 {
                 if let Some(r) = spiking {
-                    let (e, n) = (r.errors_5xx as f64, r.requests as f64);
                     err_hit = true;
                     any_err = true;
-                    hits.push(Hit {
-                        kind: AnomalyKind::ErrorSpike,
-                        severity: if e / n >= 0.2 {
-                            Severity::Critical
-                        } else {
-                            Severity::Warning
-                        },
-                        route: name.clone(),
-                        client: None,
-                        evidence: vec![("now", e / n), ("baseline", p0), ("requests", n)],
-                    });
+                    hits.push(error_spike_hit(name, r.errors_5xx, r.requests, p0));
                 }
             } else if minute >= self.config.warmup_minutes
                 && base.first_minute >= self.config.warmup_minutes
@@ -249,17 +238,7 @@ impl Detector {
         let spike =
             warm && e >= 5.0 && e / n >= (3.0 * p0).max(0.05) && z_binomial(e, n, p0) >= ERROR_Z;
         if spike && !route_err {
-            hits.push(Hit {
-                kind: AnomalyKind::ErrorSpike,
-                severity: if e / n >= 0.2 {
-                    Severity::Critical
-                } else {
-                    Severity::Warning
-                },
-                route: String::new(),
-                client: None,
-                evidence: vec![("now", e / n), ("baseline", p0), ("requests", n)],
-            });
+            hits.push(error_spike_hit("", w.errors_5xx, w.requests, p0));
         }
         if !spike {
             self.site_errors.add(f.errors_5xx, f.requests);
@@ -305,6 +284,27 @@ impl Detector {
         } else {
             self.bots.add(f.bots, f.requests);
         }
+    }
+}
+
+/// An error spike on `route` (empty: the site): `errors` of `requests` failed where the
+/// baseline rate is `p0`; critical from 20 % up.
+fn error_spike_hit(route: &str, errors: u64, requests: u64, p0: f64) -> Hit {
+    let rate = errors as f64 / requests as f64;
+    Hit {
+        kind: AnomalyKind::ErrorSpike,
+        severity: if rate >= 0.2 {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        },
+        route: route.to_owned(),
+        client: None,
+        evidence: vec![
+            ("now", rate),
+            ("baseline", p0),
+            ("requests", requests as f64),
+        ],
     }
 }
 
