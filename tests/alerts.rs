@@ -265,18 +265,25 @@ async fn an_error_burst_fires_and_resolves_on_every_channel() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_receiver_never_stalls_the_analysis() {
     let dir = tempfile::tempdir().unwrap();
-    // Nothing listens on this port: every attempt fails.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A receiver that accepts connections and never answers: every attempt times out.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hung.local_addr().unwrap().port();
+    let attempts = Arc::new(Mutex::new(0u32));
+    let seen = attempts.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in hung.incoming().flatten() {
+            *seen.lock().unwrap() += 1;
+            held.push(conn);
+        }
+    });
     let config = Config::parse(
         &format!(
             r#"
             [alerts]
             backoff = "5s"
             attempts = 5
+            timeout = "300ms"
 
             [[alerts.rules]]
             name = "any"
@@ -309,6 +316,8 @@ async fn an_unreachable_receiver_never_stalls_the_analysis() {
     .await
     .expect("every line counted while deliveries keep failing")
     .unwrap();
+    // The rule fired and its delivery was tried (and is now waiting to retry).
+    until("a delivery attempt", || *attempts.lock().unwrap() >= 1).await;
     tokio::time::timeout(Duration::from_secs(10), live.shutdown())
         .await
         .expect("a stop does not wait for the retries");

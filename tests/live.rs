@@ -125,13 +125,11 @@ async fn many_files_a_glob_and_a_late_file() {
     assert_eq!(s.sources.len(), 3);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_seeded_error_burst_is_named_in_the_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("access.log");
-    let route = "/api/products/{id}";
+/// An hour of seeded traffic at 20 requests/s in which half of `route`'s requests fail from
+/// minute 30 to minute 40.
+fn burst_traffic(seed: u64, route: &str) -> Vec<(i64, String)> {
     let mut g = Generator::new(
-        9,
+        seed,
         GenFormat::Combined,
         20.0,
         IncidentPlan {
@@ -148,7 +146,15 @@ async fn a_seeded_error_burst_is_named_in_the_report() {
         start_ms: T0 + 1_800_000,
         end_ms: T0 + 2_400_000,
     });
-    let (traffic, _) = g.traffic(T0, T0 + 3_600_000);
+    g.traffic(T0, T0 + 3_600_000).0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seeded_error_burst_is_named_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let route = "/api/products/{id}";
+    let traffic = burst_traffic(9, route);
     let text: Vec<String> = traffic.into_iter().map(|(_, l)| l).collect();
     append(&log, &text);
     let live = live::start(options(dir.path(), vec![log.to_string_lossy().into()])).unwrap();
@@ -225,25 +231,7 @@ async fn an_incident_across_a_restart_stays_one_incident() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
     let route = "/api/products/{id}";
-    let mut g = Generator::new(
-        11,
-        GenFormat::Combined,
-        20.0,
-        IncidentPlan {
-            every_min: None,
-            length_min: 1.0,
-        },
-        T0,
-    );
-    g.inject(Incident {
-        kind: IncidentKind::ErrorBurst {
-            route: route.into(),
-            error_rate: 0.5,
-        },
-        start_ms: T0 + 1_800_000,
-        end_ms: T0 + 2_400_000,
-    });
-    let (traffic, _) = g.traffic(T0, T0 + 3_600_000);
+    let traffic = burst_traffic(11, route);
     let cut = traffic
         .iter()
         .position(|(t, _)| *t >= T0 + 1_980_000)
