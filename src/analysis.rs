@@ -6,10 +6,7 @@ use crate::summary::Summary;
 
 /// The complete analysis of `agg` in `lang`.
 pub fn analyze(agg: &Aggregate, lang: Lang) -> Summary {
-    let mut s = Summary::numbers(agg);
-    s.insights = crate::insights::insights(agg, &s, lang);
-    s.prompts = crate::report::prompts::prompts(&s, lang);
-    s
+    analyze_live(agg, lang, &LiveExtras::default())
 }
 
 /// What a live run adds to the analysis.

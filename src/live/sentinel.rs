@@ -99,24 +99,21 @@ impl Sentinel {
             watermark = watermark.max(wall_ms - GRACE_MS);
         }
         for frame in self.state.frames.close(watermark) {
-            let notes = match &mut self.alerts {
-                Some((engine, _)) => engine.observe_frame(&frame, wall_ms),
-                None => Vec::new(),
-            };
+            let threshold_notes = self
+                .alerts
+                .as_mut()
+                .map(|(engine, _)| engine.observe_frame(&frame, wall_ms));
             let events = self.state.detector.observe(frame);
             changed |= !events.is_empty();
             self.record(&events);
-            let mut notes = notes;
-            if let Some((engine, _)) = &mut self.alerts {
+            if let (Some((engine, dispatcher)), Some(mut notes)) =
+                (&mut self.alerts, threshold_notes)
+            {
                 let names = client_names(agg, &events);
                 notes.extend(engine.observe_events(&events, wall_ms, |a| {
                     crate::insights::anomaly::insight_of(a, lang, &name_of(&names, a)).message
                 }));
-            }
-            if let Some((_, d)) = &self.alerts {
-                for n in &notes {
-                    d.send(n);
-                }
+                notes.iter().for_each(|n| dispatcher.send(n));
             }
         }
         changed
