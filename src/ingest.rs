@@ -2,6 +2,7 @@
 
 use crate::aggregate::{Aggregate, LineStats, SampleKeys};
 use crate::format::Parser;
+use crate::request::Line;
 
 /// Where a block sits in its input.
 #[derive(Debug, Clone, Copy, Default)]
@@ -120,6 +121,13 @@ pub fn ingest_block_with(
 ) -> LineStats {
     let mut stats = LineStats::default();
     let mut candidates = Candidates::new(agg.limits().samples);
+    // A block that is text as a whole (the usual case) is checked once, not field by field.
+    let block_text = std::str::from_utf8(block).ok();
+    let line_at = |start: usize, end: usize| {
+        block_text
+            .and_then(|t| t.get(start..end))
+            .map_or_else(|| Line::from(&block[start..end]), Line::from_text)
+    };
     let mut start = 0usize;
     let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
     for (line_no, end) in (pos.first_line..).zip(ends) {
@@ -128,7 +136,7 @@ pub fn ingest_block_with(
         }
         let raw = &block[start..end];
         stats.read += 1;
-        match parser.parse(raw) {
+        match parser.parse(line_at(start, end)) {
             Ok(Some(req)) => {
                 stats.parsed += 1;
                 agg.count(&req);
@@ -149,7 +157,7 @@ pub fn ingest_block_with(
     }
     for (start, end) in candidates.ranges() {
         let raw = &block[start..end];
-        if let Ok(Some(req)) = parser.parse(raw) {
+        if let Ok(Some(req)) = parser.parse(line_at(start, end)) {
             agg.sample(&req, raw, pos.offset + start as u64);
         }
     }

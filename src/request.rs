@@ -55,33 +55,106 @@ pub fn text(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// Text of a log field where `-` means "not logged".
-pub fn optional_text(bytes: &[u8]) -> Cow<'_, str> {
-    if bytes == b"-" {
-        Cow::Borrowed("")
-    } else {
-        text(bytes)
-    }
-}
-
 /// Splits a request line (`GET /path HTTP/1.1`) into method, path and protocol.
 ///
 /// A line with one word is taken as a bare path (`-` or garbage sent by scanners is kept
 /// as the path so nothing is lost).
 pub fn split_request_line(line: &[u8]) -> (Cow<'_, str>, Cow<'_, str>, Cow<'_, str>) {
-    let line = line.trim_ascii();
-    let Some(first_space) = memchr::memchr(b' ', line) else {
-        return (Cow::Borrowed(""), text(line), Cow::Borrowed(""));
-    };
-    let method = &line[..first_space];
-    let rest = line[first_space + 1..].trim_ascii_start();
-    match memchr::memrchr(b' ', rest) {
-        Some(last_space) if rest[last_space + 1..].starts_with(b"HTTP/") => (
-            text(method),
-            text(rest[..last_space].trim_ascii_end()),
-            text(&rest[last_space + 1..]),
-        ),
-        _ => (text(method), text(rest), Cow::Borrowed("")),
+    Line::from(line).request_line(line)
+}
+
+/// One log line, and the same line as text when it is valid UTF-8, so that its fields can be
+/// borrowed as text without checking each one again.
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    bytes: &'a [u8],
+    text: Option<&'a str>,
+}
+
+impl<'a> Line<'a> {
+    /// A line already known to be text.
+    pub fn from_text(text: &'a str) -> Self {
+        Line {
+            bytes: text.as_bytes(),
+            text: Some(text),
+        }
+    }
+
+    /// The raw bytes of the line.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The line without surrounding ASCII whitespace.
+    pub fn trim(self) -> Self {
+        Line {
+            bytes: self.bytes.trim_ascii(),
+            text: self.text.map(str::trim_ascii),
+        }
+    }
+
+    /// Text of `field`, a part of this line: borrowed when valid UTF-8, with replacement
+    /// characters otherwise.
+    pub fn text(&self, field: &'a [u8]) -> Cow<'a, str> {
+        if let Some(line) = self.text {
+            let from = (field.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
+            if let Some(s) = from
+                .checked_add(field.len())
+                .and_then(|to| line.get(from..to))
+            {
+                return Cow::Borrowed(s);
+            }
+        }
+        text(field)
+    }
+
+    /// [`Line::text`] of a field where `-` means "not logged" (empty text).
+    pub fn optional_text(&self, field: &'a [u8]) -> Cow<'a, str> {
+        if field == b"-" {
+            Cow::Borrowed("")
+        } else {
+            self.text(field)
+        }
+    }
+
+    /// Method, path and protocol of `field`, a request line in this line (see
+    /// [`split_request_line`]).
+    pub fn request_line(&self, field: &'a [u8]) -> (Cow<'a, str>, Cow<'a, str>, Cow<'a, str>) {
+        let field = field.trim_ascii();
+        let Some(first_space) = field.iter().position(|&b| b == b' ') else {
+            return (Cow::Borrowed(""), self.text(field), Cow::Borrowed(""));
+        };
+        let method = &field[..first_space];
+        let rest = field[first_space + 1..].trim_ascii_start();
+        match rest.iter().rposition(|&b| b == b' ') {
+            Some(last_space) if rest[last_space + 1..].starts_with(b"HTTP/") => (
+                self.text(method),
+                self.text(rest[..last_space].trim_ascii_end()),
+                self.text(&rest[last_space + 1..]),
+            ),
+            _ => (self.text(method), self.text(rest), Cow::Borrowed("")),
+        }
+    }
+}
+
+impl<'a> From<&'a [u8]> for Line<'a> {
+    fn from(bytes: &'a [u8]) -> Self {
+        Line {
+            bytes,
+            text: std::str::from_utf8(bytes).ok(),
+        }
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for Line<'a> {
+    fn from(bytes: &'a [u8; N]) -> Self {
+        Line::from(&bytes[..])
+    }
+}
+
+impl<'a> From<&'a str> for Line<'a> {
+    fn from(text: &'a str) -> Self {
+        Line::from_text(text)
     }
 }
 
@@ -140,6 +213,32 @@ mod tests {
             split_request_line(b"GET /a b HTTP/2.0"),
             ("GET".into(), "/a b".into(), "HTTP/2.0".into())
         );
+    }
+
+    #[test]
+    fn line_fields_borrow_or_replace() {
+        let raw = b"ok \xff caf\xc3\xa9";
+        let line = Line::from(&raw[..]);
+        assert_eq!(line.text(&raw[..2]), "ok");
+        assert_eq!(
+            line.text(&raw[3..4]),
+            "\u{fffd}",
+            "invalid bytes are replaced"
+        );
+        let valid = Line::from("GET /caf\u{e9} HTTP/1.1");
+        let b = valid.bytes();
+        assert!(matches!(valid.text(&b[4..10]), Cow::Borrowed("/caf\u{e9}")));
+        assert_eq!(
+            valid.text(&b[4..9]),
+            "/caf\u{fffd}",
+            "a cut through a character is replaced"
+        );
+        assert_eq!(
+            valid.optional_text(b"-"),
+            "",
+            "a field from elsewhere still reads"
+        );
+        assert_eq!(valid.text(b"elsewhere"), "elsewhere");
     }
 
     #[test]

@@ -45,7 +45,10 @@ pub fn is_identifier(seg: &[u8]) -> bool {
 pub fn normalize_into(path: &str, out: &mut String) {
     out.clear();
     let bytes = path.as_bytes();
-    let end = memchr::memchr2(b'?', b'#', bytes).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(bytes.len());
     if end == 0 {
         out.push('/');
         return;
@@ -53,7 +56,10 @@ pub fn normalize_into(path: &str, out: &mut String) {
     let path = &path[..end];
     let mut from = 0;
     loop {
-        let to = memchr::memchr(b'/', &path.as_bytes()[from..]).map_or(path.len(), |i| from + i);
+        let to = path.as_bytes()[from..]
+            .iter()
+            .position(|&b| b == b'/')
+            .map_or(path.len(), |i| from + i);
         push_segment(&path[from..to], out);
         if out.len() > MAX_ROUTE_LEN {
             let mut cut = MAX_ROUTE_LEN;

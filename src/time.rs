@@ -91,6 +91,48 @@ pub fn parse_clf(b: &[u8]) -> Option<i64> {
     Some(millis(date, h, mi, s, ms)? - offset * 1000)
 }
 
+/// Reads CLF times like [`parse_clf`], remembering the minute and zone of the last one, so
+/// that the lines of one minute only read their seconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClfClock {
+    /// `dd/Mon/yyyy:HH:MM` of the remembered time; empty until one was read.
+    minute: [u8; 17],
+    zone: [u8; 8],
+    zone_len: usize,
+    /// UTC milliseconds at the start of that minute in that zone.
+    minute_ms: Option<i64>,
+}
+
+impl ClfClock {
+    /// The UTC milliseconds of `b`, as [`parse_clf`] reads them.
+    pub fn parse(&mut self, b: &[u8]) -> Option<i64> {
+        let seconds = (b.len() >= 20 && b[17] == b':')
+            .then(|| digits(&b[18..20]))
+            .flatten()
+            .filter(|s| *s < 60);
+        let Some(s) = seconds else {
+            return parse_clf(b);
+        };
+        let (ms, rest) = fraction(&b[20..]);
+        let zone = rest.trim_ascii();
+        let since_minute = i64::from(s * 1000 + ms);
+        if let Some(minute_ms) = self.minute_ms
+            && b[..17] == self.minute
+            && zone == &self.zone[..self.zone_len]
+        {
+            return Some(minute_ms + since_minute);
+        }
+        let t = parse_clf(b)?;
+        if zone.len() <= self.zone.len() {
+            self.minute.copy_from_slice(&b[..17]);
+            self.zone[..zone.len()].copy_from_slice(zone);
+            self.zone_len = zone.len();
+            self.minute_ms = Some(t - since_minute);
+        }
+        Some(t)
+    }
+}
+
 /// Parses an ISO 8601 / RFC 3339 time (`2024-03-01T12:00:00.250+09:00`, `2024-03-01 12:00:00`;
 /// no zone means UTC) into UTC milliseconds.
 pub fn parse_iso(s: &str) -> Option<i64> {
@@ -197,6 +239,33 @@ mod tests {
         assert_eq!(parse_clf(b"10/Foo/2000:20:55:36 +0000"), None);
         assert_eq!(parse_clf(b"10/Oct/2000:20:55:36 +99"), None);
         assert_eq!(parse_clf(b"garbage"), None);
+    }
+
+    #[test]
+    fn clf_clock_reads_like_parse_clf() {
+        let mut clock = ClfClock::default();
+        for t in [
+            &b"10/Oct/2000:20:55:36 +0000"[..],
+            b"10/Oct/2000:20:55:59 +0000",
+            b"10/Oct/2000:20:55:07.250 +0000",
+            b"10/Oct/2000:20:55:07 +0900",
+            b"10/Oct/2000:20:55:07 +0000",
+            b"10/Oct/2000:20:55:60 +0000",
+            b"10/Oct/2000:20:55:7x +0000",
+            b"10/Oct/2000:20:55:07 +00",
+            b"10/Oct/2000:20:56:00",
+            b"10/Oct/2000:20:56:01",
+            b"31/Feb/2000:20:56:01",
+            b"10/Oct/2000:20:56:01 -07:00",
+            b"10/Oct/2000:20:56",
+        ] {
+            assert_eq!(
+                clock.parse(t),
+                parse_clf(t),
+                "{}",
+                String::from_utf8_lossy(t)
+            );
+        }
     }
 
     #[test]

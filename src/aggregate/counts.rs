@@ -2,7 +2,7 @@
 
 use super::capped::Merge;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 /// Status classes `1xx` to `5xx`, in index order.
 pub const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
@@ -58,11 +58,15 @@ impl Counts {
 
 /// Values per time bucket (minute or hour since the epoch), keeping only the newest `cap`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound(serialize = "V: Serialize", deserialize = "V: Deserialize<'de>"))]
 pub struct Buckets<V = Counts> {
     /// Bucket width in milliseconds.
     pub width_ms: i64,
     cap: usize,
-    map: BTreeMap<i64, V>,
+    /// Buckets by key, oldest first; logs arrive in time order, so the newest is the one
+    /// almost every request goes to.
+    #[serde(with = "as_map")]
+    map: VecDeque<(i64, V)>,
 }
 
 impl<V: Default + Merge> Buckets<V> {
@@ -71,41 +75,50 @@ impl<V: Default + Merge> Buckets<V> {
         Buckets {
             width_ms,
             cap,
-            map: BTreeMap::new(),
+            map: VecDeque::new(),
         }
     }
 
     /// The bucket holding `ts_ms`; `None` when it is older than everything kept in a full set.
     pub fn at(&mut self, ts_ms: i64) -> Option<&mut V> {
         let key = ts_ms.div_euclid(self.width_ms);
-        let newest = self.map.last_key_value().is_some_and(|(k, _)| *k == key);
-        if newest {
-            return self.map.last_entry().map(|e| e.into_mut());
+        if self.map.back().is_some_and(|(k, _)| *k == key) {
+            return self.map.back_mut().map(|e| &mut e.1);
         }
-        {
-            if self.map.len() >= self.cap
-                && self.map.first_key_value().is_some_and(|(k, _)| key < *k)
-            {
-                return None;
-            }
-            self.map.entry(key).or_default();
-            self.trim();
+        let mut i = self.map.partition_point(|(k, _)| *k < key);
+        if self.map.get(i).is_some_and(|(k, _)| *k == key) {
+            return Some(&mut self.map[i].1);
         }
-        self.map.get_mut(&key)
-    }
-
-    fn trim(&mut self) {
-        while self.map.len() > self.cap {
-            self.map.pop_first();
+        if self.map.len() >= self.cap && i == 0 {
+            return None;
         }
+        self.map.insert(i, (key, V::default()));
+        if self.map.len() > self.cap {
+            self.map.pop_front();
+            i -= 1;
+        }
+        Some(&mut self.map[i].1)
     }
 
     /// Adds another set of buckets.
     pub fn merge(&mut self, o: &Buckets<V>) {
-        for (k, c) in &o.map {
-            self.map.entry(*k).or_default().merge(c);
+        let mine = std::mem::take(&mut self.map);
+        let mut merged = VecDeque::with_capacity(mine.len() + o.map.len());
+        let mut theirs = o.map.iter().peekable();
+        for (k, mut v) in mine {
+            while let Some((ok, ov)) = theirs.next_if(|(ok, _)| *ok < k) {
+                merged.push_back((*ok, copy_of(ov)));
+            }
+            if let Some((_, ov)) = theirs.next_if(|(ok, _)| *ok == k) {
+                v.merge(ov);
+            }
+            merged.push_back((k, v));
         }
-        self.trim();
+        merged.extend(theirs.map(|(ok, ov)| (*ok, copy_of(ov))));
+        while merged.len() > self.cap {
+            merged.pop_front();
+        }
+        self.map = merged;
     }
 
     /// `(bucket start in ms, value)`, oldest first.
@@ -119,14 +132,40 @@ impl<V: Default + Merge> Buckets<V> {
             from_ms.div_euclid(self.width_ms),
             to_ms.div_euclid(self.width_ms),
         );
-        self.map
-            .range(a..b.max(a))
-            .map(|(k, c)| (k * self.width_ms, c))
+        let lo = self.map.partition_point(|(k, _)| *k < a);
+        let hi = self.map.partition_point(|(k, _)| *k < b).max(lo);
+        self.map.range(lo..hi).map(|(k, c)| (k * self.width_ms, c))
     }
 
     /// Start of the oldest bucket kept.
     pub fn first_ms(&self) -> Option<i64> {
-        self.map.first_key_value().map(|(k, _)| k * self.width_ms)
+        self.map.front().map(|(k, _)| k * self.width_ms)
+    }
+}
+
+/// A value merged into an empty one: what [`Merge`] offers instead of `Clone`.
+fn copy_of<V: Default + Merge>(v: &V) -> V {
+    let mut c = V::default();
+    c.merge(v);
+    c
+}
+
+/// Buckets are stored as a map from key to value, whatever holds them in memory.
+mod as_map {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::{BTreeMap, VecDeque};
+
+    pub fn serialize<V: Serialize, S: Serializer>(
+        list: &VecDeque<(i64, V)>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(list.iter().map(|(k, v)| (k, v)))
+    }
+
+    pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<VecDeque<(i64, V)>, D::Error> {
+        Ok(BTreeMap::<i64, V>::deserialize(d)?.into_iter().collect())
     }
 }
 
@@ -158,6 +197,23 @@ mod tests {
         b.add(1, 200, 0, None);
         let keys: Vec<i64> = b.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, vec![60_000, 120_000]);
+        b.add(90_000, 200, 0, None);
+        assert_eq!(
+            b.at(60_000).map(|c| c.requests),
+            Some(2),
+            "an older bucket is found"
+        );
+        assert_eq!(b.range(60_000, 120_000).count(), 1);
+        let mut wide = Buckets::new(60_000, 3);
+        wide.add(0, 200, 0, None);
+        wide.add(180_000, 200, 0, None);
+        wide.merge(&b);
+        let merged: Vec<(i64, u64)> = wide.iter().map(|(k, c)| (k, c.requests)).collect();
+        assert_eq!(merged, vec![(60_000, 2), (120_000, 1), (180_000, 1)]);
+        let json = serde_json::to_string(&wide).unwrap();
+        assert!(json.contains(r#""map":{"1":"#), "stored as a map: {json}");
+        let back: Buckets = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.iter().count(), 3);
         assert_eq!(class_index(503), 4);
         assert_eq!(class_index(101), 0);
     }

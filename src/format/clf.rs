@@ -13,7 +13,7 @@
 use super::timing::{TimeUnit, token_ms};
 use super::{FormatKind, LineError};
 use crate::cursor::Cursor;
-use crate::request::{Request, optional_text, parse_bytes, parse_status, split_request_line, text};
+use crate::request::{Line, Request, parse_bytes, parse_status};
 
 /// Which member of the CLF family a [`Clf`] parser reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,12 +33,17 @@ pub struct Clf {
     pub variant: Variant,
     /// Unit of bare-integer response times.
     pub int_unit: TimeUnit,
+    clock: crate::time::ClfClock,
 }
 
 impl Clf {
     /// A parser for `variant` with bare-integer timings in `int_unit`.
     pub fn new(variant: Variant, int_unit: TimeUnit) -> Self {
-        Clf { variant, int_unit }
+        Clf {
+            variant,
+            int_unit,
+            clock: crate::time::ClfClock::default(),
+        }
     }
 
     /// The format this parser reads.
@@ -51,8 +56,9 @@ impl Clf {
     }
 
     /// Parses one line.
-    pub fn parse<'a>(&self, line: &'a [u8]) -> Result<Request<'a>, LineError> {
-        let mut c = Cursor::new(line);
+    pub fn parse<'a>(&mut self, line: impl Into<Line<'a>>) -> Result<Request<'a>, LineError> {
+        let line = line.into();
+        let mut c = Cursor::new(line.bytes());
         let mut req = Request::default();
         if self.variant == Variant::VhostCombined {
             let host = c.word().ok_or(LineError::Field("vhost"))?;
@@ -60,15 +66,15 @@ impl Clf {
                 Some(i) if !host.starts_with(b"[") || host[..i].ends_with(b"]") => &host[..i],
                 _ => host,
             };
-            req.vhost = text(host);
+            req.vhost = line.text(host);
         }
-        req.client = text(c.word().ok_or(LineError::Field("client"))?);
+        req.client = line.text(c.word().ok_or(LineError::Field("client"))?);
         c.word().ok_or(LineError::Field("ident"))?;
         c.word().ok_or(LineError::Field("user"))?;
         let ts = c.between(b'[', b']').ok_or(LineError::Field("time"))?;
-        req.ts_ms = crate::time::parse_clf(ts).ok_or(LineError::Field("time"))?;
+        req.ts_ms = self.clock.parse(ts).ok_or(LineError::Field("time"))?;
         let request_line = c.quoted(false).ok_or(LineError::Field("request"))?;
-        (req.method, req.path, req.protocol) = split_request_line(request_line);
+        (req.method, req.path, req.protocol) = line.request_line(request_line);
         req.status = c
             .word()
             .and_then(parse_status)
@@ -78,20 +84,25 @@ impl Clf {
             .and_then(parse_bytes)
             .ok_or(LineError::Field("bytes"))?;
         if let Some(referer) = c.quoted(true) {
-            req.referer = optional_text(referer);
+            req.referer = line.optional_text(referer);
             if let Some(ua) = c.quoted(true) {
-                req.user_agent = optional_text(ua);
+                req.user_agent = line.optional_text(ua);
             }
         }
         if self.variant == Variant::Traefik {
-            self.traefik_tail(&mut c, &mut req)?;
+            self.traefik_tail(&line, &mut c, &mut req)?;
         } else {
             req.response_ms = trailing_timing(&mut c, self.int_unit);
         }
         Ok(req)
     }
 
-    fn traefik_tail<'a>(&self, c: &mut Cursor<'a>, req: &mut Request<'a>) -> Result<(), LineError> {
+    fn traefik_tail<'a>(
+        &self,
+        line: &Line<'a>,
+        c: &mut Cursor<'a>,
+        req: &mut Request<'a>,
+    ) -> Result<(), LineError> {
         let count = c.word().ok_or(LineError::Field("request count"))?;
         if !super::timing::is_plain_integer(count) {
             return Err(LineError::Field("request count"));
@@ -102,7 +113,7 @@ impl Clf {
         req.response_ms =
             Some(token_ms(duration, TimeUnit::Millis).ok_or(LineError::Field("duration"))?);
         if req.vhost.is_empty() {
-            req.vhost = optional_text(router);
+            req.vhost = line.optional_text(router);
         }
         Ok(())
     }
@@ -199,9 +210,9 @@ mod tests {
     #[test]
     fn nginx_timings() {
         let base = r#"2001:db8::1 - - [10/Oct/2000:13:55:36 +0000] "POST /api HTTP/1.1" 502 10 "-" "curl/8""#;
-        let p = combined();
         let t = |tail: &str| {
-            p.parse(format!("{base}{tail}").as_bytes())
+            combined()
+                .parse(format!("{base}{tail}").as_bytes())
                 .unwrap()
                 .response_ms
         };
@@ -235,7 +246,7 @@ mod tests {
 
     #[test]
     fn vhost_combined() {
-        let p = Clf::new(Variant::VhostCombined, TimeUnit::Micros);
+        let mut p = Clf::new(Variant::VhostCombined, TimeUnit::Micros);
         let line = br#"example.com:443 1.1.1.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "x""#;
         let r = p.parse(line).unwrap();
         assert_eq!(
@@ -250,7 +261,7 @@ mod tests {
 
     #[test]
     fn traefik() {
-        let p = Clf::new(Variant::Traefik, TimeUnit::Micros);
+        let mut p = Clf::new(Variant::Traefik, TimeUnit::Micros);
         let line = br#"192.168.1.5 - - [10/Oct/2000:13:55:36 +0000] "GET /x HTTP/2.0" 200 512 "-" "Go-http-client/1.1" 8 "web@docker" "http://172.17.0.3:80" 27ms"#;
         let r = p.parse(line).unwrap();
         assert_eq!(r.response_ms, Some(27.0));
@@ -260,7 +271,7 @@ mod tests {
 
     #[test]
     fn odd_methods_and_garbage_requests() {
-        let p = combined();
+        let mut p = combined();
         let r = p
             .parse(br#"1.1.1.1 - - [10/Oct/2000:13:55:36 +0000] "PROPFIND /dav HTTP/1.1" 207 1"#)
             .unwrap();
@@ -273,7 +284,7 @@ mod tests {
 
     #[test]
     fn rejects() {
-        let p = combined();
+        let mut p = combined();
         for bad in [
             &b"garbage"[..],
             b"1.1.1.1 - - [bad time] \"GET / HTTP/1.1\" 200 1",

@@ -8,9 +8,7 @@
 
 use super::timing::TimeUnit;
 use super::{FormatError, LineError};
-use crate::request::{
-    Request, optional_text, parse_bytes, parse_f64, parse_status, split_request_line, text,
-};
+use crate::request::{Line, Request, parse_bytes, parse_f64, parse_status};
 use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,8 +133,9 @@ impl Custom {
     }
 
     /// Parses one line.
-    pub fn parse<'a>(&self, line: &'a [u8]) -> Result<Request<'a>, LineError> {
-        let mut rest = line;
+    pub fn parse<'a>(&self, line: impl Into<Line<'a>>) -> Result<Request<'a>, LineError> {
+        let line = line.into();
+        let mut rest = line.bytes();
         let mut req = Request::default();
         let (mut date, mut time, mut datetime): (&[u8], &[u8], &[u8]) = (b"", b"", b"");
         let mut query: &[u8] = b"";
@@ -168,17 +167,17 @@ impl Custom {
                 Spec::Date => date = value,
                 Spec::Time => time = value,
                 Spec::DateTime => datetime = value,
-                Spec::Vhost => req.vhost = optional_text(value),
-                Spec::Host => req.client = text(value),
-                Spec::Request => (req.method, req.path, req.protocol) = split_request_line(value),
-                Spec::Method => req.method = text(value),
-                Spec::Url => req.path = text(value),
+                Spec::Vhost => req.vhost = line.optional_text(value),
+                Spec::Host => req.client = line.text(value),
+                Spec::Request => (req.method, req.path, req.protocol) = line.request_line(value),
+                Spec::Method => req.method = line.text(value),
+                Spec::Url => req.path = line.text(value),
                 Spec::Query => query = value,
-                Spec::Protocol => req.protocol = optional_text(value),
+                Spec::Protocol => req.protocol = line.optional_text(value),
                 Spec::Status => status = parse_status(value),
                 Spec::Bytes => req.bytes = parse_bytes(value).ok_or(LineError::Field("bytes"))?,
-                Spec::Referer => req.referer = optional_text(value),
-                Spec::UserAgent => req.user_agent = optional_text(value),
+                Spec::Referer => req.referer = line.optional_text(value),
+                Spec::UserAgent => req.user_agent = line.optional_text(value),
                 Spec::Elapsed(unit) => req.response_ms = parse_f64(value).map(|v| unit.to_ms(v)),
                 Spec::Ignore | Spec::Spaces => {}
             }

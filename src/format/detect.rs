@@ -30,7 +30,7 @@ pub fn detect(sample: &[&[u8]], opts: &FormatOptions) -> Result<Parser, FormatEr
         let mut parser = build(kind, sample, opts)?;
         let score = sample
             .iter()
-            .filter(|l| matches!(parser.parse(l), Ok(Some(_))))
+            .filter(|l| matches!(parser.parse(**l), Ok(Some(_))))
             .count();
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
             best = Some((score, build(kind, sample, opts)?));

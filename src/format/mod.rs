@@ -10,7 +10,7 @@ pub mod json;
 pub mod timing;
 pub mod w3c;
 
-use crate::request::Request;
+use crate::request::{Line, Request};
 use serde::Serialize;
 
 pub use detect::detect;
@@ -93,14 +93,17 @@ pub enum Parser {
 
 impl Parser {
     /// Parses one line (without its newline).
-    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Option<Request<'a>>, LineError> {
-        let line = trim_line(line);
-        if line.is_empty() {
+    pub fn parse<'a>(
+        &mut self,
+        line: impl Into<Line<'a>>,
+    ) -> Result<Option<Request<'a>>, LineError> {
+        let line = line.into().trim();
+        if line.bytes().is_empty() {
             return Ok(None);
         }
         match self {
             Parser::Clf(p) => p.parse(line).map(Some),
-            Parser::Json(p) => p.parse(line).map(Some),
+            Parser::Json(p) => p.parse(line.bytes()).map(Some),
             Parser::W3c(p) => p.parse(line),
             Parser::Custom(p) => p.parse(line).map(Some),
         }
@@ -115,11 +118,6 @@ impl Parser {
             Parser::Custom(_) => FormatKind::Custom,
         }
     }
-}
-
-/// Drops a trailing `\r` and surrounding spaces.
-fn trim_line(line: &[u8]) -> &[u8] {
-    line.trim_ascii()
 }
 
 /// The error for a format option that cannot be used.

@@ -2,7 +2,7 @@
 //! directive; `-` is an empty field and `+` stands for a space in user agents.
 
 use super::LineError;
-use crate::request::{Request, optional_text, parse_bytes, parse_status, text};
+use crate::request::{Line, Request, parse_bytes, parse_status};
 use std::borrow::Cow;
 
 /// IIS's default field list, used until a `#Fields:` directive says otherwise.
@@ -75,8 +75,15 @@ impl W3c {
     }
 
     /// Parses one line: a directive updates the fields and yields no request.
-    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Option<Request<'a>>, LineError> {
-        if let Some(directive) = line.strip_prefix(b"#") {
+    pub fn parse<'a>(
+        &mut self,
+        line: impl Into<Line<'a>>,
+    ) -> Result<Option<Request<'a>>, LineError> {
+        let (line, bytes) = {
+            let line = line.into();
+            (line, line.bytes())
+        };
+        if let Some(directive) = bytes.strip_prefix(b"#") {
             if let Some(fields) = directive.strip_prefix(b"Fields:") {
                 *self = W3c::with_fields(&String::from_utf8_lossy(fields));
             }
@@ -85,7 +92,7 @@ impl W3c {
         let mut req = Request::default();
         let (mut date, mut time, mut query): (&[u8], &[u8], &[u8]) = (b"", b"", b"-");
         let mut status = None;
-        let mut values = line
+        let mut values = bytes
             .split(|&b| b == b' ' || b == b'\t')
             .filter(|v| !v.is_empty());
         for c in &self.cols {
@@ -93,17 +100,17 @@ impl W3c {
             match c {
                 Col::Date => date = v,
                 Col::Time => time = v,
-                Col::Method => req.method = optional_text(v),
-                Col::Stem => req.path = text(v),
+                Col::Method => req.method = line.optional_text(v),
+                Col::Stem => req.path = line.text(v),
                 Col::Query => query = v,
                 Col::Status => status = parse_status(v),
                 Col::Bytes => req.bytes = parse_bytes(v).ok_or(LineError::Field("sc-bytes"))?,
                 Col::TimeTaken => req.response_ms = crate::request::parse_f64(v),
-                Col::Client => req.client = optional_text(v),
-                Col::UserAgent => req.user_agent = plus_to_space(optional_text(v)),
-                Col::Referer => req.referer = optional_text(v),
-                Col::Host => req.vhost = optional_text(v),
-                Col::Version => req.protocol = optional_text(v),
+                Col::Client => req.client = line.optional_text(v),
+                Col::UserAgent => req.user_agent = plus_to_space(line.optional_text(v)),
+                Col::Referer => req.referer = line.optional_text(v),
+                Col::Host => req.vhost = line.optional_text(v),
+                Col::Version => req.protocol = line.optional_text(v),
                 Col::Other => {}
             }
         }
