@@ -46,7 +46,9 @@ impl<'a> Cursor<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        match memchr::memchr2(b' ', b'\t', self.rest) {
+        // Words are short (addresses, statuses, sizes): a plain loop ends sooner than a
+        // vector search starts.
+        match self.rest.iter().position(|&b| b == b' ' || b == b'\t') {
             Some(i) => {
                 let w = &self.rest[..i];
                 self.rest = &self.rest[i + 1..];
@@ -93,6 +95,18 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let body = self.rest;
+        // Empty and one-byte fields (`""`, `"-"`) are common enough to skip the search.
+        match body {
+            [b'"', ..] => {
+                self.rest = &body[1..];
+                return Some(&[]);
+            }
+            [b, b'"', ..] if *b != b'\\' => {
+                self.rest = &body[2..];
+                return Some(&body[..1]);
+            }
+            _ => {}
+        }
         let mut from = 0;
         while let Some(i) = memchr::memchr(b'"', &body[from..]) {
             let at = from + i;

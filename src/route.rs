@@ -95,6 +95,25 @@ fn push_segment(seg: &str, out: &mut String) {
     }
 }
 
+/// The route of `path` (see [`normalize_into`]): `path` itself, cut at its query, when
+/// nothing in it changes, otherwise the route written into `scratch`.
+pub fn route_of<'a>(path: &'a str, scratch: &'a mut String) -> &'a str {
+    let bytes = path.as_bytes();
+    let mut digits = false;
+    let end = bytes
+        .iter()
+        .position(|&b| {
+            digits |= b.is_ascii_digit();
+            b == b'?' || b == b'#'
+        })
+        .unwrap_or(bytes.len());
+    if end == 0 || end > MAX_ROUTE_LEN || digits {
+        normalize_into(path, scratch);
+        return scratch;
+    }
+    &path[..end]
+}
+
 /// The route of `path` (see [`normalize_into`]).
 pub fn normalize(path: &str) -> String {
     let mut s = String::new();
@@ -128,6 +147,27 @@ mod tests {
         );
         assert_eq!(normalize(""), "/");
         assert_eq!(normalize("?a=1"), "/");
+    }
+
+    #[test]
+    fn route_of_equals_normalize() {
+        let mut scratch = String::new();
+        for p in [
+            "/",
+            "",
+            "?a=1",
+            "/api/users",
+            "/api/users?id=5",
+            "/api/users/5?x",
+            "/static/app.css#frag9",
+            "/blob/deadbeef12",
+            "/a//b/",
+            "/caf\u{e9}/x",
+            &format!("/{}", "a".repeat(300)),
+            &format!("/{}", "a".repeat(199)),
+        ] {
+            assert_eq!(route_of(p, &mut scratch), normalize(p), "{p:?}");
+        }
     }
 
     #[test]

@@ -192,8 +192,8 @@ impl Aggregate {
         }
         self.hour_of_day[usize::from(crate::time::hour_of_day(req.ts_ms))].add(status, bytes, us);
 
-        crate::route::normalize_into(&req.path, &mut self.scratch);
-        let r = self.routes.entry(&self.scratch);
+        let route = crate::route::route_of(&req.path, &mut self.scratch);
+        let r = self.routes.entry(route);
         r.requests += 1;
         r.bytes = r.bytes.saturating_add(bytes);
         match status {

@@ -56,6 +56,7 @@ impl Clf {
     }
 
     /// Parses one line.
+    #[inline]
     pub fn parse<'a>(&mut self, line: impl Into<Line<'a>>) -> Result<Request<'a>, LineError> {
         let line = line.into();
         let mut c = Cursor::new(line.bytes());
@@ -133,14 +134,16 @@ fn trailing_timing(c: &mut Cursor<'_>, int_unit: TimeUnit) -> Option<f64> {
     let mut keyed: Option<(u8, f64)> = None;
     let mut plain: Option<f64> = None;
     loop {
-        let tok = match c.quoted(true) {
-            Some(q) => q,
-            None => match c.word() {
-                Some(w) => w,
-                None => break,
-            },
+        c.skip_spaces();
+        let tok = match c.rest().first() {
+            None => break,
+            Some(b'"') => c.quoted(true),
+            Some(_) => c.word(),
         };
-        if let Some(eq) = memchr::memchr(b'=', tok) {
+        let Some(tok) = tok else { break };
+        // A key starts with a letter: a number is a plain timing (the usual case).
+        let keyless = tok.first().is_some_and(u8::is_ascii_digit);
+        if let Some(eq) = memchr::memchr(b'=', tok).filter(|_| !keyless) {
             let (key, value) = (&tok[..eq], &tok[eq + 1..]);
             let value = value.strip_prefix(b"\"").unwrap_or(value);
             let value = value.strip_suffix(b"\"").unwrap_or(value);

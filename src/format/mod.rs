@@ -93,6 +93,7 @@ pub enum Parser {
 
 impl Parser {
     /// Parses one line (without its newline).
+    #[inline]
     pub fn parse<'a>(
         &mut self,
         line: impl Into<Line<'a>>,

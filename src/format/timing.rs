@@ -90,27 +90,21 @@ pub fn token_ms(tok: &[u8], int_unit: TimeUnit) -> Option<f64> {
 
 /// The common case read without float parsing: `12.345` (seconds, up to 6 decimals).
 fn decimal_seconds_ms(tok: &[u8]) -> Option<f64> {
-    let dot = memchr::memchr(b'.', tok)?;
-    let (int, frac) = (&tok[..dot], &tok[dot + 1..]);
-    if int.is_empty() || int.len() > 9 || frac.is_empty() || frac.len() > 6 {
+    let int_len = tok.iter().take_while(|b| b.is_ascii_digit()).count();
+    if int_len == 0 || int_len > 9 || tok.get(int_len) != Some(&b'.') {
         return None;
     }
-    let mut us: u64 = 0;
-    for &b in int {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        us = us * 10 + u64::from(b - b'0');
+    let frac = &tok[int_len + 1..];
+    if frac.is_empty() || frac.len() > 6 || !frac.iter().all(u8::is_ascii_digit) {
+        return None;
     }
-    let mut f: u64 = 0;
-    for &b in frac {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        f = f * 10 + u64::from(b - b'0');
-    }
-    f *= 10u64.pow(6 - frac.len() as u32);
-    Some((us * 1_000_000 + f) as f64 / 1000.0)
+    let value = |digits: &[u8]| {
+        digits
+            .iter()
+            .fold(0u64, |acc, &b| acc * 10 + u64::from(b - b'0'))
+    };
+    let f = value(frac) * 10u64.pow(6 - frac.len() as u32);
+    Some((value(&tok[..int_len]) * 1_000_000 + f) as f64 / 1000.0)
 }
 
 /// True when the token is a bare integer (its unit has to be told or guessed).
@@ -137,5 +131,9 @@ mod tests {
         assert_eq!(token_ms(b"0.0005", us), Some(0.5));
         assert_eq!(token_ms(b"12.5", us), Some(12500.0));
         assert_eq!(token_ms(b"1.2.3", us), None);
+        assert_eq!(token_ms(b"123456789.000001", us), Some(123456789000.001));
+        assert_eq!(token_ms(b"1234567890.5", us), Some(1234567890500.0));
+        assert_eq!(token_ms(b".5", us), Some(500.0));
+        assert_eq!(token_ms(b"5.", us), Some(5000.0));
     }
 }
