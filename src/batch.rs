@@ -110,10 +110,11 @@ pub fn aggregate_reader(
     let threads = opts.threads.max(1);
     let (tx, rx) = sync_channel::<Block>(threads * 2);
     let rx = Mutex::new(rx);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let result = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                let (rx, mut parser) = (&rx, parser.clone());
+                let (rx, mut parser, done) = (&rx, parser.clone(), done_tx.clone());
                 scope.spawn(move || {
                     let mut agg = Aggregate::new(opts.limits);
                     loop {
@@ -124,6 +125,7 @@ pub fn aggregate_reader(
                             offset: b.offset,
                         };
                         ingest_block(&mut agg, source, &mut parser, &b.data, pos);
+                        let _ = done.send(b.data);
                     }
                     agg
                 })
@@ -134,6 +136,9 @@ pub fn aggregate_reader(
         while let Some(b) = next {
             if tx.send(b).is_err() {
                 break;
+            }
+            for buf in done_rx.try_iter() {
+                blocks.recycle(buf);
             }
             next = match blocks.next_block() {
                 Ok(n) => n,

@@ -78,6 +78,8 @@ pub struct Blocks<R> {
     eof: bool,
     /// Lines skipped for being longer than [`MAX_LINE`].
     pub overlong: u64,
+    /// Buffers of blocks already read, handed back for the next blocks.
+    spare: Vec<Vec<u8>>,
 }
 
 impl<R: Read> Blocks<R> {
@@ -91,6 +93,7 @@ impl<R: Read> Blocks<R> {
             block_size: block_size.max(1024),
             eof: false,
             overlong: 0,
+            spare: Vec::new(),
         }
     }
 
@@ -124,8 +127,19 @@ impl<R: Read> Blocks<R> {
         }
     }
 
+    /// Takes back the buffer of a block that has been read, so that the next blocks reuse
+    /// its memory instead of asking the system for fresh pages.
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.spare.len() < 4 {
+            buf.clear();
+            self.spare.push(buf);
+        }
+    }
+
     fn emit(&mut self, len: usize) -> Block {
-        let rest = self.carry.split_off(len);
+        let mut rest = self.spare.pop().unwrap_or_default();
+        rest.extend_from_slice(&self.carry[len..]);
+        self.carry.truncate(len);
         let data = std::mem::replace(&mut self.carry, rest);
         let lines = memchr::memchr_iter(b'\n', &data).count() as u64;
         let block = Block {

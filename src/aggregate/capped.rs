@@ -1,6 +1,7 @@
 //! A map with a cap on distinct keys: past the cap, new keys fold into one `(other)` entry,
 //! so random paths from a scanner cannot exhaust memory.
 
+use compact_str::CompactString;
 use hashbrown::HashMap;
 
 /// Something that can absorb another value of its kind.
@@ -21,7 +22,8 @@ pub const OTHER: &str = "(other)";
 /// Per-key values with at most `cap` distinct keys plus an overflow entry.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Capped<V> {
-    map: HashMap<String, V>,
+    /// Short keys are stored in the table itself, so a lookup does not follow a pointer.
+    map: HashMap<CompactString, V>,
     other: Option<V>,
     cap: usize,
 }
@@ -38,8 +40,10 @@ impl<V: Default + Merge + Clone> Capped<V> {
 
     /// The value for `key`, or the overflow entry when `key` is new and the map is full.
     pub fn entry(&mut self, key: &str) -> &mut V {
-        if self.map.len() < self.cap || self.map.contains_key(key) {
-            self.map.entry_ref(key).or_default()
+        if self.map.contains_key(key) {
+            self.map.get_mut(key).expect("the key is there")
+        } else if self.map.len() < self.cap {
+            self.map.entry(key.into()).or_default()
         } else {
             self.other.get_or_insert_with(V::default)
         }

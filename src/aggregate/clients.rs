@@ -4,6 +4,7 @@
 //! lighter half is dropped (their requests stay in the totals), so the clients that matter —
 //! the heavy ones and the scanners — keep exact counts from the time they became heavy.
 
+use compact_str::CompactString;
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +33,9 @@ impl ClientStats {
 /// The heaviest clients.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Clients {
-    map: HashMap<String, ClientStats>,
+    /// Keyed by address; short keys are stored in the table itself, so a lookup does not
+    /// follow a pointer per probe.
+    map: HashMap<CompactString, ClientStats>,
     cap: usize,
 }
 
@@ -47,7 +50,10 @@ impl Clients {
 
     /// Counts one request from `client`.
     pub fn add(&mut self, client: &str, status: u16, bytes: u64) {
-        let s = self.map.entry_ref(client).or_default();
+        let s = match self.map.get_mut(client) {
+            Some(s) => s,
+            None => self.map.entry(client.into()).or_default(),
+        };
         s.requests += 1;
         s.bytes = s.bytes.saturating_add(bytes);
         if status == 404 {
@@ -72,7 +78,7 @@ impl Clients {
     /// Adds every client of `o`.
     pub fn merge(&mut self, o: &Clients) {
         for (k, v) in &o.map {
-            self.map.entry_ref(k.as_str()).or_default().merge(v);
+            self.map.entry(k.clone()).or_default().merge(v);
         }
         if self.map.len() > self.cap {
             self.prune();
