@@ -122,7 +122,7 @@ pub fn ingest_block_with(
     let mut stats = LineStats::default();
     let mut candidates = Candidates::new(agg.limits().samples);
     // A block that is text as a whole (the usual case) is checked once, not field by field.
-    let block_text = std::str::from_utf8(block).ok();
+    let block_text = simdutf8::basic::from_utf8(block).ok();
     let line_at = |start: usize, end: usize| {
         block_text
             .and_then(|t| t.get(start..end))

@@ -3,6 +3,7 @@
 
 use compact_str::CompactString;
 use hashbrown::HashMap;
+use hashbrown::hash_map::EntryRef;
 
 /// Something that can absorb another value of its kind.
 pub trait Merge {
@@ -40,12 +41,11 @@ impl<V: Default + Merge + Clone> Capped<V> {
 
     /// The value for `key`, or the overflow entry when `key` is new and the map is full.
     pub fn entry(&mut self, key: &str) -> &mut V {
-        if self.map.contains_key(key) {
-            self.map.get_mut(key).expect("the key is there")
-        } else if self.map.len() < self.cap {
-            self.map.entry(key.into()).or_default()
-        } else {
-            self.other.get_or_insert_with(V::default)
+        let full = self.map.len() >= self.cap;
+        match self.map.entry_ref(key) {
+            EntryRef::Occupied(e) => e.into_mut(),
+            EntryRef::Vacant(e) if !full => e.insert_with_key(key.into(), V::default()),
+            EntryRef::Vacant(_) => self.other.get_or_insert_with(V::default),
         }
     }
 

@@ -6,6 +6,7 @@
 
 use compact_str::CompactString;
 use hashbrown::HashMap;
+use hashbrown::hash_map::EntryRef;
 use serde::{Deserialize, Serialize};
 
 /// What one client did.
@@ -50,9 +51,9 @@ impl Clients {
 
     /// Counts one request from `client`.
     pub fn add(&mut self, client: &str, status: u16, bytes: u64) {
-        let s = match self.map.get_mut(client) {
-            Some(s) => s,
-            None => self.map.entry(client.into()).or_default(),
+        let s = match self.map.entry_ref(client) {
+            EntryRef::Occupied(e) => e.into_mut(),
+            EntryRef::Vacant(e) => e.insert_with_key(client.into(), ClientStats::default()),
         };
         s.requests += 1;
         s.bytes = s.bytes.saturating_add(bytes);
