@@ -6,10 +6,6 @@ pub const MAX_ROUTE_LEN: usize = 200;
 /// Placeholder that replaces identifier segments.
 pub const ID: &str = "{id}";
 
-fn is_hex(b: &[u8]) -> bool {
-    b.iter().all(u8::is_ascii_hexdigit)
-}
-
 fn is_uuid(b: &[u8]) -> bool {
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| match i {
@@ -21,23 +17,27 @@ fn is_uuid(b: &[u8]) -> bool {
 /// True for a path segment that names one object rather than a kind of thing: numbers,
 /// UUIDs, hex hashes, and long tokens that mix letters and digits.
 pub fn is_identifier(seg: &[u8]) -> bool {
-    if seg.is_empty() {
+    let (mut digits, mut hex_letters, mut letters) = (0, 0, 0);
+    for &c in seg {
+        match c {
+            b'0'..=b'9' => digits += 1,
+            b'a'..=b'f' | b'A'..=b'F' => hex_letters += 1,
+            b'g'..=b'z' | b'G'..=b'Z' => letters += 1,
+            b'-' | b'_' | b'=' => {}
+            _ => return false,
+        }
+    }
+    let len = seg.len();
+    if digits == 0 {
         return false;
     }
-    let has_digit = seg.iter().any(u8::is_ascii_digit);
-    if !has_digit {
-        return false;
-    }
-    if seg.iter().all(u8::is_ascii_digit) || is_uuid(seg) {
+    if digits == len || is_uuid(seg) {
         return true;
     }
-    if seg.len() >= 8 && is_hex(seg) {
+    if len >= 8 && digits + hex_letters == len {
         return true;
     }
-    let token_like = seg
-        .iter()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'='));
-    token_like && seg.len() >= 20 && seg.iter().any(u8::is_ascii_alphabetic)
+    len >= 20 && letters + hex_letters > 0
 }
 
 /// Writes the route of `path` into `out` (cleared first): query and fragment dropped,

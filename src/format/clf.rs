@@ -131,6 +131,14 @@ fn key_rank(key: &[u8]) -> Option<u8> {
 
 /// Finds the response time among the tokens after the user agent.
 fn trailing_timing(c: &mut Cursor<'_>, int_unit: TimeUnit) -> Option<f64> {
+    // The usual tail is one number (`0.123` or `%D` µs): read it without splitting tokens.
+    let rest = c.rest().trim_ascii();
+    if rest.is_empty() {
+        return None;
+    }
+    if rest.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
+        return token_ms(rest, int_unit);
+    }
     let mut keyed: Option<(u8, f64)> = None;
     let mut plain: Option<f64> = None;
     loop {
