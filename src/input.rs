@@ -7,7 +7,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 /// Size of the blocks handed to parser threads.
-pub const BLOCK_SIZE: usize = 4 << 20;
+pub const BLOCK_SIZE: usize = 1 << 20;
 /// Longest line read; a longer one is counted as rejected and skipped.
 pub const MAX_LINE: usize = 16 << 20;
 
