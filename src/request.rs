@@ -49,18 +49,15 @@ impl Default for Request<'_> {
 
 /// Text of a log field: borrowed when the bytes are valid UTF-8, replacement characters otherwise.
 pub fn text(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(bytes),
-    }
+    String::from_utf8_lossy(bytes)
 }
 
 /// Splits a request line (`GET /path HTTP/1.1`) into method, path and protocol.
 ///
 /// A line with one word is taken as a bare path (`-` or garbage sent by scanners is kept
 /// as the path so nothing is lost).
-pub fn split_request_line(line: &[u8]) -> (Cow<'_, str>, Cow<'_, str>, Cow<'_, str>) {
-    Line::from(line).request_line(line)
+pub fn split_request_line(line: &str) -> (Cow<'_, str>, Cow<'_, str>, Cow<'_, str>) {
+    Line::from_text(line).request_line(line.as_bytes())
 }
 
 /// One log line, and the same line as text when it is valid UTF-8, so that its fields can be
@@ -201,16 +198,16 @@ mod tests {
     #[test]
     fn request_line_variants() {
         assert_eq!(
-            split_request_line(b"GET /a?b=1 HTTP/1.1"),
+            split_request_line("GET /a?b=1 HTTP/1.1"),
             ("GET".into(), "/a?b=1".into(), "HTTP/1.1".into())
         );
         assert_eq!(
-            split_request_line(b"GET /a"),
+            split_request_line("GET /a"),
             ("GET".into(), "/a".into(), "".into())
         );
-        assert_eq!(split_request_line(b"-"), ("".into(), "-".into(), "".into()));
+        assert_eq!(split_request_line("-"), ("".into(), "-".into(), "".into()));
         assert_eq!(
-            split_request_line(b"GET /a b HTTP/2.0"),
+            split_request_line("GET /a b HTTP/2.0"),
             ("GET".into(), "/a b".into(), "HTTP/2.0".into())
         );
     }

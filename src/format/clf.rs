@@ -149,9 +149,7 @@ fn trailing_timing(c: &mut Cursor<'_>, int_unit: TimeUnit) -> Option<f64> {
             Some(_) => c.word(),
         };
         let Some(tok) = tok else { break };
-        // A key starts with a letter: a number is a plain timing (the usual case).
-        let keyless = tok.first().is_some_and(u8::is_ascii_digit);
-        if let Some(eq) = memchr::memchr(b'=', tok).filter(|_| !keyless) {
+        if let Some(eq) = memchr::memchr(b'=', tok) {
             let (key, value) = (&tok[..eq], &tok[eq + 1..]);
             let value = value.strip_prefix(b"\"").unwrap_or(value);
             let value = value.strip_suffix(b"\"").unwrap_or(value);

@@ -219,7 +219,7 @@ impl Json {
         };
         if req.path.is_empty() {
             let line = self.text(&map, Field::RequestLine);
-            let (m, p, proto) = split_request_line(line.as_bytes());
+            let (m, p, proto) = split_request_line(&line);
             let (m, p, proto) = (m.into_owned(), p.into_owned(), proto.into_owned());
             if p.is_empty() {
                 return Err(LineError::Field("path"));

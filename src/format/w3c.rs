@@ -79,10 +79,8 @@ impl W3c {
         &mut self,
         line: impl Into<Line<'a>>,
     ) -> Result<Option<Request<'a>>, LineError> {
-        let (line, bytes) = {
-            let line = line.into();
-            (line, line.bytes())
-        };
+        let line = line.into();
+        let bytes = line.bytes();
         if let Some(directive) = bytes.strip_prefix(b"#") {
             if let Some(fields) = directive.strip_prefix(b"Fields:") {
                 *self = W3c::with_fields(&String::from_utf8_lossy(fields));
