@@ -2,10 +2,12 @@
 
 use crate::aggregate::{Aggregate, Limits, LineStats};
 use crate::format::{FormatError, FormatOptions, Parser, detect, detect::SAMPLE_LINES};
-use crate::ingest::{BlockPos, ingest_block};
-use crate::input::{BLOCK_SIZE, Block, Blocks, InputError, open};
+use crate::ingest::{BlockPos, ingest_block, ingest_block_at};
+use crate::input::{BLOCK_SIZE, Block, Blocks, FileChunks, Input, InputError, open};
+use std::fs::File;
 use std::io::Read;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::sync_channel;
 
 /// Why a batch analysis failed.
@@ -56,7 +58,11 @@ pub fn source_name(input: &str) -> String {
 pub fn aggregate_inputs(inputs: &[String], opts: &BatchOptions) -> Result<Aggregate, BatchError> {
     let mut total = Aggregate::new(opts.limits);
     for input in inputs {
-        let agg = aggregate_reader(&source_name(input), open(input)?, opts)?;
+        let name = source_name(input);
+        let agg = match open(input)? {
+            Input::File(file, len) => aggregate_file(&name, &file, len, opts)?,
+            Input::Stream(reader) => aggregate_reader(&name, reader, opts)?,
+        };
         log_rejections(&agg);
         total.merge(&agg);
     }
@@ -87,21 +93,118 @@ fn detect_block(first: &[u8], fmt: &FormatOptions) -> Result<Parser, FormatError
     detect(&sample, fmt)
 }
 
+/// Counts a line skipped for being too long.
+fn record_overlong(agg: &mut Aggregate, source: &str, line_no: u64) {
+    let lines = LineStats {
+        read: 1,
+        rejected: 1,
+        ..LineStats::default()
+    };
+    agg.record_lines(source, None, lines);
+    agg.reject_sample(
+        source,
+        line_no,
+        b"(line longer than 16 MiB, skipped)",
+        "line too long",
+    );
+}
+
+fn read_error(source: &str) -> impl Fn(std::io::Error) -> BatchError {
+    move |e| {
+        BatchError::Input(InputError::Read {
+            path: source.into(),
+            source: e,
+        })
+    }
+}
+
+/// Aggregates the first `len` bytes of the regular file `file`, named `source`: every thread
+/// reads and counts chunks of it on its own.
+pub fn aggregate_file(
+    source: &str,
+    file: &File,
+    len: u64,
+    opts: &BatchOptions,
+) -> Result<Aggregate, BatchError> {
+    let chunks = FileChunks::new(file, len, opts.block_size);
+    let mut total = Aggregate::new(opts.limits);
+    if chunks.count() == 0 {
+        total.record_lines(source, opts.format.kind, LineStats::default());
+        return Ok(total);
+    }
+    // The format is detected from the first chunk that holds lines.
+    let mut buf = Vec::new();
+    let mut sample = 0..0;
+    for k in 0..chunks.count() {
+        sample = chunks.read(k, &mut buf).map_err(read_error(source))?.range;
+        if !sample.is_empty() {
+            break;
+        }
+    }
+    let parser = detect_block(&buf[sample], &opts.format)?;
+    tracing::info!(source, format = parser.kind().name(), "reading");
+    let next = AtomicUsize::new(0);
+    let threads = opts.threads.clamp(1, chunks.count());
+    let results: Vec<std::io::Result<Aggregate>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (chunks, next, mut parser) = (&chunks, &next, parser.clone());
+                scope.spawn(move || {
+                    let mut agg = Aggregate::new(opts.limits);
+                    let mut buf = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        if k >= chunks.count() {
+                            break;
+                        }
+                        let lines = match chunks.read(k, &mut buf) {
+                            Ok(lines) => lines,
+                            Err(e) => {
+                                next.store(chunks.count(), Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        };
+                        let first_line = || chunks.first_line(k, &lines).unwrap_or(0);
+                        let block = &buf[lines.range.clone()];
+                        ingest_block_at(
+                            &mut agg,
+                            source,
+                            &mut parser,
+                            block,
+                            lines.offset,
+                            first_line,
+                        );
+                        if lines.overlong_at.is_some() {
+                            let before = memchr::memchr_iter(b'\n', block).count() as u64;
+                            let line_no = chunks.first_line(k, &lines).map_or(0, |n| n + before);
+                            record_overlong(&mut agg, source, line_no);
+                        }
+                    }
+                    Ok(agg)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("parser threads do not panic"))
+            .collect()
+    });
+    for agg in results {
+        total.merge(&agg.map_err(read_error(source))?);
+    }
+    Ok(total)
+}
+
 /// Aggregates one reader named `source`.
 pub fn aggregate_reader(
     source: &str,
     reader: impl Read + Send,
     opts: &BatchOptions,
 ) -> Result<Aggregate, BatchError> {
-    let read_error = |e| {
-        BatchError::Input(InputError::Read {
-            path: source.into(),
-            source: e,
-        })
-    };
+    let read_error = read_error(source);
     let mut blocks = Blocks::new(reader, opts.block_size);
     let mut total = Aggregate::new(opts.limits);
-    let Some(first) = blocks.next_block().map_err(read_error)? else {
+    let Some(first) = blocks.next_block().map_err(&read_error)? else {
         total.record_lines(source, opts.format.kind, LineStats::default());
         return Ok(total);
     };
@@ -154,23 +257,8 @@ pub fn aggregate_reader(
         }
         read_result
     });
-    if blocks.overlong > 0 {
-        let n = blocks.overlong;
-        total.record_lines(
-            source,
-            None,
-            LineStats {
-                read: n,
-                rejected: n,
-                ..LineStats::default()
-            },
-        );
-        total.reject_sample(
-            source,
-            0,
-            b"(line longer than 16 MiB, skipped)",
-            "line too long",
-        );
+    for &line_no in &blocks.overlong {
+        record_overlong(&mut total, source, line_no);
     }
     result.map_err(read_error)?;
     Ok(total)

@@ -117,8 +117,44 @@ pub fn ingest_block_with(
     parser: &mut Parser,
     block: &[u8],
     pos: BlockPos,
+    each: impl FnMut(&crate::request::Request<'_>),
+) -> LineStats {
+    ingest(
+        agg,
+        source,
+        parser,
+        block,
+        pos.offset,
+        || pos.first_line,
+        each,
+    )
+}
+
+/// [`ingest_block`] for a block at byte `offset` whose line numbers are not known yet:
+/// `first_line` gives the number of its first line, and is called only when a line is
+/// rejected (at most once), since only rejected lines are reported by number.
+pub fn ingest_block_at(
+    agg: &mut Aggregate,
+    source: &str,
+    parser: &mut Parser,
+    block: &[u8],
+    offset: u64,
+    first_line: impl FnOnce() -> u64,
+) -> LineStats {
+    ingest(agg, source, parser, block, offset, first_line, |_| {})
+}
+
+fn ingest(
+    agg: &mut Aggregate,
+    source: &str,
+    parser: &mut Parser,
+    block: &[u8],
+    offset: u64,
+    first_line: impl FnOnce() -> u64,
     mut each: impl FnMut(&crate::request::Request<'_>),
 ) -> LineStats {
+    let mut first_line = Some(first_line);
+    let mut first_line_no = 0;
     let mut stats = LineStats::default();
     let mut candidates = Candidates::new(agg.limits().samples);
     // A block that is text as a whole (the usual case) is checked once, not field by field.
@@ -130,7 +166,7 @@ pub fn ingest_block_with(
     };
     let mut start = 0usize;
     let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
-    for (line_no, end) in (pos.first_line..).zip(ends) {
+    for (index, end) in (0u64..).zip(ends) {
         if start >= block.len() && end == block.len() {
             break;
         }
@@ -141,14 +177,15 @@ pub fn ingest_block_with(
                 stats.parsed += 1;
                 agg.count(&req);
                 each(&req);
-                candidates.offer(
-                    SampleKeys::of(&req, pos.offset + start as u64),
-                    (start, end),
-                );
+                candidates.offer(SampleKeys::of(&req, offset + start as u64), (start, end));
             }
             Ok(None) => stats.skipped += 1,
             Err(e) => {
                 stats.rejected += 1;
+                if let Some(f) = first_line.take() {
+                    first_line_no = f();
+                }
+                let line_no = first_line_no + index;
                 tracing::debug!(source, line = line_no, error = %e, "rejected line");
                 agg.reject_sample(source, line_no, raw, &e.to_string());
             }
@@ -158,7 +195,7 @@ pub fn ingest_block_with(
     for (start, end) in candidates.ranges() {
         let raw = &block[start..end];
         if let Ok(Some(req)) = parser.parse(line_at(start, end)) {
-            agg.sample(&req, raw, pos.offset + start as u64);
+            agg.sample(&req, raw, offset + start as u64);
         }
     }
     agg.record_lines(source, Some(parser.kind()), stats);

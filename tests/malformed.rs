@@ -7,9 +7,14 @@ use tailpulse::aggregate::LineStats;
 
 const GOOD: &str = r#"192.0.2.7 - - [01/Mar/2024:10:00:00 +0000] "GET /ok HTTP/1.1" 200 10 "-" "Mozilla/5.0" 0.010"#;
 
+/// Line counts and analysis of `data`, read as a stream and as a file in chunks (which must
+/// agree, line numbers of rejected lines included).
 fn stats(data: &[u8]) -> (LineStats, serde_json::Value) {
     let agg = common::aggregate_bytes("in", data, 2, 4096);
-    (agg.lines, common::json(&agg))
+    let json = common::json(&agg);
+    let file = common::aggregate_written("in", data, 2, 4096);
+    assert_eq!(common::json(&file), json, "file and stream disagree");
+    (agg.lines, json)
 }
 
 #[test]
@@ -105,14 +110,24 @@ fn a_line_over_the_limit_is_skipped_and_counted() {
     data.push(b'\n');
     data.extend_from_slice(GOOD.as_bytes());
     data.push(b'\n');
-    let agg = common::aggregate_bytes("in", &data, 2, 1 << 20);
-    assert_eq!(
-        agg.lines,
-        LineStats {
-            read: 3,
-            parsed: 2,
-            rejected: 1,
-            skipped: 0
-        }
-    );
+    for agg in [
+        common::aggregate_bytes("in", &data, 2, 1 << 20),
+        common::aggregate_written("in", &data, 2, 1 << 20),
+    ] {
+        assert_eq!(
+            agg.lines,
+            LineStats {
+                read: 3,
+                parsed: 2,
+                rejected: 1,
+                skipped: 0
+            }
+        );
+        let rejected = agg.sources()["in"].rejected_samples();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(
+            (rejected[0].line, rejected[0].error.as_str()),
+            (2, "line too long")
+        );
+    }
 }

@@ -91,3 +91,32 @@ fn parallel_blocks_equal_one_thread() {
     assert_eq!(one.lines.read, 3000);
     assert_eq!(common::json(&one), common::json(&many));
 }
+
+#[test]
+fn file_chunks_equal_the_stream() {
+    let fixture = std::fs::read_to_string(common::FIXTURE).unwrap();
+    let mut data = String::new();
+    for (i, line) in fixture.lines().take(600).enumerate() {
+        data.push_str(line);
+        data.push('\n');
+        match i % 97 {
+            // Rejected lines, whose numbers must survive chunking.
+            5 => data.push_str("garbage between chunks\n"),
+            // A line longer than a chunk.
+            40 => data.push_str(&format!("{}\n", "z".repeat(5000))),
+            61 => data.push('\n'),
+            _ => {}
+        }
+    }
+    data.push_str("no newline at the end");
+    let stream = common::json(&common::aggregate_bytes("f", data.as_bytes(), 1, 64 << 20));
+    assert!(stream["lines"]["rejected"].as_u64().unwrap() > 10);
+    for (threads, size) in [(1, 1024), (2, 1024), (3, 1500), (2, 4096), (4, 64 << 20)] {
+        let file = common::aggregate_written("f", data.as_bytes(), threads, size);
+        assert_eq!(
+            common::json(&file),
+            stream,
+            "{threads} threads, chunks of {size}"
+        );
+    }
+}

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use tailpulse::aggregate::{Aggregate, Limits};
-use tailpulse::batch::{BatchOptions, aggregate_reader};
+use tailpulse::batch::{BatchOptions, aggregate_file, aggregate_reader};
 
 /// The committed sample log (3,000 combined lines with request times).
 pub const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/combined.log");
@@ -16,6 +16,21 @@ pub fn aggregate_bytes(name: &str, data: &[u8], threads: usize, block_size: usiz
         ..BatchOptions::default()
     };
     aggregate_reader(name, data, &opts).expect("in-memory input aggregates")
+}
+
+/// Aggregates `data` written to a real file, read in chunks of `block_size` by `threads`.
+pub fn aggregate_written(name: &str, data: &[u8], threads: usize, block_size: usize) -> Aggregate {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    std::fs::write(&path, data).unwrap();
+    let opts = BatchOptions {
+        threads,
+        block_size,
+        limits: Limits::default(),
+        ..BatchOptions::default()
+    };
+    let file = std::fs::File::open(&path).unwrap();
+    aggregate_file(name, &file, data.len() as u64, &opts).expect("a written file aggregates")
 }
 
 /// The analysis of `agg` as JSON.
