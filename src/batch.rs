@@ -3,7 +3,7 @@
 use crate::aggregate::{Aggregate, Limits, LineStats};
 use crate::format::{FormatError, FormatOptions, Parser, detect, detect::SAMPLE_LINES};
 use crate::ingest::{BlockPos, ingest_block, ingest_block_at};
-use crate::input::{BLOCK_SIZE, Block, Blocks, FileChunks, Input, InputError, open};
+use crate::input::{BLOCK_SIZE, Block, Blocks, ChunkBuf, FileChunks, Input, InputError, open};
 use std::fs::File;
 use std::io::Read;
 use std::sync::Mutex;
@@ -32,6 +32,8 @@ pub struct BatchOptions {
     pub threads: usize,
     /// Bytes per block.
     pub block_size: usize,
+    /// Map regular files into memory instead of reading them (see [`ChunkBuf::mapped`]).
+    pub mmap: bool,
 }
 
 impl Default for BatchOptions {
@@ -41,6 +43,7 @@ impl Default for BatchOptions {
             limits: Limits::default(),
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             block_size: BLOCK_SIZE,
+            mmap: true,
         }
     }
 }
@@ -133,7 +136,11 @@ pub fn aggregate_file(
         return Ok(total);
     }
     // The format is detected from the first chunk that holds lines.
-    let mut buf = Vec::new();
+    let new_buf = || match opts.mmap {
+        true => ChunkBuf::mapped(),
+        false => ChunkBuf::read(),
+    };
+    let mut buf = new_buf();
     let mut sample = 0..0;
     for k in 0..chunks.count() {
         sample = chunks.read(k, &mut buf).map_err(read_error(source))?.range;
@@ -141,7 +148,8 @@ pub fn aggregate_file(
             break;
         }
     }
-    let parser = detect_block(&buf[sample], &opts.format)?;
+    let parser = detect_block(&buf.bytes()[sample], &opts.format)?;
+    drop(buf);
     tracing::info!(source, format = parser.kind().name(), "reading");
     let next = AtomicUsize::new(0);
     let threads = opts.threads.clamp(1, chunks.count());
@@ -151,7 +159,7 @@ pub fn aggregate_file(
                 let (chunks, next, mut parser) = (&chunks, &next, parser.clone());
                 scope.spawn(move || {
                     let mut agg = Aggregate::new(opts.limits);
-                    let mut buf = Vec::new();
+                    let mut buf = new_buf();
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         if k >= chunks.count() {
@@ -165,7 +173,7 @@ pub fn aggregate_file(
                             }
                         };
                         let first_line = || chunks.first_line(k, &lines).unwrap_or(0);
-                        let block = &buf[lines.range.clone()];
+                        let block = &buf.bytes()[lines.range.clone()];
                         ingest_block_at(
                             &mut agg,
                             source,

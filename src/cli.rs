@@ -125,6 +125,10 @@ pub struct AnalyzeArgs {
     /// Parser threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Read files instead of mapping them into memory. Mapping is faster, but a file that
+    /// another process truncates while it is being analyzed stops the run (SIGBUS).
+    #[arg(long)]
+    pub no_mmap: bool,
     /// Distinct routes kept; the rest are counted under (other).
     #[arg(long, default_value_t = Limits::default().max_routes)]
     pub max_routes: usize,
@@ -162,6 +166,7 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
             ..Limits::default()
         },
         threads: a.threads.unwrap_or(defaults.threads),
+        mmap: !a.no_mmap,
         ..defaults
     };
     let summary = match &a.db {

@@ -18,19 +18,25 @@ pub fn aggregate_bytes(name: &str, data: &[u8], threads: usize, block_size: usiz
     aggregate_reader(name, data, &opts).expect("in-memory input aggregates")
 }
 
-/// Aggregates `data` written to a real file, read in chunks of `block_size` by `threads`.
+/// Aggregates `data` written to a real file, read in chunks of `block_size` by `threads`,
+/// once mapped and once read; the two must agree.
 pub fn aggregate_written(name: &str, data: &[u8], threads: usize, block_size: usize) -> Aggregate {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("access.log");
     std::fs::write(&path, data).unwrap();
-    let opts = BatchOptions {
-        threads,
-        block_size,
-        limits: Limits::default(),
-        ..BatchOptions::default()
-    };
     let file = std::fs::File::open(&path).unwrap();
-    aggregate_file(name, &file, data.len() as u64, &opts).expect("a written file aggregates")
+    let [mapped, read] = [true, false].map(|mmap| {
+        let opts = BatchOptions {
+            threads,
+            block_size,
+            mmap,
+            limits: Limits::default(),
+            ..BatchOptions::default()
+        };
+        aggregate_file(name, &file, data.len() as u64, &opts).expect("a written file aggregates")
+    });
+    assert_eq!(json(&mapped), json(&read), "mapped and read files disagree");
+    mapped
 }
 
 /// The analysis of `agg` as JSON.

@@ -6,6 +6,9 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
+mod chunks;
+pub use chunks::{ChunkBuf, ChunkLines, FileChunks};
+
 /// Size of the blocks handed to parser threads.
 pub const BLOCK_SIZE: usize = 1 << 20;
 /// Longest line read; a longer one is counted as rejected and skipped.
@@ -207,148 +210,7 @@ impl<R: Read> Blocks<R> {
     }
 }
 
-/// The lines that start in one chunk of a [`FileChunks`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChunkLines {
-    /// Byte offset in the file of the first line.
-    pub offset: u64,
-    /// Where the lines are in the buffer they were read into.
-    pub range: std::ops::Range<usize>,
-    /// Newlines between the chunk's start and its first line: 0 when the chunk starts with a
-    /// line, 1 when it starts inside one.
-    pub skipped_newlines: u64,
-    /// Byte offset of a line that was left out for being longer than [`MAX_LINE`].
-    pub overlong_at: Option<u64>,
-}
-
-/// A regular file cut into chunks of whole lines that each parser thread reads on its own
-/// (positioned reads), so no thread reads for the others and no chunk waits for another.
-///
-/// Chunk `k` covers bytes `k * size .. (k + 1) * size`, and holds the lines that start there;
-/// its last line runs on past the end of the range to its newline.
-pub struct FileChunks<'a> {
-    file: &'a File,
-    len: u64,
-    size: u64,
-    /// Newlines in each chunk's byte range, counted when a line number is asked for.
-    newlines: Vec<std::sync::OnceLock<u64>>,
-}
-
-impl<'a> FileChunks<'a> {
-    /// Chunks of `size` bytes (1 KiB to [`MAX_LINE`]) of the first `len` bytes of `file`.
-    pub fn new(file: &'a File, len: u64, size: usize) -> Self {
-        let size = size.clamp(1024, MAX_LINE) as u64;
-        let count = len.div_ceil(size) as usize;
-        FileChunks {
-            file,
-            len,
-            size,
-            newlines: (0..count).map(|_| std::sync::OnceLock::new()).collect(),
-        }
-    }
-
-    /// How many chunks there are.
-    pub fn count(&self) -> usize {
-        self.newlines.len()
-    }
-
-    fn range(&self, k: usize) -> (u64, u64) {
-        let start = k as u64 * self.size;
-        (start, (start + self.size).min(self.len))
-    }
-
-    /// Reads the lines that start in chunk `k` into `buf`, which is reused from chunk to
-    /// chunk (it keeps its length, so its memory is not cleared each time).
-    ///
-    /// A line longer than [`MAX_LINE`] is left out and reported. A file that shrinks while
-    /// it is read ends where it ends.
-    pub fn read(&self, k: usize, buf: &mut Vec<u8>) -> io::Result<ChunkLines> {
-        let (start, end) = self.range(k);
-        // One byte before the range tells whether the range starts with a line.
-        let from = start.saturating_sub(1);
-        let mut filled = self.read_at(from, (end - from) as usize, buf, 0)?;
-        let first = if k == 0 {
-            0
-        } else {
-            match memchr::memchr(b'\n', &buf[..filled]) {
-                Some(i) if from + (i as u64) + 1 < end => i + 1,
-                // No line starts in this chunk.
-                _ => {
-                    return Ok(ChunkLines {
-                        offset: end,
-                        range: 0..0,
-                        skipped_newlines: 0,
-                        overlong_at: None,
-                    });
-                }
-            }
-        };
-        let offset = from + first as u64;
-        let mut lines = ChunkLines {
-            offset,
-            range: first..filled,
-            skipped_newlines: u64::from(offset > start),
-            overlong_at: None,
-        };
-        if filled < (end - from) as usize || buf[..filled].last() == Some(&b'\n') {
-            return Ok(lines);
-        }
-        // The last line runs on past the range: read on to its newline.
-        let last = memchr::memrchr(b'\n', &buf[first..filled]).map_or(first, |i| first + i + 1);
-        let mut pos = end;
-        loop {
-            let want = (filled - last).clamp(64 << 10, 1 << 20);
-            let n = self.read_at(pos, want, buf, filled)?;
-            pos += n as u64;
-            let newline = memchr::memchr(b'\n', &buf[filled..filled + n]).map(|i| filled + i);
-            filled += n;
-            if newline.unwrap_or(filled) - last > MAX_LINE {
-                lines.range.end = last;
-                lines.overlong_at = Some(from + last as u64);
-                return Ok(lines);
-            }
-            if let Some(i) = newline {
-                filled = i + 1;
-                break;
-            }
-            if n < want {
-                break;
-            }
-        }
-        lines.range.end = filled;
-        Ok(lines)
-    }
-
-    /// Reads up to `len` bytes from `offset` (fewer at the end of the file) into `buf` at
-    /// `at`, growing `buf` when it is too short; returns how many.
-    fn read_at(&self, offset: u64, len: usize, buf: &mut Vec<u8>, at: usize) -> io::Result<usize> {
-        let len = len.min(self.len.saturating_sub(offset) as usize);
-        if buf.len() < at + len {
-            buf.resize(at + len, 0);
-        }
-        read_full_at(self.file, &mut buf[at..at + len], offset)
-    }
-
-    /// The 1-based number of the first line of chunk `k`, read as `lines`: counts the
-    /// newlines of the chunks before it (each counted once, whichever thread asks first).
-    pub fn first_line(&self, k: usize, lines: &ChunkLines) -> io::Result<u64> {
-        let mut n = 1 + lines.skipped_newlines;
-        let mut buf = Vec::new();
-        for j in 0..k {
-            n += match self.newlines[j].get() {
-                Some(&c) => c,
-                None => {
-                    let (start, end) = self.range(j);
-                    let n = self.read_at(start, (end - start) as usize, &mut buf, 0)?;
-                    let c = memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
-                    *self.newlines[j].get_or_init(|| c)
-                }
-            };
-        }
-        Ok(n)
-    }
-}
-
+/// Reads into `buf` from `offset` until it is full or the file ends; returns the bytes read.
 #[cfg(unix)]
 fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     use std::os::unix::fs::FileExt;
@@ -364,6 +226,7 @@ fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     Ok(n)
 }
 
+/// Reads into `buf` from `offset` until it is full or the file ends; returns the bytes read.
 #[cfg(windows)]
 fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     use std::os::windows::fs::FileExt;
@@ -428,65 +291,6 @@ mod tests {
                 &b.data[..4]
             );
         }
-    }
-
-    #[test]
-    fn file_chunks_hold_each_line_once_with_its_number() {
-        let mut data = Vec::new();
-        for i in 0..3000 {
-            data.extend_from_slice(format!("{i} {}\n", "x".repeat(i % 700)).as_bytes());
-        }
-        data.extend_from_slice(b"last");
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, &data).unwrap();
-        let file = File::open(&path).unwrap();
-        for size in [1024, 1025, 4096, 100_000] {
-            let chunks = FileChunks::new(&file, data.len() as u64, size);
-            let mut joined = Vec::new();
-            let mut buf = Vec::new();
-            // Asked from the last chunk back, so line numbers are counted before being read.
-            let mut read: Vec<_> = (0..chunks.count())
-                .rev()
-                .map(|k| {
-                    let lines = chunks.read(k, &mut buf).unwrap();
-                    let first_line = chunks.first_line(k, &lines).unwrap();
-                    (k, buf[lines.range.clone()].to_vec(), lines, first_line)
-                })
-                .collect();
-            read.reverse();
-            for (k, bytes, lines, first_line) in read {
-                assert_eq!(lines.overlong_at, None);
-                assert_eq!(&data[lines.offset as usize..][..bytes.len()], &bytes[..]);
-                if !bytes.is_empty() {
-                    let number: u64 = String::from_utf8_lossy(
-                        &bytes[..bytes.iter().position(|&b| b == b' ').unwrap_or(4)],
-                    )
-                    .parse()
-                    .unwrap_or(3000);
-                    assert_eq!(first_line, number + 1, "chunk {k} of {size}");
-                }
-                joined.extend_from_slice(&bytes);
-            }
-            assert_eq!(joined, data, "chunks of {size}");
-        }
-    }
-
-    #[test]
-    fn a_file_shorter_than_its_length_ends_where_it_ends() {
-        let data = b"one\ntwo\nthree".repeat(200);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, &data).unwrap();
-        let file = File::open(&path).unwrap();
-        let chunks = FileChunks::new(&file, data.len() as u64 + 5000, 1024);
-        let mut joined = Vec::new();
-        let mut buf = Vec::new();
-        for k in 0..chunks.count() {
-            let lines = chunks.read(k, &mut buf).unwrap();
-            joined.extend_from_slice(&buf[lines.range]);
-        }
-        assert_eq!(joined, data);
     }
 
     #[test]
