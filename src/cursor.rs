@@ -46,9 +46,7 @@ impl<'a> Cursor<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        // Words are short (addresses, statuses, sizes): a plain loop ends sooner than a
-        // vector search starts.
-        match self.rest.iter().position(|&b| b == b' ' || b == b'\t') {
+        match find_blank(self.rest) {
             Some(i) => {
                 let w = &self.rest[..i];
                 self.rest = &self.rest[i + 1..];
@@ -82,6 +80,23 @@ impl<'a> Cursor<'a> {
                 self.rest = save;
                 None
             }
+        }
+    }
+
+    /// A `[...]` field holding a time (after skipping spaces), consuming both brackets.
+    ///
+    /// Same as `between(b'[', b']')`, with the usual CLF time
+    /// (`10/Oct/2000:13:55:36 -0700`, 26 bytes) taken without a search.
+    pub fn bracketed_time(&mut self) -> Option<&'a [u8]> {
+        const CLF_TIME: usize = 26;
+        self.skip_spaces();
+        match self.rest.get(CLF_TIME + 1) {
+            Some(b']') if self.rest[0] == b'[' && !self.rest[1..=CLF_TIME].contains(&b']') => {
+                let field = &self.rest[1..=CLF_TIME];
+                self.rest = &self.rest[CLF_TIME + 2..];
+                Some(field)
+            }
+            _ => self.between(b'[', b']'),
         }
     }
 
@@ -127,9 +142,86 @@ impl<'a> Cursor<'a> {
     }
 }
 
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// Marks the zero bytes of `w` with their high bit; marks above the lowest one can be wrong,
+/// the lowest is exact.
+fn zero_bytes(w: u64) -> u64 {
+    w.wrapping_sub(ONES) & !w & HIGHS
+}
+
+/// Position of the first `a` or `b` in `bytes`, for short fields.
+///
+/// Eight bytes are tested at a time in a register, which ends sooner than a vector search
+/// starts and takes no branch per byte.
+pub fn find_either(bytes: &[u8], a: u8, b: u8) -> Option<usize> {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().expect("chunks of eight"));
+        let hits = zero_bytes(w ^ (ONES * u64::from(a))) | zero_bytes(w ^ (ONES * u64::from(b)));
+        if hits != 0 {
+            return Some(at + hits.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == a || c == b)
+        .map(|i| at + i)
+}
+
+/// Position of the first space or tab in `bytes` (words are short: addresses, statuses,
+/// sizes).
+pub fn find_blank(bytes: &[u8]) -> Option<usize> {
+    find_either(bytes, b' ', b'\t')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bracketed_times_match_between() {
+        for text in [
+            "[10/Oct/2000:13:55:36 -0700] x",
+            "  [10/Oct/2000:13:55:36 +0000]",
+            "[10/Oct/2000:13:55:36 -070] ]",
+            "[10/Oct/2000]13:55:36 -0700] ]",
+            "[10/Oct/2000:13:55:36.123 -0700] x",
+            "10/Oct/2000:13:55:36 -0700] ]",
+            "[10/Oct/2000:13:55:36 -0700",
+            "",
+        ] {
+            let (mut fast, mut slow) = (Cursor::new(text.as_bytes()), Cursor::new(text.as_bytes()));
+            assert_eq!(fast.bracketed_time(), slow.between(b'[', b']'), "{text}");
+            assert_eq!(fast.rest(), slow.rest(), "{text}");
+        }
+    }
+
+    #[test]
+    fn blanks_are_found_at_every_position() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for blank in [b' ', b'\t'] {
+                    // Bytes around the blank that a careless bit trick could take for one.
+                    let mut bytes: Vec<u8> = (0..len)
+                        .map(|i| [b'!', 0x1f, 0xa0, 0x08, b'a'][i % 5])
+                        .collect();
+                    let want = (at < len).then(|| {
+                        bytes[at] = blank;
+                        if at + 1 < len {
+                            bytes[at + 1] = b' ';
+                        }
+                        at
+                    });
+                    assert_eq!(find_blank(&bytes), want, "{bytes:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn reads_fields_in_order() {

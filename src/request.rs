@@ -123,7 +123,18 @@ impl<'a> Line<'a> {
         };
         let method = &field[..first_space];
         let rest = field[first_space + 1..].trim_ascii_start();
-        match rest.iter().rposition(|&b| b == b' ') {
+        // The usual protocol, `HTTP/1.1` or `HTTP/2.0`, ends the line after the last space.
+        let last_space = match rest.len().checked_sub(9) {
+            Some(i)
+                if rest[i] == b' '
+                    && rest[i + 1..].starts_with(b"HTTP/")
+                    && !rest[i + 6..].contains(&b' ') =>
+            {
+                Some(i)
+            }
+            _ => rest.iter().rposition(|&b| b == b' '),
+        };
+        match last_space {
             Some(last_space) if rest[last_space + 1..].starts_with(b"HTTP/") => (
                 self.text(method),
                 self.text(rest[..last_space].trim_ascii_end()),
@@ -209,6 +220,19 @@ mod tests {
         assert_eq!(
             split_request_line("GET /a b HTTP/2.0"),
             ("GET".into(), "/a b".into(), "HTTP/2.0".into())
+        );
+        // Eight bytes after a space that look like a protocol but hold a space.
+        assert_eq!(
+            split_request_line("GET /a HTTP/1 1"),
+            ("GET".into(), "/a HTTP/1 1".into(), "".into())
+        );
+        assert_eq!(
+            split_request_line("GET /a HTTP/2"),
+            ("GET".into(), "/a".into(), "HTTP/2".into())
+        );
+        assert_eq!(
+            split_request_line("GET HTTP/1.1"),
+            ("GET".into(), "HTTP/1.1".into(), "".into())
         );
     }
 

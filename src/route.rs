@@ -45,23 +45,26 @@ pub fn is_identifier(seg: &[u8]) -> bool {
 pub fn normalize_into(path: &str, out: &mut String) {
     out.clear();
     let bytes = path.as_bytes();
-    let end = bytes
-        .iter()
-        .position(|&b| b == b'?' || b == b'#')
-        .unwrap_or(bytes.len());
+    let end = memchr::memchr2(b'?', b'#', bytes).unwrap_or(bytes.len());
     if end == 0 {
         out.push('/');
         return;
     }
     let path = &path[..end];
+    // Runs of segments that stay as they are are copied at once.
+    let mut copied = 0;
     let mut from = 0;
     loop {
-        let to = path.as_bytes()[from..]
-            .iter()
-            .position(|&b| b == b'/')
+        let to = crate::cursor::find_either(&path.as_bytes()[from..], b'/', b'/')
             .map_or(path.len(), |i| from + i);
-        push_segment(&path[from..to], out);
-        if out.len() > MAX_ROUTE_LEN {
+        if let Some(ext) = identifier_extension(&path[from..to]) {
+            out.push_str(&path[copied..from]);
+            out.push_str(ID);
+            out.push_str(ext);
+            copied = to;
+        }
+        if out.len() + (to - copied) > MAX_ROUTE_LEN {
+            out.push_str(&path[copied..to]);
             let mut cut = MAX_ROUTE_LEN;
             while !out.is_char_boundary(cut) {
                 cut -= 1;
@@ -71,27 +74,28 @@ pub fn normalize_into(path: &str, out: &mut String) {
             return;
         }
         if to == path.len() {
+            out.push_str(&path[copied..]);
             return;
         }
-        out.push('/');
         from = to + 1;
     }
 }
 
-fn push_segment(seg: &str, out: &mut String) {
-    if !seg.bytes().any(|b| b.is_ascii_digit()) {
-        out.push_str(seg);
-    } else if is_identifier(seg.as_bytes()) {
-        out.push_str(ID);
-    } else {
-        match seg.rsplit_once('.') {
-            Some((stem, ext)) if ext.len() <= 5 && is_identifier(stem.as_bytes()) => {
-                out.push_str(ID);
-                out.push('.');
-                out.push_str(ext);
-            }
-            _ => out.push_str(seg),
+/// When `seg` names one object, what to keep after `{id}`: its extension with the dot, or
+/// nothing.
+fn identifier_extension(seg: &str) -> Option<&str> {
+    // No early exit: the segment is tested in a few vector steps.
+    if !seg.bytes().fold(false, |d, b| d | b.is_ascii_digit()) {
+        return None;
+    }
+    if is_identifier(seg.as_bytes()) {
+        return Some("");
+    }
+    match seg.rsplit_once('.') {
+        Some((stem, ext)) if ext.len() <= 5 && is_identifier(stem.as_bytes()) => {
+            Some(&seg[stem.len()..])
         }
+        _ => None,
     }
 }
 
@@ -99,14 +103,11 @@ fn push_segment(seg: &str, out: &mut String) {
 /// nothing in it changes, otherwise the route written into `scratch`.
 pub fn route_of<'a>(path: &'a str, scratch: &'a mut String) -> &'a str {
     let bytes = path.as_bytes();
-    let mut digits = false;
-    let end = bytes
+    let end = memchr::memchr2(b'?', b'#', bytes).unwrap_or(bytes.len());
+    // No early exit: the whole path is tested in a few vector steps.
+    let digits = bytes[..end]
         .iter()
-        .position(|&b| {
-            digits |= b.is_ascii_digit();
-            b == b'?' || b == b'#'
-        })
-        .unwrap_or(bytes.len());
+        .fold(false, |d, b| d | b.is_ascii_digit());
     if end == 0 || end > MAX_ROUTE_LEN || digits {
         normalize_into(path, scratch);
         return scratch;
@@ -128,6 +129,8 @@ mod tests {
     #[test]
     fn ids_become_placeholders() {
         assert_eq!(normalize("/users/123"), "/users/{id}");
+        assert_eq!(normalize("/v/12345."), "/v/{id}.");
+        assert_eq!(normalize("/a/b/c/123.json/d?x=1"), "/a/b/c/{id}.json/d");
         assert_eq!(
             normalize("/users/123/posts/9?page=2"),
             "/users/{id}/posts/{id}"
@@ -176,5 +179,12 @@ mod tests {
         let r = normalize(&long);
         assert!(r.len() <= MAX_ROUTE_LEN + '…'.len_utf8());
         assert!(r.ends_with('…'));
+        assert_eq!(normalize(&"/123".repeat(100)), "/{id}".repeat(40) + "…");
+        assert_eq!(normalize(&format!("/{}", "1".repeat(300))), "/{id}");
+        let mixed = format!("/{}/7/{}", "a".repeat(150), "b".repeat(100));
+        assert_eq!(
+            normalize(&mixed),
+            mixed[..MAX_ROUTE_LEN].replace("/7/", "/{id}/")[..MAX_ROUTE_LEN].to_owned() + "…"
+        );
     }
 }

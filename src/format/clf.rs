@@ -72,7 +72,7 @@ impl Clf {
         req.client = line.text(c.word().ok_or(LineError::Field("client"))?);
         c.word().ok_or(LineError::Field("ident"))?;
         c.word().ok_or(LineError::Field("user"))?;
-        let ts = c.between(b'[', b']').ok_or(LineError::Field("time"))?;
+        let ts = c.bracketed_time().ok_or(LineError::Field("time"))?;
         req.ts_ms = self.clock.parse(ts).ok_or(LineError::Field("time"))?;
         let request_line = c.quoted(false).ok_or(LineError::Field("request"))?;
         (req.method, req.path, req.protocol) = line.request_line(request_line);
@@ -135,6 +135,9 @@ fn trailing_timing(c: &mut Cursor<'_>, int_unit: TimeUnit) -> Option<f64> {
     let rest = c.rest().trim_ascii();
     if rest.is_empty() {
         return None;
+    }
+    if let Some(ms) = super::timing::decimal_seconds_ms(rest) {
+        return Some(ms);
     }
     if rest.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
         return token_ms(rest, int_unit);

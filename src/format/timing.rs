@@ -88,8 +88,9 @@ pub fn token_ms(tok: &[u8], int_unit: TimeUnit) -> Option<f64> {
     }
 }
 
-/// The common case read without float parsing: `12.345` (seconds, up to 6 decimals).
-fn decimal_seconds_ms(tok: &[u8]) -> Option<f64> {
+/// The common case read without float parsing: `12.345` (seconds, up to 6 decimals), in
+/// milliseconds.
+pub fn decimal_seconds_ms(tok: &[u8]) -> Option<f64> {
     let int_len = tok.iter().take_while(|b| b.is_ascii_digit()).count();
     if int_len == 0 || int_len > 9 || tok.get(int_len) != Some(&b'.') {
         return None;
