@@ -55,20 +55,68 @@ impl<K: Ord + Copy> Best<K> {
     }
 }
 
+/// The `n` lines with the newest (time, position) keys. While times do not go back (the
+/// usual log), those are the last `n` lines, kept in a ring; from the first step back on, a
+/// [`Best`] ranks them.
+struct Newest {
+    n: usize,
+    ring: std::collections::VecDeque<(i64, u64, (usize, usize))>,
+    last_ts: i64,
+    ranked: Option<Best<(i64, u64)>>,
+}
+
+impl Newest {
+    fn new(n: usize) -> Self {
+        Newest {
+            n,
+            ring: std::collections::VecDeque::with_capacity(n),
+            last_ts: i64::MIN,
+            ranked: None,
+        }
+    }
+
+    /// Offers a line; keys come with growing positions.
+    fn offer(&mut self, (ts, pos): (i64, u64), range: (usize, usize)) {
+        if let Some(best) = &mut self.ranked {
+            best.offer((ts, pos), range);
+        } else if ts < self.last_ts {
+            let mut best = Best::new(self.n);
+            for (ts, pos, range) in self.ring.drain(..) {
+                best.offer((ts, pos), range);
+            }
+            best.offer((ts, pos), range);
+            self.ranked = Some(best);
+        } else if self.n > 0 {
+            self.last_ts = ts;
+            if self.ring.len() == self.n {
+                self.ring.pop_front();
+            }
+            self.ring.push_back((ts, pos, range));
+        }
+    }
+
+    fn ranges(self) -> Vec<(usize, usize)> {
+        match self.ranked {
+            Some(best) => best.ranges().collect(),
+            None => self.ring.into_iter().map(|e| e.2).collect(),
+        }
+    }
+}
+
 /// The lines that may enter the sample lists (slowest, most recent, recent failures), by
 /// byte range in the block.
 struct Candidates {
     slow: Best<(Option<u64>, i64, u64)>,
-    recent: Best<(i64, u64)>,
-    errors: Best<(i64, u64)>,
+    recent: Newest,
+    errors: Newest,
 }
 
 impl Candidates {
     fn new(n: usize) -> Self {
         Candidates {
             slow: Best::new(n),
-            recent: Best::new(n),
-            errors: Best::new(n),
+            recent: Newest::new(n),
+            errors: Newest::new(n),
         }
     }
 
@@ -165,6 +213,8 @@ fn ingest(
             .map_or_else(|| Line::from(&block[start..end]), Line::from_text)
     };
     let mut start = 0usize;
+    // One request, filled in place line after line.
+    let mut req = crate::request::Request::default();
     let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
     for (index, end) in (0u64..).zip(ends) {
         if start >= block.len() && end == block.len() {
@@ -172,14 +222,14 @@ fn ingest(
         }
         let raw = &block[start..end];
         stats.read += 1;
-        match parser.parse(line_at(start, end)) {
-            Ok(Some(req)) => {
+        match parser.parse_into(line_at(start, end), &mut req) {
+            Ok(true) => {
                 stats.parsed += 1;
                 agg.count(&req);
                 each(&req);
                 candidates.offer(SampleKeys::of(&req, offset + start as u64), (start, end));
             }
-            Ok(None) => stats.skipped += 1,
+            Ok(false) => stats.skipped += 1,
             Err(e) => {
                 stats.rejected += 1;
                 if let Some(f) = first_line.take() {
@@ -235,6 +285,34 @@ mod tests {
         let rejected: Vec<u64> = src.rejected_samples().iter().map(|r| r.line).collect();
         assert_eq!(rejected, vec![3, 4]);
         assert_eq!(agg.totals.requests, 2);
+    }
+
+    #[test]
+    fn newest_lines_are_ranked_like_best() {
+        // In order, with equal times, and with steps back at different points.
+        let series: Vec<Vec<i64>> = vec![
+            (0..100).collect(),
+            (0..100).map(|i| i / 7).collect(),
+            (0..100).map(|i| if i == 60 { 5 } else { i }).collect(),
+            (0..100).map(|i| (i * 37) % 101).collect(),
+            (0..100).map(|i| 100 - i).collect(),
+            vec![3, 3, 3],
+            vec![],
+        ];
+        for times in series {
+            for n in [0, 1, 5, 20] {
+                let (mut newest, mut best) = (Newest::new(n), Best::new(n));
+                for (i, &t) in times.iter().enumerate() {
+                    newest.offer((t, i as u64), (i, i + 1));
+                    best.offer((t, i as u64), (i, i + 1));
+                }
+                let mut a = newest.ranges();
+                let mut b: Vec<_> = best.ranges().collect();
+                a.sort_unstable();
+                b.sort_unstable();
+                assert_eq!(a, b, "{n} of {times:?}");
+            }
+        }
     }
 
     #[test]

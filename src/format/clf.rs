@@ -56,11 +56,22 @@ impl Clf {
     }
 
     /// Parses one line.
-    #[inline]
     pub fn parse<'a>(&mut self, line: impl Into<Line<'a>>) -> Result<Request<'a>, LineError> {
-        let line = line.into();
-        let mut c = Cursor::new(line.bytes());
         let mut req = Request::default();
+        self.parse_into(line.into(), &mut req)?;
+        Ok(req)
+    }
+
+    /// Parses one line into `req` (all of it is overwritten), so that the caller's request
+    /// is filled in place rather than copied out.
+    #[inline]
+    pub fn parse_into<'a>(
+        &mut self,
+        line: Line<'a>,
+        req: &mut Request<'a>,
+    ) -> Result<(), LineError> {
+        let mut c = Cursor::new(line.bytes());
+        *req = Request::default();
         if self.variant == Variant::VhostCombined {
             let host = c.word().ok_or(LineError::Field("vhost"))?;
             let host = match memchr::memrchr(b':', host) {
@@ -91,11 +102,11 @@ impl Clf {
             }
         }
         if self.variant == Variant::Traefik {
-            self.traefik_tail(&line, &mut c, &mut req)?;
+            self.traefik_tail(&line, &mut c, req)?;
         } else {
             req.response_ms = trailing_timing(&mut c, self.int_unit);
         }
-        Ok(req)
+        Ok(())
     }
 
     fn traefik_tail<'a>(

@@ -98,16 +98,32 @@ impl Parser {
         &mut self,
         line: impl Into<Line<'a>>,
     ) -> Result<Option<Request<'a>>, LineError> {
+        let mut req = Request::default();
+        Ok(self.parse_into(line, &mut req)?.then_some(req))
+    }
+
+    /// [`Parser::parse`] into `req`, filled in place: true when the line was a request, false
+    /// when it was skipped (blank, or a header line).
+    #[inline]
+    pub fn parse_into<'a>(
+        &mut self,
+        line: impl Into<Line<'a>>,
+        req: &mut Request<'a>,
+    ) -> Result<bool, LineError> {
         let line = line.into().trim();
         if line.bytes().is_empty() {
-            return Ok(None);
+            return Ok(false);
         }
         match self {
-            Parser::Clf(p) => p.parse(line).map(Some),
-            Parser::Json(p) => p.parse(line.bytes()).map(Some),
-            Parser::W3c(p) => p.parse(line),
-            Parser::Custom(p) => p.parse(line).map(Some),
+            Parser::Clf(p) => p.parse_into(line, req)?,
+            Parser::Json(p) => *req = p.parse(line.bytes())?,
+            Parser::W3c(p) => match p.parse(line)? {
+                Some(r) => *req = r,
+                None => return Ok(false),
+            },
+            Parser::Custom(p) => *req = p.parse(line)?,
         }
+        Ok(true)
     }
 
     /// Which format this parser reads.
