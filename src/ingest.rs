@@ -2,7 +2,7 @@
 
 use crate::aggregate::{Aggregate, LineStats, SampleKeys};
 use crate::format::Parser;
-use crate::request::Line;
+use crate::request::{Line, Request};
 
 /// Where a block sits in its input.
 #[derive(Debug, Clone, Copy, Default)]
@@ -213,8 +213,15 @@ fn ingest(
             .map_or_else(|| Line::from(&block[start..end]), Line::from_text)
     };
     let mut start = 0usize;
-    // One request, filled in place line after line.
-    let mut req = crate::request::Request::default();
+    // Two requests, filled in place in turn: a line is counted once the next one is parsed,
+    // so that meanwhile its client's table entry is fetched into the cache.
+    let mut reqs = [Request::default(), Request::default()];
+    let mut pending: Option<(usize, usize, usize)> = None;
+    let mut finish = |agg: &mut Aggregate, req: &Request<'_>, start: usize, end: usize| {
+        agg.count(req);
+        each(req);
+        candidates.offer(SampleKeys::of(req, offset + start as u64), (start, end));
+    };
     let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
     for (index, end) in (0u64..).zip(ends) {
         if start >= block.len() && end == block.len() {
@@ -222,12 +229,14 @@ fn ingest(
         }
         let raw = &block[start..end];
         stats.read += 1;
-        match parser.parse_into(line_at(start, end), &mut req) {
+        let slot = pending.map_or(0, |p| 1 - p.0);
+        match parser.parse_into(line_at(start, end), &mut reqs[slot]) {
             Ok(true) => {
                 stats.parsed += 1;
-                agg.count(&req);
-                each(&req);
-                candidates.offer(SampleKeys::of(&req, offset + start as u64), (start, end));
+                agg.clients.prefetch(&reqs[slot].client);
+                if let Some((s, from, to)) = pending.replace((slot, start, end)) {
+                    finish(agg, &reqs[s], from, to);
+                }
             }
             Ok(false) => stats.skipped += 1,
             Err(e) => {
@@ -241,6 +250,9 @@ fn ingest(
             }
         }
         start = end + 1;
+    }
+    if let Some((s, from, to)) = pending {
+        finish(agg, &reqs[s], from, to);
     }
     for (start, end) in candidates.ranges() {
         let raw = &block[start..end];

@@ -5,9 +5,9 @@
 //! the heavy ones and the scanners — keep exact counts from the time they became heavy.
 
 use compact_str::CompactString;
-use hashbrown::HashMap;
-use hashbrown::hash_map::EntryRef;
+use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
+use std::hash::BuildHasher;
 
 /// What one client did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,29 +31,65 @@ impl ClientStats {
     }
 }
 
+/// One client and what it did.
+type Entry = (CompactString, ClientStats);
+
+fn hash(client: &str) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x636c_6965_6e74).hash_one(client)
+}
+
 /// The heaviest clients.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Clients {
     /// Keyed by address; short keys are stored in the table itself, so a lookup does not
-    /// follow a pointer per probe.
-    map: HashMap<CompactString, ClientStats>,
+    /// follow a pointer per probe. Serialized as a map from address to counts.
+    #[serde(with = "as_map")]
+    map: HashTable<Entry>,
     cap: usize,
+}
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.map.iter().map(|(k, v)| (k, v)))
+            .finish()
+    }
 }
 
 impl Clients {
     /// Tracks up to `cap` clients.
     pub fn new(cap: usize) -> Self {
         Clients {
-            map: HashMap::new(),
+            map: HashTable::new(),
             cap: cap.max(2),
+        }
+    }
+
+    /// Starts fetching the table entry of `client` into the cache, for an [`Clients::add`]
+    /// a little later: the table is too large to stay cached while a log streams past.
+    pub fn prefetch(&self, client: &str) {
+        let h = hash(client);
+        if let Some(e) = self
+            .map
+            .iter_hash_buckets(h)
+            .next()
+            .and_then(|i| self.map.get_bucket(i))
+        {
+            prefetch(e);
         }
     }
 
     /// Counts one request from `client`.
     pub fn add(&mut self, client: &str, status: u16, bytes: u64) {
-        let s = match self.map.entry_ref(client) {
-            EntryRef::Occupied(e) => e.into_mut(),
-            EntryRef::Vacant(e) => e.insert_with_key(client.into(), ClientStats::default()),
+        let h = hash(client);
+        let s = match self.map.find_mut(h, |e| e.0 == client) {
+            Some(e) => &mut e.1,
+            None => {
+                let e = self
+                    .map
+                    .insert_unique(h, (client.into(), ClientStats::default()), |e| hash(&e.0));
+                &mut e.into_mut().1
+            }
         };
         s.requests += 1;
         s.bytes = s.bytes.saturating_add(bytes);
@@ -69,17 +105,26 @@ impl Clients {
     }
 
     fn prune(&mut self) {
-        let mut counts: Vec<u64> = self.map.values().map(|s| s.requests).collect();
+        let mut counts: Vec<u64> = self.map.iter().map(|e| e.1.requests).collect();
         let keep = self.cap / 2;
         let (_, nth, _) = counts.select_nth_unstable_by(keep, |a, b| b.cmp(a));
         let threshold = *nth;
-        self.map.retain(|_, s| s.requests > threshold);
+        self.map.retain(|e| e.1.requests > threshold);
+    }
+
+    fn entry(&mut self, client: &str) -> &mut ClientStats {
+        let h = hash(client);
+        let e = self.map.entry(h, |e| e.0 == client, |e| hash(&e.0));
+        &mut e
+            .or_insert_with(|| (client.into(), ClientStats::default()))
+            .into_mut()
+            .1
     }
 
     /// Adds every client of `o`.
     pub fn merge(&mut self, o: &Clients) {
-        for (k, v) in &o.map {
-            self.map.entry(k.clone()).or_default().merge(v);
+        for (k, v) in o.map.iter() {
+            self.entry(k).merge(v);
         }
         if self.map.len() > self.cap {
             self.prune();
@@ -102,6 +147,41 @@ impl Clients {
         v.sort_by(|a, b| key(&b.1).cmp(&key(&a.1)).then(a.0.cmp(b.0)));
         v.truncate(n);
         v
+    }
+}
+
+/// Asks the processor to start loading the cache line of `e`.
+#[inline]
+fn prefetch<T>(e: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it reads nothing the program sees and never faults.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            (e as *const T).cast(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = e;
+}
+
+/// The table as a map from address to counts, the same form as a `HashMap` would take.
+mod as_map {
+    use super::{ClientStats, Entry, hash};
+    use compact_str::CompactString;
+    use hashbrown::HashTable;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &HashTable<Entry>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(t.iter().map(|(k, v)| (k, v)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<HashTable<Entry>, D::Error> {
+        let map = hashbrown::HashMap::<CompactString, ClientStats>::deserialize(d)?;
+        let mut t = HashTable::with_capacity(map.len());
+        for (k, v) in map {
+            t.insert_unique(hash(&k), (k, v), |e| hash(&e.0));
+        }
+        Ok(t)
     }
 }
 
