@@ -201,8 +201,7 @@ fn ingest(
     first_line: impl FnOnce() -> u64,
     mut each: impl FnMut(&crate::request::Request<'_>),
 ) -> LineStats {
-    let mut first_line = Some(first_line);
-    let mut first_line_no = 0;
+    let first_line = std::cell::LazyCell::new(first_line);
     let mut stats = LineStats::default();
     let mut candidates = Candidates::new(agg.limits().samples);
     // A block that is text as a whole (the usual case) is checked once, not field by field.
@@ -241,10 +240,7 @@ fn ingest(
             Ok(false) => stats.skipped += 1,
             Err(e) => {
                 stats.rejected += 1;
-                if let Some(f) = first_line.take() {
-                    first_line_no = f();
-                }
-                let line_no = first_line_no + index;
+                let line_no = *first_line + index;
                 tracing::debug!(source, line = line_no, error = %e, "rejected line");
                 agg.reject_sample(source, line_no, raw, &e.to_string());
             }

@@ -208,32 +208,19 @@ mod tests {
 
     #[test]
     fn request_line_variants() {
-        assert_eq!(
-            split_request_line("GET /a?b=1 HTTP/1.1"),
-            ("GET".into(), "/a?b=1".into(), "HTTP/1.1".into())
-        );
-        assert_eq!(
-            split_request_line("GET /a"),
-            ("GET".into(), "/a".into(), "".into())
-        );
-        assert_eq!(split_request_line("-"), ("".into(), "-".into(), "".into()));
-        assert_eq!(
-            split_request_line("GET /a b HTTP/2.0"),
-            ("GET".into(), "/a b".into(), "HTTP/2.0".into())
-        );
-        // Eight bytes after a space that look like a protocol but hold a space.
-        assert_eq!(
-            split_request_line("GET /a HTTP/1 1"),
-            ("GET".into(), "/a HTTP/1 1".into(), "".into())
-        );
-        assert_eq!(
-            split_request_line("GET /a HTTP/2"),
-            ("GET".into(), "/a".into(), "HTTP/2".into())
-        );
-        assert_eq!(
-            split_request_line("GET HTTP/1.1"),
-            ("GET".into(), "HTTP/1.1".into(), "".into())
-        );
+        for (line, want) in [
+            ("GET /a?b=1 HTTP/1.1", ("GET", "/a?b=1", "HTTP/1.1")),
+            ("GET /a", ("GET", "/a", "")),
+            ("-", ("", "-", "")),
+            ("GET /a b HTTP/2.0", ("GET", "/a b", "HTTP/2.0")),
+            // Eight bytes after a space that look like a protocol but hold a space.
+            ("GET /a HTTP/1 1", ("GET", "/a HTTP/1 1", "")),
+            ("GET /a HTTP/2", ("GET", "/a", "HTTP/2")),
+            ("GET HTTP/1.1", ("GET", "HTTP/1.1", "")),
+        ] {
+            let (m, p, proto) = split_request_line(line);
+            assert_eq!((&*m, &*p, &*proto), want, "{line}");
+        }
     }
 
     #[test]

@@ -81,16 +81,7 @@ impl Clients {
 
     /// Counts one request from `client`.
     pub fn add(&mut self, client: &str, status: u16, bytes: u64) {
-        let h = hash(client);
-        let s = match self.map.find_mut(h, |e| e.0 == client) {
-            Some(e) => &mut e.1,
-            None => {
-                let e = self
-                    .map
-                    .insert_unique(h, (client.into(), ClientStats::default()), |e| hash(&e.0));
-                &mut e.into_mut().1
-            }
-        };
+        let s = self.entry(client);
         s.requests += 1;
         s.bytes = s.bytes.saturating_add(bytes);
         if status == 404 {

@@ -178,8 +178,6 @@ impl Aggregate {
     /// Counts one request without offering it to the sample lists (see [`SampleKeys`]).
     pub fn count(&mut self, req: &Request<'_>) {
         let (status, bytes) = (req.status, req.bytes);
-        // First, so that the other counters go on while its table entry is fetched.
-        self.clients.add(&req.client, status, bytes);
         let us = req.response_ms.map(latency::ms_to_us);
         self.totals.add(status, bytes, us);
         self.status[usize::from(status).min(599)] += 1;
@@ -209,6 +207,7 @@ impl Aggregate {
         if !req.vhost.is_empty() {
             *self.vhosts.entry(&req.vhost) += 1;
         }
+        self.clients.add(&req.client, status, bytes);
         let agent = hasher().hash_one(req.user_agent.as_bytes());
         self.visitors
             .insert_hash(hasher().hash_one((req.client.as_bytes(), agent)));

@@ -1,9 +1,9 @@
 //! One followed path.
 
 use super::checkpoint::{FileId, FilePos, HEAD_LEN, head_hash};
+use crate::input::read_full_at;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,7 +62,7 @@ impl Open {
     /// Re-reads the fingerprint; false when the bytes it covered have changed.
     fn refresh_head(&mut self) -> io::Result<bool> {
         let mut buf = [0u8; HEAD_LEN];
-        let n = read_at_most(&self.file, &mut buf, 0)?;
+        let n = read_full_at(&self.file, &mut buf, 0)?;
         let old_len = self.head_len as usize;
         let same = n >= old_len && head_hash(&buf[..old_len]) == self.head;
         if same || old_len == 0 {
@@ -95,7 +95,7 @@ impl Open {
         let start = self.offset - buf.len() as u64;
         let had = buf.len();
         buf.resize(had + want, 0);
-        let n = read_at_most(&self.file, &mut buf[had..], self.offset)?;
+        let n = read_full_at(&self.file, &mut buf[had..], self.offset)?;
         buf.truncate(had + n);
         self.offset += n as u64;
         let at_eof = (n as u64) == avail || n < want;
@@ -131,19 +131,6 @@ impl Open {
         c.pos.offset = self.offset;
         c
     }
-}
-
-fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read_at(&mut buf[n..], offset + n as u64) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// Follows one path across rotations.
@@ -345,7 +332,7 @@ enum PathState {
 fn resume_at(open: &mut Open, pos: &FilePos) -> io::Result<bool> {
     let len = open.file.metadata()?.len();
     let mut buf = vec![0u8; pos.head_len as usize];
-    let n = read_at_most(&open.file, &mut buf, 0)?;
+    let n = read_full_at(&open.file, &mut buf, 0)?;
     if len < pos.offset || n < buf.len() || head_hash(&buf) != pos.head {
         return Ok(false);
     }
@@ -359,7 +346,7 @@ fn count_lines(file: &File, upto: u64) -> io::Result<u64> {
     let (mut off, mut lines) = (0u64, 0u64);
     while off < upto {
         let want = ((upto - off) as usize).min(buf.len());
-        let n = read_at_most(file, &mut buf[..want], off)?;
+        let n = read_full_at(file, &mut buf[..want], off)?;
         if n == 0 {
             break;
         }
