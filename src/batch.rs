@@ -59,7 +59,7 @@ pub fn source_name(input: &str) -> String {
 
 /// Aggregates every input, one after another, each on all threads.
 pub fn aggregate_inputs(inputs: &[String], opts: &BatchOptions) -> Result<Aggregate, BatchError> {
-    let mut total = Aggregate::new(opts.limits);
+    let mut total: Option<Aggregate> = None;
     for input in inputs {
         let name = source_name(input);
         let agg = match open(input)? {
@@ -67,9 +67,20 @@ pub fn aggregate_inputs(inputs: &[String], opts: &BatchOptions) -> Result<Aggreg
             Input::Stream(reader) => aggregate_reader(&name, reader, opts)?,
         };
         log_rejections(&agg);
-        total.merge(&agg);
+        total = Some(merged(total, agg));
     }
-    Ok(total)
+    Ok(total.unwrap_or_else(|| Aggregate::new(opts.limits)))
+}
+
+/// `total` with `agg` added; an aggregate is not copied into an empty one.
+fn merged(total: Option<Aggregate>, agg: Aggregate) -> Aggregate {
+    match total {
+        None => agg,
+        Some(mut total) => {
+            total.merge(&agg);
+            total
+        }
+    }
 }
 
 fn log_rejections(agg: &Aggregate) {
@@ -130,10 +141,10 @@ pub fn aggregate_file(
     opts: &BatchOptions,
 ) -> Result<Aggregate, BatchError> {
     let chunks = FileChunks::new(file, len, opts.block_size);
-    let mut total = Aggregate::new(opts.limits);
     if chunks.count() == 0 {
-        total.record_lines(source, opts.format.kind, LineStats::default());
-        return Ok(total);
+        let mut empty = Aggregate::new(opts.limits);
+        empty.record_lines(source, opts.format.kind, LineStats::default());
+        return Ok(empty);
     }
     // The format is detected from the first chunk that holds lines.
     let new_buf = || match opts.mmap {
@@ -197,10 +208,11 @@ pub fn aggregate_file(
             .map(|w| w.join().expect("parser threads do not panic"))
             .collect()
     });
+    let mut total = None;
     for agg in results {
-        total.merge(&agg.map_err(read_error(source))?);
+        total = Some(merged(total, agg.map_err(read_error(source))?));
     }
-    Ok(total)
+    Ok(total.expect("at least one thread"))
 }
 
 /// Aggregates one reader named `source`.
@@ -211,10 +223,10 @@ pub fn aggregate_reader(
 ) -> Result<Aggregate, BatchError> {
     let read_error = read_error(source);
     let mut blocks = Blocks::new(reader, opts.block_size);
-    let mut total = Aggregate::new(opts.limits);
     let Some(first) = blocks.next_block().map_err(&read_error)? else {
-        total.record_lines(source, opts.format.kind, LineStats::default());
-        return Ok(total);
+        let mut empty = Aggregate::new(opts.limits);
+        empty.record_lines(source, opts.format.kind, LineStats::default());
+        return Ok(empty);
     };
     let parser = detect_block(&first.data, &opts.format)?;
     tracing::info!(source, format = parser.kind().name(), "reading");
@@ -260,11 +272,16 @@ pub fn aggregate_reader(
             };
         }
         drop(tx);
+        let mut total = None;
         for w in workers {
-            total.merge(&w.join().expect("parser threads do not panic"));
+            total = Some(merged(
+                total,
+                w.join().expect("parser threads do not panic"),
+            ));
         }
-        read_result
+        (total.expect("at least one thread"), read_result)
     });
+    let (mut total, result) = result;
     for &line_no in &blocks.overlong {
         record_overlong(&mut total, source, line_no);
     }

@@ -9,6 +9,7 @@ use crate::insights::Insight;
 use crate::report::prompts::Prompt;
 use crate::time::format_rfc3339;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -319,13 +320,17 @@ pub fn latency_between(
     minutes: &Buckets<Arc<Latency>>,
     from_ms: i64,
     to_ms: i64,
-) -> Option<Latency> {
+) -> Option<Cow<'_, Latency>> {
     if minutes.first_ms().is_none_or(|first| first > from_ms) {
         return None;
     }
-    let mut all = Latency::default();
-    for (_, l) in minutes.range(from_ms, to_ms) {
-        all.merge(l);
+    let mut range = minutes.range(from_ms, to_ms);
+    let Some((_, first)) = range.next() else {
+        return Some(Cow::Owned(Latency::default()));
+    };
+    let mut all = Cow::Borrowed(first.as_ref());
+    for (_, l) in range {
+        all.to_mut().merge(l);
     }
     Some(all)
 }
@@ -355,7 +360,7 @@ fn timeline_rows(agg: &Aggregate, buckets: &Buckets) -> Vec<TimeRow> {
             time_row(
                 t,
                 c,
-                latency_between(&agg.minute_latency, t, t + width).as_ref(),
+                latency_between(&agg.minute_latency, t, t + width).as_deref(),
             )
         })
         .collect()

@@ -135,8 +135,14 @@ impl Clients {
             .filter(|(_, s)| key(s) > 0)
             .map(|(k, s)| (k.as_str(), *s))
             .collect();
-        v.sort_by(|a, b| key(&b.1).cmp(&key(&a.1)).then(a.0.cmp(b.0)));
-        v.truncate(n);
+        let order = |a: &(&str, ClientStats), b: &(&str, ClientStats)| {
+            key(&b.1).cmp(&key(&a.1)).then(a.0.cmp(b.0))
+        };
+        if n < v.len() {
+            v.select_nth_unstable_by(n, order);
+            v.truncate(n);
+        }
+        v.sort_unstable_by(order);
         v
     }
 }
@@ -192,5 +198,23 @@ mod tests {
         assert_eq!(top[0].1.requests, 1000);
         assert_eq!(top[0].1.not_found, 1000);
         assert!(c.map.len() <= 11);
+    }
+
+    #[test]
+    fn top_is_the_head_of_the_full_ranking() {
+        let mut c = Clients::new(1000);
+        for i in 0..200u64 {
+            for _ in 0..(i * 7) % 13 {
+                c.add(&format!("10.0.{}.{}", i % 5, i), 200, 1);
+            }
+        }
+        let all = c.top(usize::MAX);
+        assert!(all.windows(2).all(|w| {
+            let (a, b) = (&w[0], &w[1]);
+            a.1.requests > b.1.requests || (a.1.requests == b.1.requests && a.0 < b.0)
+        }));
+        for n in [0, 1, 5, 13, 100, all.len(), all.len() + 1] {
+            assert_eq!(c.top(n), all[..n.min(all.len())], "top {n}");
+        }
     }
 }
