@@ -81,10 +81,17 @@ impl<V: Default + Merge> Buckets<V> {
 
     /// The bucket holding `ts_ms`; `None` when it is older than everything kept in a full set.
     pub fn at(&mut self, ts_ms: i64) -> Option<&mut V> {
-        let key = ts_ms.div_euclid(self.width_ms);
-        if self.map.back().is_some_and(|(k, _)| *k == key) {
+        // The newest bucket is tested by its bounds: the width is not a constant, so the
+        // division below would cost more than the rest of the call.
+        let width = self.width_ms;
+        if self.map.back().is_some_and(|(k, _)| {
+            k.checked_mul(width)
+                .and_then(|start| ts_ms.checked_sub(start))
+                .is_some_and(|into| (0..width).contains(&into))
+        }) {
             return self.map.back_mut().map(|e| &mut e.1);
         }
+        let key = ts_ms.div_euclid(width);
         let mut i = self.map.partition_point(|(k, _)| *k < key);
         if self.map.get(i).is_some_and(|(k, _)| *k == key) {
             return Some(&mut self.map[i].1);
@@ -216,5 +223,23 @@ mod tests {
         assert_eq!(back.iter().count(), 3);
         assert_eq!(class_index(503), 4);
         assert_eq!(class_index(101), 0);
+    }
+
+    #[test]
+    fn each_time_lands_in_its_bucket() {
+        let w = 60_000;
+        let times = [
+            -60_001, -60_000, -1, 0, 1, 59_999, 60_000, 59_999, 119_999, 120_000, 119_999, 300_007,
+            -1, 300_007, 359_999, 360_000, 0,
+        ];
+        let mut b = Buckets::new(w, 100);
+        let mut expected = std::collections::BTreeMap::new();
+        for t in times {
+            b.add(t, 200, 0, None);
+            *expected.entry(t.div_euclid(w) * w).or_insert(0u64) += 1;
+            let got: Vec<(i64, u64)> = b.iter().map(|(k, c)| (k, c.requests)).collect();
+            let want: Vec<(i64, u64)> = expected.iter().map(|(k, n)| (*k, *n)).collect();
+            assert_eq!(got, want, "after {t}");
+        }
     }
 }

@@ -91,21 +91,30 @@ pub fn token_ms(tok: &[u8], int_unit: TimeUnit) -> Option<f64> {
 /// The common case read without float parsing: `12.345` (seconds, up to 6 decimals), in
 /// milliseconds.
 pub fn decimal_seconds_ms(tok: &[u8]) -> Option<f64> {
-    let int_len = tok.iter().take_while(|b| b.is_ascii_digit()).count();
+    /// The value of the decimal digits at the front of `digits` (at most `max` of them),
+    /// and how many there were.
+    fn digits(digits: &[u8], max: usize) -> (u64, usize) {
+        let mut value = 0u64;
+        for (i, &b) in digits.iter().take(max).enumerate() {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return (value, i);
+            }
+            value = value * 10 + u64::from(d);
+        }
+        (value, digits.len().min(max))
+    }
+    let (int, int_len) = digits(tok, 10);
     if int_len == 0 || int_len > 9 || tok.get(int_len) != Some(&b'.') {
         return None;
     }
     let frac = &tok[int_len + 1..];
-    if frac.is_empty() || frac.len() > 6 || !frac.iter().all(u8::is_ascii_digit) {
+    let (f, frac_len) = digits(frac, 7);
+    if frac_len == 0 || frac_len > 6 || frac_len != frac.len() {
         return None;
     }
-    let value = |digits: &[u8]| {
-        digits
-            .iter()
-            .fold(0u64, |acc, &b| acc * 10 + u64::from(b - b'0'))
-    };
-    let f = value(frac) * 10u64.pow(6 - frac.len() as u32);
-    Some((value(&tok[..int_len]) * 1_000_000 + f) as f64 / 1000.0)
+    let f = f * 10u64.pow(6 - frac_len as u32);
+    Some((int * 1_000_000 + f) as f64 / 1000.0)
 }
 
 /// True when the token is a bare integer (its unit has to be told or guessed).
@@ -136,5 +145,34 @@ mod tests {
         assert_eq!(token_ms(b"1234567890.5", us), Some(1234567890500.0));
         assert_eq!(token_ms(b".5", us), Some(500.0));
         assert_eq!(token_ms(b"5.", us), Some(5000.0));
+    }
+
+    #[test]
+    fn decimal_fast_path_agrees_with_float_parsing() {
+        let us = crate::aggregate::latency::ms_to_us;
+        let digits = b"9081726354";
+        for int_len in 0..=11 {
+            for frac_len in 0..=8 {
+                for tail in [&b""[..], b"x", b".", b"5", b" "] {
+                    let mut tok = digits[..int_len.min(10)].to_vec();
+                    tok.extend(std::iter::repeat_n(b'7', int_len.saturating_sub(10)));
+                    tok.push(b'.');
+                    tok.extend(&digits[..frac_len.min(10)]);
+                    tok.extend(tail);
+                    let fast = decimal_seconds_ms(&tok);
+                    let well_formed = (1..=9).contains(&int_len)
+                        && (1..=6).contains(&(frac_len + usize::from(tail == b"5")))
+                        && (tail.is_empty() || tail == b"5");
+                    assert_eq!(fast.is_some(), well_formed, "{}", tok.escape_ascii());
+                    if let Some(ms) = fast {
+                        let slow = TimeUnit::Seconds.to_ms(number(&tok).unwrap());
+                        assert_eq!(us(ms), us(slow), "{}", tok.escape_ascii());
+                    }
+                }
+            }
+        }
+        assert_eq!(decimal_seconds_ms(b"0.109"), Some(109.0));
+        assert_eq!(decimal_seconds_ms(b"-0.1"), None);
+        assert_eq!(decimal_seconds_ms(b"0.1e3"), None);
     }
 }
