@@ -68,6 +68,17 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Consumes `prefix` if the rest starts with it (spaces are not skipped).
+    pub fn eat_prefix(&mut self, prefix: &[u8]) -> bool {
+        match self.rest.strip_prefix(prefix) {
+            Some(rest) => {
+                self.rest = rest;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The content between `open` and `close` (after skipping spaces), consuming both.
     pub fn between(&mut self, open: u8, close: u8) -> Option<&'a [u8]> {
         let save = self.rest;
@@ -182,6 +193,25 @@ pub fn find_blank(bytes: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dash_prefix_is_two_words() {
+        for text in [
+            "- - [x", "- -  [x", "-  - [x", "-\t- [x", "- bob [x", "- - ", "- -", "",
+        ] {
+            let (mut fast, mut slow) = (Cursor::new(text.as_bytes()), Cursor::new(text.as_bytes()));
+            if fast.eat_prefix(b"- - ") {
+                assert_eq!(
+                    (slow.word(), slow.word()),
+                    (Some(&b"-"[..]), Some(&b"-"[..]))
+                );
+                assert_eq!(fast.rest(), slow.rest(), "{text:?}");
+            } else {
+                assert_eq!(fast.rest(), text.as_bytes());
+                assert!(!text.starts_with("- - "), "{text:?}");
+            }
+        }
+    }
 
     #[test]
     fn bracketed_times_match_between() {

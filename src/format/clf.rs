@@ -81,8 +81,11 @@ impl Clf {
             req.vhost = line.text(host);
         }
         req.client = line.text(c.word().ok_or(LineError::Field("client"))?);
-        c.word().ok_or(LineError::Field("ident"))?;
-        c.word().ok_or(LineError::Field("user"))?;
+        // Identity and user are almost always both absent: `- - `.
+        if !c.eat_prefix(b"- - ") {
+            c.word().ok_or(LineError::Field("ident"))?;
+            c.word().ok_or(LineError::Field("user"))?;
+        }
         let ts = c.bracketed_time().ok_or(LineError::Field("time"))?;
         req.ts_ms = self.clock.parse(ts).ok_or(LineError::Field("time"))?;
         let request_line = c.quoted(false).ok_or(LineError::Field("request"))?;
