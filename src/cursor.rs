@@ -102,7 +102,10 @@ impl<'a> Cursor<'a> {
         const CLF_TIME: usize = 26;
         self.skip_spaces();
         match self.rest.get(CLF_TIME + 1) {
-            Some(b']') if self.rest[0] == b'[' && !self.rest[1..=CLF_TIME].contains(&b']') => {
+            Some(b']')
+                if self.rest[0] == b'['
+                    && find_either(&self.rest[1..=CLF_TIME], b']', b']').is_none() =>
+            {
                 let field = &self.rest[1..=CLF_TIME];
                 self.rest = &self.rest[CLF_TIME + 2..];
                 Some(field)
