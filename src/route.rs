@@ -43,14 +43,22 @@ pub fn is_identifier(seg: &[u8]) -> bool {
 /// Writes the route of `path` into `out` (cleared first): query and fragment dropped,
 /// identifier segments replaced by `{id}`, length capped at [`MAX_ROUTE_LEN`].
 pub fn normalize_into(path: &str, out: &mut String) {
+    normalize_path_into(&path[..query_start(path)], out);
+}
+
+/// Where the query or fragment of `path` starts (its length when it has neither).
+fn query_start(path: &str) -> usize {
+    // Paths are short: a search in a register beats a vector search's setup.
+    crate::cursor::find_either(path.as_bytes(), b'?', b'#').unwrap_or(path.len())
+}
+
+/// [`normalize_into`] of a path without query or fragment.
+fn normalize_path_into(path: &str, out: &mut String) {
     out.clear();
-    let bytes = path.as_bytes();
-    let end = memchr::memchr2(b'?', b'#', bytes).unwrap_or(bytes.len());
-    if end == 0 {
+    if path.is_empty() {
         out.push('/');
         return;
     }
-    let path = &path[..end];
     // Runs of segments that stay as they are are copied at once.
     let mut copied = 0;
     let mut from = 0;
@@ -102,17 +110,14 @@ fn identifier_extension(seg: &str) -> Option<&str> {
 /// The route of `path` (see [`normalize_into`]): `path` itself, cut at its query, when
 /// nothing in it changes, otherwise the route written into `scratch`.
 pub fn route_of<'a>(path: &'a str, scratch: &'a mut String) -> &'a str {
-    let bytes = path.as_bytes();
-    let end = memchr::memchr2(b'?', b'#', bytes).unwrap_or(bytes.len());
+    let path = &path[..query_start(path)];
     // No early exit: the whole path is tested in a few vector steps.
-    let digits = bytes[..end]
-        .iter()
-        .fold(false, |d, b| d | b.is_ascii_digit());
-    if end == 0 || end > MAX_ROUTE_LEN || digits {
-        normalize_into(path, scratch);
+    let digits = path.bytes().fold(false, |d, b| d | b.is_ascii_digit());
+    if path.is_empty() || path.len() > MAX_ROUTE_LEN || digits {
+        normalize_path_into(path, scratch);
         return scratch;
     }
-    &path[..end]
+    path
 }
 
 /// The route of `path` (see [`normalize_into`]).
