@@ -234,7 +234,7 @@ pub fn aggregate_reader(
     let (tx, rx) = sync_channel::<Block>(threads * 2);
     let rx = Mutex::new(rx);
     let (done_tx, done_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let result = std::thread::scope(|scope| {
+    let (mut total, read_result) = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 let (rx, mut parser, done) = (&rx, parser.clone(), done_tx.clone());
@@ -281,10 +281,9 @@ pub fn aggregate_reader(
         }
         (total.expect("at least one thread"), read_result)
     });
-    let (mut total, result) = result;
     for &line_no in &blocks.overlong {
         record_overlong(&mut total, source, line_no);
     }
-    result.map_err(read_error)?;
+    read_result.map_err(read_error)?;
     Ok(total)
 }
