@@ -107,6 +107,13 @@ fn detect_block(first: &[u8], fmt: &FormatOptions) -> Result<Parser, FormatError
     detect(&sample, fmt)
 }
 
+/// The aggregate of an empty input: `source` is listed, with no lines.
+fn nothing_read(source: &str, opts: &BatchOptions) -> Aggregate {
+    let mut empty = Aggregate::new(opts.limits);
+    empty.record_lines(source, opts.format.kind, LineStats::default());
+    empty
+}
+
 /// Counts a line skipped for being too long.
 fn record_overlong(agg: &mut Aggregate, source: &str, line_no: u64) {
     let lines = LineStats {
@@ -142,9 +149,7 @@ pub fn aggregate_file(
 ) -> Result<Aggregate, BatchError> {
     let chunks = FileChunks::new(file, len, opts.block_size);
     if chunks.count() == 0 {
-        let mut empty = Aggregate::new(opts.limits);
-        empty.record_lines(source, opts.format.kind, LineStats::default());
-        return Ok(empty);
+        return Ok(nothing_read(source, opts));
     }
     // The format is detected from the first chunk that holds lines.
     let new_buf = || match opts.mmap {
@@ -192,6 +197,7 @@ pub fn aggregate_file(
                             block,
                             lines.offset,
                             first_line,
+                            |_| {},
                         );
                         if lines.overlong_at.is_some() {
                             let before = memchr::memchr_iter(b'\n', block).count() as u64;
@@ -224,9 +230,7 @@ pub fn aggregate_reader(
     let read_error = read_error(source);
     let mut blocks = Blocks::new(reader, opts.block_size);
     let Some(first) = blocks.next_block().map_err(&read_error)? else {
-        let mut empty = Aggregate::new(opts.limits);
-        empty.record_lines(source, opts.format.kind, LineStats::default());
-        return Ok(empty);
+        return Ok(nothing_read(source, opts));
     };
     let parser = detect_block(&first.data, &opts.format)?;
     tracing::info!(source, format = parser.kind().name(), "reading");

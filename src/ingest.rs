@@ -167,32 +167,14 @@ pub fn ingest_block_with(
     pos: BlockPos,
     each: impl FnMut(&crate::request::Request<'_>),
 ) -> LineStats {
-    ingest(
-        agg,
-        source,
-        parser,
-        block,
-        pos.offset,
-        || pos.first_line,
-        each,
-    )
+    let first_line = || pos.first_line;
+    ingest_block_at(agg, source, parser, block, pos.offset, first_line, each)
 }
 
-/// [`ingest_block`] for a block at byte `offset` whose line numbers are not known yet:
+/// [`ingest_block_with`] for a block at byte `offset` whose line numbers are not known yet:
 /// `first_line` gives the number of its first line, and is called only when a line is
 /// rejected (at most once), since only rejected lines are reported by number.
 pub fn ingest_block_at(
-    agg: &mut Aggregate,
-    source: &str,
-    parser: &mut Parser,
-    block: &[u8],
-    offset: u64,
-    first_line: impl FnOnce() -> u64,
-) -> LineStats {
-    ingest(agg, source, parser, block, offset, first_line, |_| {})
-}
-
-fn ingest(
     agg: &mut Aggregate,
     source: &str,
     parser: &mut Parser,
