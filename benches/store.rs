@@ -100,7 +100,7 @@ fn bench(c: &mut Criterion) {
         rows as f64 / wrote.as_secs_f64()
     );
     let started = std::time::Instant::now();
-    let r = store.retain(&Retention::default()).unwrap();
+    let r = store.retain(&Retention::default(), i64::MAX).unwrap();
     println!(
         "store/retain: {} minutes downsampled in {:.2} s",
         r.downsampled,

@@ -34,6 +34,8 @@ pub struct BatchOptions {
     pub block_size: usize,
     /// Map regular files into memory instead of reading them (see [`ChunkBuf::mapped`]).
     pub mmap: bool,
+    /// Requests dated after this (UTC ms) are rejected as `future_timestamp`.
+    pub not_after_ms: i64,
 }
 
 impl Default for BatchOptions {
@@ -44,6 +46,7 @@ impl Default for BatchOptions {
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             block_size: BLOCK_SIZE,
             mmap: true,
+            not_after_ms: i64::MAX,
         }
     }
 }
@@ -114,22 +117,6 @@ fn nothing_read(source: &str, opts: &BatchOptions) -> Aggregate {
     empty
 }
 
-/// Counts a line skipped for being too long.
-fn record_overlong(agg: &mut Aggregate, source: &str, line_no: u64) {
-    let lines = LineStats {
-        read: 1,
-        rejected: 1,
-        ..LineStats::default()
-    };
-    agg.record_lines(source, None, lines);
-    agg.reject_sample(
-        source,
-        line_no,
-        b"(line longer than 16 MiB, skipped)",
-        "line too long",
-    );
-}
-
 fn read_error(source: &str) -> impl Fn(std::io::Error) -> BatchError {
     move |e| {
         BatchError::Input(InputError::Read {
@@ -174,7 +161,7 @@ pub fn aggregate_file(
             .map(|_| {
                 let (chunks, next, mut parser) = (&chunks, &next, parser.clone());
                 scope.spawn(move || {
-                    let mut agg = Aggregate::new(opts.limits);
+                    let mut agg = Aggregate::new(opts.limits).not_after(opts.not_after_ms);
                     let mut buf = new_buf();
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
@@ -202,7 +189,7 @@ pub fn aggregate_file(
                         if lines.overlong_at.is_some() {
                             let before = memchr::memchr_iter(b'\n', block).count() as u64;
                             let line_no = chunks.first_line(k, &lines).map_or(0, |n| n + before);
-                            record_overlong(&mut agg, source, line_no);
+                            agg.record_overlong(source, line_no);
                         }
                     }
                     Ok(agg)
@@ -243,7 +230,7 @@ pub fn aggregate_reader(
             .map(|_| {
                 let (rx, mut parser, done) = (&rx, parser.clone(), done_tx.clone());
                 scope.spawn(move || {
-                    let mut agg = Aggregate::new(opts.limits);
+                    let mut agg = Aggregate::new(opts.limits).not_after(opts.not_after_ms);
                     loop {
                         let next = rx.lock().map(|r| r.recv());
                         let Ok(Ok(b)) = next else { break };
@@ -286,7 +273,7 @@ pub fn aggregate_reader(
         (total.expect("at least one thread"), read_result)
     });
     for &line_no in &blocks.overlong {
-        record_overlong(&mut total, source, line_no);
+        total.record_overlong(source, line_no);
     }
     read_result.map_err(read_error)?;
     Ok(total)

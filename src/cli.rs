@@ -132,6 +132,9 @@ pub struct AnalyzeArgs {
     /// Distinct routes kept; the rest are counted under (other).
     #[arg(long, default_value_t = Limits::default().max_routes)]
     pub max_routes: usize,
+    /// Lines dated further than this ahead of the clock are rejected (future_timestamp).
+    #[arg(long, default_value = "1d", value_parser = humantime::parse_duration)]
+    pub max_skew: std::time::Duration,
     /// How lines are read.
     #[command(flatten)]
     pub format: FormatArgs,
@@ -167,6 +170,8 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
         },
         threads: a.threads.unwrap_or(defaults.threads),
         mmap: !a.no_mmap,
+        not_after_ms: crate::clock::now_ms()
+            .saturating_add(a.max_skew.as_millis().min(i64::MAX as u128 / 2) as i64),
         ..defaults
     };
     let summary = match &a.db {

@@ -64,6 +64,9 @@ pub struct RunArgs {
     /// Dashboard port (0 picks a free one).
     #[arg(long, default_value_t = 5000)]
     pub port: u16,
+    /// Lines dated further than this ahead of the clock are rejected (future_timestamp).
+    #[arg(long, default_value = "1d", value_parser = humantime::parse_duration)]
+    pub max_skew: Duration,
     /// Demo: the log file the generator writes.
     #[arg(long, default_value = "server_sample.log")]
     pub sample_log: PathBuf,
@@ -200,6 +203,7 @@ pub fn run(a: RunArgs, level: &str) -> Result<()> {
     } else {
         a.files.clone()
     };
+    crate::live::sources::check_inputs(&inputs).map_err(anyhow::Error::msg)?;
     let mut config = match &a.config {
         Some(p) => crate::config::Config::load(p)?,
         None => crate::config::Config::default(),
@@ -222,6 +226,7 @@ pub fn run(a: RunArgs, level: &str) -> Result<()> {
             minutes_ms: a.keep_minutes.as_millis() as i64,
         },
         report_every: a.report_every,
+        max_skew: a.max_skew,
         ..RunOptions::default()
     };
     std::fs::create_dir_all(&a.out_dir)

@@ -4,6 +4,10 @@ use crate::aggregate::{Aggregate, LineStats, SampleKeys};
 use crate::format::Parser;
 use crate::request::{Line, Request};
 
+/// Why a line dated too far ahead of the clock is rejected.
+pub const FUTURE_TIMESTAMP: &str =
+    "future_timestamp: dated further ahead of the clock than the allowed skew (--max-skew)";
+
 /// Where a block sits in its input.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BlockPos {
@@ -193,6 +197,7 @@ pub fn ingest_block_at(
             .and_then(|t| t.get(start..end))
             .map_or_else(|| Line::from(&block[start..end]), Line::from_text)
     };
+    let not_after = agg.not_after_ms();
     let mut start = 0usize;
     // Two requests, filled in place in turn: a line is counted once the next one is parsed,
     // so that meanwhile its client's table entry is fetched into the cache.
@@ -212,6 +217,12 @@ pub fn ingest_block_at(
         stats.read += 1;
         let slot = pending.map_or(0, |p| 1 - p.0);
         match parser.parse_into(line_at(start, end), &mut reqs[slot]) {
+            Ok(true) if reqs[slot].ts_ms > not_after => {
+                stats.rejected += 1;
+                stats.future += 1;
+                let line_no = *first_line + index;
+                agg.reject_sample(source, line_no, raw, FUTURE_TIMESTAMP);
+            }
             Ok(true) => {
                 stats.parsed += 1;
                 agg.clients.prefetch(&reqs[slot].client);
@@ -268,7 +279,8 @@ mod tests {
                 read: 5,
                 parsed: 2,
                 rejected: 2,
-                skipped: 1
+                skipped: 1,
+                future: 0
             }
         );
         let src = &agg.sources()["f"];

@@ -181,7 +181,7 @@ fn retention_downsamples_old_minutes_and_deletes_what_is_too_old() {
         })
         .unwrap();
     assert_eq!(store.span().unwrap(), Some((noon, newest)));
-    let r = store.retain(&Retention::default()).unwrap();
+    let r = store.retain(&Retention::default(), i64::MAX).unwrap();
     // Up to day 10 goes (older than 30 days); days 11..=33 become hours; the rest stay minutes.
     let rows = store.rollups(i64::MIN, i64::MAX).unwrap();
     assert!(rows.iter().all(|r| r.t_ms >= 11 * day));
@@ -205,8 +205,39 @@ fn retention_downsamples_old_minutes_and_deletes_what_is_too_old() {
     let p50 = h.rollup.latency.quantile(0.5).unwrap();
     assert!((p50 - 25.0).abs() / 25.0 <= 0.01, "{p50}");
     // A second pass changes nothing.
-    let again = store.retain(&Retention::default()).unwrap();
+    let again = store.retain(&Retention::default(), i64::MAX).unwrap();
     assert_eq!((again.downsampled, again.deleted), (0, 0));
+}
+
+/// Regression: one line dated 31/Dec/9999 became the newest stored minute, and retention,
+/// counted back from it, deleted all real history.
+#[test]
+fn retention_counts_back_from_the_clock_not_from_a_future_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("h.db")).unwrap();
+    let day = 86_400_000;
+    let mut ro = Rollups::new(10);
+    for d in 0..3 {
+        ro.minutes.insert(d * day, rollup(5, 10.0));
+    }
+    let year_9999 = 253_402_214_400_000;
+    ro.minutes.insert(year_9999, rollup(1, 1.0));
+    store
+        .commit(&Commit {
+            rollups: ro,
+            ..Commit::default()
+        })
+        .unwrap();
+    let now = 3 * day;
+    let r = store.retain(&Retention::default(), now).unwrap();
+    assert_eq!((r.deleted, r.downsampled), (0, 0));
+    let kept: u64 = store
+        .rollups(i64::MIN, i64::MAX)
+        .unwrap()
+        .iter()
+        .map(|r| r.rollup.counts.requests)
+        .sum();
+    assert_eq!(kept, 16);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Response-time distribution: a DDSketch (≤ 1 % relative error on every quantile) plus an
 //! exact integer sum, so averages do not depend on the order things were merged in.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sketches_ddsketch::{Config, DDSketch};
 
 /// Relative accuracy of every quantile the sketch returns.
@@ -12,7 +12,11 @@ fn config() -> Config {
 }
 
 /// The response times of a set of requests.
-#[derive(Clone, Serialize, Deserialize)]
+///
+/// Stored forms: in binary formats the sketch as it is; in text formats (JSON) an empty
+/// sketch is written as `null`, because its infinite minimum and maximum have no JSON form.
+/// Reading either form gives an empty sketch a fresh start.
+#[derive(Clone)]
 pub struct Latency {
     sketch: DDSketch,
     sum_us: u64,
@@ -24,6 +28,49 @@ impl Default for Latency {
             sketch: DDSketch::new(config()),
             sum_us: 0,
         }
+    }
+}
+
+impl Serialize for Latency {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let text = s.is_human_readable();
+        let mut st = s.serialize_struct("Latency", 2)?;
+        if text {
+            st.serialize_field("sketch", &(self.count() > 0).then_some(&self.sketch))?;
+        } else {
+            st.serialize_field("sketch", &self.sketch)?;
+        }
+        st.serialize_field("sum_us", &self.sum_us)?;
+        st.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Latency {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename = "Latency")]
+        struct Text {
+            sketch: Option<DDSketch>,
+            sum_us: u64,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename = "Latency")]
+        struct Binary {
+            sketch: DDSketch,
+            sum_us: u64,
+        }
+        let (sketch, sum_us) = if d.is_human_readable() {
+            let t = Text::deserialize(d)?;
+            (t.sketch, t.sum_us)
+        } else {
+            let b = Binary::deserialize(d)?;
+            (Some(b.sketch), b.sum_us)
+        };
+        Ok(match sketch.filter(|s| s.count() > 0) {
+            Some(sketch) => Latency { sketch, sum_us },
+            None => Latency::default(),
+        })
     }
 }
 
@@ -86,6 +133,12 @@ impl super::capped::Merge for std::sync::Arc<Latency> {
     }
 }
 
+/// An empty sketch as JSON the way versions before the text form wrote it (bounds `null`).
+#[cfg(test)]
+pub(crate) fn empty_sketch_as_written_before() -> serde_json::Value {
+    serde_json::to_value(DDSketch::new(config())).expect("a sketch serializes")
+}
+
 /// Milliseconds to whole microseconds.
 pub fn ms_to_us(ms: f64) -> u64 {
     (ms * 1000.0).round() as u64
@@ -94,6 +147,32 @@ pub fn ms_to_us(ms: f64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: an empty sketch was saved to JSON with `min: null` and could not be read
+    /// back, so a plain combined log (no response times) could not restart.
+    #[test]
+    fn empty_sketches_round_trip_in_json_and_binary() {
+        let empty = Latency::default();
+        let mut one = Latency::default();
+        one.record(12.5);
+        for l in [&empty, &one] {
+            let text: Latency = serde_json::from_str(&serde_json::to_string(l).unwrap()).unwrap();
+            let bin: Latency = postcard::from_bytes(&postcard::to_stdvec(l).unwrap()).unwrap();
+            for back in [text, bin] {
+                assert_eq!(back.count(), l.count());
+                assert_eq!(back.max_ms(), l.max_ms());
+                assert_eq!(back.avg_ms(), l.avg_ms());
+            }
+        }
+        let mut back: Latency =
+            serde_json::from_str(&serde_json::to_string(&empty).unwrap()).unwrap();
+        back.record(3.0);
+        assert_eq!(
+            back.quantile(0.0),
+            Some(3.0),
+            "a loaded empty sketch starts afresh"
+        );
+    }
 
     #[test]
     fn empty_and_basic() {

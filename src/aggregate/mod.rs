@@ -94,6 +94,10 @@ pub struct Aggregate {
     slowest: TopN<(Option<u64>, i64, u64), SampleRequest>,
     recent: TopN<(i64, u64), SampleRequest>,
     recent_errors: TopN<(i64, u64), SampleRequest>,
+    /// Requests dated after this (UTC ms) are rejected as `future_timestamp`; set by the
+    /// reader from the clock, not saved.
+    #[serde(skip, default = "no_time_limit")]
+    not_after_ms: i64,
     #[serde(skip)]
     scratch: String,
     #[serde(skip)]
@@ -158,9 +162,21 @@ impl Aggregate {
             slowest: TopN::new(limits.samples),
             recent: TopN::new(limits.samples),
             recent_errors: TopN::new(limits.samples),
+            not_after_ms: no_time_limit(),
             scratch: String::new(),
             bot_cache: hashbrown::HashMap::new(),
         }
+    }
+
+    /// This aggregate, rejecting requests dated after `ms` (UTC) as `future_timestamp`.
+    pub fn not_after(mut self, ms: i64) -> Self {
+        self.not_after_ms = ms;
+        self
+    }
+
+    /// The latest request time this aggregate accepts.
+    pub fn not_after_ms(&self) -> i64 {
+        self.not_after_ms
     }
 
     /// The bounds this aggregate was made with.
@@ -252,6 +268,23 @@ impl Aggregate {
             s.rejected
                 .offer(key, RejectedLine::new(line_no, raw, error.to_owned()));
         }
+    }
+
+    /// Counts line `line_no` of `source`, skipped for being longer than
+    /// [`crate::input::MAX_LINE`], as read and rejected.
+    pub fn record_overlong(&mut self, source: &str, line_no: u64) {
+        let lines = LineStats {
+            read: 1,
+            rejected: 1,
+            ..LineStats::default()
+        };
+        self.record_lines(source, None, lines);
+        self.reject_sample(
+            source,
+            line_no,
+            b"(line longer than 16 MiB, skipped)",
+            "line too long",
+        );
     }
 
     fn source_mut(&mut self, source: &str) -> &mut SourceStats {
@@ -353,6 +386,10 @@ impl Aggregate {
             .map(|(_, s)| s)
             .collect()
     }
+}
+
+fn no_time_limit() -> i64 {
+    i64::MAX
 }
 
 fn min_opt(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Option<i64> {

@@ -19,6 +19,10 @@ pub struct LineStats {
     pub rejected: u64,
     /// Blank lines, comments and headers.
     pub skipped: u64,
+    /// Of the rejected lines, those dated further ahead of the clock than the allowed skew
+    /// (`future_timestamp`).
+    #[serde(default)]
+    pub future: u64,
 }
 
 impl LineStats {
@@ -27,6 +31,7 @@ impl LineStats {
         self.parsed += o.parsed;
         self.rejected += o.rejected;
         self.skipped += o.skipped;
+        self.future += o.future;
     }
 }
 

@@ -49,7 +49,8 @@ pub struct FilePos {
 }
 
 /// Read positions of every followed path: the current file and any rotated one still being
-/// finished.
+/// finished. A file has one position, whatever the path it was found under: the path (made
+/// absolute, links resolved) is the key it is listed by, its device and inode are what it is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoints {
     /// Path → positions.
@@ -59,6 +60,12 @@ pub struct Checkpoints {
 impl Checkpoints {
     /// Records that `path`'s file has been consumed up to `pos`; `finished` forgets it.
     pub fn update(&mut self, path: &str, pos: FilePos, finished: bool) {
+        self.files.retain(|k, list| {
+            if k != path {
+                list.retain(|p| p.id != pos.id);
+            }
+            !list.is_empty()
+        });
         let list = self.files.entry(path.to_owned()).or_default();
         list.retain(|p| p.id != pos.id);
         if !finished {
@@ -73,6 +80,35 @@ impl Checkpoints {
     pub fn for_path(&self, path: &str) -> Vec<FilePos> {
         self.files.get(path).cloned().unwrap_or_default()
     }
+
+    /// Positions to resume `path` from: those recorded under it, and the position of the file
+    /// `current` (the one now at `path`) wherever it was recorded — under another spelling
+    /// of the path, a link, or a bind mount. One position per file, the furthest.
+    pub fn for_file(&self, path: &str, current: Option<FileId>) -> Vec<FilePos> {
+        let mut out: Vec<FilePos> = Vec::new();
+        let found = self.files.iter().flat_map(|(k, list)| {
+            list.iter()
+                .filter(move |p| k == path || Some(p.id) == current)
+        });
+        for p in found {
+            match out.iter_mut().find(|o| o.id == p.id) {
+                Some(o) if o.offset < p.offset => *o = *p,
+                Some(_) => {}
+                None => out.push(*p),
+            }
+        }
+        out
+    }
+}
+
+/// The key a followed path's positions are kept under: the path made absolute, with links
+/// resolved when the file exists, so that `a.log`, `./a.log` and `/abs/a.log` are one.
+pub fn path_key(path: &std::path::Path) -> String {
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -95,5 +131,31 @@ mod tests {
         assert_eq!(c.for_path("a"), vec![pos(20)]);
         c.update("a", pos(30), true);
         assert!(c.files.is_empty());
+    }
+
+    /// Regression: the same file followed as `a.log`, then `/abs/a.log`, then `./a.log`
+    /// was counted three times, its positions being kept by the spelling of its path.
+    #[test]
+    fn a_file_has_one_position_whatever_its_path() {
+        let id = FileId { dev: 1, ino: 2 };
+        let other = FileId { dev: 1, ino: 3 };
+        let pos = |id, offset| FilePos {
+            id,
+            offset,
+            lines: 0,
+            head: 0,
+            head_len: 0,
+        };
+        let mut c = Checkpoints::default();
+        c.update("a.log", pos(id, 10), false);
+        c.update("b.log", pos(other, 5), false);
+        assert_eq!(c.for_file("/abs/a.log", Some(id)), vec![pos(id, 10)]);
+        c.update("/abs/a.log", pos(id, 20), false);
+        assert_eq!(c.for_path("a.log"), vec![], "moved to the new key");
+        assert_eq!(c.for_file("/abs/a.log", Some(id)), vec![pos(id, 20)]);
+        assert_eq!(c.for_file("b.log", None), vec![pos(other, 5)]);
+        // An older state could hold the same file under two keys: the furthest wins.
+        c.files.insert("./a.log".into(), vec![pos(id, 15)]);
+        assert_eq!(c.for_file("/abs/a.log", Some(id)), vec![pos(id, 20)]);
     }
 }

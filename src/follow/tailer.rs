@@ -1,7 +1,7 @@
 //! One followed path.
 
 use super::checkpoint::{FileId, FilePos, HEAD_LEN, head_hash};
-use crate::input::read_full_at;
+use crate::input::{MAX_LINE, read_full_at};
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -29,6 +29,9 @@ pub struct Chunk {
     pub pos: FilePos,
     /// True when this file is done (rotated away or deleted, and drained).
     pub finished: bool,
+    /// Numbers of the lines skipped before `data` for being longer than
+    /// [`crate::input::MAX_LINE`].
+    pub overlong: Vec<u64>,
 }
 
 #[derive(Debug)]
@@ -41,6 +44,10 @@ struct Open {
     head: u64,
     head_len: u32,
     idle_since: Option<Instant>,
+    /// While a line longer than the cap is being skipped: where it started.
+    skipping: Option<u64>,
+    /// Over-long lines skipped since the last chunk.
+    overlong: Vec<u64>,
 }
 
 impl Open {
@@ -54,6 +61,8 @@ impl Open {
             head: 0,
             head_len: 0,
             idle_since: None,
+            skipping: None,
+            overlong: Vec::new(),
         };
         o.refresh_head()?;
         Ok(o)
@@ -73,7 +82,9 @@ impl Open {
     }
 
     fn pos(&self) -> FilePos {
-        let consumed = self.offset - self.partial.len() as u64;
+        let consumed = self
+            .skipping
+            .unwrap_or(self.offset - self.partial.len() as u64);
         FilePos {
             id: self.id,
             offset: consumed,
@@ -84,12 +95,16 @@ impl Open {
     }
 
     /// Reads what was appended; returns a chunk of whole lines, if any, and whether the end
-    /// of the file was reached.
+    /// of the file was reached. A line longer than [`MAX_LINE`] is skipped to its newline
+    /// without being held in memory, and reported in the next chunk.
     fn read(&mut self, path: &Arc<str>) -> io::Result<(Option<Chunk>, bool)> {
         let avail = self.file.metadata()?.len().saturating_sub(self.offset);
         let want = avail.min(MAX_CHUNK as u64) as usize;
         if want == 0 {
             return Ok((None, true));
+        }
+        if self.skipping.is_some() {
+            return self.skip(path, want, avail);
         }
         let mut buf = std::mem::take(&mut self.partial);
         let start = self.offset - buf.len() as u64;
@@ -100,11 +115,56 @@ impl Open {
         self.offset += n as u64;
         let at_eof = (n as u64) == avail || n < want;
         let Some(nl) = memchr::memrchr(b'\n', &buf) else {
-            self.partial = buf;
+            if buf.len() > MAX_LINE {
+                self.skipping = Some(start);
+            } else {
+                self.partial = buf;
+            }
             return Ok((None, at_eof));
         };
         self.partial = buf.split_off(nl + 1);
+        // Only the first line can be longer than the cap: it began in the last read.
+        let first_end = memchr::memchr(b'\n', &buf).unwrap_or(nl);
+        let (buf, start) = if first_end > MAX_LINE {
+            self.lines += 1;
+            self.overlong.push(self.lines);
+            (buf[first_end + 1..].to_vec(), start + first_end as u64 + 1)
+        } else {
+            (buf, start)
+        };
+        if self.partial.len() > MAX_LINE {
+            self.skipping = Some(start + nl as u64 + 1);
+            self.partial = Vec::new();
+        }
         Ok((Some(self.chunk(path, buf, start, false)), at_eof))
+    }
+
+    /// Reads on through an over-long line, keeping none of it; at its newline, counts it and
+    /// returns an empty chunk that reports it.
+    fn skip(
+        &mut self,
+        path: &Arc<str>,
+        want: usize,
+        avail: u64,
+    ) -> io::Result<(Option<Chunk>, bool)> {
+        let mut buf = vec![0u8; want.min(1 << 20)];
+        let n = read_full_at(&self.file, &mut buf, self.offset)?;
+        let Some(i) = memchr::memchr(b'\n', &buf[..n]) else {
+            self.offset += n as u64;
+            return Ok((None, n == 0 || n as u64 >= avail));
+        };
+        self.offset += i as u64 + 1;
+        self.end_skip();
+        let start = self.offset;
+        Ok((Some(self.chunk(path, Vec::new(), start, false)), false))
+    }
+
+    /// The over-long line being skipped has ended: it is counted and reported.
+    fn end_skip(&mut self) {
+        if self.skipping.take().is_some() {
+            self.lines += 1;
+            self.overlong.push(self.lines);
+        }
     }
 
     fn chunk(&mut self, path: &Arc<str>, data: Vec<u8>, start: u64, finished: bool) -> Chunk {
@@ -117,11 +177,13 @@ impl Open {
             first_line,
             pos: self.pos(),
             finished,
+            overlong: std::mem::take(&mut self.overlong),
         }
     }
 
     /// Emits the unterminated last line (the file will not grow any more) and marks it done.
     fn finish(mut self, path: &Arc<str>) -> Chunk {
+        self.end_skip();
         let mut data = std::mem::take(&mut self.partial);
         let start = self.offset - data.len() as u64;
         if !data.is_empty() {
@@ -143,6 +205,7 @@ pub struct Tailer {
     resume: Vec<FilePos>,
     from_end: bool,
     started: bool,
+    first_id: Option<FileId>,
 }
 
 impl Tailer {
@@ -162,12 +225,29 @@ impl Tailer {
             resume,
             from_end,
             started: false,
+            first_id: None,
         }
+    }
+
+    /// Notes the identity of the file at the path when it was found, before it is opened.
+    pub fn with_first_id(mut self, id: Option<FileId>) -> Self {
+        self.first_id = id;
+        self
+    }
+
+    /// The identity of the file at the path when it was found.
+    pub fn first_id(&self) -> Option<FileId> {
+        self.first_id
     }
 
     /// The followed path as reported.
     pub fn name(&self) -> &Arc<str> {
         &self.name
+    }
+
+    /// The identity of the file being followed now, if one is open.
+    pub fn current_id(&self) -> Option<FileId> {
+        self.current.as_ref().map(|o| o.id)
     }
 
     /// Reads everything new; appends whole-line chunks to `out`.
@@ -236,6 +316,9 @@ impl Tailer {
             Err(e) => return Err(e),
         };
         let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(io::Error::other("not a regular file"));
+        }
         let id = FileId::of(&meta);
         let mut open = Open::new(file, id)?;
         let saved = self.resume.iter().find(|p| p.id == id).copied();
@@ -305,14 +388,22 @@ impl Tailer {
         match std::fs::metadata(&self.path) {
             Ok(meta) if FileId::of(&meta) == cur.id => Ok(PathState::Same),
             Ok(_) => {
-                tracing::info!(path = %self.name, "file rotated; finishing the old one");
+                if still_linked(&cur.file) {
+                    tracing::info!(path = %self.name, "file rotated (renamed, a new file in its place); finishing the old one");
+                } else {
+                    tracing::info!(path = %self.name, "file deleted and created again; finishing the old one");
+                }
                 let mut old = self.current.take().expect("checked above");
                 old.idle_since = Some(now);
                 self.retired.push(old);
                 Ok(PathState::Replaced)
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                tracing::info!(path = %self.name, "file deleted; waiting for it to come back");
+                if still_linked(&cur.file) {
+                    tracing::info!(path = %self.name, "file renamed away; finishing it and waiting for a new one");
+                } else {
+                    tracing::info!(path = %self.name, "file deleted; finishing it and waiting for a new one");
+                }
                 let mut old = self.current.take().expect("checked above");
                 old.idle_since = Some(now);
                 self.retired.push(old);
@@ -321,6 +412,12 @@ impl Tailer {
             Err(e) => Err(e),
         }
     }
+}
+
+/// True while the open file still has a name somewhere (renamed, not deleted).
+fn still_linked(file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    file.metadata().is_ok_and(|m| m.nlink() > 0)
 }
 
 enum PathState {

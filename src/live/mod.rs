@@ -55,6 +55,8 @@ pub struct RunOptions {
     pub config: crate::config::Config,
     /// Anomaly detection thresholds.
     pub detector: crate::detect::DetectorConfig,
+    /// Requests dated further than this ahead of the clock are rejected.
+    pub max_skew: Duration,
 }
 
 impl Default for RunOptions {
@@ -75,9 +77,13 @@ impl Default for RunOptions {
             filter_window: 200_000,
             config: crate::config::Config::default(),
             detector: crate::detect::DetectorConfig::default(),
+            max_skew: DEFAULT_MAX_SKEW,
         }
     }
 }
+
+/// How far ahead of the clock a request may be dated before it is rejected.
+pub const DEFAULT_MAX_SKEW: Duration = Duration::from_secs(86_400);
 
 /// One published view of the live aggregate.
 #[derive(Debug, Clone)]
@@ -152,8 +158,8 @@ fn initial_state(opts: &RunOptions) -> Result<(Saved, Option<Writer>), StoreErro
     let Some(path) = &opts.db else {
         return Ok((fresh(), None));
     };
-    let mut store = SqliteStore::open(path)?;
-    let saved = match store.load()? {
+    let (store, saved) = open_history(path)?;
+    let saved = match saved {
         Some(s) => {
             tracing::info!(target: "runner", path = %path.display(), requests = s.aggregate.totals.requests, "resuming from the saved state");
             s
@@ -162,6 +168,33 @@ fn initial_state(opts: &RunOptions) -> Result<(Saved, Option<Writer>), StoreErro
     };
     let writer = Writer::spawn(Box::new(store), opts.retention);
     Ok((saved, Some(writer)))
+}
+
+/// Opens the history database and reads the saved state. A database that cannot be read
+/// (damaged, or written by a newer tailpulse) is moved aside with an error naming what was
+/// lost, and a new one is started: the logs are then read again from their start.
+fn open_history(path: &Path) -> Result<(SqliteStore, Option<Saved>), StoreError> {
+    let opened = SqliteStore::open(path).and_then(|mut s| {
+        let saved = s.load()?;
+        Ok((s, saved))
+    });
+    match opened {
+        Err(e) if crate::store::sqlite::is_unreadable(&e) => {
+            let aside = crate::store::sqlite::move_aside(path).map_err(|io| StoreError::Moved {
+                path: path.display().to_string(),
+                source: io,
+            })?;
+            let msg = "the history database cannot be read: it was moved aside, its history and read positions are not used, and the logs are read again from their start";
+            tracing::error!(target: "runner", path = %path.display(), moved_to = %aside.display(), error = %format!("{e:#}"), "{msg}");
+            eprintln!(
+                "tailpulse: ERROR {msg} ({} -> {}): {e:#}",
+                path.display(),
+                aside.display()
+            );
+            Ok((SqliteStore::open(path)?, None))
+        }
+        other => other,
+    }
 }
 
 /// Why a live run cannot start.
@@ -189,6 +222,7 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
         format: opts.format.clone(),
         limits: opts.limits,
         poll: opts.poll,
+        max_skew: opts.max_skew,
     };
     let threads = sources::spawn(cfg, &checkpoints, tx, stop_sources.clone());
     let first = Arc::new(Snapshot {

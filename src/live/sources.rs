@@ -21,7 +21,7 @@ use tokio::sync::mpsc::Sender;
 pub struct Batch {
     /// The counted lines.
     pub agg: Aggregate,
-    /// `(path, position, finished)` for each file read.
+    /// `(checkpoint key, position, finished)` for each file read.
     pub positions: Vec<(Arc<str>, FilePos, bool)>,
     /// Lines in this batch.
     pub lines: u64,
@@ -42,6 +42,16 @@ pub struct SourceConfig {
     pub limits: Limits,
     /// Polling interval (file-system notifications wake the reader sooner).
     pub poll: Duration,
+    /// Requests dated further than this ahead of the clock are rejected.
+    pub max_skew: Duration,
+}
+
+impl SourceConfig {
+    /// An empty aggregate for what is read now.
+    fn aggregate(&self) -> Aggregate {
+        let skew = self.max_skew.as_millis().min(i64::MAX as u128 / 2) as i64;
+        Aggregate::new(self.limits).not_after(crate::clock::now_ms().saturating_add(skew))
+    }
 }
 
 fn is_glob(s: &str) -> bool {
@@ -56,51 +66,150 @@ pub fn spawn(
     stop: Arc<AtomicBool>,
 ) -> Vec<std::thread::JoinHandle<()>> {
     let mut threads = Vec::new();
-    if cfg.inputs.iter().any(|i| i == "-") {
-        let (cfg, tx) = (cfg.clone(), tx.clone());
-        threads.push(std::thread::spawn(move || read_stdin(&cfg, &tx)));
+    let mut files = Vec::new();
+    for input in &cfg.inputs {
+        let (cfg, tx, stop) = (cfg.clone(), tx.clone(), stop.clone());
+        if input == "-" {
+            threads.push(named("stdin", move || {
+                read_stream("(stdin)", std::io::stdin(), &cfg, &tx);
+            }));
+        } else if !is_glob(input) && InputKind::of(Path::new(input)) == InputKind::Stream {
+            let path = PathBuf::from(input);
+            threads.push(named("pipe", move || read_pipe(&path, &cfg, &tx, &stop)));
+        } else {
+            files.push(input.clone());
+        }
     }
-    let files: Vec<String> = cfg.inputs.iter().filter(|i| *i != "-").cloned().collect();
     if !files.is_empty() {
         let checkpoints = checkpoints.clone();
-        threads.push(std::thread::spawn(move || {
+        threads.push(named("files", move || {
             Follower::new(cfg, files, checkpoints, tx, stop).run()
         }));
     }
     threads
 }
 
-fn read_stdin(cfg: &SourceConfig, tx: &Sender<Batch>) {
-    let mut blocks = Blocks::new(std::io::stdin(), BLOCK_SIZE);
+fn named(name: &str, f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(format!("reader-{name}"))
+        .spawn(f)
+        .expect("a reader thread starts")
+}
+
+/// What a path given on the command line is, for reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// A regular file (or one that does not exist yet): followed, with checkpoints.
+    File,
+    /// A FIFO or a character device: read front to back as it comes, no positions kept.
+    Stream,
+    /// A directory.
+    Directory,
+    /// Anything else (a socket, a block device).
+    Other,
+}
+
+impl InputKind {
+    /// The kind of `path` now (following links).
+    pub fn of(path: &Path) -> InputKind {
+        use std::os::unix::fs::FileTypeExt;
+        match std::fs::metadata(path) {
+            Err(_) => InputKind::File,
+            Ok(m) if m.is_file() => InputKind::File,
+            Ok(m) if m.is_dir() => InputKind::Directory,
+            Ok(m) if m.file_type().is_fifo() || m.file_type().is_char_device() => InputKind::Stream,
+            Ok(_) => InputKind::Other,
+        }
+    }
+}
+
+/// Checks the inputs of a live run before it starts: a directory, a socket, or a file that
+/// cannot be opened is an error with one clear message. A file that does not exist yet is
+/// waited for.
+pub fn check_inputs(inputs: &[String]) -> Result<(), String> {
+    for input in inputs.iter().filter(|i| *i != "-" && !is_glob(i)) {
+        let path = Path::new(input);
+        match InputKind::of(path) {
+            InputKind::Directory => {
+                return Err(format!(
+                    "{input} is a directory; name the log files in it, or a pattern such as '{}/*.log'",
+                    input.trim_end_matches('/')
+                ));
+            }
+            InputKind::Other => {
+                return Err(format!(
+                    "{input} is neither a file nor a pipe; tailpulse reads files, FIFOs and standard input"
+                ));
+            }
+            InputKind::File if path.exists() => {
+                std::fs::File::open(path).map_err(|e| format!("cannot open {input}: {e}"))?;
+            }
+            InputKind::File | InputKind::Stream => {}
+        }
+    }
+    Ok(())
+}
+
+/// Reads a FIFO or a character device as a stream; a FIFO is opened again after each writer
+/// closes it, until the run stops.
+fn read_pipe(path: &Path, cfg: &SourceConfig, tx: &Sender<Batch>, stop: &AtomicBool) {
+    let name = path.to_string_lossy().into_owned();
+    while !stop.load(Ordering::SeqCst) {
+        match std::fs::File::open(path) {
+            Ok(f) => {
+                if !read_stream(&name, f, cfg, tx) {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::error!(target: "runner", path = %name, error = %e, "cannot open the pipe; no more lines are read from it");
+                return;
+            }
+        }
+    }
+}
+
+/// Reads `reader` to its end, sending what it parses; false when the aggregator is gone.
+fn read_stream(
+    name: &str,
+    reader: impl std::io::Read,
+    cfg: &SourceConfig,
+    tx: &Sender<Batch>,
+) -> bool {
+    let mut blocks = Blocks::new(reader, BLOCK_SIZE);
     let mut parser: Option<Parser> = None;
     loop {
         match blocks.next_block() {
             Ok(Some(b)) => {
                 let p = parser.get_or_insert_with(|| detect_from(&b.data, &cfg.format));
-                let mut agg = Aggregate::new(cfg.limits);
+                let mut agg = cfg.aggregate();
                 let mut records = RecordBatch::default();
                 let pos = BlockPos {
                     first_line: b.first_line,
                     offset: b.offset,
                 };
-                let stats =
-                    ingest_block_with(&mut agg, "(stdin)", p, &b.data, pos, |r| records.push(r));
+                let mut lines =
+                    ingest_block_with(&mut agg, name, p, &b.data, pos, |r| records.push(r)).read;
+                for line_no in blocks.overlong.drain(..) {
+                    agg.record_overlong(name, line_no);
+                    lines += 1;
+                }
                 if tx
                     .blocking_send(Batch {
                         agg,
                         positions: Vec::new(),
-                        lines: stats.read,
+                        lines,
                         records,
                     })
                     .is_err()
                 {
-                    return;
+                    return false;
                 }
             }
-            Ok(None) => return,
+            Ok(None) => return true,
             Err(e) => {
-                tracing::error!(target: "runner", error = %e, "cannot read standard input");
-                return;
+                tracing::error!(target: "runner", source = name, error = %e, "cannot read; no more lines are read from it");
+                return false;
             }
         }
     }
@@ -128,6 +237,10 @@ struct Follower {
     known: BTreeSet<PathBuf>,
     parsers: HashMap<(Arc<str>, FileId), Parser>,
     last_glob: Option<Instant>,
+    /// Followed path → the key its positions are kept under.
+    keys: HashMap<Arc<str>, Arc<str>>,
+    /// Paths whose last read failed, with the error logged (logged once until it changes).
+    failing: HashMap<Arc<str>, String>,
 }
 
 impl Follower {
@@ -148,6 +261,8 @@ impl Follower {
             known: BTreeSet::new(),
             parsers: HashMap::new(),
             last_glob: None,
+            keys: HashMap::new(),
+            failing: HashMap::new(),
         }
     }
 
@@ -176,13 +291,27 @@ impl Follower {
         }
         let mut added = Vec::new();
         for path in found {
-            if self.known.insert(path.clone()) {
-                let resume = self.checkpoints.for_path(&path.to_string_lossy());
-                // Files matched later by a glob are new: read them whole.
-                self.tailers
-                    .push(Tailer::new(&path, resume, self.cfg.from_end && first));
-                added.push(path);
+            if !self.known.insert(path.clone()) {
+                continue;
             }
+            let current = std::fs::metadata(&path).ok().map(|m| FileId::of(&m));
+            let same = self.tailers.iter().find(|t| {
+                t.current_id()
+                    .or_else(|| t.first_id())
+                    .is_some_and(|id| Some(id) == current)
+            });
+            if let Some(t) = same {
+                tracing::warn!(target: "runner", path = %path.display(), same_as = %t.name(), "the same file under another name; it is read once");
+                continue;
+            }
+            let key: Arc<str> = crate::follow::checkpoint::path_key(&path).into();
+            let resume = self.checkpoints.for_file(&key, current);
+            // Files matched later by a glob are new: read them whole.
+            let tailer =
+                Tailer::new(&path, resume, self.cfg.from_end && first).with_first_id(current);
+            self.keys.insert(tailer.name().clone(), key);
+            self.tailers.push(tailer);
+            added.push(path);
         }
         added
     }
@@ -227,8 +356,19 @@ impl Follower {
         let now = Instant::now();
         let mut chunks = Vec::new();
         for t in &mut self.tailers {
-            if let Err(e) = t.poll(now, &mut chunks) {
-                tracing::warn!(target: "runner", path = %t.name(), error = %e, "read failed; will retry");
+            match t.poll(now, &mut chunks) {
+                Ok(()) => {
+                    if self.failing.remove(t.name()).is_some() {
+                        tracing::info!(target: "runner", path = %t.name(), "readable again");
+                    }
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    if self.failing.get(t.name()) != Some(&msg) {
+                        tracing::warn!(target: "runner", path = %t.name(), error = %msg, "cannot read; trying again quietly until it can be read");
+                        self.failing.insert(t.name().clone(), msg);
+                    }
+                }
             }
         }
         if chunks.is_empty() {
@@ -237,11 +377,15 @@ impl Follower {
         let full = chunks
             .iter()
             .any(|c| c.data.len() >= crate::follow::tailer::MAX_CHUNK / 2);
-        let mut agg = Aggregate::new(self.cfg.limits);
+        let mut agg = self.cfg.aggregate();
         let mut positions = Vec::new();
         let mut lines = 0;
         let mut records = RecordBatch::default();
         for c in chunks {
+            for &line_no in &c.overlong {
+                agg.record_overlong(&c.path, line_no);
+                lines += 1;
+            }
             if !c.data.is_empty() {
                 let key = (c.path.clone(), c.pos.id);
                 let fmt = &self.cfg.format;
@@ -260,8 +404,13 @@ impl Follower {
             if c.finished {
                 self.parsers.remove(&(c.path.clone(), c.pos.id));
             }
-            self.checkpoints.update(&c.path, c.pos, c.finished);
-            positions.push((c.path, c.pos, c.finished));
+            let key = self
+                .keys
+                .get(&c.path)
+                .cloned()
+                .unwrap_or_else(|| c.path.clone());
+            self.checkpoints.update(&key, c.pos, c.finished);
+            positions.push((key, c.pos, c.finished));
         }
         self.tx
             .blocking_send(Batch {

@@ -193,7 +193,9 @@ pub fn redact(text: &str) -> String {
     use std::collections::HashMap;
     use std::sync::LazyLock;
     static ADDR: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|(?i:\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b)")
+        // No `(?i)`: case-insensitive classes need regex's unicode-case tables, which the
+        // release build does not carry (it panicked there on first use).
+        Regex::new(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}\b")
             .expect("static pattern")
     });
     static QUERY: LazyLock<Regex> =

@@ -166,6 +166,15 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// An unreadable database could not be moved aside.
+    #[error("{path} cannot be read and cannot be moved aside")]
+    Moved {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// A stored value cannot be read back.
     #[error("database {path}: a stored {what} is unreadable")]
     Decode {
@@ -205,8 +214,10 @@ pub trait Store: Send {
     fn alerts(&self, limit: usize) -> Result<Vec<AlertRecord>, StoreError>;
     /// Start of the oldest and newest stored buckets.
     fn span(&self) -> Result<Option<(i64, i64)>, StoreError>;
-    /// Downsamples and deletes by `r`, relative to the newest stored minute.
-    fn retain(&mut self, r: &Retention) -> Result<Retained, StoreError>;
+    /// Downsamples and deletes by `r`, counted back from the newest stored minute or from
+    /// `now_ms` (the clock), whichever is earlier: a replay of old logs keeps its history,
+    /// and a line dated in the future cannot push the old history out.
+    fn retain(&mut self, r: &Retention, now_ms: i64) -> Result<Retained, StoreError>;
 }
 
 /// Rebuilds the numbers of `[from_ms, to_ms)` from stored history. Routes are stored per

@@ -187,6 +187,39 @@ impl SqliteStore {
     }
 }
 
+/// Moves the database at `path` and its `-wal` and `-shm` files aside, to
+/// `<path>.unreadable-<unix seconds>`, so that a new one can start; returns the new name.
+pub fn move_aside(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let with = |suffix: &str| {
+        let mut s = path.as_os_str().to_owned();
+        s.push(suffix);
+        std::path::PathBuf::from(s)
+    };
+    let aside = with(&format!(".unreadable-{secs}"));
+    std::fs::rename(path, &aside)?;
+    for side in ["-wal", "-shm"] {
+        let from = with(side);
+        if from.exists() {
+            let mut to = aside.as_os_str().to_owned();
+            to.push(side);
+            std::fs::rename(&from, to)?;
+        }
+    }
+    Ok(aside)
+}
+
+/// True when the store cannot read what the file holds (damaged, not a database, or written
+/// by a newer tailpulse), as opposed to a failure of the disk or the file system.
+pub fn is_unreadable(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Decode { .. } | StoreError::NotADatabase { .. } | StoreError::TooNew { .. }
+    )
+}
+
 /// Tells a damaged or read-only file from other failures.
 fn classify(path: &str, source: rusqlite::Error) -> StoreError {
     let path = path.to_owned();
@@ -196,6 +229,44 @@ fn classify(path: &str, source: rusqlite::Error) -> StoreError {
         StoreError::ReadOnly { path, source }
     } else {
         StoreError::Sql { path, source }
+    }
+}
+
+/// Reads a saved aggregate. States written before empty response-time sketches had a JSON
+/// form hold `"min": null` for them; those are repaired (the sketch was empty) and read.
+fn decode_state(text: &str) -> Result<Aggregate, serde_json::Error> {
+    serde_json::from_str(text).or_else(|first| {
+        let mut v: serde_json::Value = serde_json::from_str(text)?;
+        if repair_empty_sketches(&mut v) {
+            serde_json::from_value(v)
+        } else {
+            Err(first)
+        }
+    })
+}
+
+/// Gives every sketch object with a `null` minimum or maximum (an empty one, as older
+/// versions wrote it) a number there; true when anything changed.
+fn repair_empty_sketches(v: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Object(o) => {
+            let mut changed = false;
+            if o.contains_key("zero_count") {
+                for k in ["min", "max"] {
+                    if o.get(k).is_some_and(Value::is_null) {
+                        o.insert(k.to_owned(), Value::from(0.0));
+                        changed = true;
+                    }
+                }
+            }
+            o.values_mut()
+                .fold(changed, |c, x| repair_empty_sketches(x) | c)
+        }
+        Value::Array(a) => a
+            .iter_mut()
+            .fold(false, |c, x| repair_empty_sketches(x) | c),
+        _ => false,
     }
 }
 
@@ -376,7 +447,11 @@ impl Store for SqliteStore {
         let Some((agg, detection)) = row else {
             return Ok(None);
         };
-        let aggregate: Aggregate = self.decode("state", &agg)?;
+        let aggregate = decode_state(&agg).map_err(|e| StoreError::Decode {
+            path: self.path.clone(),
+            what: "state",
+            source: Box::new(e),
+        })?;
         // Detection state that cannot be read (an older layout) is relearned, not fatal.
         let detection = detection.and_then(|d| serde_json::from_str(&d).ok());
         let mut checkpoints = Checkpoints::default();
@@ -548,10 +623,11 @@ impl Store for SqliteStore {
             .map_err(|e| self.sql(e))
     }
 
-    fn retain(&mut self, r: &Retention) -> Result<Retained, StoreError> {
+    fn retain(&mut self, r: &Retention, now_ms: i64) -> Result<Retained, StoreError> {
         let Some((_, newest)) = self.span()? else {
             return Ok(Retained::default());
         };
+        let newest = newest.min(now_ms);
         let minutes_before = newest - r.minutes_ms;
         let keep_from = newest - r.keep_ms;
         let old = self.rollups(i64::MIN, minutes_before)?;
@@ -608,6 +684,41 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a run on a log without response times saved its empty sketches with
+    /// `"min": null` and the next start failed ("invalid type: null, expected f64").
+    #[test]
+    fn a_state_saved_with_null_sketch_bounds_is_read() {
+        let mut agg = Aggregate::default();
+        let req = crate::request::Request {
+            ts_ms: 1_431_857_103_000,
+            path: "/a".into(),
+            status: 200,
+            ..Default::default()
+        };
+        agg.count(&req);
+        let mut v = serde_json::to_value(&agg).unwrap();
+        // The old form: every empty sketch written out with null bounds.
+        fn old_form(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(o) => {
+                    if let Some(serde_json::Value::Null) = o.get("sketch") {
+                        let empty = crate::aggregate::latency::empty_sketch_as_written_before();
+                        o.insert("sketch".into(), empty);
+                    }
+                    o.values_mut().for_each(old_form);
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(old_form),
+                _ => {}
+            }
+        }
+        old_form(&mut v);
+        let text = v.to_string();
+        assert!(text.contains("\"min\":null"));
+        assert!(serde_json::from_str::<Aggregate>(&text).is_err());
+        let back = decode_state(&text).expect("repaired");
+        assert_eq!(back.totals.requests, 1);
+    }
 
     #[test]
     fn an_older_schema_is_migrated_and_a_newer_one_refused() {

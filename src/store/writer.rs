@@ -69,7 +69,7 @@ fn run(mut store: Box<dyn Store>, retention: Retention, rx: Receiver<Commit>) {
         }
         if retained.is_none_or(|t| t.elapsed() >= RETAIN_EVERY) {
             retained = Some(Instant::now());
-            match store.retain(&retention) {
+            match store.retain(&retention, crate::clock::now_ms()) {
                 Ok(r) => {
                     tracing::info!(target: "analysis", downsampled = r.downsampled, deleted = r.deleted, "history retention applied")
                 }

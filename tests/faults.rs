@@ -1,0 +1,419 @@
+//! Named regression tests for the defects found by trying to break tailpulse as an operator
+//! and an attacker would: each one failed before its fix. They run the real binary (or the
+//! live pipeline) on real files, FIFOs and databases.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tailpulse::live::{self, RunOptions};
+
+/// A combined line at `ts` (seconds since the epoch) for `path`.
+fn line(ts: i64, path: &str, status: u16) -> String {
+    let t = chrono::DateTime::from_timestamp(ts, 0).unwrap();
+    format!(
+        "203.0.113.{} - - [{}] \"GET {path} HTTP/1.1\" {status} 512 \"-\" \"Mozilla/5.0\"",
+        ts % 200 + 1,
+        t.format("%d/%b/%Y:%H:%M:%S +0000")
+    )
+}
+
+/// `n` plain combined lines (no response times) a minute apart from a day in 2015.
+fn old_lines(n: i64) -> String {
+    (0..n)
+        .map(|i| line(1_431_857_103 + i * 60, &format!("/post/{}", i % 7), 200) + "\n")
+        .collect()
+}
+
+fn append(path: &Path, text: &[u8]) {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(text)
+        .unwrap();
+}
+
+/// `tailpulse run` on `inputs`, writing its reports to `dir` every 100 ms.
+fn spawn_run(dir: &Path, inputs: &[&str], extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .arg("run")
+        .args(inputs)
+        .args(["--port", "0", "--report-every", "100ms", "--out-dir"])
+        .arg(dir)
+        .arg("--logs")
+        .arg(dir.join("logs"))
+        .arg("--db")
+        .arg(dir.join("tailpulse.db"))
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits up to 30 s for the JSON report in `dir` to satisfy `ok`; returns it.
+fn until_report(dir: &Path, ok: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let path = dir.join("analysis_report.json");
+    let start = Instant::now();
+    loop {
+        let v = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        if let Some(v) = v {
+            if ok(&v) {
+                return v;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "report never got there: {}",
+                &v.to_string()[..v.to_string().len().min(600)]
+            );
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no report");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn stop(mut child: Child) -> std::process::ExitStatus {
+    unsafe_kill(child.id(), "TERM");
+    child.wait().unwrap()
+}
+
+fn unsafe_kill(pid: u32, sig: &str) {
+    Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .unwrap();
+}
+
+/// The line and request counts of a report.
+fn counts(v: &serde_json::Value) -> (u64, u64) {
+    (
+        v["requests"].as_u64().unwrap(),
+        v["lines"]["rejected"].as_u64().unwrap(),
+    )
+}
+
+/// Regression: with `--redact` the aggregator panicked on its first report (a regex needed a
+/// feature the release build lacks), the process stayed up and every line was lost.
+#[test]
+fn redact_run_counts_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("r.log");
+    std::fs::write(&log, old_lines(300)).unwrap();
+    let child = spawn_run(
+        dir.path(),
+        &[log.to_str().unwrap()],
+        &["--redact", "--no-db"],
+    );
+    let v = until_report(dir.path(), |v| v["requests"] == 300);
+    let prompts = v["prompts"].to_string();
+    assert!(!prompts.contains("203.0.113."), "addresses are redacted");
+    assert!(stop(child).success());
+}
+
+/// Regression: the same file followed as `dir/a.log`, `dir/./a.log`, `dir/sub/../a.log` and
+/// through a link, one run after another on one database, was counted once per spelling.
+#[tokio::test]
+async fn one_file_under_many_names_is_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("sub")).unwrap();
+    let log = d.join("a.log");
+    std::fs::write(&log, old_lines(50)).unwrap();
+    std::os::unix::fs::symlink(&log, d.join("link.log")).unwrap();
+    let names: Vec<PathBuf> = vec![
+        log.clone(),
+        d.join(".").join("a.log"),
+        d.join("sub").join("..").join("a.log"),
+        d.join("link.log"),
+    ];
+    let mut expected = 50;
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            append(&log, old_lines(10).as_bytes());
+            expected += 10;
+        }
+        let opts = RunOptions {
+            inputs: vec![name.to_string_lossy().into_owned()],
+            out_dir: d.to_path_buf(),
+            db: Some(d.join("tailpulse.db")),
+            report_every: Duration::from_millis(100),
+            publish_every: Duration::from_millis(50),
+            poll: Duration::from_millis(50),
+            ..RunOptions::default()
+        };
+        let live = live::start(opts).unwrap();
+        let mut rx = live.snapshots.clone();
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            rx.wait_for(|s| s.summary.requests >= expected),
+        )
+        .await
+        .expect("counted in time")
+        .unwrap();
+        // Give a double count time to show itself before stopping.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let s = live.shutdown().await;
+        assert_eq!(s.requests, expected, "{name:?}");
+    }
+    // Two names of one file in one run are one input.
+    let opts = RunOptions {
+        inputs: vec![
+            log.to_string_lossy().into_owned(),
+            d.join("link.log").to_string_lossy().into_owned(),
+        ],
+        out_dir: d.to_path_buf(),
+        db: None,
+        publish_every: Duration::from_millis(50),
+        poll: Duration::from_millis(50),
+        ..RunOptions::default()
+    };
+    let live = live::start(opts).unwrap();
+    let mut rx = live.snapshots.clone();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        rx.wait_for(|s| s.summary.requests >= expected),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(live.shutdown().await.requests, expected);
+}
+
+/// Regression: a line dated 31/Dec/9999 was counted and became "now" for retention, ranges
+/// and the badge. Lines more than the allowed skew ahead of the clock are rejected with a
+/// reason; a day is allowed by default.
+#[test]
+fn future_dated_lines_are_rejected_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("f.log");
+    let now = chrono::Utc::now().timestamp();
+    let mut text = old_lines(20);
+    text += "203.0.113.9 - - [31/Dec/9999:23:59:59 +0000] \"GET /x HTTP/1.1\" 200 1 \"-\" \"-\"\n";
+    text += &(line(now + 2 * 86_400, "/two-days-ahead", 200) + "\n");
+    text += &(line(now + 3_600, "/an-hour-ahead", 200) + "\n");
+    std::fs::write(&log, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args(["analyze", "--output", "json", log.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(counts(&v), (21, 2));
+    assert_eq!(v["lines"]["future"], 2);
+    let samples = v["sources"][0]["rejected_samples"].to_string();
+    assert!(samples.contains("future_timestamp"), "{samples}");
+    let strict = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args(["analyze", "--output", "json", "--max-skew", "1m"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&strict.stdout).unwrap();
+    assert_eq!(counts(&v), (20, 3));
+}
+
+/// Resident memory of a process, and its peak, in KiB.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Regression: a followed file that grew by 300 MB without a newline grew the reader's
+/// buffer without bound; only `analyze` had the 16 MiB line cap. Now the over-long line is
+/// skipped in bounded memory and counted as rejected with its line number.
+#[test]
+fn an_endless_line_in_a_followed_file_is_skipped_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("n.log");
+    std::fs::write(&log, old_lines(10)).unwrap();
+    let child = spawn_run(dir.path(), &[log.to_str().unwrap()], &["--no-db"]);
+    until_report(dir.path(), |v| v["requests"] == 10);
+    let (before, _) = rss_kib(child.id());
+    let mb = vec![0u8; 1 << 20];
+    for _ in 0..96 {
+        append(&log, &mb);
+    }
+    append(&log, b"\n");
+    append(&log, old_lines(5).as_bytes());
+    let v = until_report(dir.path(), |v| v["requests"] == 15);
+    assert_eq!(counts(&v), (15, 1));
+    assert_eq!(v["sources"][0]["rejected_samples"][0]["line"], 11);
+    let (_, peak) = rss_kib(child.id());
+    assert!(
+        peak < before + 48 * 1024,
+        "96 MiB without a newline held in memory: {before} KiB → peak {peak} KiB"
+    );
+    assert!(stop(child).success());
+}
+
+/// Regression: a gzip member holding an over-long line was counted as nothing.
+#[test]
+fn an_overlong_line_in_gzip_is_rejected_with_its_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = old_lines(3).into_bytes();
+    text.extend(std::iter::repeat_n(b'x', 17 << 20));
+    text.push(b'\n');
+    text.extend(old_lines(2).into_bytes());
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&text).unwrap();
+    let gz = dir.path().join("a.log.gz");
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args(["analyze", "--output", "json"])
+        .arg(&gz)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(counts(&v), (5, 1));
+    assert_eq!(v["lines"]["read"], 6);
+    assert_eq!(v["sources"][0]["rejected_samples"][0]["line"], 4);
+}
+
+/// Regression: `run FIFO` failed every read with "Illegal seek" and counted none of its lines.
+#[test]
+fn a_fifo_is_read_as_a_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("p.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let child = spawn_run(dir.path(), &[fifo.to_str().unwrap()], &["--no-db"]);
+    // Opening for writing waits until tailpulse opens it for reading.
+    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    w.write_all(old_lines(3000).as_bytes()).unwrap();
+    drop(w);
+    let v = until_report(dir.path(), |v| v["requests"] == 3000);
+    assert_eq!(counts(&v), (3000, 0));
+    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    w.write_all(old_lines(5).as_bytes()).unwrap();
+    drop(w);
+    until_report(dir.path(), |v| v["requests"] == 3005);
+    let mut child = child;
+    unsafe_kill(child.id(), "TERM");
+    // Its reader may be waiting for a writer: a run still stops on its own.
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "run did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Regression: `run DIR` retried reading the directory in a loop (83k warnings a second,
+/// 80 MB of its own log). A directory, a socket or an unreadable file is one clear error.
+#[test]
+fn bad_paths_fail_once_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("s.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    for (input, says) in [
+        (dir.path().to_path_buf(), "is a directory"),
+        (sock, "neither a file nor a pipe"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+            .arg("run")
+            .arg(&input)
+            .args(["--port", "0", "--no-db", "--logs"])
+            .arg(dir.path().join("logs"))
+            .arg("--out-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{input:?}");
+        assert_eq!(err.matches(says).count(), 1, "{err}");
+    }
+}
+
+/// Regression: a plain combined log (no response times) saved empty sketches that could not
+/// be read back, and the second `run` refused to start. JSON logs without durations and W3C
+/// logs restart too, with exact totals.
+#[tokio::test]
+async fn a_run_restarts_on_logs_without_response_times() {
+    let real = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/real/");
+    for name in ["blog_combined.log", "json_nodur.log", "w3c_iis.log"] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join(name);
+        std::fs::copy(format!("{real}{name}"), &log).unwrap();
+        let expected: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(format!("{real}{}", name.replace(".log", ".expected.json"))).unwrap(),
+        )
+        .unwrap();
+        let n = expected["requests"].as_u64().unwrap();
+        let opts = || RunOptions {
+            inputs: vec![log.to_string_lossy().into_owned()],
+            out_dir: dir.path().to_path_buf(),
+            db: Some(dir.path().join("tailpulse.db")),
+            report_every: Duration::from_millis(100),
+            publish_every: Duration::from_millis(50),
+            poll: Duration::from_millis(50),
+            max_skew: Duration::from_secs(86_400),
+            ..RunOptions::default()
+        };
+        for round in 0..2 {
+            let live = live::start(opts()).unwrap_or_else(|e| panic!("{name} round {round}: {e}"));
+            let mut rx = live.snapshots.clone();
+            tokio::time::timeout(
+                Duration::from_secs(20),
+                rx.wait_for(|s| s.summary.requests >= n),
+            )
+            .await
+            .expect("counted in time")
+            .unwrap();
+            let s = live.shutdown().await;
+            assert_eq!(s.requests, n, "{name} round {round}");
+            assert_eq!(s.lines.rejected, 0, "{name} round {round}");
+        }
+    }
+}
+
+/// A database that cannot be read is moved aside with an error, and the run goes on from the
+/// logs' start instead of refusing to start.
+#[test]
+fn an_unreadable_database_is_moved_aside_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    std::fs::write(&log, old_lines(40)).unwrap();
+    let db = dir.path().join("tailpulse.db");
+    std::fs::write(&db, vec![0x5a; 8192]).unwrap();
+    let child = spawn_run(dir.path(), &[log.to_str().unwrap()], &[]);
+    until_report(dir.path(), |v| v["requests"] == 40);
+    let out = {
+        unsafe_kill(child.id(), "TERM");
+        child.wait_with_output().unwrap()
+    };
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ERROR") && err.contains("moved aside"),
+        "{err}"
+    );
+    let aside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".unreadable-"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(std::fs::read(aside[0].path()).unwrap(), vec![0x5a; 8192]);
+}
