@@ -36,6 +36,8 @@ pub struct BatchOptions {
     pub mmap: bool,
     /// Requests dated after this (UTC ms) are rejected as `future_timestamp`.
     pub not_after_ms: i64,
+    /// How paths become routes.
+    pub routes: std::sync::Arc<crate::route::RouteOptions>,
 }
 
 impl Default for BatchOptions {
@@ -47,6 +49,7 @@ impl Default for BatchOptions {
             block_size: BLOCK_SIZE,
             mmap: true,
             not_after_ms: i64::MAX,
+            routes: Default::default(),
         }
     }
 }
@@ -161,7 +164,9 @@ pub fn aggregate_file(
             .map(|_| {
                 let (chunks, next, mut parser) = (&chunks, &next, parser.clone());
                 scope.spawn(move || {
-                    let mut agg = Aggregate::new(opts.limits).not_after(opts.not_after_ms);
+                    let mut agg = Aggregate::new(opts.limits)
+                        .not_after(opts.not_after_ms)
+                        .with_routes(opts.routes.clone());
                     let mut buf = new_buf();
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
@@ -230,7 +235,9 @@ pub fn aggregate_reader(
             .map(|_| {
                 let (rx, mut parser, done) = (&rx, parser.clone(), done_tx.clone());
                 scope.spawn(move || {
-                    let mut agg = Aggregate::new(opts.limits).not_after(opts.not_after_ms);
+                    let mut agg = Aggregate::new(opts.limits)
+                        .not_after(opts.not_after_ms)
+                        .with_routes(opts.routes.clone());
                     loop {
                         let next = rx.lock().map(|r| r.recv());
                         let Ok(Ok(b)) = next else { break };

@@ -96,6 +96,49 @@ fn parse_json_field(s: &str) -> Result<(String, String), String> {
 
 pub use crate::cli_live::{GenerateArgs, RunArgs};
 
+/// How paths become routes.
+#[derive(Debug, Clone, Args)]
+pub struct RouteArgs {
+    /// How paths become routes: `normalized` replaces ids (numbers, UUIDs, hex hashes,
+    /// random tokens; not slugs with words) by {id}; `raw` keeps paths as requested.
+    #[arg(long, value_enum)]
+    pub routes: Option<crate::route::RouteMode>,
+    /// Keep query strings in routes: all of them (no value), or only these comma-separated
+    /// keys, e.g. --keep-query flav,page.
+    #[arg(long, num_args = 0..=1, default_missing_value = "*", value_name = "KEYS")]
+    pub keep_query: Option<String>,
+    /// Count paths that match PATTERN as one route named PATTERN (`*` within a segment, `**`
+    /// any number of segments), e.g. '/presentations/**'. Repeatable; tried in order.
+    #[arg(long = "route-rule", value_name = "PATTERN")]
+    pub route_rules: Vec<String>,
+}
+
+impl RouteArgs {
+    /// The route options from these flags over the configuration's `[routes]`.
+    pub fn options(
+        &self,
+        config: &crate::config::Routes,
+    ) -> Result<crate::route::RouteOptions, String> {
+        use crate::route::{KeepQuery, RouteOptions, Rule};
+        let keep_query = match (&self.keep_query, &config.keep_query) {
+            (Some(k), _) => KeepQuery::parse(k),
+            (None, Some(keys)) => KeepQuery::parse(&keys.join(",")),
+            (None, None) => KeepQuery::None,
+        };
+        let rules = self
+            .route_rules
+            .iter()
+            .chain(&config.rules)
+            .map(|r| Rule::new(r))
+            .collect::<Result<_, _>>()?;
+        Ok(RouteOptions {
+            mode: self.routes.or(config.mode).unwrap_or_default(),
+            keep_query,
+            rules,
+        })
+    }
+}
+
 /// `tailpulse analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
@@ -135,6 +178,9 @@ pub struct AnalyzeArgs {
     /// Lines dated further than this ahead of the clock are rejected (future_timestamp).
     #[arg(long, default_value = "1d", value_parser = humantime::parse_duration)]
     pub max_skew: std::time::Duration,
+    /// How paths become routes.
+    #[command(flatten)]
+    pub route: RouteArgs,
     /// How lines are read.
     #[command(flatten)]
     pub format: FormatArgs,
@@ -172,6 +218,11 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
         mmap: !a.no_mmap,
         not_after_ms: crate::clock::now_ms()
             .saturating_add(a.max_skew.as_millis().min(i64::MAX as u128 / 2) as i64),
+        routes: std::sync::Arc::new(
+            a.route
+                .options(&Default::default())
+                .map_err(anyhow::Error::msg)?,
+        ),
         ..defaults
     };
     let summary = match &a.db {

@@ -67,6 +67,9 @@ pub struct RunArgs {
     /// Lines dated further than this ahead of the clock are rejected (future_timestamp).
     #[arg(long, default_value = "1d", value_parser = humantime::parse_duration)]
     pub max_skew: Duration,
+    /// How paths become routes.
+    #[command(flatten)]
+    pub route: crate::cli::RouteArgs,
     /// Demo: the log file the generator writes.
     #[arg(long, default_value = "server_sample.log")]
     pub sample_log: PathBuf,
@@ -209,6 +212,10 @@ pub fn run(a: RunArgs, level: &str) -> Result<()> {
         None => crate::config::Config::default(),
     };
     config.prompts.redact |= a.redact;
+    let routes = a
+        .route
+        .options(&config.routes)
+        .map_err(anyhow::Error::msg)?;
     let opts = RunOptions {
         config,
         inputs: inputs.clone(),
@@ -227,6 +234,7 @@ pub fn run(a: RunArgs, level: &str) -> Result<()> {
         },
         report_every: a.report_every,
         max_skew: a.max_skew,
+        routes,
         ..RunOptions::default()
     };
     std::fs::create_dir_all(&a.out_dir)

@@ -21,6 +21,23 @@ pub struct Config {
     /// `[prompts]`.
     #[serde(default)]
     pub prompts: Prompts,
+    /// `[routes]`.
+    #[serde(default)]
+    pub routes: Routes,
+}
+
+/// `[routes]`: how paths become routes (the flags `--routes`, `--keep-query` and
+/// `--route-rule` win over these).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Routes {
+    /// `normalized` (default) or `raw`.
+    pub mode: Option<crate::route::RouteMode>,
+    /// Query keys kept in routes: `["*"]` for all, `["flav", "page"]` for those.
+    pub keep_query: Option<Vec<String>>,
+    /// Groupings such as `"/presentations/**"`, tried in order.
+    #[serde(default)]
+    pub rules: Vec<String>,
 }
 
 /// `[alerts]`: rules, channels, cool-down and retries.
@@ -141,6 +158,12 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
+        for r in &c.routes.rules {
+            crate::route::Rule::new(r).map_err(|message| ConfigError::Invalid {
+                path: path.to_owned(),
+                message: format!("routes.rules: {message}"),
+            })?;
+        }
         c.alerts.retry(path)?;
         c.alerts.cooldown_ms(path)?;
         crate::alert::Engine::new(&c.alerts.rules, 0).map_err(|e| ConfigError::Invalid {

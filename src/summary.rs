@@ -1,9 +1,11 @@
 //! The analysis result as a stable, serializable document: what `analyze --output json`
 //! prints and what the dashboard API serves (see README, "JSON schema").
 
+use crate::aggregate::capped::OTHER;
 use crate::aggregate::counts::{Buckets, CLASSES, Counts};
 use crate::aggregate::latency::Latency;
 use crate::aggregate::sample::{RejectedLine, SampleRequest};
+use crate::aggregate::stats::RouteStats;
 use crate::aggregate::{Aggregate, LineStats};
 use crate::insights::Insight;
 use crate::report::prompts::Prompt;
@@ -15,6 +17,20 @@ use std::sync::Arc;
 
 /// Version of the JSON document; bumped when a key changes meaning or goes away.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// What the route table left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RouteCap {
+    /// Routes shown by name.
+    pub shown: usize,
+    /// Distinct routes counted but folded into `(other)` (`--max-routes`).
+    pub dropped: usize,
+    /// True when more distinct routes came than tailpulse counts by name (eight times
+    /// `--max-routes`): later ones went to `(other)` uncounted by name.
+    pub overflowed: bool,
+    /// Requests in `(other)`.
+    pub other_requests: u64,
+}
 
 /// The whole analysis.
 #[derive(Debug, Clone, Serialize)]
@@ -53,8 +69,10 @@ pub struct Summary {
     pub slowest_hour: Option<SlowHour>,
     /// Requests over time.
     pub timeline: Timeline,
-    /// Per-route table, most requested first.
+    /// Per-route table, most requested first; `(other)`, when there is one, last.
     pub routes: Vec<RouteRow>,
+    /// How many routes the table shows and how many it folded into `(other)`.
+    pub route_cap: RouteCap,
     /// Heaviest clients.
     pub clients: Vec<ClientRow>,
     /// Requests per virtual host.
@@ -395,25 +413,25 @@ impl Summary {
             .filter_map(|h| Some((h.hour, h.avg_ms?)))
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
             .map(|(hour, avg_ms)| SlowHour { hour, avg_ms });
-        let mut routes: Vec<RouteRow> = agg
-            .routes
-            .iter()
-            .map(|(route, r)| RouteRow {
-                route: route.to_owned(),
-                requests: r.requests,
-                errors_4xx: r.errors_4xx,
-                errors_5xx: r.errors_5xx,
-                avg_ms: r.latency.avg_ms().map(round3),
-                p90_ms: r.latency.quantile(0.9).map(round3),
-                p99_ms: r.latency.quantile(0.99).map(round3),
-                bytes: r.bytes,
-            })
-            .collect();
-        routes.sort_by(|a, b| {
-            b.requests
-                .cmp(&a.requests)
-                .then_with(|| a.route.cmp(&b.route))
-        });
+        let top = agg.routes.top();
+        let route_row = |route: &str, r: &RouteStats| RouteRow {
+            route: route.to_owned(),
+            requests: r.requests,
+            errors_4xx: r.errors_4xx,
+            errors_5xx: r.errors_5xx,
+            avg_ms: r.latency.avg_ms().map(round3),
+            p90_ms: r.latency.quantile(0.9).map(round3),
+            p99_ms: r.latency.quantile(0.99).map(round3),
+            bytes: r.bytes,
+        };
+        let mut routes: Vec<RouteRow> = top.rows.iter().map(|(k, r)| route_row(k, r)).collect();
+        routes.extend(top.other.as_ref().map(|r| route_row(OTHER, r)));
+        let route_cap = RouteCap {
+            shown: top.rows.len(),
+            dropped: top.dropped,
+            overflowed: top.overflowed,
+            other_requests: top.other.as_ref().map_or(0, |r| r.requests),
+        };
         let mut vhosts: Vec<NameCount> = agg
             .vhosts
             .iter()
@@ -466,6 +484,7 @@ impl Summary {
                 minutely: timeline_rows(agg, &agg.minutes),
             },
             routes,
+            route_cap,
             clients: agg
                 .clients
                 .top(10)

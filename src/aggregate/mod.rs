@@ -98,6 +98,9 @@ pub struct Aggregate {
     /// reader from the clock, not saved.
     #[serde(skip, default = "no_time_limit")]
     not_after_ms: i64,
+    /// How paths become routes; set by the reader, not saved.
+    #[serde(skip)]
+    routing: std::sync::Arc<crate::route::RouteOptions>,
     #[serde(skip)]
     scratch: String,
     #[serde(skip)]
@@ -163,6 +166,7 @@ impl Aggregate {
             recent: TopN::new(limits.samples),
             recent_errors: TopN::new(limits.samples),
             not_after_ms: no_time_limit(),
+            routing: Default::default(),
             scratch: String::new(),
             bot_cache: hashbrown::HashMap::new(),
         }
@@ -171,6 +175,12 @@ impl Aggregate {
     /// This aggregate, rejecting requests dated after `ms` (UTC) as `future_timestamp`.
     pub fn not_after(mut self, ms: i64) -> Self {
         self.not_after_ms = ms;
+        self
+    }
+
+    /// This aggregate, turning paths into routes as `routing` says.
+    pub fn with_routes(mut self, routing: std::sync::Arc<crate::route::RouteOptions>) -> Self {
+        self.routing = routing;
         self
     }
 
@@ -208,7 +218,7 @@ impl Aggregate {
         }
         self.hour_of_day[usize::from(crate::time::hour_of_day(req.ts_ms))].add(status, bytes, us);
 
-        let route = crate::route::route_of(&req.path, &mut self.scratch);
+        let route = self.routing.route_of(&req.path, &mut self.scratch);
         let r = self.routes.entry(route);
         r.requests += 1;
         r.bytes = r.bytes.saturating_add(bytes);

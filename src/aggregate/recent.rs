@@ -40,6 +40,8 @@ pub struct RecordBatch {
     scratch: String,
     /// User-agent hash → automated, so the pattern match runs once per distinct agent.
     bots: HashMap<u64, bool>,
+    /// How paths become routes.
+    routing: std::sync::Arc<crate::route::RouteOptions>,
 }
 
 /// The hash a [`Record`] keeps of a client address.
@@ -71,13 +73,23 @@ fn new_names() -> (Vec<String>, HashMap<String, u32>) {
 }
 
 impl RecordBatch {
+    /// An empty batch that turns paths into routes as `routing` says.
+    pub fn with_routes(routing: std::sync::Arc<crate::route::RouteOptions>) -> Self {
+        RecordBatch {
+            routing,
+            ..RecordBatch::default()
+        }
+    }
+
     /// Keeps a compact copy of `req`.
     pub fn push(&mut self, req: &Request<'_>) {
         if self.names.is_empty() {
             (self.names, self.index) = new_names();
         }
-        crate::route::normalize_into(&req.path, &mut self.scratch);
-        let route = intern(&mut self.names, &mut self.index, &self.scratch);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let route = self.routing.route_of(&req.path, &mut scratch);
+        let route = intern(&mut self.names, &mut self.index, route);
+        self.scratch = scratch;
         let vhost = intern(&mut self.names, &mut self.index, &req.vhost);
         let hash = foldhash::fast::FixedState::with_seed(1);
         self.records.push(Record {

@@ -67,6 +67,12 @@ pub struct RouteStats {
     pub latency: Latency,
 }
 
+impl super::capped::Weight for RouteStats {
+    fn weight(&self) -> u64 {
+        self.requests
+    }
+}
+
 impl Merge for RouteStats {
     fn merge(&mut self, o: &Self) {
         self.requests += o.requests;

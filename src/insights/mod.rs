@@ -286,7 +286,7 @@ fn error_hotspots(out: &mut Vec<Insight>, s: &Summary, lang: Lang) {
     let mut hot: Vec<_> = s
         .routes
         .iter()
-        .filter(|r| r.errors_4xx + r.errors_5xx > 0)
+        .filter(|r| r.route != OTHER && r.errors_4xx + r.errors_5xx > 0)
         .collect();
     hot.sort_by(|a, b| {
         (b.errors_4xx + b.errors_5xx)
@@ -368,6 +368,7 @@ fn server_errors(out: &mut Vec<Insight>, s: &Summary, lang: Lang) {
     let Some(top) = s
         .routes
         .iter()
+        .filter(|r| r.route != OTHER)
         .max_by(|a, b| a.errors_5xx.cmp(&b.errors_5xx).then(b.route.cmp(&a.route)))
     else {
         return;

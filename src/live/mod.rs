@@ -57,6 +57,8 @@ pub struct RunOptions {
     pub detector: crate::detect::DetectorConfig,
     /// Requests dated further than this ahead of the clock are rejected.
     pub max_skew: Duration,
+    /// How paths become routes.
+    pub routes: crate::route::RouteOptions,
 }
 
 impl Default for RunOptions {
@@ -78,6 +80,7 @@ impl Default for RunOptions {
             config: crate::config::Config::default(),
             detector: crate::detect::DetectorConfig::default(),
             max_skew: DEFAULT_MAX_SKEW,
+            routes: crate::route::RouteOptions::default(),
         }
     }
 }
@@ -223,6 +226,7 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
         limits: opts.limits,
         poll: opts.poll,
         max_skew: opts.max_skew,
+        routes: Arc::new(opts.routes.clone()),
     };
     let threads = sources::spawn(cfg, &checkpoints, tx, stop_sources.clone());
     let first = Arc::new(Snapshot {

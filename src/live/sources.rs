@@ -44,13 +44,22 @@ pub struct SourceConfig {
     pub poll: Duration,
     /// Requests dated further than this ahead of the clock are rejected.
     pub max_skew: Duration,
+    /// How paths become routes.
+    pub routes: Arc<crate::route::RouteOptions>,
 }
 
 impl SourceConfig {
     /// An empty aggregate for what is read now.
     fn aggregate(&self) -> Aggregate {
         let skew = self.max_skew.as_millis().min(i64::MAX as u128 / 2) as i64;
-        Aggregate::new(self.limits).not_after(crate::clock::now_ms().saturating_add(skew))
+        Aggregate::new(self.limits)
+            .not_after(crate::clock::now_ms().saturating_add(skew))
+            .with_routes(self.routes.clone())
+    }
+
+    /// An empty batch of compact records.
+    fn records(&self) -> RecordBatch {
+        RecordBatch::with_routes(self.routes.clone())
     }
 }
 
@@ -183,7 +192,7 @@ fn read_stream(
             Ok(Some(b)) => {
                 let p = parser.get_or_insert_with(|| detect_from(&b.data, &cfg.format));
                 let mut agg = cfg.aggregate();
-                let mut records = RecordBatch::default();
+                let mut records = cfg.records();
                 let pos = BlockPos {
                     first_line: b.first_line,
                     offset: b.offset,
@@ -380,7 +389,7 @@ impl Follower {
         let mut agg = self.cfg.aggregate();
         let mut positions = Vec::new();
         let mut lines = 0;
-        let mut records = RecordBatch::default();
+        let mut records = self.cfg.records();
         for c in chunks {
             for &line_no in &c.overlong {
                 agg.record_overlong(&c.path, line_no);

@@ -6,6 +6,30 @@ use crate::summary::Summary;
 use crate::time::format_utc;
 use std::fmt::Write;
 
+/// The line that says how much of the route table went to `(other)`, when any did.
+pub fn route_cap_line(s: &Summary, lang: Lang) -> Option<String> {
+    let c = &s.route_cap;
+    if c.other_requests == 0 {
+        return None;
+    }
+    let share = crate::lang::pct(c.other_requests as f64 / s.requests.max(1) as f64);
+    let more = if c.overflowed {
+        format!("{}+", c.dropped)
+    } else {
+        c.dropped.to_string()
+    };
+    Some(lang.pick(
+        format!(
+            "Routes: {} shown, {more} more counted as (other): {} requests ({share}); raise --max-routes to list them",
+            c.shown, c.other_requests
+        ),
+        format!(
+            "라우트: {}개 표시, 나머지 {more}개는 (other)로 집계: {}건 ({share}); --max-routes를 늘리면 모두 볼 수 있습니다",
+            c.shown, c.other_requests
+        ),
+    ))
+}
+
 /// Renders the report: a short header, the insights with advice, then the LLM prompts.
 pub fn render(s: &Summary, lang: Lang) -> String {
     let mut o = String::new();
@@ -37,6 +61,9 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             ),
         )
     );
+    if let Some(line) = route_cap_line(s, lang) {
+        let _ = writeln!(o, "{line}");
+    }
     section(
         &mut o,
         lang.pick(

@@ -1,5 +1,9 @@
 //! Route normalization: `/users/123?x=1` and `/users/456` are the same route, `/users/{id}`.
 
+pub mod options;
+
+pub use options::{KeepQuery, RouteMode, RouteOptions, Rule};
+
 /// Longest route kept; longer paths are cut so one request cannot make a huge key.
 pub const MAX_ROUTE_LEN: usize = 200;
 
@@ -14,16 +18,18 @@ fn is_uuid(b: &[u8]) -> bool {
         })
 }
 
-/// True for a path segment that names one object rather than a kind of thing: numbers,
-/// UUIDs, hex hashes, and long tokens that mix letters and digits.
+/// True for a path segment that clearly names one object rather than a kind of thing:
+/// numbers, UUIDs, hex hashes, numbers joined by `-` or `_` (dates), and long random tokens
+/// that mix letters and digits. A slug with words (`logstash-puppetconf-2012`) is not one.
 pub fn is_identifier(seg: &[u8]) -> bool {
-    let (mut digits, mut hex_letters, mut letters) = (0, 0, 0);
+    let (mut digits, mut hex_letters, mut letters, mut separators) = (0, 0, 0, 0);
     for &c in seg {
         match c {
             b'0'..=b'9' => digits += 1,
             b'a'..=b'f' | b'A'..=b'F' => hex_letters += 1,
             b'g'..=b'z' | b'G'..=b'Z' => letters += 1,
-            b'-' | b'_' | b'=' => {}
+            b'-' | b'_' => separators += 1,
+            b'=' => {}
             _ => return false,
         }
     }
@@ -34,10 +40,16 @@ pub fn is_identifier(seg: &[u8]) -> bool {
     if digits == len || is_uuid(seg) {
         return true;
     }
+    if separators > 0 {
+        // Numbers joined by separators (2024-01-05, 123_456); anything with a word is a slug.
+        return seg
+            .split(|&c| c == b'-' || c == b'_')
+            .all(|part| !part.is_empty() && part.iter().all(u8::is_ascii_digit));
+    }
     if len >= 8 && digits + hex_letters == len {
         return true;
     }
-    len >= 20 && letters + hex_letters > 0
+    len >= 16 && digits >= 3 && letters + hex_letters > 0
 }
 
 /// Writes the route of `path` into `out` (cleared first): query and fragment dropped,
@@ -47,13 +59,13 @@ pub fn normalize_into(path: &str, out: &mut String) {
 }
 
 /// Where the query or fragment of `path` starts (its length when it has neither).
-fn query_start(path: &str) -> usize {
+pub(crate) fn query_start(path: &str) -> usize {
     // Paths are short: a search in a register beats a vector search's setup.
     crate::cursor::find_either(path.as_bytes(), b'?', b'#').unwrap_or(path.len())
 }
 
 /// [`normalize_into`] of a path without query or fragment.
-fn normalize_path_into(path: &str, out: &mut String) {
+pub(crate) fn normalize_path_into(path: &str, out: &mut String) {
     out.clear();
     if path.is_empty() {
         out.push('/');
