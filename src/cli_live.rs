@@ -198,6 +198,7 @@ pub async fn shutdown_signal() {
 
 /// `tailpulse run` and the demo.
 pub fn run(a: RunArgs, level: &str) -> Result<()> {
+    crate::health::install_crash_only();
     let _guards =
         crate::logging::init_files(&a.logs, level).context("cannot create the log directory")?;
     let demo = a.files.is_empty();
@@ -268,8 +269,9 @@ pub fn run(a: RunArgs, level: &str) -> Result<()> {
         let db = opts.db.clone();
         let live = live::start(opts).context("cannot open the history database")?;
         let (web_stop, web_stopped) = tokio::sync::oneshot::channel::<()>();
-        let mut state =
-            crate::web::AppState::new(live.snapshots.clone()).with_queries(live.queries.clone());
+        let mut state = crate::web::AppState::new(live.snapshots.clone())
+            .with_queries(live.queries.clone())
+            .with_health(live.health.clone());
         if let Some(db) = &db {
             state = state
                 .with_history(db)

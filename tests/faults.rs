@@ -417,3 +417,90 @@ fn an_unreadable_database_is_moved_aside_and_the_run_goes_on() {
     assert_eq!(aside.len(), 1);
     assert_eq!(std::fs::read(aside[0].path()).unwrap(), vec![0x5a; 8192]);
 }
+
+/// Starts `tailpulse run` with `TAILPULSE_FAULT=panic:<part>` (the debug build's test hook).
+fn spawn_faulty(dir: &Path, part: &str) -> Child {
+    let log = dir.join("a.log");
+    std::fs::write(&log, old_lines(20)).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .arg("run")
+        .arg(&log)
+        .args(["--port", "0", "--report-every", "100ms", "--out-dir"])
+        .arg(dir)
+        .arg("--logs")
+        .arg(dir.join("logs"))
+        .arg("--db")
+        .arg(dir.join("tailpulse.db"))
+        .env("TAILPULSE_FAULT", format!("panic:{part}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Regression: a panic in the aggregator left the process up, `/healthz` said ok and every
+/// line was lost. A failed aggregator, reader or store writer now ends the run with an ERROR
+/// naming the part and exit code 70 (a restart resumes from the saved state).
+#[test]
+fn a_failed_part_ends_the_run_with_an_error_naming_it() {
+    for (part, name) in [
+        ("aggregator", "aggregator"),
+        ("reader", "reader"),
+        ("store", "store writer"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = spawn_faulty(dir.path(), part);
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{part}: still running"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(70), "{part}: {err}");
+        assert!(
+            err.contains(&format!("ERROR the {name} failed")),
+            "{part}: {err}"
+        );
+    }
+}
+
+/// A panic while answering one web request closes that connection and is counted on
+/// `/healthz`; the server and the analysis go on.
+#[test]
+fn a_failed_web_request_is_counted_and_the_server_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn_faulty(dir.path(), "web");
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut out, &mut first).unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .trim_end_matches('/')
+        .to_owned();
+    assert!(
+        ureq::get(format!("http://{addr}/api/summary"))
+            .call()
+            .is_err()
+    );
+    let health: serde_json::Value = ureq::get(format!("http://{addr}/healthz"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(health["parts"]["web"]["handler_panics"], 1, "{health}");
+    assert_eq!(health["status"], "ok");
+    until_report(dir.path(), |v| v["requests"] == 20);
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    assert!(stop(child).success());
+}

@@ -517,3 +517,34 @@ async fn old_ranges_come_from_the_history_database() {
     let (code, _, _) = get(&st, "/api/history/summary?since=soon").await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
 }
+
+/// Regression: `range=18446744073709551615s` answered 200 `[]`, `step=99999999999999d` a
+/// bucket dated 1970, `order=sideways` was accepted, and a query string that could not be
+/// read was answered in plain text. Every parameter is range-checked and every refusal is
+/// the documented JSON `{"error": …}` with the security headers.
+#[tokio::test]
+async fn parameters_are_range_checked_and_refused_in_json() {
+    let (_tx, st) = fixture_state();
+    for uri in [
+        "/api/timeseries?range=18446744073709551615s",
+        "/api/timeseries?step=99999999999999d",
+        "/api/timeseries?range=1h&step=0s",
+        "/api/routes?order=sideways",
+        "/api/routes?limit=-1",
+        "/api/routes?limit=99999999999999999999999",
+        "/api/summary?range=401d",
+    ] {
+        let (status, headers, body) = get(&st, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{uri}");
+        assert!(
+            headers.contains_key(header::CONTENT_SECURITY_POLICY),
+            "{uri}"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let msg = v["error"].as_str().unwrap();
+        assert!(!msg.is_empty() && msg.len() < 300, "{uri}: {msg}");
+    }
+    let (status, _, _) = get(&st, "/api/timeseries?range=400d&step=1d").await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -127,6 +127,8 @@ pub struct Query {
 
 /// A running pipeline.
 pub struct Live {
+    /// The parts' heartbeats.
+    pub health: Arc<crate::health::Health>,
     /// The latest snapshot, updated as lines arrive.
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     /// Filtered views on request.
@@ -152,7 +154,10 @@ pub const REPORT_JSON: &str = "analysis_report.json";
 pub const PROMPT_LOG: &str = "prompt_log.md";
 
 /// Opens the history database and loads the saved state, or starts empty.
-fn initial_state(opts: &RunOptions) -> Result<(Saved, Option<Writer>), StoreError> {
+fn initial_state(
+    opts: &RunOptions,
+    health: &Arc<crate::health::Health>,
+) -> Result<(Saved, Option<Writer>), StoreError> {
     let fresh = || Saved {
         aggregate: Aggregate::new(opts.limits),
         checkpoints: Checkpoints::default(),
@@ -169,7 +174,7 @@ fn initial_state(opts: &RunOptions) -> Result<(Saved, Option<Writer>), StoreErro
         }
         None => fresh(),
     };
-    let writer = Writer::spawn(Box::new(store), opts.retention);
+    let writer = Writer::spawn(Box::new(store), opts.retention, health.clone());
     Ok((saved, Some(writer)))
 }
 
@@ -214,7 +219,8 @@ pub enum StartError {
 /// Starts following `opts.inputs`; fails when the history database or the configuration
 /// cannot be used.
 pub fn start(opts: RunOptions) -> Result<Live, StartError> {
-    let (saved, writer) = initial_state(&opts)?;
+    let health = crate::health::Health::new();
+    let (saved, writer) = initial_state(&opts, &health)?;
     let sentinel = sentinel::Sentinel::new(&opts.config, opts.detector, saved.detection)?;
     let (agg, checkpoints) = (saved.aggregate, saved.checkpoints);
     let (tx, rx) = mpsc::channel::<Batch>(64);
@@ -227,6 +233,7 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
         poll: opts.poll,
         max_skew: opts.max_skew,
         routes: Arc::new(opts.routes.clone()),
+        health: health.clone(),
     };
     let threads = sources::spawn(cfg, &checkpoints, tx, stop_sources.clone());
     let first = Arc::new(Snapshot {
@@ -252,9 +259,12 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
         generation: 0,
         rate: Rate::default(),
         recent,
+        health: health.clone(),
     };
-    let task = tokio::spawn(aggregator.run(rx, query_rx, stop_rx, stop_sources, threads));
+    let run = aggregator.run(rx, query_rx, stop_rx, stop_sources, threads);
+    let task = tokio::spawn(crate::health::part("aggregator", run));
     Ok(Live {
+        health,
         snapshots: snap_rx,
         queries: query_tx,
         stop: stop_tx,
@@ -303,6 +313,7 @@ struct Aggregator {
     writer: Option<Writer>,
     report_kept: Option<Instant>,
     sentinel: sentinel::Sentinel,
+    health: Arc<crate::health::Health>,
 }
 
 impl Aggregator {
@@ -391,9 +402,11 @@ impl Aggregator {
             self.checkpoints.update(path, *pos, *finished);
         }
         self.rate.add(b.lines);
+        self.health.counted(b.lines);
     }
 
     fn publish(&mut self) {
+        crate::health::fault_point("aggregator");
         self.generation += 1;
         let extras = self.sentinel.extras(&self.agg, self.opts.lang);
         let summary = crate::analysis::analyze_live(&self.agg, self.opts.lang, &extras);
@@ -406,6 +419,7 @@ impl Aggregator {
             minute_latency: self.agg.minute_latency.clone(),
         };
         self.snap_tx.send_replace(Arc::new(snap));
+        self.health.published();
     }
 
     /// Writes the reports of the latest snapshot, and commits the history with the state
@@ -414,7 +428,9 @@ impl Aggregator {
         let snap = self.snap_tx.borrow().clone();
         let (dir, lang) = (self.opts.out_dir.clone(), self.opts.lang);
         let reports = snap.clone();
-        let done = tokio::task::spawn_blocking(move || write_reports(&dir, &reports.summary, lang));
+        let done = tokio::task::spawn_blocking(move || {
+            crate::health::as_part("aggregator", || write_reports(&dir, &reports.summary, lang))
+        });
         let _ = done.await;
         if self.writer.is_some() {
             let commit = self.commit(&snap, last);

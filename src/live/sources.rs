@@ -46,6 +46,8 @@ pub struct SourceConfig {
     pub max_skew: Duration,
     /// How paths become routes.
     pub routes: Arc<crate::route::RouteOptions>,
+    /// Where the readers' heartbeats go.
+    pub health: Arc<crate::health::Health>,
 }
 
 impl SourceConfig {
@@ -101,7 +103,7 @@ pub fn spawn(
 fn named(name: &str, f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name(format!("reader-{name}"))
-        .spawn(f)
+        .spawn(move || crate::health::as_part("reader", f))
         .expect("a reader thread starts")
 }
 
@@ -203,6 +205,7 @@ fn read_stream(
                     agg.record_overlong(name, line_no);
                     lines += 1;
                 }
+                crate::health::fault_point("reader");
                 if tx
                     .blocking_send(Batch {
                         agg,
@@ -214,6 +217,7 @@ fn read_stream(
                 {
                     return false;
                 }
+                cfg.health.read(lines);
             }
             Ok(None) => return true,
             Err(e) => {
@@ -363,6 +367,7 @@ impl Follower {
     /// `None` when the aggregator is gone.
     fn read_once(&mut self) -> Option<bool> {
         let now = Instant::now();
+        self.cfg.health.reader_beat();
         let mut chunks = Vec::new();
         for t in &mut self.tailers {
             match t.poll(now, &mut chunks) {
@@ -421,6 +426,7 @@ impl Follower {
             self.checkpoints.update(&key, c.pos, c.finished);
             positions.push((key, c.pos, c.finished));
         }
+        crate::health::fault_point("reader");
         self.tx
             .blocking_send(Batch {
                 agg,
@@ -429,6 +435,7 @@ impl Follower {
                 records,
             })
             .ok()?;
+        self.cfg.health.read(lines);
         Some(full)
     }
 }

@@ -17,11 +17,17 @@ pub struct Writer {
 
 impl Writer {
     /// Starts a thread that owns `store`.
-    pub fn spawn(store: Box<dyn Store>, retention: Retention) -> Writer {
+    pub fn spawn(
+        store: Box<dyn Store>,
+        retention: Retention,
+        health: std::sync::Arc<crate::health::Health>,
+    ) -> Writer {
         let (tx, rx) = sync_channel(2);
         let thread = std::thread::Builder::new()
-            .name("store".into())
-            .spawn(move || run(store, retention, rx))
+            .name("store writer".into())
+            .spawn(move || {
+                crate::health::as_part("store writer", || run(store, retention, rx, &health))
+            })
             .expect("the store thread starts");
         Writer { tx, thread }
     }
@@ -42,7 +48,12 @@ impl Writer {
     }
 }
 
-fn run(mut store: Box<dyn Store>, retention: Retention, rx: Receiver<Commit>) {
+fn run(
+    mut store: Box<dyn Store>,
+    retention: Retention,
+    rx: Receiver<Commit>,
+    health: &crate::health::Health,
+) {
     let mut carry: Option<Commit> = None;
     let mut retained: Option<Instant> = None;
     for mut c in rx {
@@ -53,7 +64,10 @@ fn run(mut store: Box<dyn Store>, retention: Retention, rx: Receiver<Commit>) {
             c.alerts = alerts;
         }
         let started = Instant::now();
-        match store.commit(&c) {
+        crate::health::fault_point("store");
+        let result = store.commit(&c);
+        health.stored(result.is_ok());
+        match result {
             Ok(()) => {
                 tracing::debug!(target: "analysis", minutes = c.rollups.minutes.len(), ms = started.elapsed().as_millis() as u64, "history committed");
             }

@@ -47,12 +47,48 @@ pub async fn not_found() -> ApiError {
 }
 
 /// `GET /healthz`.
-pub async fn healthz(State(st): State<AppState>) -> Json<serde_json::Value> {
+pub async fn healthz(State(st): State<AppState>) -> Response {
     let s = latest(&st);
-    Json(
-        serde_json::json!({ "status": "ok", "generation": s.generation, "requests": s.summary.requests }),
-    )
+    let (ok, mut body) = match &st.health {
+        Some(h) => h.report(),
+        None => (true, serde_json::json!({ "status": "ok" })),
+    };
+    body["generation"] = s.generation.into();
+    body["requests"] = s.summary.requests.into();
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body)).into_response()
 }
+
+/// Query parameters, with a JSON error (400) when they cannot be read.
+pub struct Params<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Params<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(Params(v)),
+            Err(e) => Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                crate::text::clip(&e.body_text(), 200),
+            )),
+        }
+    }
+}
+
+/// The longest time range or step the API accepts (the hourly history kept in memory).
+pub const MAX_SPAN_MS: i64 = 400 * 86_400_000;
 
 /// Live figures added to the summary.
 #[derive(Serialize)]
@@ -88,8 +124,9 @@ fn json_text(text: axum::body::Bytes) -> Response {
 /// `GET /api/summary`.
 pub async fn summary(
     State(st): State<AppState>,
-    Query(p): Query<ViewParams>,
+    Params(p): Params<ViewParams>,
 ) -> Result<Response, ApiError> {
+    crate::health::fault_point("web");
     let snap = latest(&st);
     let Some(view) = view_of(&st, &p, true).await? else {
         return Ok(json_text(st.summary_json(&snap)));
@@ -325,7 +362,7 @@ fn last_ms(s: &Snapshot) -> i64 {
 /// `GET /api/slow`.
 pub async fn slow(
     State(st): State<AppState>,
-    Query(f): Query<Filter>,
+    Params(f): Params<Filter>,
 ) -> Result<Json<Vec<SampleRow>>, ApiError> {
     let s = latest(&st);
     Ok(Json(sample_rows(&s.summary.slowest, &f, last_ms(&s))?))
@@ -334,7 +371,7 @@ pub async fn slow(
 /// `GET /api/recent`: the newest requests (and, with a 4xx/5xx filter, the newest failures).
 pub async fn recent(
     State(st): State<AppState>,
-    Query(f): Query<Filter>,
+    Params(f): Params<Filter>,
 ) -> Result<Json<Vec<SampleRow>>, ApiError> {
     let s = latest(&st);
     let failures = f
@@ -372,7 +409,7 @@ fn sort_key(r: &RouteRow, key: &str) -> Result<f64, ApiError> {
 /// `GET /api/routes`.
 pub async fn routes(
     State(st): State<AppState>,
-    Query(f): Query<Filter>,
+    Params(f): Params<Filter>,
 ) -> Result<Json<Vec<RouteRow>>, ApiError> {
     let s = latest(&st);
     let scoped = ViewParams {
@@ -394,7 +431,16 @@ pub async fn routes(
         .cloned()
         .collect();
     let key = f.sort.as_deref().unwrap_or("requests");
-    let asc = f.order.as_deref() == Some("asc");
+    let asc = match f.order.as_deref() {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(o) => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("order is asc or desc, not {:?}", crate::text::clip(o, 40)),
+            ));
+        }
+    };
     if key == "route" {
         rows.sort_by(|a, b| a.route.cmp(&b.route));
     } else {
@@ -415,7 +461,7 @@ pub async fn routes(
 /// `GET /api/status`.
 pub async fn status(
     State(st): State<AppState>,
-    Query(p): Query<ViewParams>,
+    Params(p): Params<ViewParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let s = latest(&st);
     let view = view_of(&st, &p, true).await?;
@@ -440,10 +486,20 @@ pub struct Range {
     pub vhost: Option<String>,
 }
 
+/// A `range` or `step`: a duration of at least a second and at most [`MAX_SPAN_MS`].
 fn duration_ms(s: &str) -> Result<i64, ApiError> {
-    humantime::parse_duration(s)
-        .map(|d| d.as_millis() as i64)
-        .map_err(|_| ApiError(StatusCode::BAD_REQUEST, format!("not a duration: {s:?}")))
+    let bad = |why: &str| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("{why}: {:?}", crate::text::clip(s, 40)),
+        )
+    };
+    let d = humantime::parse_duration(s).map_err(|_| bad("not a duration"))?;
+    let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    if !(1000..=MAX_SPAN_MS).contains(&ms) {
+        return Err(bad("a range or step is from 1s to 400d"));
+    }
+    Ok(ms)
 }
 
 /// Rows of `rows` (oldest first) in `[from, ∞)`, re-bucketed to `step` ms; percentiles come
@@ -497,7 +553,7 @@ fn rebucket(
 /// `GET /api/timeseries`: requests over time by status class, with mean response time.
 pub async fn timeseries(
     State(st): State<AppState>,
-    Query(q): Query<Range>,
+    Params(q): Params<Range>,
 ) -> Result<Json<Vec<TimeRow>>, ApiError> {
     let s = latest(&st);
     let scoped = ViewParams {
@@ -578,7 +634,7 @@ pub struct ReportQuery {
 }
 
 /// `GET /api/report`: the current report as text, or its insights and prompts as JSON.
-pub async fn report(State(st): State<AppState>, Query(q): Query<ReportQuery>) -> Response {
+pub async fn report(State(st): State<AppState>, Params(q): Params<ReportQuery>) -> Response {
     let s = latest(&st);
     let lang = s.lang;
     match q.format.as_deref() {

@@ -7,7 +7,7 @@ use crate::aggregate::latency::Latency;
 use crate::store::{AlertRecord, InsightRecord, Store, StoreError, StoredReport, parse_bound};
 use crate::summary::Summary;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -122,7 +122,7 @@ struct HistoryBody {
 /// `GET /api/history/summary`: the numbers of a stored time range.
 pub async fn summary(
     State(st): State<AppState>,
-    Query(p): Query<Span>,
+    super::api::Params(p): super::api::Params<Span>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let h = history_of(&st)?;
     let (since_ms, until_ms) = range_of(h, &p).await?;
@@ -140,7 +140,7 @@ pub async fn summary(
 /// `GET /api/history/insights`: findings seen in a time range, one per incident.
 pub async fn insights(
     State(st): State<AppState>,
-    Query(p): Query<Span>,
+    super::api::Params(p): super::api::Params<Span>,
 ) -> Result<Json<Vec<InsightRecord>>, ApiError> {
     let h = history_of(&st)?;
     let (a, b) = range_of(h, &p).await?;
@@ -151,7 +151,7 @@ pub async fn insights(
 /// `GET /api/history/reports`: the kept reports, newest first.
 pub async fn reports(
     State(st): State<AppState>,
-    Query(p): Query<Span>,
+    super::api::Params(p): super::api::Params<Span>,
 ) -> Result<Json<Vec<StoredReport>>, ApiError> {
     let limit = p.limit.unwrap_or(24).min(1000);
     Ok(Json(
@@ -162,7 +162,7 @@ pub async fn reports(
 /// `GET /api/history/alerts`: alerts sent, newest first.
 pub async fn alerts(
     State(st): State<AppState>,
-    Query(p): Query<Span>,
+    super::api::Params(p): super::api::Params<Span>,
 ) -> Result<Json<Vec<AlertRecord>>, ApiError> {
     let limit = p.limit.unwrap_or(100).min(1000);
     Ok(Json(history_of(&st)?.with(move |s| s.alerts(limit)).await?))

@@ -24,6 +24,8 @@ pub struct AppState {
     pub queries: Option<tokio::sync::mpsc::Sender<crate::live::Query>>,
     /// Stored history, for ranges older than the live aggregate keeps.
     pub history: Option<history::History>,
+    /// The live run's heartbeats, for `/healthz`.
+    pub health: Option<Arc<crate::health::Health>>,
 }
 
 impl AppState {
@@ -34,12 +36,19 @@ impl AppState {
             json: Arc::default(),
             queries: None,
             history: None,
+            health: None,
         }
     }
 
     /// Also answers filtered views, through a live run's query channel.
     pub fn with_queries(mut self, queries: tokio::sync::mpsc::Sender<crate::live::Query>) -> Self {
         self.queries = Some(queries);
+        self
+    }
+
+    /// Also reports the live run's heartbeats on `/healthz`.
+    pub fn with_health(mut self, health: Arc<crate::health::Health>) -> Self {
+        self.health = Some(health);
         self
     }
 
@@ -88,6 +97,12 @@ async fn security_headers(mut res: Response) -> Response {
     res
 }
 
+/// Runs a request's handler as the `web` part: a panic in it closes its connection and is
+/// counted, the server goes on (see [`crate::health`]).
+async fn in_web_part(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    crate::health::part("web", next.run(req)).await
+}
+
 /// All routes of the dashboard server.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -109,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/history/reports", get(history::reports))
         .route("/api/history/alerts", get(history::alerts))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(in_web_part))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
