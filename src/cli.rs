@@ -35,6 +35,21 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Append realistic synthetic traffic, with incidents, to a log file.
     Generate(GenerateArgs),
+    /// Look after the history database.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// `tailpulse db …`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Check the history database for damage (SQLite's integrity check); exits 1 when it is
+    /// damaged.
+    Check {
+        /// The database file.
+        #[arg(long, default_value = "tailpulse.db")]
+        db: PathBuf,
+    },
 }
 
 /// Report output formats.
@@ -196,6 +211,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Run(a)) => {
             crate::cli_live::run(a, cli.log_level.as_deref().unwrap_or("info"))
         }
+        Some(Command::Db(DbCommand::Check { db })) => {
+            crate::logging::init_stderr(cli.log_level.as_deref().unwrap_or("warn"));
+            db_check(&db)
+        }
         Some(Command::Generate(a)) => {
             crate::cli_live::generate(a, cli.log_level.as_deref().unwrap_or("info"))
         }
@@ -204,6 +223,19 @@ pub fn run(cli: Cli) -> Result<()> {
             cli.log_level.as_deref().unwrap_or("info"),
         ),
     }
+}
+
+fn db_check(db: &std::path::Path) -> Result<()> {
+    anyhow::ensure!(db.exists(), "{} does not exist", db.display());
+    let findings = crate::store::sqlite::integrity_check(db)?;
+    if findings == ["ok"] {
+        println!("{}: ok", db.display());
+        return Ok(());
+    }
+    for f in findings.iter().take(20) {
+        println!("{}: {f}", db.display());
+    }
+    anyhow::bail!("{} is damaged ({} findings)", db.display(), findings.len())
 }
 
 fn analyze(a: AnalyzeArgs) -> Result<()> {

@@ -116,13 +116,16 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// Not valid TOML, or unknown keys.
-    #[error("{path} is not a valid configuration")]
+    #[error("{path}:{line}:{column}: {message}")]
     Parse {
         /// The file.
         path: String,
-        /// The cause (with line and column).
-        #[source]
-        source: toml::de::Error,
+        /// 1-based line of the mistake.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong (values quoted at most ~100 bytes).
+        message: String,
     },
     /// A value that makes no sense.
     #[error("{path}: {message}")]
@@ -137,8 +140,77 @@ pub enum ConfigError {
 fn duration(path: &str, key: &str, v: &str) -> Result<Duration, ConfigError> {
     humantime::parse_duration(v).map_err(|_| ConfigError::Invalid {
         path: path.to_owned(),
-        message: format!("{key} = {v:?} is not a duration like 30s"),
+        message: format!(
+            "{key} = {:?} is not a duration like 30s",
+            crate::text::clip(v, 100)
+        ),
     })
+}
+
+/// A duration that must be longer than zero.
+fn positive(path: &str, key: &str, v: &str) -> Result<Duration, ConfigError> {
+    let d = duration(path, key, v)?;
+    if d.is_zero() {
+        return Err(invalid(path, format!("{key} must be longer than 0s")));
+    }
+    Ok(d)
+}
+
+fn invalid(path: &str, message: String) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        message,
+    }
+}
+
+/// An `http://` or `https://` URL with a host.
+fn http_url(path: &str, key: &str, v: &str) -> Result<(), ConfigError> {
+    let ok = v
+        .parse::<axum::http::Uri>()
+        .ok()
+        .is_some_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some());
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            path,
+            format!(
+                "{key} = {:?} is not an http:// or https:// URL",
+                crate::text::clip(v, 100)
+            ),
+        ))
+    }
+}
+
+/// A count from `lo` to `hi`.
+fn count(path: &str, key: &str, v: u32, lo: u32, hi: u32) -> Result<(), ConfigError> {
+    if (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(invalid(
+            path,
+            format!("{key} = {v} is not from {lo} to {hi}"),
+        ))
+    }
+}
+
+/// The parse error of `text`, with its line and column and a short message.
+fn parse_error(text: &str, path: &str, e: &toml::de::Error) -> ConfigError {
+    let at = e.span().map_or(0, |s| s.start).min(text.len());
+    let before = &text.as_bytes()[..at];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = at
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
+    ConfigError::Parse {
+        path: path.to_owned(),
+        line,
+        column,
+        message: crate::text::clip(e.message(), 200),
+    }
 }
 
 impl Config {
@@ -154,10 +226,8 @@ impl Config {
 
     /// Parses and checks `text` (named `path` in errors).
     pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
-        let c: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
-            path: path.to_owned(),
-            source,
-        })?;
+        let c: Config = toml::from_str(text).map_err(|e| parse_error(text, path, &e))?;
+        c.check(path)?;
         for r in &c.routes.rules {
             crate::route::Rule::new(r).map_err(|message| ConfigError::Invalid {
                 path: path.to_owned(),
@@ -180,6 +250,65 @@ impl Config {
             }
         }
         Ok(c)
+    }
+}
+
+impl Config {
+    /// Checks values the types cannot: URLs, durations above zero, counts in range, and
+    /// options that exclude each other.
+    fn check(&self, path: &str) -> Result<(), ConfigError> {
+        let a = &self.alerts;
+        for w in &a.webhooks {
+            http_url(path, "alerts.webhooks.url", &w.url)?;
+        }
+        if let Some(e) = &a.email {
+            let port = e
+                .server
+                .rsplit_once(':')
+                .and_then(|(h, p)| (!h.is_empty()).then_some(p.parse::<u16>().ok()).flatten());
+            if port.is_none_or(|p| p == 0) {
+                return Err(invalid(
+                    path,
+                    format!(
+                        "alerts.email.server = {:?} is not host:port",
+                        crate::text::clip(&e.server, 100)
+                    ),
+                ));
+            }
+            if e.to.is_empty() {
+                return Err(invalid(path, "alerts.email.to names no recipient".into()));
+            }
+        }
+        count(path, "alerts.attempts", a.attempts, 1, 20)?;
+        positive(path, "alerts.timeout", &a.timeout)?;
+        duration(path, "alerts.backoff", &a.backoff)?;
+        duration(path, "alerts.cooldown", &a.cooldown)?;
+        for r in &a.rules {
+            if r.above.is_some() && r.below.is_some() {
+                return Err(invalid(
+                    path,
+                    format!(
+                        "alerts.rules {:?}: give above or below, not both (make two rules)",
+                        crate::text::clip(&r.name, 100)
+                    ),
+                ));
+            }
+            positive(path, "alerts.rules.for", &r.for_)?;
+        }
+        if let Some(l) = &self.llm {
+            http_url(path, "llm.base_url", &l.base_url)?;
+            count(path, "llm.attempts", l.attempts, 1, 20)?;
+            count(
+                path,
+                "llm.max_calls_per_hour",
+                l.max_calls_per_hour,
+                1,
+                3600,
+            )?;
+            positive(path, "llm.every", &l.every)?;
+            positive(path, "llm.timeout", &l.timeout)?;
+        }
+        Ok(())
     }
 }
 
@@ -250,5 +379,59 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("give metric with above or below"));
+    }
+
+    /// Regression: values were not checked (`url = "not a url"`, `timeout = "0s"`,
+    /// `attempts = 4294967295`, a rule with both `above` and `below`), and a 20 MB bad value
+    /// was echoed whole into the error.
+    #[test]
+    fn values_are_checked_and_quoted_short() {
+        for (text, says) in [
+            (
+                "[[alerts.webhooks]]\nurl = \"not a url\"\n",
+                "not an http:// or https:// URL",
+            ),
+            (
+                "[[alerts.webhooks]]\nurl = \"ftp://x/\"\n",
+                "not an http:// or https:// URL",
+            ),
+            (
+                "[alerts]\ntimeout = \"0s\"\n",
+                "alerts.timeout must be longer than 0s",
+            ),
+            (
+                "[alerts]\nattempts = 4294967295\n",
+                "alerts.attempts = 4294967295 is not from 1 to 20",
+            ),
+            (
+                "[[alerts.rules]]\nname = \"x\"\nmetric = \"p95_ms\"\nabove = 1.0\nbelow = 0.5\n",
+                "not both",
+            ),
+            (
+                "[alerts.email]\nserver = \"smtp\"\nfrom = \"a@b\"\nto = [\"c@d\"]\n",
+                "not host:port",
+            ),
+            (
+                "[llm]\nbase_url = \"localhost:11434\"\nmodel = \"m\"\n",
+                "llm.base_url",
+            ),
+            (
+                "[llm]\nbase_url = \"http://127.0.0.1/v1\"\nmodel = \"m\"\nevery = \"0s\"\n",
+                "llm.every",
+            ),
+        ] {
+            let err = Config::parse(text, "t.toml").unwrap_err().to_string();
+            assert!(err.contains(says), "{text}: {err}");
+        }
+        let huge = format!("[alerts]\ncooldown = \"{}\"\n", "9".repeat(20 << 20));
+        let err = Config::parse(&huge, "t.toml").unwrap_err().to_string();
+        assert!(err.len() < 400, "{} bytes of error", err.len());
+        let huge = format!("[alerts]\ncooldown = {}x\n", "9".repeat(20 << 20));
+        let err = Config::parse(&huge, "t.toml").unwrap_err().to_string();
+        assert!(
+            err.len() < 400 && err.starts_with("t.toml:2:"),
+            "{}",
+            &err[..err.len().min(400)]
+        );
     }
 }

@@ -504,3 +504,95 @@ fn a_failed_web_request_is_counted_and_the_server_goes_on() {
     assert!(child.try_wait().unwrap().is_none(), "still running");
     assert!(stop(child).success());
 }
+
+/// The stderr of a run stopped with SIGTERM after its report shows `n` requests.
+fn run_until_and_stop(dir: &Path, log: &Path, n: u64) -> String {
+    let child = spawn_run(dir, &[log.to_str().unwrap()], &[]);
+    until_report(dir, |v| v["requests"] == n);
+    // Two report intervals, so that the history has been committed.
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe_kill(child.id(), "TERM");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Regression: after SIGTERM the history sat in `tailpulse.db-wal`; a copy of the database
+/// file alone held nothing. A clean stop folds the log into the file.
+#[test]
+fn a_clean_stop_leaves_the_history_in_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    std::fs::write(&log, old_lines(60)).unwrap();
+    run_until_and_stop(dir.path(), &log, 60);
+    let wal = dir.path().join("tailpulse.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0,
+        "WAL left behind"
+    );
+    let copy = tempfile::tempdir().unwrap();
+    let db = copy.path().join("copy.db");
+    std::fs::copy(dir.path().join("tailpulse.db"), &db).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args(["analyze", "--output", "json", "--since", "3650d", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["requests"], 60);
+    let check = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args(["db", "check", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(check.status.success());
+    assert!(String::from_utf8_lossy(&check.stdout).contains(": ok"));
+    std::fs::write(&db, vec![7u8; 4096]).unwrap();
+    let check = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args(["db", "check", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!check.status.success());
+}
+
+/// Regression: a deleted write-ahead log, or a database emptied to 0 bytes, started afresh
+/// without a word (the counts came right again from the logs, but history was gone). Both
+/// are now an ERROR that says what was lost; the counts stay exact.
+#[test]
+fn lost_history_is_named() {
+    for damage in ["wal", "empty"] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("a.log");
+        std::fs::write(&log, old_lines(60)).unwrap();
+        let mut child = spawn_run(dir.path(), &[log.to_str().unwrap()], &[]);
+        until_report(dir.path(), |v| v["requests"] == 60);
+        let marker = dir.path().join("tailpulse.db.commits");
+        let start = Instant::now();
+        while !marker.exists() {
+            assert!(start.elapsed() < Duration::from_secs(20), "no commit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        unsafe_kill(child.id(), "KILL");
+        child.wait().unwrap();
+        let db = dir.path().join("tailpulse.db");
+        match damage {
+            "wal" => std::fs::remove_file(dir.path().join("tailpulse.db-wal")).unwrap(),
+            _ => {
+                std::fs::write(&db, b"").unwrap();
+                let _ = std::fs::remove_file(dir.path().join("tailpulse.db-wal"));
+            }
+        }
+        let _ = std::fs::remove_file(dir.path().join("analysis_report.json"));
+        let err = run_until_and_stop(dir.path(), &log, 60);
+        assert!(
+            err.contains("ERROR") && err.contains("history since") && err.contains("is gone"),
+            "{damage}: {err}"
+        );
+    }
+}

@@ -187,6 +187,13 @@ fn open_history(path: &Path) -> Result<(SqliteStore, Option<Saved>), StoreError>
         Ok((s, saved))
     });
     match opened {
+        Ok((store, saved)) => {
+            if let Some(r) = &store.recovery {
+                tracing::error!(target: "runner", "{r}");
+                eprintln!("tailpulse: ERROR {r}");
+            }
+            Ok((store, saved))
+        }
         Err(e) if crate::store::sqlite::is_unreadable(&e) => {
             let aside = crate::store::sqlite::move_aside(path).map_err(|io| StoreError::Moved {
                 path: path.display().to_string(),

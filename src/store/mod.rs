@@ -214,6 +214,10 @@ pub trait Store: Send {
     fn alerts(&self, limit: usize) -> Result<Vec<AlertRecord>, StoreError>;
     /// Start of the oldest and newest stored buckets.
     fn span(&self) -> Result<Option<(i64, i64)>, StoreError>;
+    /// Makes the stored file complete on its own (a clean stop): nothing left in side files.
+    fn close(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Downsamples and deletes by `r`, counted back from the newest stored minute or from
     /// `now_ms` (the clock), whichever is earlier: a replay of old logs keeps its history,
     /// and a line dated in the future cannot push the old history out.

@@ -72,6 +72,20 @@ const MIGRATIONS: &[&str] = &[
          t_ms INTEGER PRIMARY KEY,
          body BLOB NOT NULL
      );",
+    // 4: a count of commits (to notice lost ones) and rows that could not be read, kept aside.
+    "CREATE TABLE meta (
+         id INTEGER PRIMARY KEY CHECK (id = 1),
+         commits INTEGER NOT NULL,
+         newest_ms INTEGER NOT NULL
+     );
+     INSERT INTO meta (id, commits, newest_ms) VALUES (1, 0, 0);
+     CREATE TABLE quarantine (
+         id INTEGER PRIMARY KEY,
+         tbl TEXT NOT NULL,
+         key TEXT NOT NULL,
+         body BLOB NOT NULL,
+         error TEXT NOT NULL
+     );",
 ];
 
 /// Route rollups older than the per-minute history are merged into days.
@@ -84,6 +98,24 @@ const INCIDENT_GAP_MS: i64 = 15 * 60_000;
 pub struct SqliteStore {
     conn: Connection,
     path: String,
+    /// What was found lost when the file was opened (commits missing, an emptied file),
+    /// for the operator.
+    pub recovery: Option<String>,
+}
+
+/// `path` with `suffix` appended to its name.
+fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    std::path::PathBuf::from(s)
+}
+
+/// The commit count and newest minute written beside the database after every commit, so
+/// that a lost write-ahead log or an emptied file can be noticed and named.
+fn read_marker(path: &Path) -> Option<(i64, i64)> {
+    let text = std::fs::read_to_string(with_suffix(path, ".commits")).ok()?;
+    let mut it = text.split_whitespace().map(|w| w.parse::<i64>().ok());
+    Some((it.next()??, it.next()??))
 }
 
 fn is_code(e: &rusqlite::Error, code: ErrorCode) -> bool {
@@ -95,10 +127,65 @@ impl SqliteStore {
     /// its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let p = path.display().to_string();
+        let emptied = std::fs::metadata(path).is_ok_and(|m| m.len() == 0);
+        // A write-ahead log left by an unclean stop is copied first: if it turns out to be
+        // damaged, SQLite drops it, and the copy is what is left to look at.
+        let wal = with_suffix(path, "-wal");
+        let wal_copy = with_suffix(path, "-wal.recovering");
+        let copied = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0)
+            && std::fs::copy(&wal, &wal_copy).is_ok();
         let conn = Connection::open(path).map_err(|e| classify(&p, e))?;
-        let mut store = SqliteStore { conn, path: p };
+        let mut store = SqliteStore {
+            conn,
+            path: p,
+            recovery: None,
+        };
         store.init(false)?;
+        store.recovery = store.lost_commits(path, emptied)?;
+        if copied {
+            if store.recovery.is_some() {
+                let kept = with_suffix(path, &format!("-wal.damaged-{}", unix_secs()));
+                let _ = std::fs::rename(&wal_copy, &kept);
+                if let Some(r) = &mut store.recovery {
+                    r.push_str(&format!(
+                        "; the log it came from is kept as {}",
+                        kept.display()
+                    ));
+                }
+            } else {
+                let _ = std::fs::remove_file(&wal_copy);
+            }
+        }
         Ok(store)
+    }
+
+    /// Compares the commits stored with the marker written after the last one.
+    fn lost_commits(&self, path: &Path, emptied: bool) -> Result<Option<String>, StoreError> {
+        let Some((expected, newest_ms)) = read_marker(path) else {
+            return Ok(None);
+        };
+        let (have, have_newest): (i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT commits, newest_ms FROM meta WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.sql(e))?;
+        if have >= expected {
+            return Ok(None);
+        }
+        let since = crate::time::format_rfc3339(have_newest.min(newest_ms));
+        let what = if emptied {
+            "the database file was empty"
+        } else {
+            "its write-ahead log was lost or damaged"
+        };
+        Ok(Some(format!(
+            "{} lost {} of its last commits ({what}): history since {since} is gone; the logs are read again from the positions it still holds",
+            self.path,
+            expected - have
+        )))
     }
 
     /// Opens an existing database for reading only.
@@ -109,7 +196,11 @@ impl SqliteStore {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| classify(&p, e))?;
-        let mut store = SqliteStore { conn, path: p };
+        let mut store = SqliteStore {
+            conn,
+            path: p,
+            recovery: None,
+        };
         store.init(true)?;
         Ok(store)
     }
@@ -187,21 +278,32 @@ impl SqliteStore {
     }
 }
 
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `PRAGMA integrity_check` of the database at `path`: `Ok` with SQLite's findings (`["ok"]`
+/// when sound).
+pub fn integrity_check(path: &Path) -> Result<Vec<String>, StoreError> {
+    let store = SqliteStore::open_read_only(path)?;
+    let mut st = store
+        .conn
+        .prepare("PRAGMA integrity_check")
+        .map_err(|e| store.sql(e))?;
+    st.query_map([], |r| r.get::<_, String>(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| classify(&store.path, e))
+}
+
 /// Moves the database at `path` and its `-wal` and `-shm` files aside, to
 /// `<path>.unreadable-<unix seconds>`, so that a new one can start; returns the new name.
 pub fn move_aside(path: &Path) -> std::io::Result<std::path::PathBuf> {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let with = |suffix: &str| {
-        let mut s = path.as_os_str().to_owned();
-        s.push(suffix);
-        std::path::PathBuf::from(s)
-    };
-    let aside = with(&format!(".unreadable-{secs}"));
+    let aside = with_suffix(path, &format!(".unreadable-{}", unix_secs()));
     std::fs::rename(path, &aside)?;
-    for side in ["-wal", "-shm"] {
-        let from = with(side);
+    for side in ["-wal", "-shm", ".commits"] {
+        let from = with_suffix(path, side);
         if from.exists() {
             let mut to = aside.as_os_str().to_owned();
             to.push(side);
@@ -292,25 +394,41 @@ fn decode_body<T: serde::de::DeserializeOwned>(
 }
 
 /// The stored body that `select` (with `p`) finds, decoded, or an empty value when there is
-/// none: what a row merge starts from.
+/// none: what a row merge starts from. A body that cannot be decoded is copied to the
+/// `quarantine` table (table `tbl`, row `key`) with an error in the log, never silently
+/// overwritten.
 fn stored<T: serde::de::DeserializeOwned + Default>(
     tx: &Transaction,
     select: &str,
     p: impl rusqlite::Params,
+    tbl: &str,
+    key: &str,
 ) -> rusqlite::Result<T> {
     let old: Option<Vec<u8>> = tx
         .prepare_cached(select)?
         .query_row(p, |row| row.get(0))
         .optional()?;
-    Ok(old
-        .and_then(|b| postcard::from_bytes::<T>(&b).ok())
-        .unwrap_or_default())
+    let Some(body) = old else {
+        return Ok(T::default());
+    };
+    match postcard::from_bytes::<T>(&body) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            tracing::error!(target: "analysis", table = tbl, row = key, error = %e, "a stored row cannot be read; it is kept in the quarantine table and its numbers start again");
+            tx.prepare_cached(
+                "INSERT INTO quarantine (tbl, key, body, error) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![tbl, key, body, e.to_string()])?;
+            Ok(T::default())
+        }
+    }
 }
 
 /// Adds `r` to the bucket at (`t_ms`, `width_ms`).
 fn upsert_rollup(tx: &Transaction, t_ms: i64, width_ms: i64, r: &Rollup) -> rusqlite::Result<()> {
     let select = "SELECT body FROM rollup WHERE t_ms = ?1 AND width_ms = ?2";
-    let mut merged: Rollup = stored(tx, select, params![t_ms, width_ms])?;
+    let key = format!("{t_ms}/{width_ms}");
+    let mut merged: Rollup = stored(tx, select, params![t_ms, width_ms], "rollup", &key)?;
     merged.merge(r);
     tx.prepare_cached(
         "INSERT OR REPLACE INTO rollup (t_ms, width_ms, requests, body) VALUES (?1, ?2, ?3, ?4)",
@@ -332,7 +450,14 @@ fn upsert_route(
     s: &RouteStats,
 ) -> rusqlite::Result<()> {
     let select = "SELECT body FROM route_rollup WHERE t_ms = ?1 AND width_ms = ?2 AND route = ?3";
-    let mut merged: RouteStats = stored(tx, select, params![t_ms, width_ms, route])?;
+    let key = format!("{t_ms}/{width_ms}/{route}");
+    let mut merged: RouteStats = stored(
+        tx,
+        select,
+        params![t_ms, width_ms, route],
+        "route_rollup",
+        &key,
+    )?;
     merged.merge(s);
     tx.prepare_cached(
         "INSERT OR REPLACE INTO route_rollup (t_ms, width_ms, route, requests, body)
@@ -349,7 +474,8 @@ fn upsert_route(
 }
 
 fn upsert_visitors(tx: &Transaction, t_ms: i64, v: &Visitors) -> rusqlite::Result<()> {
-    let mut merged: Visitors = stored(tx, "SELECT body FROM visitors WHERE t_ms = ?1", [t_ms])?;
+    let select = "SELECT body FROM visitors WHERE t_ms = ?1";
+    let mut merged: Visitors = stored(tx, select, [t_ms], "visitors", &t_ms.to_string())?;
     merged.merge(v);
     tx.prepare_cached("INSERT OR REPLACE INTO visitors (t_ms, body) VALUES (?1, ?2)")?
         .execute(params![t_ms, encode(&merged)])?;
@@ -479,7 +605,29 @@ impl Store for SqliteStore {
         let p = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| classify(&p, e))?;
         apply(&tx, c).map_err(|e| classify(&p, e))?;
-        tx.commit().map_err(|e| classify(&p, e))
+        let newest = c.rollups.minutes.keys().next_back().copied().unwrap_or(0);
+        let marker: (i64, i64) = tx
+            .query_row(
+                "UPDATE meta SET commits = commits + 1, newest_ms = MAX(newest_ms, ?1)
+                 WHERE id = 1 RETURNING commits, newest_ms",
+                [newest],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| classify(&p, e))?;
+        tx.commit().map_err(|e| classify(&p, e))?;
+        let text = format!("{} {}\n", marker.0, marker.1);
+        if let Err(e) =
+            crate::fsutil::atomic_write(&with_suffix(Path::new(&p), ".commits"), text.as_bytes())
+        {
+            tracing::warn!(target: "analysis", path = %p, error = %e, "cannot write the commit marker beside the database");
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|e| self.sql(e))
     }
 
     fn rollups(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StoredRollup>, StoreError> {

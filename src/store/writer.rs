@@ -96,4 +96,7 @@ fn run(
     if carry.is_some() {
         tracing::error!(target: "analysis", "history lost the rollups of commits that kept failing");
     }
+    if let Err(e) = store.close() {
+        tracing::error!(target: "analysis", error = %format!("{e:#}"), "cannot fold the write-ahead log into the database at exit; it stays beside it");
+    }
 }
