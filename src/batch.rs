@@ -99,6 +99,11 @@ fn log_rejections(agg: &Aggregate) {
                 error = %first.error,
                 "lines could not be parsed"
             );
+            if s.lines.parsed == 0
+                && let Some(hint) = crate::format::json::mapping_hint(first.text.as_bytes())
+            {
+                tracing::warn!(source = %name, "{hint}");
+            }
         }
     }
 }

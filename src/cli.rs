@@ -14,15 +14,28 @@ use std::path::PathBuf;
 /// With no command, runs the demo: generated traffic written to server_sample.log and followed
 /// live (the same as `tailpulse run`).
 #[derive(Debug, Parser)]
-#[command(name = "tailpulse", version, about, long_about = None)]
+#[command(
+    name = "tailpulse",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
-    /// What to do (default: `run`, the demo).
+    /// What to do (default: `run`; with no file, the demo).
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// With no command: every option of `tailpulse run`.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Log level for tailpulse's own messages (error, warn, info, debug, trace; default warn
     /// for `analyze`, info for the log files of `run` and `generate`); RUST_LOG wins.
     #[arg(long, global = true)]
     pub log_level: Option<String>,
+    /// Colour in tailpulse's messages on the terminal: auto (only when standard error is a
+    /// terminal and NO_COLOR is not set), always, never. Log files never have colour.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: crate::logging::Color,
 }
 
 /// The subcommands.
@@ -157,8 +170,8 @@ impl RouteArgs {
 /// `tailpulse analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Log files (plain or gzip); `-` reads standard input.
-    #[arg(required_unless_present = "db")]
+    /// Log files (plain or gzip); `-` reads standard input, as does no file when standard
+    /// input is not a terminal.
     pub files: Vec<String>,
     /// Report over the history stored in this database (by `tailpulse run`) instead of log
     /// files.
@@ -205,24 +218,71 @@ pub struct AnalyzeArgs {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Analyze(a)) => {
-            crate::logging::init_stderr(cli.log_level.as_deref().unwrap_or("warn"));
+            crate::logging::init_stderr(cli.log_level.as_deref().unwrap_or("warn"), cli.color);
             analyze(a)
         }
         Some(Command::Run(a)) => {
-            crate::cli_live::run(a, cli.log_level.as_deref().unwrap_or("info"))
+            crate::cli_live::run(a, cli.log_level.as_deref().unwrap_or("info"), cli.color)
         }
         Some(Command::Db(DbCommand::Check { db })) => {
-            crate::logging::init_stderr(cli.log_level.as_deref().unwrap_or("warn"));
+            crate::logging::init_stderr(cli.log_level.as_deref().unwrap_or("warn"), cli.color);
             db_check(&db)
         }
         Some(Command::Generate(a)) => {
-            crate::cli_live::generate(a, cli.log_level.as_deref().unwrap_or("info"))
+            crate::cli_live::generate(a, cli.log_level.as_deref().unwrap_or("info"), cli.color)
         }
         None => crate::cli_live::run(
-            RunArgs::parse_from(["run"]),
+            cli.run,
             cli.log_level.as_deref().unwrap_or("info"),
+            cli.color,
         ),
     }
+}
+
+/// The files to read: those given, or standard input when it is not a terminal.
+fn inputs_or_stdin(files: &[String]) -> Result<Vec<String>> {
+    use std::io::IsTerminal;
+    if !files.is_empty() {
+        return Ok(files.to_vec());
+    }
+    anyhow::ensure!(
+        !std::io::stdin().is_terminal(),
+        "give the log files to analyze (or `-`, or pipe a log in): tailpulse analyze access.log"
+    );
+    Ok(vec!["-".into()])
+}
+
+/// Lines were read but none could be parsed: the report would be empty, so this is an
+/// error that shows the first rejected line and why (and, for JSON, how to map its keys).
+fn nothing_parsed(agg: &crate::aggregate::Aggregate) -> Result<()> {
+    if agg.lines.parsed > 0 || agg.lines.rejected == 0 {
+        return Ok(());
+    }
+    let first = agg.sources().iter().find_map(|(name, s)| {
+        Some((
+            name,
+            s.format,
+            s.rejected_samples().first().cloned().cloned()?,
+        ))
+    });
+    let Some((name, format, line)) = first else {
+        anyhow::bail!("none of the {} lines could be read", agg.lines.rejected);
+    };
+    let format = format.map_or("the detected format", |f| f.name());
+    let mut msg = format!(
+        "none of the {} lines could be read as {format}; {name} line {}: {}: {}",
+        agg.lines.rejected,
+        line.line,
+        line.error,
+        crate::text::clip(&line.text, 200)
+    );
+    if let Some(hint) = crate::format::json::mapping_hint(line.text.as_bytes()) {
+        msg.push('\n');
+        msg.push_str(&hint);
+    } else {
+        msg.push_str("\nhint: choose the format with --format, or describe it with --log-format");
+    }
+    anyhow::bail!(msg)
 }
 
 fn db_check(db: &std::path::Path) -> Result<()> {
@@ -259,7 +319,12 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
     };
     let summary = match &a.db {
         Some(db) => stored_history(db, &a, opts.limits)?,
-        None => crate::analysis::analyze(&aggregate_inputs(&a.files, &opts)?, a.lang),
+        None => {
+            let files = inputs_or_stdin(&a.files)?;
+            let agg = aggregate_inputs(&files, &opts)?;
+            nothing_parsed(&agg)?;
+            crate::analysis::analyze(&agg, a.lang)
+        }
     };
     let rendered = match a.output {
         Output::Text => crate::report::text::render(&summary, a.lang),

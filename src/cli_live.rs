@@ -117,9 +117,10 @@ pub struct GenerateArgs {
     /// Also append each incident as a JSON line to this file (ground truth).
     #[arg(long)]
     pub truth: Option<PathBuf>,
-    /// Directory for tailpulse's own logs.
-    #[arg(long, default_value = "logs")]
-    pub logs: PathBuf,
+    /// Directory for the generator's own log (generator.log); none: warnings on the
+    /// terminal only.
+    #[arg(long)]
+    pub logs: Option<PathBuf>,
 }
 
 fn plan(every: &str, length: Duration) -> Result<IncidentPlan> {
@@ -139,9 +140,17 @@ fn plan(every: &str, length: Duration) -> Result<IncidentPlan> {
 }
 
 /// `tailpulse generate`.
-pub fn generate(a: GenerateArgs, level: &str) -> Result<()> {
-    let _guards =
-        crate::logging::init_files(&a.logs, level).context("cannot create the log directory")?;
+pub fn generate(a: GenerateArgs, level: &str, color: crate::logging::Color) -> Result<()> {
+    let _guards = match &a.logs {
+        Some(dir) => Some(
+            crate::logging::init_files(dir, level, color)
+                .context("cannot create the log directory")?,
+        ),
+        None => {
+            crate::logging::init_stderr("warn", color);
+            None
+        }
+    };
     let seed = a.seed.unwrap_or_else(|| now_ms() as u64);
     let mut g = Generator::new(
         seed,
@@ -197,10 +206,10 @@ pub async fn shutdown_signal() {
 }
 
 /// `tailpulse run` and the demo.
-pub fn run(a: RunArgs, level: &str) -> Result<()> {
+pub fn run(a: RunArgs, level: &str, color: crate::logging::Color) -> Result<()> {
     crate::health::install_crash_only();
-    let _guards =
-        crate::logging::init_files(&a.logs, level).context("cannot create the log directory")?;
+    let _guards = crate::logging::init_files(&a.logs, level, color)
+        .context("cannot create the log directory")?;
     let demo = a.files.is_empty();
     let inputs = if demo {
         vec![a.sample_log.to_string_lossy().into_owned()]

@@ -35,6 +35,32 @@ pub fn component_of(target: &str) -> &'static str {
     }
 }
 
+/// When tailpulse's messages on the terminal are coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    /// When standard error is a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl Color {
+    /// Whether to colour standard error.
+    pub fn on_stderr(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stderr().is_terminal()
+            }
+        }
+    }
+}
+
 /// Keeps the log writers flushing; drop it last.
 pub struct LogGuards(#[allow(dead_code)] Vec<WorkerGuard>);
 
@@ -43,16 +69,17 @@ fn env_filter(level: &str) -> EnvFilter {
 }
 
 /// Logs to standard error only (for one-shot commands).
-pub fn init_stderr(level: &str) {
+pub fn init_stderr(level: &str, color: Color) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(env_filter(level))
         .with_writer(std::io::stderr)
+        .with_ansi(color.on_stderr())
         .try_init();
 }
 
 /// Logs each component to its file in `dir` at `level` (`RUST_LOG` wins), and warnings and
 /// errors to standard error.
-pub fn init_files(dir: &Path, level: &str) -> std::io::Result<LogGuards> {
+pub fn init_files(dir: &Path, level: &str, color: Color) -> std::io::Result<LogGuards> {
     std::fs::create_dir_all(dir)?;
     let mut guards = Vec::new();
     let mut layers = Vec::new();
@@ -73,6 +100,7 @@ pub fn init_files(dir: &Path, level: &str) -> std::io::Result<LogGuards> {
     }
     let terminal = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(color.on_stderr())
         .with_filter(tracing_subscriber::filter::LevelFilter::WARN)
         .boxed();
     layers.push(terminal);

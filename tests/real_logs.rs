@@ -166,3 +166,124 @@ fn urls_as_users_know_them() {
         .count() as u64;
     assert_eq!(grouped, by_hand);
 }
+
+fn tailpulse(args: &[&str], stdin: Option<&[u8]>, dir: &std::path::Path) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(data) = stdin {
+        input.write_all(data).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// Regression: forcing a wrong `--format` exited 0 with "Requests: 0 | rejected: 10000", a
+/// JSON log in an unknown shape was "detected" as combined with no hint, and `cat f |
+/// tailpulse analyze` without `-` was a usage error.
+#[test]
+fn analyze_says_what_it_cannot_read_and_reads_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = std::fs::read(fixture("blog_combined.log")).unwrap();
+    let out = tailpulse(
+        &["analyze", "--format", "w3c", &fixture("blog_combined.log")],
+        None,
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 1:") && err.contains("as w3c"), "{err}");
+    let odd =
+        b"{\"when\":\"2021-03-04T12:00:01Z\",\"who\":\"10.0.0.1\",\"what\":\"/a\",\"res\":200}\n"
+            .repeat(5);
+    let out = tailpulse(&["analyze", "-"], Some(&odd), dir.path());
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--json-field") && err.contains("res, what, when, who"),
+        "{err}"
+    );
+    let out = tailpulse(&["analyze", "--output", "json"], Some(&blog), dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["requests"], expected("blog_combined.log")["requests"]);
+    assert_eq!(v["sources"][0]["name"], "(stdin)");
+}
+
+/// Regression: `tailpulse --port 5077` was a usage error although bare `tailpulse` is
+/// `tailpulse run`; colour codes went into redirected output; `generate --count` made an
+/// empty `logs/`.
+#[test]
+fn a_tidy_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("a.log");
+    std::fs::copy(fixture("clustered.log"), &log).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args(["--port", "0", "--no-db", "--report-every", "100ms", "a.log"])
+        .current_dir(dir.path())
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let report = dir.path().join("analysis_report.json");
+    let want = expected("clustered.log")["requests"].clone();
+    let start = std::time::Instant::now();
+    loop {
+        let v = std::fs::read(&report)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        if v.is_some_and(|v| v["requests"] == want) {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(30));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains('\u{1b}'), "colour on a pipe: {err}");
+    let logs = std::fs::read_to_string(dir.path().join("logs/analysis.log")).unwrap_or_default();
+    assert!(!logs.contains('\u{1b}'));
+    for l in logs.lines().filter(|l| l.contains("incident")) {
+        assert!(!l.contains("route= ") && !l.contains("kind=Traffic"), "{l}");
+    }
+    let out = tailpulse(
+        &["analyze", "--color", "always", "--format", "w3c", "a.log"],
+        None,
+        dir.path(),
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains('\u{1b}'),
+        "--color always"
+    );
+    let gen_dir = tempfile::tempdir().unwrap();
+    let out = tailpulse(
+        &["generate", "--count", "50", "--out", "g.log"],
+        None,
+        gen_dir.path(),
+    );
+    assert!(out.status.success());
+    assert!(
+        !gen_dir.path().join("logs").exists(),
+        "generate alone made logs/"
+    );
+    let lines = std::fs::read_to_string(gen_dir.path().join("g.log")).unwrap();
+    assert_eq!(lines.lines().count(), 50);
+}

@@ -38,8 +38,20 @@ pub fn detect(sample: &[&[u8]], opts: &FormatOptions) -> Result<Parser, FormatEr
     }
     match best {
         Some((score, p)) if score > 0 => Ok(p),
+        // JSON that no known mapping reads is still JSON: its errors then name the missing
+        // fields, and the hint names --json-field.
+        _ if looks_like_json(sample) => build(FormatKind::Json, sample, opts),
         _ => build(FormatKind::Combined, sample, opts),
     }
+}
+
+/// True when most sample lines start like a JSON object.
+fn looks_like_json(sample: &[&[u8]]) -> bool {
+    let objects = sample
+        .iter()
+        .filter(|l| l.trim_ascii_start().starts_with(b"{"))
+        .count();
+    objects > 0 && objects * 2 > sample.len()
 }
 
 fn build(kind: FormatKind, sample: &[&[u8]], opts: &FormatOptions) -> Result<Parser, FormatError> {

@@ -11,6 +11,24 @@ use crate::request::{Request, split_request_line};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
+/// For a line that is a JSON object tailpulse could not read: a hint naming `--json-field`
+/// and the keys the line has. `None` when the line is not a JSON object.
+pub fn mapping_hint(line: &[u8]) -> Option<String> {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(line.trim_ascii()) else {
+        return None;
+    };
+    let keys: Vec<String> = map
+        .keys()
+        .take(20)
+        .map(|k| crate::text::clip(k, 40))
+        .collect();
+    Some(format!(
+        "hint: this is JSON in a shape tailpulse does not know; map its keys with --json-field, e.g. --format json --json-field time=KEY --json-field path=KEY --json-field status=KEY (fields: {}); its keys: {}",
+        FIELD_NAMES.map(|f| f.0).join(" "),
+        keys.join(", ")
+    ))
+}
+
 /// The request fields a JSON key can be mapped to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {

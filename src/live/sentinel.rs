@@ -123,12 +123,12 @@ impl Sentinel {
         for e in events {
             match e {
                 Event::Opened(a) => {
-                    tracing::warn!(target: "analysis", kind = ?a.kind, route = %a.route, severity = ?a.severity, "incident detected");
+                    tracing::warn!(target: "analysis", kind = %word(&a.kind), subject = %subject(&a.route), severity = %word(&a.severity), "incident detected");
                     self.opened |= a.severity >= crate::insights::Severity::Warning;
                     self.state.incidents.push(a.clone());
                 }
                 Event::Resolved(a) => {
-                    tracing::info!(target: "analysis", kind = ?a.kind, route = %a.route, "incident resolved");
+                    tracing::info!(target: "analysis", kind = %word(&a.kind), subject = %subject(&a.route), "incident resolved");
                     if let Some(i) = self.state.incidents.iter_mut().rev().find(|i| {
                         i.kind == a.kind && i.start_ms == a.start_ms && i.route == a.route
                     }) {
@@ -229,4 +229,21 @@ fn name_of(names: &[(u64, String)], a: &Anomaly) -> String {
     a.client
         .and_then(|c| names.iter().find(|(h, _)| *h == c).map(|(_, n)| n.clone()))
         .unwrap_or_else(|| "(an untracked client)".into())
+}
+
+/// The name users read for an enum value: its serialized form (`traffic_drop`, `critical`).
+fn word<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "?".into(),
+    }
+}
+
+/// What an incident is about: its route, or the whole site.
+fn subject(route: &str) -> &str {
+    if route.is_empty() {
+        "the whole site"
+    } else {
+        route
+    }
 }
