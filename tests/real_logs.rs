@@ -287,3 +287,82 @@ fn a_tidy_default() {
     let lines = std::fs::read_to_string(gen_dir.path().join("g.log")).unwrap();
     assert_eq!(lines.lines().count(), 50);
 }
+
+/// Regression: `run old.log` on a 2015 log printed a flood of `incident detected` warnings,
+/// said "Requests/s now 10000.0" with a green *live* badge. Old data is a replay: rates in
+/// log time, the mode on the page, and one line on the terminal for what was found.
+#[test]
+fn replaying_an_old_log_is_not_live() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("old.log");
+    std::fs::copy(fixture("blog_combined.log"), &log).unwrap();
+    let want = expected("blog_combined.log")["requests"].as_u64().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args([
+            "run",
+            "--port",
+            "0",
+            "--no-db",
+            "--report-every",
+            "100ms",
+            "old.log",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "no address printed");
+        if let Some(rest) = line.split("http://").nth(1) {
+            break rest.trim().trim_end_matches('/').to_owned();
+        }
+    };
+    let start = std::time::Instant::now();
+    let summary = loop {
+        let v: serde_json::Value = ureq::get(format!("http://{addr}/api/summary"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap();
+        if v["requests"] == want && v["live"]["mode"] == "replay" {
+            break v;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "{}",
+            v["live"]
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let rate = summary["live"]["log_rate"].as_f64().unwrap();
+    assert!(
+        rate < 5.0,
+        "a requests/s in log time, not the read speed: {rate}"
+    );
+    assert!(summary["live"]["lag_s"].as_i64().unwrap() > 86_400 * 365);
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let rest = child.wait_with_output().unwrap();
+    for l in out.lines() {
+        lines.push(l.unwrap());
+    }
+    let said = lines.join("\n");
+    assert!(
+        said.contains(&format!("read {want} requests of old data")),
+        "{said}"
+    );
+    let err = String::from_utf8_lossy(&rest.stderr);
+    assert!(
+        !err.contains("incident detected"),
+        "a flood on the terminal: {err}"
+    );
+}

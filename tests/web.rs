@@ -24,6 +24,7 @@ fn fixture_state() -> (watch::Sender<Arc<Snapshot>>, AppState) {
         lines_per_sec: 12.5,
         lang: Lang::En,
         minute_latency: agg.minute_latency.clone(),
+        progress: Default::default(),
     };
     let (tx, rx) = watch::channel(Arc::new(snap));
     (tx, AppState::new(rx))

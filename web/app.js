@@ -16,6 +16,8 @@ const I18N = {
     avgMs: 'avg ms', p90Ms: 'p90 ms', noData: 'No requests yet.',
     machine: 'Machine-written analysis', machineBy: 'written by a machine — model', noAnswer: 'No answer yet.',
     lastError: 'last call failed', ongoing: 'ongoing since', resolved: 'resolved',
+    catching_up: 'catching up', replay: 'replay (log time)', logTime: '(log time)',
+    openAtEnd: 'open at the end of the data, since',
   },
   ko: {
     connecting: '연결 중…', live: '실시간', reconnecting: '재연결 중…', range: '기간', route: '경로',
@@ -29,6 +31,8 @@ const I18N = {
     avgMs: '평균 ms', p90Ms: 'p90 ms', noData: '아직 요청이 없습니다.',
     machine: '기계 작성 분석', machineBy: '기계가 작성함 — 모델', noAnswer: '아직 답변이 없습니다.',
     lastError: '마지막 호출 실패', ongoing: '진행 중, 시작', resolved: '해결됨',
+    catching_up: '따라잡는 중', replay: '재생 (로그 시각)', logTime: '(로그 시각)',
+    openAtEnd: '데이터 끝까지 진행 중, 시작',
   },
 };
 const CLASS_COLORS = { '1xx': '#8e8e8e', '2xx': '#2e9d57', '3xx': '#3b7dd8', '4xx': '#e0a030', '5xx': '#d64545' };
@@ -60,7 +64,22 @@ function applyI18n() {
 function setConn(state) {
   const el = $('conn');
   el.dataset.state = state;
+  const live = ui.summary && ui.summary.live;
+  if (state === 'live' && live && live.mode !== 'live') {
+    el.dataset.state = live.mode;
+    const pct = live.progress == null ? '' : ' ' + Math.floor(live.progress * 100) + '%';
+    el.textContent = t(live.mode) + pct;
+    return;
+  }
   el.textContent = t(state);
+}
+
+// Requests per second: lines read per second while live; in log time otherwise.
+function rateText(s) {
+  const live = s && s.live;
+  if (!live) return '–';
+  if (live.mode === 'live') return live.lines_per_sec.toFixed(1);
+  return live.log_rate == null ? '–' : live.log_rate.toFixed(1) + ' ' + t('logTime');
 }
 
 const fmtInt = (v) => (v == null ? '–' : Math.round(v).toLocaleString('en-US'));
@@ -87,7 +106,7 @@ function setText(id, value) {
 
 function renderCards(s) {
   setText('c-total', fmtInt(s.requests));
-  setText('c-rate', s.live ? s.live.lines_per_sec.toFixed(1) : '–');
+  setText('c-rate', rateText(s));
   setText('c-avg', fmtMs(s.response_time_ms && s.response_time_ms.avg));
   setText('c-p95', fmtMs(s.response_time_ms && s.response_time_ms.p95));
   setText('c-success', fmtPct(s.success_rate));
@@ -244,8 +263,9 @@ function renderReport(s) {
       const when = document.createElement('span');
       when.className = 'when';
       const w = i.window;
+      const replaying = s.live && s.live.mode !== 'live';
       when.textContent = w.end_ms == null
-        ? t('ongoing') + ' ' + fmtTime(w.start_ms)
+        ? t(replaying ? 'openAtEnd' : 'ongoing') + ' ' + fmtTime(w.start_ms)
         : fmtTime(w.start_ms) + ' – ' + fmtTime(w.end_ms).slice(11) + ' (' + t('resolved') + ')';
       li.append(when, document.createTextNode(' '));
     }
@@ -354,7 +374,7 @@ async function refreshSeries(force) {
 // Cards, charts and the routes table: the whole summary, or the filtered view.
 function renderNumbers(view) {
   renderCards(view);
-  if (ui.summary && ui.summary.live) setText('c-rate', ui.summary.live.lines_per_sec.toFixed(1));
+  if (ui.summary && ui.summary.live) setText('c-rate', rateText(ui.summary));
   renderCharts(view);
   renderRoutes(view);
 }
@@ -381,8 +401,8 @@ function rerender() {
 function connect() {
   const es = new EventSource('/api/stream');
   es.addEventListener('snapshot', (e) => {
-    setConn('live');
     render(JSON.parse(e.data));
+    setConn('live');
   });
   es.addEventListener('open', () => setConn('live'));
   es.addEventListener('error', () => setConn('reconnecting'));

@@ -245,6 +245,13 @@ impl Tailer {
         &self.name
     }
 
+    /// Bytes consumed of the current file, and its length now (`None` before it is opened).
+    pub fn progress(&self) -> Option<(u64, u64)> {
+        let cur = self.current.as_ref()?;
+        let len = cur.file.metadata().ok()?.len();
+        Some((cur.offset.min(len), len))
+    }
+
     /// The identity of the file being followed now, if one is open.
     pub fn current_id(&self) -> Option<FileId> {
         self.current.as_ref().map(|o| o.id)

@@ -101,7 +101,40 @@ pub struct Snapshot {
     pub lang: Lang,
     /// Per-minute response times, for percentiles over any time step.
     pub minute_latency: crate::aggregate::counts::Buckets<Arc<crate::aggregate::latency::Latency>>,
+    /// Whether the data is live, a backlog being read, or old data replayed.
+    pub progress: Progress,
 }
+
+/// How the data being shown relates to the clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// New lines arrive as they are written: "now" is the clock.
+    #[default]
+    Live,
+    /// A backlog is being read (a file from its start, or after downtime).
+    CatchingUp,
+    /// Everything was read and the newest line is old: the data is history, and every
+    /// rate and window is in log time.
+    Replay,
+}
+
+/// What the page shows about reading: the mode, how far the backlog is, and rates in log
+/// time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Progress {
+    /// Live, catching up, or replay.
+    pub mode: Mode,
+    /// Share of the followed files' bytes read (0–1), while catching up.
+    pub progress: Option<f64>,
+    /// How far the newest request is behind the clock, in seconds.
+    pub lag_s: Option<i64>,
+    /// Requests per second in log time: the newest complete minute of the data.
+    pub log_rate: Option<f64>,
+}
+
+/// Data this close to the clock is live.
+const LIVE_LAG_MS: i64 = 120_000;
 
 /// The numbers of the requests that pass a filter, among the newest `window` requests.
 #[derive(Debug, Clone)]
@@ -249,6 +282,7 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
         lines_per_sec: 0.0,
         lang: opts.lang,
         minute_latency: agg.minute_latency.clone(),
+        progress: Progress::default(),
     });
     let (snap_tx, snap_rx) = watch::channel(first);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -267,6 +301,10 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
         rate: Rate::default(),
         recent,
         health: health.clone(),
+        backlog: None,
+        live_seen: false,
+        announced: false,
+        last_progress: Progress::default(),
     };
     let run = aggregator.run(rx, query_rx, stop_rx, stop_sources, threads);
     let task = tokio::spawn(crate::health::part("aggregator", run));
@@ -321,6 +359,14 @@ struct Aggregator {
     report_kept: Option<Instant>,
     sentinel: sentinel::Sentinel,
     health: Arc<crate::health::Health>,
+    /// Bytes read of the followed files and their lengths, as of the latest batch.
+    backlog: Option<(u64, u64)>,
+    /// True once the data has been within [`LIVE_LAG_MS`] of the clock.
+    live_seen: bool,
+    /// True once the end of the first backlog has been announced.
+    announced: bool,
+    /// The mode as of the last tick.
+    last_progress: Progress,
 }
 
 impl Aggregator {
@@ -355,7 +401,10 @@ impl Aggregator {
                     }
                 },
                 _ = publish.tick() => {
-                    dirty |= self.sentinel.tick(crate::clock::now_ms(), &self.agg, self.opts.lang);
+                    let now = crate::clock::now_ms();
+                    self.last_progress = self.progress(now);
+                    self.sentinel.set_quiet(self.last_progress.mode != Mode::Live);
+                    dirty |= self.sentinel.tick(now, &self.agg, self.opts.lang);
                     if dirty {
                         self.publish();
                         dirty = false;
@@ -410,6 +459,38 @@ impl Aggregator {
         }
         self.rate.add(b.lines);
         self.health.counted(b.lines);
+        if b.backlog.is_some() {
+            self.backlog = b.backlog;
+        }
+    }
+
+    /// Live, catching up or replay, with the figures the page shows for each.
+    fn progress(&mut self, now_ms: i64) -> Progress {
+        let newest = self.agg.period().map(|(_, b)| b);
+        let lag = newest.map(|n| now_ms - n);
+        self.live_seen |= lag.is_some_and(|l| l < LIVE_LAG_MS);
+        let pending = self.backlog.filter(|(read, total)| read < total);
+        let mode = match pending {
+            Some(_) => Mode::CatchingUp,
+            None if !self.live_seen && newest.is_some() => Mode::Replay,
+            None => Mode::Live,
+        };
+        let log_rate = newest.map(|n| {
+            let minute = n - n.rem_euclid(60_000) - 60_000;
+            let requests: u64 = self
+                .agg
+                .minutes
+                .range(minute, minute + 60_000)
+                .map(|(_, c)| c.requests)
+                .sum();
+            requests as f64 / 60.0
+        });
+        Progress {
+            mode,
+            progress: pending.map(|(r, t)| r as f64 / t.max(1) as f64),
+            lag_s: lag.map(|l| l / 1000),
+            log_rate,
+        }
     }
 
     fn publish(&mut self) {
@@ -418,12 +499,20 @@ impl Aggregator {
         let extras = self.sentinel.extras(&self.agg, self.opts.lang);
         let summary = crate::analysis::analyze_live(&self.agg, self.opts.lang, &extras);
         self.sentinel.after_publish(&summary);
+        let progress = self.last_progress;
+        if progress.mode != Mode::CatchingUp && !self.announced && self.agg.totals.requests > 0 {
+            self.announced = true;
+            if progress.mode == Mode::Replay {
+                println!("{}", self.sentinel.replay_summary(&self.agg));
+            }
+        }
         let snap = Snapshot {
             generation: self.generation,
             summary,
             lines_per_sec: self.rate.per_sec(),
             lang: self.opts.lang,
             minute_latency: self.agg.minute_latency.clone(),
+            progress,
         };
         self.snap_tx.send_replace(Arc::new(snap));
         self.health.published();

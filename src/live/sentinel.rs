@@ -31,6 +31,10 @@ pub struct Sentinel {
     redact: bool,
     opened: bool,
     llm_seen: (Option<i64>, Option<String>),
+    /// While old data is read: incidents are logged quietly and counted by kind for one
+    /// summary line.
+    quiet: bool,
+    found: std::collections::BTreeMap<String, u64>,
 }
 
 impl Sentinel {
@@ -70,6 +74,8 @@ impl Sentinel {
             redact: config.prompts.redact,
             opened: false,
             llm_seen: (None, None),
+            quiet: false,
+            found: Default::default(),
         })
     }
 
@@ -123,7 +129,14 @@ impl Sentinel {
         for e in events {
             match e {
                 Event::Opened(a) => {
-                    tracing::warn!(target: "analysis", kind = %word(&a.kind), subject = %subject(&a.route), severity = %word(&a.severity), "incident detected");
+                    let (kind, subject, severity) =
+                        (word(&a.kind), subject(&a.route), word(&a.severity));
+                    if self.quiet {
+                        tracing::info!(target: "analysis", %kind, %subject, %severity, start = %crate::time::format_rfc3339(a.start_ms), "incident found in old data");
+                        *self.found.entry(kind).or_default() += 1;
+                    } else {
+                        tracing::warn!(target: "analysis", %kind, %subject, %severity, "incident detected");
+                    }
                     self.opened |= a.severity >= crate::insights::Severity::Warning;
                     self.state.incidents.push(a.clone());
                 }
@@ -145,6 +158,37 @@ impl Sentinel {
             let cut = self.state.incidents.len() - MAX_LISTED;
             self.state.incidents.drain(..cut);
         }
+    }
+
+    /// While old data is read (catching up, or a replay), incidents are logged at INFO and
+    /// counted instead of warned about one by one.
+    pub fn set_quiet(&mut self, quiet: bool) {
+        self.quiet = quiet;
+    }
+
+    /// One line for the terminal once old data has been read: its span and the incidents
+    /// found in it, by kind.
+    pub fn replay_summary(&self, agg: &Aggregate) -> String {
+        let span = agg.period().map_or(String::new(), |(a, b)| {
+            format!(
+                " ({} – {} UTC)",
+                crate::time::format_utc(a),
+                crate::time::format_utc(b)
+            )
+        });
+        let found = if self.found.is_empty() {
+            "no incidents found in it".to_owned()
+        } else {
+            let kinds: Vec<String> = self.found.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            format!(
+                "incidents found in it: {} (see the report)",
+                kinds.join(", ")
+            )
+        };
+        format!(
+            "tailpulse: read {} requests of old data{span}; times are log times; {found}",
+            agg.totals.requests
+        )
     }
 
     /// What the analysis of a snapshot needs from here.

@@ -27,6 +27,9 @@ pub struct Batch {
     pub lines: u64,
     /// Compact copies of its requests, for filtered views.
     pub records: RecordBatch,
+    /// After this batch: bytes read of the followed files and their lengths (`None` from
+    /// streams, whose length is unknown).
+    pub backlog: Option<(u64, u64)>,
 }
 
 /// How the readers work.
@@ -212,6 +215,7 @@ fn read_stream(
                         positions: Vec::new(),
                         lines,
                         records,
+                        backlog: None,
                     })
                     .is_err()
                 {
@@ -427,12 +431,18 @@ impl Follower {
             positions.push((key, c.pos, c.finished));
         }
         crate::health::fault_point("reader");
+        let backlog = self
+            .tailers
+            .iter()
+            .filter_map(Tailer::progress)
+            .fold((0, 0), |(r, t), (a, b)| (r + a, t + b));
         self.tx
             .blocking_send(Batch {
                 agg,
                 positions,
                 lines,
                 records,
+                backlog: Some(backlog),
             })
             .ok()?;
         self.cfg.health.read(lines);

@@ -95,6 +95,8 @@ pub const MAX_SPAN_MS: i64 = 400 * 86_400_000;
 struct LiveInfo {
     generation: u64,
     lines_per_sec: f64,
+    #[serde(flatten)]
+    progress: crate::live::Progress,
 }
 
 /// The summary as the dashboard receives it: the `analyze --output json` document plus `live`.
@@ -112,6 +114,7 @@ pub fn summary_json(s: &Snapshot) -> String {
         live: LiveInfo {
             generation: s.generation,
             lines_per_sec: s.lines_per_sec,
+            progress: s.progress,
         },
     };
     serde_json::to_string(&body).expect("summary serializes")
@@ -139,6 +142,7 @@ pub async fn summary(
         live: LiveInfo {
             generation: snap.generation,
             lines_per_sec: snap.lines_per_sec,
+            progress: snap.progress,
         },
         filter: FilterInfo {
             route: nonempty(&p.route),
@@ -177,6 +181,7 @@ async fn older_than_window(
         live: LiveInfo {
             generation: snap.generation,
             lines_per_sec: snap.lines_per_sec,
+            progress: snap.progress,
         },
         filter: FilterInfo {
             route: None,
