@@ -9,7 +9,7 @@ use crate::lang::Lang;
 use crate::live::{self, RunOptions};
 use anyhow::{Context, Result};
 use clap::Parser;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -26,13 +26,20 @@ pub struct RunArgs {
     /// How often the reports and the state are written.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub report_every: Duration,
-    /// Directory for analysis_report.txt, analysis_report.json and prompt_log.md.
-    #[arg(long, default_value = ".")]
-    pub out_dir: PathBuf,
+    /// Where tailpulse keeps its history database, its own logs and (unless --out-dir says
+    /// otherwise) its reports. Default: the working directory for the demo; otherwise the
+    /// platform's data directory (~/.local/share/tailpulse on Linux).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Directory for analysis_report.txt, analysis_report.json and prompt_log.md (default:
+    /// the data directory).
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
     /// History database (SQLite): per-minute and per-route rollups, reports, findings, and
-    /// the read positions a restart resumes from.
-    #[arg(long, default_value = "tailpulse.db")]
-    pub db: PathBuf,
+    /// the read positions a restart resumes from (default: tailpulse.db in the data
+    /// directory).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
     /// Keep no history: every start reads the logs again.
     #[arg(long)]
     pub no_db: bool,
@@ -42,9 +49,9 @@ pub struct RunArgs {
     /// Per-minute history older than this is merged into hours.
     #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
     pub keep_minutes: Duration,
-    /// Directory for tailpulse's own logs.
-    #[arg(long, default_value = "logs")]
-    pub logs: PathBuf,
+    /// Directory for tailpulse's own logs (default: logs/ in the data directory).
+    #[arg(long)]
+    pub logs: Option<PathBuf>,
     /// Configuration file (TOML): alert rules, webhooks, email, the LLM endpoint.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -205,11 +212,39 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Where a run keeps its files.
+struct Places {
+    out_dir: PathBuf,
+    db: PathBuf,
+    logs: PathBuf,
+}
+
+impl Places {
+    /// The demo keeps everything in the working directory, as the original system did; a
+    /// run on the user's logs keeps it in the platform's data directory, so that nothing
+    /// lands where the command happened to be typed.
+    fn of(a: &RunArgs) -> Result<Places> {
+        let data = match &a.data_dir {
+            Some(d) => d.clone(),
+            None if a.files.is_empty() => PathBuf::from("."),
+            None => dirs::data_dir()
+                .map(|d| d.join("tailpulse"))
+                .context("no data directory on this system; pass --data-dir")?,
+        };
+        Ok(Places {
+            out_dir: a.out_dir.clone().unwrap_or_else(|| data.clone()),
+            db: a.db.clone().unwrap_or_else(|| data.join("tailpulse.db")),
+            logs: a.logs.clone().unwrap_or_else(|| data.join("logs")),
+        })
+    }
+}
+
 /// `tailpulse run` and the demo.
 pub fn run(a: RunArgs, level: &str, color: crate::logging::Color) -> Result<()> {
     crate::health::install_crash_only();
-    let _guards = crate::logging::init_files(&a.logs, level, color)
-        .context("cannot create the log directory")?;
+    let places = Places::of(&a)?;
+    let _guards = crate::logging::init_files(&places.logs, level, color)
+        .with_context(|| format!("cannot create the log directory {}", places.logs.display()))?;
     let demo = a.files.is_empty();
     let inputs = if demo {
         vec![a.sample_log.to_string_lossy().into_owned()]
@@ -236,8 +271,8 @@ pub fn run(a: RunArgs, level: &str, color: crate::logging::Color) -> Result<()> 
             ..Limits::default()
         },
         lang: a.lang,
-        out_dir: a.out_dir.clone(),
-        db: (!a.no_db).then(|| a.db.clone()),
+        out_dir: places.out_dir.clone(),
+        db: (!a.no_db).then(|| places.db.clone()),
         retention: crate::store::Retention {
             keep_ms: a.retention.as_millis() as i64,
             minutes_ms: a.keep_minutes.as_millis() as i64,
@@ -247,8 +282,12 @@ pub fn run(a: RunArgs, level: &str, color: crate::logging::Color) -> Result<()> 
         routes,
         ..RunOptions::default()
     };
-    std::fs::create_dir_all(&a.out_dir)
-        .with_context(|| format!("cannot create {}", a.out_dir.display()))?;
+    for dir in [
+        &places.out_dir,
+        places.db.parent().unwrap_or(Path::new(".")),
+    ] {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -301,10 +340,15 @@ pub fn run(a: RunArgs, level: &str, color: crate::logging::Color) -> Result<()> 
             println!("tailpulse: following {}", inputs.join(", "));
         }
         println!(
-            "  reports: {} every {} | logs: {}/ | Ctrl-C to stop",
-            a.out_dir.join(live::REPORT_TXT).display(),
+            "  reports: {} every {} | history: {} | logs: {}/ | Ctrl-C to stop",
+            places.out_dir.join(live::REPORT_TXT).display(),
             humantime::format_duration(a.report_every),
-            a.logs.display()
+            if a.no_db {
+                "none (--no-db)".to_owned()
+            } else {
+                places.db.display().to_string()
+            },
+            places.logs.display()
         );
         let mut snaps = live.snapshots.clone();
         let status = tokio::spawn(async move {

@@ -160,8 +160,11 @@ fn errors_are_reported_not_panicked() {
             .unwrap()
             .contains("unknown specifier %Z")
     );
-    let o = tailpulse(&["analyze"], None);
+    let o = tailpulse(&["analyze", "--output", "sideways"], None);
     assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
+    // No file and a pipe on standard input: the pipe is read (here, empty).
+    let o = tailpulse(&["analyze"], None);
+    assert_eq!(o.status.code(), Some(0));
 }
 
 #[test]

@@ -223,22 +223,26 @@ fn analyze_says_what_it_cannot_read_and_reads_a_pipe() {
 }
 
 /// Regression: `tailpulse --port 5077` was a usage error although bare `tailpulse` is
-/// `tailpulse run`; colour codes went into redirected output; `generate --count` made an
-/// empty `logs/`.
+/// `tailpulse run`; every run dropped its database, logs and reports into the working
+/// directory; colour codes went into redirected output; `generate --count` made an empty
+/// `logs/`.
 #[test]
 fn a_tidy_default() {
     let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let home = data.path().join("tailpulse");
     let log = dir.path().join("a.log");
     std::fs::copy(fixture("clustered.log"), &log).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
-        .args(["--port", "0", "--no-db", "--report-every", "100ms", "a.log"])
+        .args(["--port", "0", "--report-every", "100ms", "a.log"])
         .current_dir(dir.path())
+        .env("XDG_DATA_HOME", data.path())
         .env_remove("NO_COLOR")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let report = dir.path().join("analysis_report.json");
+    let report = home.join("analysis_report.json");
     let want = expected("clustered.log")["requests"].clone();
     let start = std::time::Instant::now();
     loop {
@@ -259,7 +263,17 @@ fn a_tidy_default() {
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains('\u{1b}'), "colour on a pipe: {err}");
-    let logs = std::fs::read_to_string(dir.path().join("logs/analysis.log")).unwrap_or_default();
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["a.log"],
+        "nothing but the log in the working directory"
+    );
+    assert!(home.join("tailpulse.db").exists() && home.join("logs/runner.log").exists());
+    let logs = std::fs::read_to_string(home.join("logs/analysis.log")).unwrap_or_default();
     assert!(!logs.contains('\u{1b}'));
     for l in logs.lines().filter(|l| l.contains("incident")) {
         assert!(!l.contains("route= ") && !l.contains("kind=Traffic"), "{l}");
@@ -365,4 +379,35 @@ fn replaying_an_old_log_is_not_live() {
         !err.contains("incident detected"),
         "a flood on the terminal: {err}"
     );
+}
+
+/// Regression: 404s on a missing `.jar` were answered with "add input validation … stronger
+/// authentication", and 3 server errors in 6,000 requests were a warning. Advice follows
+/// what the errors are, and each rule's threshold is in the text.
+#[test]
+fn advice_follows_the_evidence() {
+    let (v, _) = analyze(&[&fixture("blog_combined.log")]);
+    let insights = v["insights"].as_array().unwrap();
+    let find = |kind: &str| insights.iter().find(|i| i["kind"] == kind).unwrap();
+    let hot = find("error_hotspot");
+    assert!(hot["subject"].as_str().unwrap().ends_with(".jar"), "{hot}");
+    let advice = hot["advice"].as_str().unwrap();
+    assert!(advice.contains("missing deploy artifact"), "{advice}");
+    assert!(!advice.contains("authentication"), "{advice}");
+    assert!(
+        hot["message"]
+            .as_str()
+            .unwrap()
+            .contains("a warning from 20")
+    );
+    let server = find("server_errors");
+    assert_eq!(server["severity"], "info", "3 of ~6,000 is not a warning");
+    assert!(
+        server["message"]
+            .as_str()
+            .unwrap()
+            .contains("a warning from 1%")
+    );
+    let scanner = find("scanner");
+    assert!(scanner["message"].as_str().unwrap().contains("404"));
 }

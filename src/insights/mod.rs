@@ -303,7 +303,8 @@ fn error_hotspots(out: &mut Vec<Insight>, s: &Summary, lang: Lang) {
         .iter()
         .map(|r| (r.errors_4xx + r.errors_5xx) as f64 / r.requests.max(1) as f64)
         .fold(0.0, f64::max);
-    let sev = if worst_rate >= 0.2 {
+    let errors = first.errors_4xx + first.errors_5xx;
+    let sev = if worst_rate >= HOTSPOT_RATE && errors >= HOTSPOT_ERRORS {
         Severity::Warning
     } else {
         Severity::Info
@@ -314,17 +315,61 @@ fn error_hotspots(out: &mut Vec<Insight>, s: &Summary, lang: Lang) {
             sev,
             Some(&first.route),
             lang.pick(
-                format!("Endpoints where 4xx/5xx errors concentrate: {}", list.join(", ")),
-                format!("4xx/5xx 에러 집중 엔드포인트: {}", list.join(", ")),
+                format!(
+                    "Endpoints where 4xx/5xx errors concentrate: {} (a warning from {} failing requests and {} of a route's requests)",
+                    list.join(", "),
+                    HOTSPOT_ERRORS,
+                    pct(HOTSPOT_RATE)
+                ),
+                format!(
+                    "4xx/5xx 에러 집중 엔드포인트: {} (실패 {}건 이상이면서 요청의 {} 이상이면 경고)",
+                    list.join(", "),
+                    HOTSPOT_ERRORS,
+                    pct(HOTSPOT_RATE)
+                ),
             ),
-            Some(lang.pick(
-                "Add input validation, exception handling and stronger authentication where needed.".into(),
-                "입력값 검증, 예외처리, 인증 강화 등 필요".into(),
-            )),
+            Some(hotspot_advice(first, lang)),
         )
         .with("errors", (first.errors_4xx + first.errors_5xx) as f64)
         .with("worst_error_rate", worst_rate),
     );
+}
+
+/// A route is a warning-level hotspot from this many failing requests …
+const HOTSPOT_ERRORS: u64 = 20;
+/// … that are at least this share of its requests.
+const HOTSPOT_RATE: f64 = 0.2;
+
+/// File extensions of things served as files: a 4xx on one is a missing file.
+const FILE_EXTENSIONS: &[&str] = &[
+    "css", "js", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "woff", "woff2", "ttf", "pdf",
+    "zip", "gz", "tgz", "jar", "war", "tar", "deb", "rpm", "exe", "dmg", "mp4", "mp3", "txt",
+    "xml", "json", "map", "html", "htm",
+];
+
+/// What to look at for the route with the most errors, from what its errors are.
+fn hotspot_advice(r: &crate::summary::RouteRow, lang: Lang) -> String {
+    let file = r
+        .route
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.rsplit_once('.'))
+        .is_some_and(|(_, ext)| FILE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()));
+    let mostly_4xx = r.errors_4xx >= r.errors_5xx;
+    match (mostly_4xx, file) {
+        (true, true) => lang.pick(
+            "A file that is asked for but not served: broken links or a missing deploy artifact. Restore the file, or fix (or redirect) the links that point to it.".into(),
+            "요청되지만 제공되지 않는 파일입니다: 깨진 링크이거나 배포에서 빠진 파일입니다. 파일을 복구하거나 링크를 고치세요(또는 리다이렉트).".into(),
+        ),
+        (true, false) => lang.pick(
+            "Requests this route refuses (4xx): check what clients send it (a changed API, missing authentication, bad input) and the messages it answers with.".into(),
+            "이 엔드포인트가 거절하는 요청(4xx)입니다: 클라이언트가 보내는 내용(바뀐 API, 누락된 인증, 잘못된 입력)과 응답 메시지를 확인하세요.".into(),
+        ),
+        (false, _) => lang.pick(
+            "Server errors (5xx): check this route's exception handling and the services it depends on.".into(),
+            "서버 에러(5xx)입니다: 이 엔드포인트의 예외 처리와 의존 서비스 상태를 점검하세요.".into(),
+        ),
+    }
 }
 
 fn tail_latency(out: &mut Vec<Insight>, agg: &Aggregate, lang: Lang) {
@@ -374,9 +419,10 @@ fn server_errors(out: &mut Vec<Insight>, s: &Summary, lang: Lang) {
         return;
     };
     let share = top.errors_5xx as f64 / total_5xx as f64;
-    let sev = if rate >= 0.05 {
+    // A few 5xx in a large log are worth knowing, not a warning.
+    let sev = if rate >= 0.05 && total_5xx >= 10 {
         Severity::Critical
-    } else if rate >= 0.01 {
+    } else if rate >= 0.01 && total_5xx >= 10 {
         Severity::Warning
     } else {
         Severity::Info
@@ -387,8 +433,8 @@ fn server_errors(out: &mut Vec<Insight>, s: &Summary, lang: Lang) {
             sev,
             Some(&top.route),
             lang.pick(
-                format!("5xx responses are {} of all requests ({total_5xx}); {} accounts for {} of them", pct(rate), top.route, pct(share)),
-                format!("5xx 응답이 전체 요청의 {} ({total_5xx}건)이며, 그중 {}가 {}에서 발생했습니다", pct(rate), pct(share), top.route),
+                format!("5xx responses are {} of all requests ({total_5xx}); {} accounts for {} of them (a warning from 1% and 10 responses, critical from 5%)", pct(rate), top.route, pct(share)),
+                format!("5xx 응답이 전체 요청의 {} ({total_5xx}건)이며, 그중 {}가 {}에서 발생했습니다 (1% 및 10건 이상이면 경고, 5% 이상이면 심각)", pct(rate), pct(share), top.route),
             ),
             Some(lang.pick(
                 "Check that route's exception handling and the health of the services it depends on.".into(),

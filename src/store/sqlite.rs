@@ -175,7 +175,10 @@ impl SqliteStore {
         if have >= expected {
             return Ok(None);
         }
-        let since = crate::time::format_rfc3339(have_newest.min(newest_ms));
+        let since = match have_newest.min(newest_ms) {
+            0 => "its start (all of it)".to_owned(),
+            t => crate::time::format_rfc3339(t),
+        };
         let what = if emptied {
             "the database file was empty"
         } else {
