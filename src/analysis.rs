@@ -23,15 +23,21 @@ pub struct LiveExtras {
 /// The analysis of a live run: detected incidents lead the insights and feed the prompts.
 pub fn analyze_live(agg: &Aggregate, lang: Lang, extras: &LiveExtras) -> Summary {
     let mut s = Summary::numbers(agg);
+    annotate(&mut s, agg, lang, extras);
+    s
+}
+
+/// Writes the insights and prompts of `s` (the numbers of `agg`) in `lang`: what the same
+/// analysis says in another language.
+pub fn annotate(s: &mut Summary, agg: &Aggregate, lang: Lang, extras: &LiveExtras) {
     let mut insights = extras.incidents.clone();
-    insights.extend(crate::insights::insights(agg, &s, lang));
+    insights.extend(crate::insights::insights(agg, s, lang));
     s.insights = insights;
-    s.prompts = crate::report::prompts::prompts(&s, lang);
+    s.prompts = crate::report::prompts::prompts(s, lang);
     if extras.redact {
         for p in &mut s.prompts {
             p.text = crate::report::prompts::redact(&p.text);
         }
     }
     s.llm = extras.llm.clone();
-    s
 }

@@ -319,7 +319,8 @@ pub fn run(a: RunArgs, level: &str, color: crate::logging::Color) -> Result<()> 
         let (web_stop, web_stopped) = tokio::sync::oneshot::channel::<()>();
         let mut state = crate::web::AppState::new(live.snapshots.clone())
             .with_queries(live.queries.clone())
-            .with_health(live.health.clone());
+            .with_health(live.health.clone())
+            .with_languages(live.alt_wanted.clone());
         if let Some(db) = &db {
             state = state
                 .with_history(db)

@@ -3,7 +3,9 @@
 use serde::Serialize;
 
 /// Language of the report, insights and prompts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// English.
@@ -14,6 +16,14 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// The other language.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Ko,
+            Lang::Ko => Lang::En,
+        }
+    }
+
     /// Picks the text for this language.
     pub fn pick<T>(self, en: T, ko: T) -> T {
         match self {

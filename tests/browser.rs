@@ -10,6 +10,10 @@ fn dashboard_in_headless_chromium() {
         .args(["--test", "--test-reporter=spec", "tests/browser/"])
         .current_dir(root)
         .env("TAILPULSE_BIN", env!("CARGO_BIN_EXE_tailpulse"))
+        .env(
+            "TAILPULSE_SCREENSHOT_KO",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/dashboard-ko.png"),
+        )
         .output()
         .expect("node runs (Node.js is needed for the browser test)");
     let report = format!(

@@ -116,6 +116,34 @@ fn redact_run_counts_every_line() {
     assert!(stop(child).success());
 }
 
+/// Runs the live pipeline on `inputs` until it has counted `expected` requests, gives a
+/// double count time to show itself, stops it and returns what it counted.
+async fn run_to(dir: &Path, inputs: Vec<PathBuf>, db: Option<PathBuf>, expected: u64) -> u64 {
+    let opts = RunOptions {
+        inputs: inputs
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect(),
+        out_dir: dir.to_path_buf(),
+        db,
+        report_every: Duration::from_millis(100),
+        publish_every: Duration::from_millis(50),
+        poll: Duration::from_millis(50),
+        ..RunOptions::default()
+    };
+    let live = live::start(opts).unwrap();
+    let mut rx = live.snapshots.clone();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        rx.wait_for(|s| s.summary.requests >= expected),
+    )
+    .await
+    .expect("counted in time")
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    live.shutdown().await.requests
+}
+
 /// Regression: the same file followed as `dir/a.log`, `dir/./a.log`, `dir/sub/../a.log` and
 /// through a link, one run after another on one database, was counted once per spelling.
 #[tokio::test]
@@ -138,52 +166,13 @@ async fn one_file_under_many_names_is_counted_once() {
             append(&log, old_lines(10).as_bytes());
             expected += 10;
         }
-        let opts = RunOptions {
-            inputs: vec![name.to_string_lossy().into_owned()],
-            out_dir: d.to_path_buf(),
-            db: Some(d.join("tailpulse.db")),
-            report_every: Duration::from_millis(100),
-            publish_every: Duration::from_millis(50),
-            poll: Duration::from_millis(50),
-            ..RunOptions::default()
-        };
-        let live = live::start(opts).unwrap();
-        let mut rx = live.snapshots.clone();
-        tokio::time::timeout(
-            Duration::from_secs(20),
-            rx.wait_for(|s| s.summary.requests >= expected),
-        )
-        .await
-        .expect("counted in time")
-        .unwrap();
-        // Give a double count time to show itself before stopping.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let s = live.shutdown().await;
-        assert_eq!(s.requests, expected, "{name:?}");
+        let db = Some(d.join("tailpulse.db"));
+        let s = run_to(d, vec![name.clone()], db, expected).await;
+        assert_eq!(s, expected, "{name:?}");
     }
     // Two names of one file in one run are one input.
-    let opts = RunOptions {
-        inputs: vec![
-            log.to_string_lossy().into_owned(),
-            d.join("link.log").to_string_lossy().into_owned(),
-        ],
-        out_dir: d.to_path_buf(),
-        db: None,
-        publish_every: Duration::from_millis(50),
-        poll: Duration::from_millis(50),
-        ..RunOptions::default()
-    };
-    let live = live::start(opts).unwrap();
-    let mut rx = live.snapshots.clone();
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        rx.wait_for(|s| s.summary.requests >= expected),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(live.shutdown().await.requests, expected);
+    let both = vec![log.clone(), d.join("link.log")];
+    assert_eq!(run_to(d, both, None, expected).await, expected);
 }
 
 /// Regression: a line dated 31/Dec/9999 was counted and became "now" for retention, ranges

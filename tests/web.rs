@@ -25,6 +25,7 @@ fn fixture_state() -> (watch::Sender<Arc<Snapshot>>, AppState) {
         lang: Lang::En,
         minute_latency: agg.minute_latency.clone(),
         progress: Default::default(),
+        alt: None,
     };
     let (tx, rx) = watch::channel(Arc::new(snap));
     (tx, AppState::new(rx))

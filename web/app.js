@@ -168,6 +168,7 @@ function renderCharts(s) {
     options: { plugins: { legend: { display: false } } },
   });
   if (h) {
+    h.data.datasets[0].label = t('requests');
     h.data.labels = s.by_hour.map((r) => String(r.hour));
     h.data.datasets[0].data = s.by_hour.map((r) => r.requests);
     h.update();
@@ -179,13 +180,16 @@ function renderCharts(s) {
       labels: [],
       datasets: [
         { label: t('requests'), data: [], backgroundColor: '#3b7dd8', yAxisID: 'y' },
-        { label: 'avg ms', data: [], backgroundColor: '#e0a030', yAxisID: 'y1' },
-        { label: 'p90 ms', data: [], backgroundColor: '#d64545', yAxisID: 'y1' },
+        { label: t('avgMs'), data: [], backgroundColor: '#e0a030', yAxisID: 'y1' },
+        { label: t('p90Ms'), data: [], backgroundColor: '#d64545', yAxisID: 'y1' },
       ],
     },
     options: { scales: { y: { beginAtZero: true, position: 'left' }, y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false } } } },
   });
   if (r) {
+    r.data.datasets[0].label = t('requests');
+    r.data.datasets[1].label = t('avgMs');
+    r.data.datasets[2].label = t('p90Ms');
     r.data.labels = top.map((x) => x.route);
     r.data.datasets[0].data = top.map((x) => x.requests);
     r.data.datasets[1].data = top.map((x) => x.avg_ms);
@@ -398,8 +402,12 @@ function rerender() {
   refreshSeries(true);
 }
 
+// The event stream, in the page's language: the server writes the insights and prompts in
+// it (it starts doing so when a page asks, so the first event may still be in the run's).
 function connect() {
-  const es = new EventSource('/api/stream');
+  if (ui.es) ui.es.close();
+  const es = new EventSource('/api/stream?lang=' + ui.lang);
+  ui.es = es;
   es.addEventListener('snapshot', (e) => {
     render(JSON.parse(e.data));
     setConn('live');
@@ -421,6 +429,7 @@ function init() {
     localStorage.setItem('tp-lang', ui.lang);
     applyI18n();
     rerender();
+    connect();
   });
   document.querySelectorAll('#t-routes th[data-sort]').forEach((th) => {
     th.addEventListener('click', () => { ui.routeSort = th.dataset.sort; rerender(); });

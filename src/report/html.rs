@@ -1,20 +1,24 @@
 //! A self-contained HTML report: inline CSS and SVG charts, no script, no network.
 //! Every string that comes from a log line is escaped.
 
+use crate::aggregate::capped::OTHER;
 use crate::lang::{Lang, bytes, ms, pct};
 use crate::summary::{SampleRow, Summary};
 use crate::time::format_utc;
 use html_escape::encode_text as esc;
 use std::fmt::Write;
 
+/// Rows of the longest tables; the rest are summed up in one line.
+const TABLE_ROWS: usize = 25;
+
 const CLASS_COLORS: [&str; 5] = ["#8e8e8e", "#2e9d57", "#3b7dd8", "#e0a030", "#d64545"];
 const CLASS_NAMES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f5f6f8;color:#1d232b}\
-main{max-width:1200px;margin:auto;padding:16px}h1{font-size:22px}h2{font-size:17px;margin-top:28px}\
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI','Noto Sans','Noto Sans KR','Noto Sans CJK KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif;margin:0;background:#f5f6f8;color:#1d232b}\
+main{max-width:1200px;margin:auto;padding:16px;overflow-wrap:anywhere}h1{font-size:22px}h2{font-size:17px;margin-top:28px}\
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:10px}\
 .card{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 2px #0002}\
-.card b{display:block;font-size:22px;margin-top:4px}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:14px}\
+.card b{display:block;font-size:22px;margin-top:4px}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(420px,100%),1fr));gap:14px}\
 section.box{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 2px #0002;overflow-x:auto}\
 table{border-collapse:collapse;width:100%;font-size:13px}td,th{padding:4px 6px;border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top}\
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}pre{white-space:pre-wrap;background:#f0f2f5;padding:10px;border-radius:6px;font-size:12px}\
@@ -227,12 +231,14 @@ fn stacked_bars(rows: &[(String, [u64; 5])]) -> String {
 /// Horizontal bars with labels.
 fn hbars(rows: &[(String, u64)], class_colors: bool) -> String {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64;
+    // Label 0–225, bar 230–470, the value after the bar: room for a 12-digit count.
+    let bar_max = 240.0;
     let row_h = 22.0;
     let h = row_h * rows.len().max(1) as f64;
     let mut o = format!("<svg viewBox=\"0 0 560 {h}\" width=\"100%\" role=\"img\">");
     for (i, (label, v)) in rows.iter().enumerate() {
         let y = i as f64 * row_h;
-        let bw = *v as f64 / max * 300.0;
+        let bw = *v as f64 / max * bar_max;
         let color = if class_colors {
             CLASS_COLORS[i % 5]
         } else {
@@ -283,7 +289,13 @@ fn routes_table(o: &mut String, s: &Summary, lang: Lang) {
         lang.pick("Bytes", "전송량"),
     );
     let opt = |v: Option<f64>| v.map_or("–".into(), |v| ms(lang, v));
-    for r in s.routes.iter().take(100) {
+    let shown: Vec<_> = s
+        .routes
+        .iter()
+        .filter(|r| r.route != OTHER)
+        .take(TABLE_ROWS)
+        .collect();
+    for r in &shown {
         let _ = write!(
             o,
             "<tr><td><code>{}</code></td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
@@ -295,6 +307,21 @@ fn routes_table(o: &mut String, s: &Summary, lang: Lang) {
             opt(r.p90_ms),
             opt(r.p99_ms),
             bytes(r.bytes)
+        );
+    }
+    let rest: Vec<_> = s.routes.iter().skip(shown.len()).collect();
+    if !rest.is_empty() {
+        let requests: u64 = rest.iter().map(|r| r.requests).sum();
+        let named = rest.iter().filter(|r| r.route != OTHER).count();
+        let plus = if s.route_cap.overflowed { "+" } else { "" };
+        let routes = format!("{}{plus}", named + s.route_cap.dropped);
+        let _ = write!(
+            o,
+            "<tr><td colspan=8>{}</td></tr>",
+            esc(&lang.pick(
+                format!("… {routes} more routes: {requests} requests (the JSON report lists the first --max-routes)"),
+                format!("… 그 밖의 라우트 {routes}개: {requests}건 (JSON 리포트에 --max-routes개까지 있습니다)"),
+            ))
         );
     }
     let _ = write!(o, "</table></section>");

@@ -105,17 +105,21 @@ struct SummaryBody<'a> {
     #[serde(flatten)]
     summary: &'a Summary,
     live: LiveInfo,
+    /// The language of the insights and prompts.
+    lang: crate::lang::Lang,
 }
 
-/// The JSON text of a snapshot's summary (what `/api/summary` and each pushed event carry).
-pub fn summary_json(s: &Snapshot) -> String {
+/// The JSON text of a snapshot with `summary` (its own, or the one in the other language)
+/// in `lang`: what `/api/summary` and each pushed event carry.
+pub fn summary_json(s: &Snapshot, summary: &Summary, lang: crate::lang::Lang) -> String {
     let body = SummaryBody {
-        summary: &s.summary,
+        summary,
         live: LiveInfo {
             generation: s.generation,
             lines_per_sec: s.lines_per_sec,
             progress: s.progress,
         },
+        lang,
     };
     serde_json::to_string(&body).expect("summary serializes")
 }
@@ -132,7 +136,7 @@ pub async fn summary(
     crate::health::fault_point("web");
     let snap = latest(&st);
     let Some(view) = view_of(&st, &p, true).await? else {
-        return Ok(json_text(st.summary_json(&snap)));
+        return Ok(json_text(st.summary_json(&snap, p.lang)));
     };
     if let Some(body) = older_than_window(&st, &p, &view).await? {
         return Ok(body);
@@ -208,6 +212,8 @@ pub struct ViewParams {
     pub vhost: Option<String>,
     /// Time range (`15m`, `1h`, …, `all`).
     pub range: Option<String>,
+    /// Language of the insights and prompts (`en`, `ko`).
+    pub lang: Option<crate::lang::Lang>,
 }
 
 fn nonempty(s: &Option<String>) -> Option<String> {
@@ -289,13 +295,21 @@ struct FilterInfo {
     source: &'static str,
 }
 
+/// The language a page reads the analysis in.
+#[derive(Debug, Default, Deserialize)]
+pub struct LangParam {
+    /// `en` or `ko` (default: the run's `--lang`).
+    pub lang: Option<crate::lang::Lang>,
+}
+
 /// `GET /api/stream`: a `snapshot` event with the summary each time a new one is published.
 pub async fn stream(
     State(st): State<AppState>,
+    Params(l): Params<LangParam>,
 ) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
     let cache = st.clone();
     let events = WatchStream::new(st.snapshots.clone()).map(move |s| {
-        let json = cache.summary_json(&s);
+        let json = cache.summary_json(&s, l.lang);
         Ok(Event::default()
             .event("snapshot")
             .id(s.generation.to_string())
@@ -566,6 +580,7 @@ pub async fn timeseries(
         status: q.status.clone(),
         vhost: q.vhost.clone(),
         range: None,
+        lang: None,
     };
     let view = view_of(&st, &scoped, false).await?;
     let (timeline, minutes) = match &view {

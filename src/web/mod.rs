@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod history;
 
+use crate::lang::Lang;
 use crate::live::Snapshot;
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -18,8 +19,11 @@ use tokio::sync::watch;
 pub struct AppState {
     /// Published by the aggregator.
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
-    /// The summary JSON of the newest snapshot, serialized once for all clients.
-    json: Arc<std::sync::Mutex<Option<(u64, axum::body::Bytes)>>>,
+    /// The summary JSON of the newest snapshot per language, serialized once for all
+    /// clients.
+    json: Arc<std::sync::Mutex<Vec<(u64, Lang, axum::body::Bytes)>>>,
+    /// Where a page asks the live run for the analysis in the other language too.
+    pub alt_wanted: Option<Arc<std::sync::atomic::AtomicI64>>,
     /// Where filtered views are asked for (a live run); without it filters are refused.
     pub queries: Option<tokio::sync::mpsc::Sender<crate::live::Query>>,
     /// Stored history, for ranges older than the live aggregate keeps.
@@ -37,12 +41,19 @@ impl AppState {
             queries: None,
             history: None,
             health: None,
+            alt_wanted: None,
         }
     }
 
     /// Also answers filtered views, through a live run's query channel.
     pub fn with_queries(mut self, queries: tokio::sync::mpsc::Sender<crate::live::Query>) -> Self {
         self.queries = Some(queries);
+        self
+    }
+
+    /// Also serves the analysis in the other language, asking the live run for it.
+    pub fn with_languages(mut self, wanted: Arc<std::sync::atomic::AtomicI64>) -> Self {
+        self.alt_wanted = Some(wanted);
         self
     }
 
@@ -61,17 +72,33 @@ impl AppState {
         Ok(self)
     }
 
-    /// The summary JSON of `snap`, from the cache when it is the snapshot last serialized.
-    pub fn summary_json(&self, snap: &Snapshot) -> axum::body::Bytes {
-        let mut cache = self.json.lock().unwrap_or_else(|e| e.into_inner());
-        match &*cache {
-            Some((generation, text)) if *generation == snap.generation => text.clone(),
-            _ => {
-                let text = axum::body::Bytes::from(api::summary_json(snap));
-                *cache = Some((snap.generation, text.clone()));
-                text
+    /// The summary JSON of `snap` with its insights and prompts in `lang` when it has them
+    /// (the run's language, or the other one once a page has asked for it), from the cache
+    /// when it is the snapshot last serialized.
+    pub fn summary_json(&self, snap: &Snapshot, lang: Option<Lang>) -> axum::body::Bytes {
+        let lang = lang.unwrap_or(snap.lang);
+        let summary = if lang == snap.lang {
+            &snap.summary
+        } else {
+            if let Some(w) = &self.alt_wanted {
+                let until = crate::clock::now_ms() + 60_000;
+                w.fetch_max(until, std::sync::atomic::Ordering::Relaxed);
             }
+            snap.alt.as_deref().unwrap_or(&snap.summary)
+        };
+        let served = if std::ptr::eq(summary, &snap.summary) {
+            snap.lang
+        } else {
+            lang
+        };
+        let mut cache = self.json.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|(g, _, _)| *g == snap.generation);
+        if let Some((_, _, text)) = cache.iter().find(|(_, l, _)| *l == served) {
+            return text.clone();
         }
+        let text = axum::body::Bytes::from(api::summary_json(snap, summary, served));
+        cache.push((snap.generation, served, text.clone()));
+        text
     }
 }
 

@@ -6,7 +6,7 @@
 // Run by `cargo test` (tests/browser.rs), which passes the binary in TAILPULSE_BIN.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, appendFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,14 @@ function clf(date) {
 function line(i, path = `/api/items/${i}`, status = 200, agent = 'Mozilla/5.0') {
   const t = new Date(Date.now() - (300 - i) * 1000);
   return `10.0.0.${i % 250} - - [${clf(t)}] "GET ${path} HTTP/1.1" ${status} ${100 + i} "-" "${agent}" 0.${String(10 + (i % 90)).padStart(3, '0')}\n`;
+}
+
+// Debian's Chromium, headless, with nothing that reaches the network.
+function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
 }
 
 function startServer(log, dir, extra = []) {
@@ -48,10 +56,7 @@ test('dashboard in a real browser', { timeout: 90_000 }, async () => {
   for (let i = 0; i < 200; i += 1) text += line(i, `/api/items/${i}`, i % 17 === 0 ? 500 : i % 11 === 0 ? 404 : 200);
   writeFileSync(log, text);
   const { child, url } = await startServer(log, dir);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launch();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
     const problems = [];
@@ -146,10 +151,7 @@ test('detected incidents and the machine-written answer', { timeout: 90_000 }, a
   const config = join(dir, 'tailpulse.toml');
   writeFileSync(config, `[llm]\nbase_url = "http://127.0.0.1:${llm.address().port}/v1"\nmodel = "fixture"\n`);
   const { child, url } = await startServer(log, dir, ['--config', config]);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launch();
   try {
     const page = await browser.newPage();
     await page.goto(url);
@@ -167,5 +169,44 @@ test('detected incidents and the machine-written answer', { timeout: 90_000 }, a
     await browser.close();
     child.kill('SIGTERM');
     llm.close();
+  }
+});
+
+// The page in Korean is Korean — the report panel (written by the server in the page's
+// language), the legends and the headers — and the HTML report fits a phone screen.
+test('Korean page and a phone-sized HTML report', { timeout: 90_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailpulse-ko-'));
+  const log = join(dir, 'access.log');
+  let text = '';
+  for (let i = 0; i < 300; i += 1) {
+    const missing = i % 5 === 0;
+    text += line(i, missing ? '/files/tool-1.1.0.jar' : `/blog/posts/a-long-slug-with-words-${i % 40}`, missing ? 404 : 200);
+  }
+  writeFileSync(log, text);
+  const { child, url } = await startServer(log, dir);
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+    await page.addInitScript(() => localStorage.setItem('tp-lang', 'ko'));
+    await page.goto(url);
+    const hangul = /[\uac00-\ud7a3]/;
+    await page.waitForFunction((re) => new RegExp(re).test(document.getElementById('insights').textContent), hangul.source, { timeout: 20_000 });
+    assert.equal(await page.locator('[data-i18n="total"]').textContent(), '총 요청 수');
+    const legend = await page.evaluate(() => window.Chart.getChart('ch-routes').data.datasets.map((d) => d.label));
+    assert.deepEqual(legend, ['요청', '평균 ms', 'p90 ms']);
+    assert.ok(hangul.test(await page.locator('#prompts').textContent()), 'the prompts are Korean too');
+    if (process.env.TAILPULSE_SCREENSHOT_KO) {
+      await page.screenshot({ path: process.env.TAILPULSE_SCREENSHOT_KO, fullPage: false });
+    }
+    const html = join(dir, 'report.html');
+    const made = spawnSync(BIN, ['analyze', '--output', 'html', '--lang', 'ko', '--out', html, log]);
+    assert.equal(made.status, 0, String(made.stderr));
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await phone.goto('file://' + html);
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `the report is ${width}px wide on a 390px screen`);
+  } finally {
+    await browser.close();
+    child.kill('SIGTERM');
   }
 });

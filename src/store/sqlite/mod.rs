@@ -1,5 +1,16 @@
 //! The embedded store: one SQLite file in WAL mode, with versioned migrations.
 
+mod recovery;
+mod schema;
+#[cfg(test)]
+mod tests;
+mod write;
+
+pub use recovery::{integrity_check, is_unreadable, move_aside};
+use recovery::{read_marker, unix_secs, with_suffix};
+use schema::MIGRATIONS;
+use write::{apply, upsert_rollup, upsert_route};
+
 use super::{
     AlertRecord, Commit, InsightRecord, Retained, Retention, Saved, Store, StoreError,
     StoredReport, StoredRollup,
@@ -12,81 +23,6 @@ use crate::follow::{Checkpoints, FilePos};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, params};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-
-/// The schema, one step per version; a database is brought up to the last step on open.
-const MIGRATIONS: &[&str] = &[
-    // 1: rollups, route rollups, state, checkpoints, reports, insights, alerts.
-    "CREATE TABLE rollup (
-         t_ms INTEGER NOT NULL,
-         width_ms INTEGER NOT NULL,
-         requests INTEGER NOT NULL,
-         body BLOB NOT NULL,
-         PRIMARY KEY (t_ms, width_ms)
-     ) WITHOUT ROWID;
-     CREATE TABLE route_rollup (
-         t_ms INTEGER NOT NULL,
-         width_ms INTEGER NOT NULL,
-         route TEXT NOT NULL,
-         requests INTEGER NOT NULL,
-         body BLOB NOT NULL,
-         PRIMARY KEY (t_ms, width_ms, route)
-     ) WITHOUT ROWID;
-     CREATE TABLE state (
-         id INTEGER PRIMARY KEY CHECK (id = 1),
-         aggregate TEXT NOT NULL
-     );
-     CREATE TABLE checkpoint (
-         path TEXT PRIMARY KEY,
-         positions TEXT NOT NULL
-     );
-     CREATE TABLE report (
-         t_ms INTEGER PRIMARY KEY,
-         requests INTEGER NOT NULL,
-         text TEXT NOT NULL,
-         json TEXT NOT NULL
-     );
-     CREATE TABLE insight (
-         id INTEGER PRIMARY KEY,
-         kind TEXT NOT NULL,
-         subject TEXT NOT NULL,
-         severity TEXT NOT NULL,
-         message TEXT NOT NULL,
-         first_ms INTEGER NOT NULL,
-         last_ms INTEGER NOT NULL
-     );
-     CREATE INDEX insight_open ON insight (kind, subject, last_ms);
-     CREATE INDEX insight_time ON insight (last_ms);
-     CREATE TABLE alert (
-         id INTEGER PRIMARY KEY,
-         t_ms INTEGER NOT NULL,
-         rule TEXT NOT NULL,
-         state TEXT NOT NULL,
-         channel TEXT NOT NULL,
-         delivered INTEGER NOT NULL,
-         message TEXT NOT NULL
-     );",
-    // 2: anomaly detection's state, saved with the aggregate.
-    "ALTER TABLE state ADD COLUMN detection TEXT;",
-    // 3: distinct clients per hour.
-    "CREATE TABLE visitors (
-         t_ms INTEGER PRIMARY KEY,
-         body BLOB NOT NULL
-     );",
-    // 4: a count of commits (to notice lost ones) and rows that could not be read, kept aside.
-    "CREATE TABLE meta (
-         id INTEGER PRIMARY KEY CHECK (id = 1),
-         commits INTEGER NOT NULL,
-         newest_ms INTEGER NOT NULL
-     );
-     INSERT INTO meta (id, commits, newest_ms) VALUES (1, 0, 0);
-     CREATE TABLE quarantine (
-         id INTEGER PRIMARY KEY,
-         tbl TEXT NOT NULL,
-         key TEXT NOT NULL,
-         body BLOB NOT NULL,
-         error TEXT NOT NULL
-     );",
-];
 
 /// Route rollups older than the per-minute history are merged into days.
 const DAY_MS: i64 = 86_400_000;
@@ -101,21 +37,6 @@ pub struct SqliteStore {
     /// What was found lost when the file was opened (commits missing, an emptied file),
     /// for the operator.
     pub recovery: Option<String>,
-}
-
-/// `path` with `suffix` appended to its name.
-fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    std::path::PathBuf::from(s)
-}
-
-/// The commit count and newest minute written beside the database after every commit, so
-/// that a lost write-ahead log or an emptied file can be noticed and named.
-fn read_marker(path: &Path) -> Option<(i64, i64)> {
-    let text = std::fs::read_to_string(with_suffix(path, ".commits")).ok()?;
-    let mut it = text.split_whitespace().map(|w| w.parse::<i64>().ok());
-    Some((it.next()??, it.next()??))
 }
 
 fn is_code(e: &rusqlite::Error, code: ErrorCode) -> bool {
@@ -281,50 +202,6 @@ impl SqliteStore {
     }
 }
 
-fn unix_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// `PRAGMA integrity_check` of the database at `path`: `Ok` with SQLite's findings (`["ok"]`
-/// when sound).
-pub fn integrity_check(path: &Path) -> Result<Vec<String>, StoreError> {
-    let store = SqliteStore::open_read_only(path)?;
-    let mut st = store
-        .conn
-        .prepare("PRAGMA integrity_check")
-        .map_err(|e| store.sql(e))?;
-    st.query_map([], |r| r.get::<_, String>(0))
-        .and_then(|rows| rows.collect())
-        .map_err(|e| classify(&store.path, e))
-}
-
-/// Moves the database at `path` and its `-wal` and `-shm` files aside, to
-/// `<path>.unreadable-<unix seconds>`, so that a new one can start; returns the new name.
-pub fn move_aside(path: &Path) -> std::io::Result<std::path::PathBuf> {
-    let aside = with_suffix(path, &format!(".unreadable-{}", unix_secs()));
-    std::fs::rename(path, &aside)?;
-    for side in ["-wal", "-shm", ".commits"] {
-        let from = with_suffix(path, side);
-        if from.exists() {
-            let mut to = aside.as_os_str().to_owned();
-            to.push(side);
-            std::fs::rename(&from, to)?;
-        }
-    }
-    Ok(aside)
-}
-
-/// True when the store cannot read what the file holds (damaged, not a database, or written
-/// by a newer tailpulse), as opposed to a failure of the disk or the file system.
-pub fn is_unreadable(e: &StoreError) -> bool {
-    matches!(
-        e,
-        StoreError::Decode { .. } | StoreError::NotADatabase { .. } | StoreError::TooNew { .. }
-    )
-}
-
 /// Tells a damaged or read-only file from other failures.
 fn classify(path: &str, source: rusqlite::Error) -> StoreError {
     let path = path.to_owned();
@@ -394,172 +271,6 @@ fn decode_body<T: serde::de::DeserializeOwned>(
         what,
         source: Box::new(e),
     })
-}
-
-/// The stored body that `select` (with `p`) finds, decoded, or an empty value when there is
-/// none: what a row merge starts from. A body that cannot be decoded is copied to the
-/// `quarantine` table (table `tbl`, row `key`) with an error in the log, never silently
-/// overwritten.
-fn stored<T: serde::de::DeserializeOwned + Default>(
-    tx: &Transaction,
-    select: &str,
-    p: impl rusqlite::Params,
-    tbl: &str,
-    key: &str,
-) -> rusqlite::Result<T> {
-    let old: Option<Vec<u8>> = tx
-        .prepare_cached(select)?
-        .query_row(p, |row| row.get(0))
-        .optional()?;
-    let Some(body) = old else {
-        return Ok(T::default());
-    };
-    match postcard::from_bytes::<T>(&body) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            tracing::error!(target: "analysis", table = tbl, row = key, error = %e, "a stored row cannot be read; it is kept in the quarantine table and its numbers start again");
-            tx.prepare_cached(
-                "INSERT INTO quarantine (tbl, key, body, error) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![tbl, key, body, e.to_string()])?;
-            Ok(T::default())
-        }
-    }
-}
-
-/// Adds `r` to the bucket at (`t_ms`, `width_ms`).
-fn upsert_rollup(tx: &Transaction, t_ms: i64, width_ms: i64, r: &Rollup) -> rusqlite::Result<()> {
-    let select = "SELECT body FROM rollup WHERE t_ms = ?1 AND width_ms = ?2";
-    let key = format!("{t_ms}/{width_ms}");
-    let mut merged: Rollup = stored(tx, select, params![t_ms, width_ms], "rollup", &key)?;
-    merged.merge(r);
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO rollup (t_ms, width_ms, requests, body) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![
-        t_ms,
-        width_ms,
-        merged.counts.requests as i64,
-        encode(&merged)
-    ])?;
-    Ok(())
-}
-
-fn upsert_route(
-    tx: &Transaction,
-    t_ms: i64,
-    width_ms: i64,
-    route: &str,
-    s: &RouteStats,
-) -> rusqlite::Result<()> {
-    let select = "SELECT body FROM route_rollup WHERE t_ms = ?1 AND width_ms = ?2 AND route = ?3";
-    let key = format!("{t_ms}/{width_ms}/{route}");
-    let mut merged: RouteStats = stored(
-        tx,
-        select,
-        params![t_ms, width_ms, route],
-        "route_rollup",
-        &key,
-    )?;
-    merged.merge(s);
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO route_rollup (t_ms, width_ms, route, requests, body)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        t_ms,
-        width_ms,
-        route,
-        merged.requests as i64,
-        encode(&merged)
-    ])?;
-    Ok(())
-}
-
-fn upsert_visitors(tx: &Transaction, t_ms: i64, v: &Visitors) -> rusqlite::Result<()> {
-    let select = "SELECT body FROM visitors WHERE t_ms = ?1";
-    let mut merged: Visitors = stored(tx, select, [t_ms], "visitors", &t_ms.to_string())?;
-    merged.merge(v);
-    tx.prepare_cached("INSERT OR REPLACE INTO visitors (t_ms, body) VALUES (?1, ?2)")?
-        .execute(params![t_ms, encode(&merged)])?;
-    Ok(())
-}
-
-fn save_state(tx: &Transaction, s: &Saved) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT OR REPLACE INTO state (id, aggregate, detection) VALUES (1, ?1, ?2)",
-        params![json(&s.aggregate), s.detection.as_ref().map(json)],
-    )?;
-    tx.execute("DELETE FROM checkpoint", [])?;
-    let mut ins = tx.prepare_cached("INSERT INTO checkpoint (path, positions) VALUES (?1, ?2)")?;
-    for (path, pos) in &s.checkpoints.files {
-        ins.execute(params![path, json(pos)])?;
-    }
-    Ok(())
-}
-
-fn note_insight(tx: &Transaction, i: &InsightRecord) -> rusqlite::Result<()> {
-    let open: Option<i64> = tx
-        .prepare_cached(
-            "SELECT id FROM insight WHERE kind = ?1 AND subject = ?2 AND last_ms >= ?3
-             ORDER BY last_ms DESC LIMIT 1",
-        )?
-        .query_row(
-            params![i.kind, i.subject, i.first_ms - INCIDENT_GAP_MS],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match open {
-        Some(id) => tx
-            .prepare_cached(
-                "UPDATE insight SET last_ms = MAX(last_ms, ?2), severity = ?3, message = ?4
-                 WHERE id = ?1",
-            )?
-            .execute(params![id, i.last_ms, i.severity, i.message])?,
-        None => tx
-            .prepare_cached(
-                "INSERT INTO insight (kind, subject, severity, message, first_ms, last_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                i.kind, i.subject, i.severity, i.message, i.first_ms, i.last_ms
-            ])?,
-    };
-    Ok(())
-}
-
-fn apply(tx: &Transaction, c: &Commit) -> rusqlite::Result<()> {
-    for (t, r) in &c.rollups.minutes {
-        upsert_rollup(tx, *t, MINUTE_MS, r)?;
-    }
-    for (t, routes) in &c.rollups.route_hours {
-        for (name, s) in routes {
-            upsert_route(tx, *t, HOUR_MS, name, s)?;
-        }
-    }
-    for (t, v) in &c.rollups.visitors {
-        upsert_visitors(tx, *t, v)?;
-    }
-    if let Some(s) = &c.saved {
-        save_state(tx, s)?;
-    }
-    if let Some(r) = &c.report {
-        tx.execute(
-            "INSERT OR REPLACE INTO report (t_ms, requests, text, json) VALUES (?1, ?2, ?3, ?4)",
-            params![r.t_ms, r.requests as i64, r.text, r.json],
-        )?;
-    }
-    for i in &c.insights {
-        note_insight(tx, i)?;
-    }
-    for a in &c.alerts {
-        tx.execute(
-            "INSERT INTO alert (t_ms, rule, state, channel, delivered, message)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![a.t_ms, a.rule, a.state, a.channel, a.delivered, a.message],
-        )?;
-    }
-    Ok(())
 }
 
 impl Store for SqliteStore {
@@ -691,7 +402,8 @@ impl Store for SqliteStore {
             .conn
             .prepare_cached("SELECT body FROM visitors WHERE t_ms >= ?1 AND t_ms < ?2")
             .map_err(|e| self.sql(e))?;
-        let from = from_ms - from_ms.rem_euclid(HOUR_MS);
+        // Saturating: a range from the beginning of time (i64::MIN) overflowed here.
+        let from = from_ms.saturating_sub(from_ms.rem_euclid(HOUR_MS));
         let rows: Vec<Vec<u8>> = st
             .query_map(params![from, to_ms], |r| r.get(0))
             .and_then(|rows| rows.collect())
@@ -829,79 +541,5 @@ impl Store for SqliteStore {
             downsampled,
             deleted,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Regression: a run on a log without response times saved its empty sketches with
-    /// `"min": null` and the next start failed ("invalid type: null, expected f64").
-    #[test]
-    fn a_state_saved_with_null_sketch_bounds_is_read() {
-        let mut agg = Aggregate::default();
-        let req = crate::request::Request {
-            ts_ms: 1_431_857_103_000,
-            path: "/a".into(),
-            status: 200,
-            ..Default::default()
-        };
-        agg.count(&req);
-        let mut v = serde_json::to_value(&agg).unwrap();
-        // The old form: every empty sketch written out with null bounds.
-        fn old_form(v: &mut serde_json::Value) {
-            match v {
-                serde_json::Value::Object(o) => {
-                    if let Some(serde_json::Value::Null) = o.get("sketch") {
-                        let empty = crate::aggregate::latency::empty_sketch_as_written_before();
-                        o.insert("sketch".into(), empty);
-                    }
-                    o.values_mut().for_each(old_form);
-                }
-                serde_json::Value::Array(a) => a.iter_mut().for_each(old_form),
-                _ => {}
-            }
-        }
-        old_form(&mut v);
-        let text = v.to_string();
-        assert!(text.contains("\"min\":null"));
-        assert!(serde_json::from_str::<Aggregate>(&text).is_err());
-        let back = decode_state(&text).expect("repaired");
-        assert_eq!(back.totals.requests, 1);
-    }
-
-    #[test]
-    fn an_older_schema_is_migrated_and_a_newer_one_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db");
-        {
-            let c = Connection::open(&path).unwrap();
-            c.execute_batch(MIGRATIONS[0]).unwrap();
-            c.pragma_update(None, "user_version", 1).unwrap();
-            c.execute(
-                "INSERT INTO state (id, aggregate) VALUES (1, ?1)",
-                [json(&Aggregate::default())],
-            )
-            .unwrap();
-        }
-        let mut s = SqliteStore::open(&path).unwrap();
-        let saved = s.load().unwrap().expect("the old state is kept");
-        assert!(saved.detection.is_none());
-        let v: i64 = s
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(v, MIGRATIONS.len() as i64);
-        drop(s);
-        Connection::open(&path)
-            .unwrap()
-            .pragma_update(None, "user_version", 99)
-            .unwrap();
-        let err = SqliteStore::open(&path).err().expect("refused");
-        assert!(
-            matches!(err, StoreError::TooNew { found: 99, .. }),
-            "{err:?}"
-        );
     }
 }
