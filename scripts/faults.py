@@ -289,6 +289,17 @@ def finish(tp, written, notes, expected_errors=(), timeout=60):
 # ---------------------------------------------------------------- scenarios
 
 
+def following(tp, log):
+    """2,000 lines in `log`, tailpulse following it, and a writer appending 10,000 lines/s."""
+    c = Counter()
+    append(log, c, 2000)
+    tp.start([log])
+    tp.wait_report()
+    w = Appender(log, c, rate=10000)
+    w.start()
+    return c, w
+
+
 def s_kill9(tp, d):
     """kill -9 five times during sustained appends, restarting on the same db each time."""
     log = os.path.join(d, "a.log")
@@ -340,12 +351,7 @@ def s_rename(tp, d):
 def s_copytruncate(tp, d):
     """cp a.log a.log.1 && truncate a.log while a writer with O_APPEND goes on."""
     log = os.path.join(d, "a.log")
-    c = Counter()
-    append(log, c, 2000)
-    tp.start([log])
-    tp.wait_report()
-    w = Appender(log, c, rate=10000)
-    w.start()
+    c, w = following(tp, log)
     time.sleep(1.0)
     w.pause()  # nothing lands between copy and truncate (copytruncate's own loss window)
     before = 2000 + w.written
@@ -367,12 +373,7 @@ def s_copytruncate(tp, d):
 def s_delete(tp, d):
     """rm a.log while a writer goes on, a new a.log written by a new writer."""
     log = os.path.join(d, "a.log")
-    c = Counter()
-    append(log, c, 2000)
-    tp.start([log])
-    tp.wait_report()
-    w = Appender(log, c, rate=10000)
-    w.start()
+    c, w = following(tp, log)
     time.sleep(1.0)
     n1 = w.stop()
     os.unlink(log)
