@@ -150,6 +150,7 @@ impl RouteArgs {
         use crate::route::{KeepQuery, RouteOptions, Rule};
         let keep_query = match (&self.keep_query, &config.keep_query) {
             (Some(k), _) => KeepQuery::parse(k),
+            (None, Some(keys)) if keys.is_empty() => KeepQuery::None,
             (None, Some(keys)) => KeepQuery::parse(&keys.join(",")),
             (None, None) => KeepQuery::None,
         };

@@ -24,10 +24,15 @@ thread_local! {
 
 /// Runs `f` as part `name`: a panic inside is reported under that name.
 pub fn as_part<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
-    let before = PART.replace(name);
-    let out = f();
-    PART.set(before);
-    out
+    /// Puts the previous name back, also when `f` unwinds.
+    struct Restore(&'static str);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            PART.set(self.0);
+        }
+    }
+    let _restore = Restore(PART.replace(name));
+    f()
 }
 
 /// A future polled as part `name` (see [`as_part`]).
@@ -115,6 +120,8 @@ pub struct Health {
     pub lines_counted: AtomicU64,
     /// When the aggregator last counted lines (UTC ms).
     counted_ms: AtomicI64,
+    /// When read lines last started waiting uncounted (UTC ms; 0: none wait).
+    waiting_since_ms: AtomicI64,
     /// When the last snapshot was published (UTC ms).
     published_ms: AtomicI64,
     /// When the readers last went round their loop (UTC ms).
@@ -142,7 +149,15 @@ impl Health {
 
     /// The readers sent `lines`.
     pub fn read(&self, lines: u64) {
-        self.lines_read.fetch_add(lines, Ordering::Relaxed);
+        let before = self.lines_read.fetch_add(lines, Ordering::Relaxed);
+        if before <= self.lines_counted.load(Ordering::Relaxed) {
+            let _ = self.waiting_since_ms.compare_exchange(
+                0,
+                now(),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
         self.readers_ms.store(now(), Ordering::Relaxed);
     }
 
@@ -153,8 +168,11 @@ impl Health {
 
     /// The aggregator counted `lines`.
     pub fn counted(&self, lines: u64) {
-        self.lines_counted.fetch_add(lines, Ordering::Relaxed);
+        let counted = self.lines_counted.fetch_add(lines, Ordering::Relaxed) + lines;
         self.counted_ms.store(now(), Ordering::Relaxed);
+        if counted >= self.lines_read.load(Ordering::Relaxed) {
+            self.waiting_since_ms.store(0, Ordering::Relaxed);
+        }
     }
 
     /// A snapshot was published.
@@ -180,7 +198,9 @@ impl Health {
         let read = self.lines_read.load(Ordering::Relaxed);
         let counted = self.lines_counted.load(Ordering::Relaxed);
         let backlog = read.saturating_sub(counted);
-        let stalled = backlog > 0 && age(&self.counted_ms).is_some_and(|a| a > STALL_MS);
+        let stalled = backlog > 0
+            && age(&self.counted_ms).is_some_and(|a| a > STALL_MS)
+            && age(&self.waiting_since_ms).is_some_and(|a| a > STALL_MS);
         let v = serde_json::json!({
             "status": if stalled { "stalled" } else { "ok" },
             "lines_read": read,
@@ -211,6 +231,9 @@ mod tests {
         h.read(10);
         assert!(h.report().0, "a fresh backlog is fine");
         h.counted_ms.store(now() - STALL_MS - 1, Ordering::Relaxed);
+        assert!(h.report().0, "lines read a moment ago are not a stall");
+        h.waiting_since_ms
+            .store(now() - STALL_MS - 1, Ordering::Relaxed);
         let (ok, v) = h.report();
         assert!(!ok);
         assert_eq!(v["backlog_lines"], 10);

@@ -585,3 +585,33 @@ fn lost_history_is_named() {
         );
     }
 }
+
+/// Review finding: a pattern that also matches rotated names (`app.log*`) found `app.log.1`
+/// after a rename and read it again from its start, on top of what the tailer of `app.log`
+/// had read: every rotated file counted twice.
+#[test]
+fn a_pattern_that_matches_rotated_names_counts_them_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, old_lines(1000)).unwrap();
+    let pattern = format!("{}*", log.display());
+    let child = spawn_run(dir.path(), &[&pattern], &["--no-db"]);
+    until_report(dir.path(), |v| v["requests"] == 1000);
+    std::fs::rename(&log, dir.path().join("app.log.1")).unwrap();
+    std::fs::write(&log, old_lines(500)).unwrap();
+    until_report(dir.path(), |v| v["requests"] == 1500);
+    // The pattern is expanded again every 5 s: wait until the rotated name has been seen.
+    let runner = dir.path().join("logs/runner.log");
+    let start = Instant::now();
+    while !std::fs::read_to_string(&runner).is_ok_and(|t| t.contains("app.log.1")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "app.log.1 never seen"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    append(&log, old_lines(5).as_bytes());
+    let v = until_report(dir.path(), |v| v["requests"].as_u64() >= Some(1505));
+    assert_eq!(v["requests"], 1505, "the rotated file was read again");
+    assert!(stop(child).success());
+}

@@ -40,7 +40,7 @@ const CLASSES = Object.keys(CLASS_COLORS);
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  lang: localStorage.getItem('tp-lang') || 'en',
+  lang: ['en', 'ko'].includes(localStorage.getItem('tp-lang')) ? localStorage.getItem('tp-lang') : 'en',
   routeSort: 'requests',
   summary: null,
   filtered: null,

@@ -75,6 +75,10 @@ impl<V: Default + Merge + Clone + Weight> Capped<V> {
     /// The value for `key`, or the overflow entry when `key` is new and the map is full.
     pub fn entry(&mut self, key: &str) -> &mut V {
         let full = self.map.len() >= self.cap.saturating_mul(TABLE_FACTOR);
+        if key == OTHER {
+            // A request for a path named like the fold row is counted in it, not beside it.
+            return self.other.get_or_insert_with(V::default);
+        }
         match self.map.entry_ref(key) {
             EntryRef::Occupied(e) => e.into_mut(),
             EntryRef::Vacant(e) if !full => e.insert_with_key(key.into(), V::default()),

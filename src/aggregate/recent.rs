@@ -247,7 +247,12 @@ impl Recent {
             .map(|n| f.route.as_deref().is_none_or(|q| n.contains(q)))
             .collect();
         let vhost_id = f.vhost.as_deref().map(|v| self.index.get(v).copied());
-        let mut agg = Aggregate::new(limits);
+        // The names are routes already: counted as they are.
+        let verbatim = crate::route::RouteOptions {
+            mode: crate::route::RouteMode::Verbatim,
+            ..Default::default()
+        };
+        let mut agg = Aggregate::new(limits).with_routes(std::sync::Arc::new(verbatim));
         let mut client = String::new();
         for r in &self.records {
             let pass = name_ok[r.route as usize]
@@ -300,6 +305,25 @@ mod tests {
             vhost: Cow::Borrowed(vhost),
             ..Request::default()
         }
+    }
+
+    #[test]
+    /// Review finding: filtered views counted the stored route names through the default
+    /// normalization again, so with `--keep-query` or `--routes raw` a filter showed other
+    /// routes than the main table.
+    fn filtered_views_keep_the_route_names() {
+        let routing = crate::route::RouteOptions {
+            mode: crate::route::RouteMode::Raw,
+            keep_query: crate::route::KeepQuery::All,
+            ..Default::default()
+        };
+        let mut b = RecordBatch::with_routes(std::sync::Arc::new(routing));
+        b.push(&req(1000, "/users/123?flav=rss20", 200, "a.example"));
+        let mut r = Recent::new(10);
+        r.extend(&b);
+        let agg = r.aggregate(&Filter::default(), Limits::default());
+        let names: Vec<&str> = agg.routes.iter().map(|(k, _)| k).collect();
+        assert_eq!(names, vec!["/users/123?flav=rss20"]);
     }
 
     #[test]

@@ -55,7 +55,19 @@ pub struct FilePos {
 pub struct Checkpoints {
     /// Path → positions.
     pub files: BTreeMap<String, Vec<FilePos>>,
+    /// Files read to their end and let go (rotated away, deleted), newest last: a pattern
+    /// that later matches one of them (`access.log.1`) resumes at its end instead of reading
+    /// it again.
+    #[serde(default)]
+    pub finished: Vec<FilePos>,
 }
+
+/// Finished files remembered.
+const FINISHED_KEPT: usize = 64;
+
+/// The key the finished files are stored under with the positions (a path is absolute, so
+/// it never looks like this).
+pub const FINISHED_KEY: &str = "(finished)";
 
 impl Checkpoints {
     /// Records that `path`'s file has been consumed up to `pos`; `finished` forgets it.
@@ -68,7 +80,13 @@ impl Checkpoints {
         });
         let list = self.files.entry(path.to_owned()).or_default();
         list.retain(|p| p.id != pos.id);
-        if !finished {
+        self.finished.retain(|p| p.id != pos.id);
+        if finished {
+            self.finished.push(pos);
+            if self.finished.len() > FINISHED_KEPT {
+                self.finished.remove(0);
+            }
+        } else {
             list.push(pos);
         }
         if list.is_empty() {
@@ -86,10 +104,14 @@ impl Checkpoints {
     /// of the path, a link, or a bind mount. One position per file, the furthest.
     pub fn for_file(&self, path: &str, current: Option<FileId>) -> Vec<FilePos> {
         let mut out: Vec<FilePos> = Vec::new();
-        let found = self.files.iter().flat_map(|(k, list)| {
-            list.iter()
-                .filter(move |p| k == path || Some(p.id) == current)
-        });
+        let found = self
+            .files
+            .iter()
+            .flat_map(|(k, list)| {
+                list.iter()
+                    .filter(move |p| k == path || Some(p.id) == current)
+            })
+            .chain(self.finished.iter().filter(|p| Some(p.id) == current));
         for p in found {
             match out.iter_mut().find(|o| o.id == p.id) {
                 Some(o) if o.offset < p.offset => *o = *p,
@@ -131,6 +153,11 @@ mod tests {
         assert_eq!(c.for_path("a"), vec![pos(20)]);
         c.update("a", pos(30), true);
         assert!(c.files.is_empty());
+        assert_eq!(
+            c.for_file("/b/a.1", Some(id)),
+            vec![pos(30)],
+            "found again at its end"
+        );
     }
 
     /// Regression: the same file followed as `a.log`, then `/abs/a.log`, then `./a.log`

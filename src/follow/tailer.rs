@@ -123,6 +123,7 @@ impl Open {
             return Ok((None, at_eof));
         };
         self.partial = buf.split_off(nl + 1);
+        let partial_start = start + nl as u64 + 1;
         // Only the first line can be longer than the cap: it began in the last read.
         let first_end = memchr::memchr(b'\n', &buf).unwrap_or(nl);
         let (buf, start) = if first_end > MAX_LINE {
@@ -133,7 +134,7 @@ impl Open {
             (buf, start)
         };
         if self.partial.len() > MAX_LINE {
-            self.skipping = Some(start + nl as u64 + 1);
+            self.skipping = Some(partial_start);
             self.partial = Vec::new();
         }
         Ok((Some(self.chunk(path, buf, start, false)), at_eof))
@@ -233,6 +234,17 @@ impl Tailer {
     pub fn with_first_id(mut self, id: Option<FileId>) -> Self {
         self.first_id = id;
         self
+    }
+
+    /// Every file this tailer holds: the current one, those rotated away and still being
+    /// finished, and the one found at the path at first.
+    pub fn ids(&self) -> Vec<FileId> {
+        self.current
+            .iter()
+            .chain(&self.retired)
+            .map(|o| o.id)
+            .chain(self.first_id)
+            .collect()
     }
 
     /// The identity of the file at the path when it was found.

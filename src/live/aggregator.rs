@@ -136,6 +136,7 @@ impl Aggregator {
         if b.backlog.is_some() {
             self.tracker.backlog = b.backlog;
         }
+        self.tracker.read_any |= b.lines > 0;
     }
 
     fn publish(&mut self) {
@@ -155,8 +156,9 @@ impl Aggregator {
         let progress = self.last_progress;
         if progress.mode != Mode::CatchingUp && !self.announced && self.agg.totals.requests > 0 {
             self.announced = true;
-            if progress.mode == Mode::Replay {
-                println!("{}", self.sentinel.replay_summary(&self.agg));
+            let replay = progress.mode == Mode::Replay;
+            if let Some(line) = self.sentinel.replay_summary(&self.agg, replay) {
+                println!("{line}");
             }
         }
         let snap = Snapshot {

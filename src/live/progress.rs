@@ -41,7 +41,13 @@ pub(super) struct Tracker {
     pub backlog: Option<(u64, u64)>,
     /// True once the data has been within [`LIVE_LAG_MS`] of the clock.
     live_seen: bool,
+    /// True once this run has read any line (a restored state alone is no replay).
+    pub read_any: bool,
 }
+
+/// Bytes still to read before a run counts as catching up: one poll reads up to this much of
+/// a file, so a busy live log is always a little behind.
+pub const CATCH_UP_BYTES: u64 = crate::follow::tailer::MAX_CHUNK as u64;
 
 impl Tracker {
     /// Live, catching up or replay at `now_ms`, with the figures the page shows for each.
@@ -49,10 +55,12 @@ impl Tracker {
         let newest = agg.period().map(|(_, b)| b);
         let lag = newest.map(|n| now_ms - n);
         self.live_seen |= lag.is_some_and(|l| l < LIVE_LAG_MS);
-        let pending = self.backlog.filter(|(read, total)| read < total);
+        let pending = self
+            .backlog
+            .filter(|(read, total)| total.saturating_sub(*read) > CATCH_UP_BYTES);
         let mode = match pending {
             Some(_) => Mode::CatchingUp,
-            None if !self.live_seen && newest.is_some() => Mode::Replay,
+            None if !self.live_seen && self.read_any && newest.is_some() => Mode::Replay,
             None => Mode::Live,
         };
         let log_rate = newest.map(|n| {

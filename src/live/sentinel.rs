@@ -166,9 +166,12 @@ impl Sentinel {
         self.quiet = quiet;
     }
 
-    /// One line for the terminal once old data has been read: its span and the incidents
-    /// found in it, by kind.
-    pub fn replay_summary(&self, agg: &Aggregate) -> String {
+    /// One line for the terminal once old data has been read (a `replay`, or a backlog that
+    /// had incidents): its span and the incidents found in it, by kind.
+    pub fn replay_summary(&self, agg: &Aggregate, replay: bool) -> Option<String> {
+        if !replay && self.found.is_empty() {
+            return None;
+        }
         let span = agg.period().map_or(String::new(), |(a, b)| {
             format!(
                 " ({} – {} UTC)",
@@ -185,10 +188,14 @@ impl Sentinel {
                 kinds.join(", ")
             )
         };
-        format!(
-            "tailpulse: read {} requests of old data{span}; times are log times; {found}",
-            agg.totals.requests
-        )
+        Some(if replay {
+            format!(
+                "tailpulse: read {} requests of old data{span}; times are log times; {found}",
+                agg.totals.requests
+            )
+        } else {
+            format!("tailpulse: caught up with the backlog{span}; {found}")
+        })
     }
 
     /// What the analysis of a snapshot needs from here.

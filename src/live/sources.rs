@@ -312,11 +312,12 @@ impl Follower {
                 continue;
             }
             let current = std::fs::metadata(&path).ok().map(|m| FileId::of(&m));
-            let same = self.tailers.iter().find(|t| {
-                t.current_id()
-                    .or_else(|| t.first_id())
-                    .is_some_and(|id| Some(id) == current)
-            });
+            // Another name of a file already followed, or a rotated file a tailer is still
+            // finishing (a pattern such as `app*` that matches `app.log.1`).
+            let same = self
+                .tailers
+                .iter()
+                .find(|t| current.is_some_and(|id| t.ids().contains(&id)));
             if let Some(t) = same {
                 tracing::warn!(target: "runner", path = %path.display(), same_as = %t.name(), "the same file under another name; it is read once");
                 continue;

@@ -12,6 +12,10 @@ pub enum RouteMode {
     Normalized,
     /// Paths as they were requested.
     Raw,
+    /// Names that are routes already, kept exactly (recounting stored routes).
+    #[value(skip)]
+    #[serde(skip)]
+    Verbatim,
 }
 
 /// Which part of the query string a route keeps.
@@ -52,10 +56,13 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// A rule for `pattern`; it must start with `/`.
+    /// A rule for `pattern`; it must start with `/`, and have at most two `**`.
     pub fn new(pattern: &str) -> Result<Rule, String> {
         if !pattern.starts_with('/') {
             return Err(format!("a route rule starts with '/': {pattern:?}"));
+        }
+        if pattern.split('/').filter(|s| *s == "**").count() > 2 {
+            return Err(format!("a route rule has at most two '**': {pattern:?}"));
         }
         if pattern.len() > MAX_ROUTE_LEN {
             return Err(format!("a route rule is at most {MAX_ROUTE_LEN} bytes"));
@@ -70,10 +77,22 @@ impl Rule {
         &self.pattern
     }
 
-    /// True when `path` (without its query) matches.
+    /// True when `path` (without its query) matches. Only the first [`MATCH_BYTES`] bytes
+    /// and [`MATCH_SEGMENTS`] segments of a path are looked at, so that matching stays cheap
+    /// whatever a log line holds.
     pub fn matches(&self, path: &str) -> bool {
+        let mut cut = path.len().min(MATCH_BYTES);
+        while !path.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let path = &path[..cut];
         let pat: Vec<&str> = self.pattern[1..].split('/').collect();
-        let segs: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+        let segs: Vec<&str> = path
+            .strip_prefix('/')
+            .unwrap_or(path)
+            .split('/')
+            .take(MATCH_SEGMENTS)
+            .collect();
         match_segments(&pat, &segs)
     }
 }
@@ -88,15 +107,32 @@ fn match_segments(pat: &[&str], segs: &[&str]) -> bool {
     }
 }
 
-/// `*` in `p` matches any run of bytes of `s`.
+/// Bytes of a path a rule looks at.
+pub const MATCH_BYTES: usize = 1024;
+/// Segments of a path a rule looks at.
+pub const MATCH_SEGMENTS: usize = 64;
+
+/// `*` in `p` matches any run of bytes of `s`: the usual greedy match with one point to go
+/// back to, linear in practice and never exponential.
 fn wildcard(p: &[u8], s: &[u8]) -> bool {
-    match p.split_first() {
-        None => s.is_empty(),
-        Some((b'*', rest)) => (0..=s.len()).any(|i| wildcard(rest, &s[i..])),
-        Some((c, rest)) => s
-            .split_first()
-            .is_some_and(|(d, more)| c == d && wildcard(rest, more)),
+    let (mut pi, mut si) = (0, 0);
+    let mut back: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            back = Some((pi, si));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == s[si] {
+            pi += 1;
+            si += 1;
+        } else if let Some((bp, bs)) = back {
+            pi = bp + 1;
+            si = bs + 1;
+            back = Some((bp, bs + 1));
+        } else {
+            return false;
+        }
     }
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 /// How paths become routes.
@@ -113,10 +149,13 @@ pub struct RouteOptions {
 impl RouteOptions {
     /// The route of `path`: borrowed from it when nothing changes, else written to `scratch`.
     pub fn route_of<'a>(&'a self, path: &'a str, scratch: &'a mut String) -> &'a str {
+        if self.mode == RouteMode::Verbatim {
+            return path;
+        }
         if self.rules.is_empty() && self.keep_query == KeepQuery::None {
             return match self.mode {
                 RouteMode::Normalized => route_of(path, scratch),
-                RouteMode::Raw => raw(&path[..query_start(path)], scratch),
+                RouteMode::Raw | RouteMode::Verbatim => raw(&path[..query_start(path)], scratch),
             };
         }
         let q = query_start(path);
@@ -126,7 +165,7 @@ impl RouteOptions {
         }
         match self.mode {
             RouteMode::Normalized => normalize_path_into(bare, scratch),
-            RouteMode::Raw => {
+            RouteMode::Raw | RouteMode::Verbatim => {
                 let base = raw(bare, scratch).to_owned();
                 *scratch = base;
             }
@@ -276,6 +315,29 @@ mod tests {
         assert_eq!(route(&o, "/u/alice/settings"), "/u/*/settings");
         assert_eq!(route(&o, "/u/alice/settings/x"), "/u/alice/settings/x");
         assert!(Rule::new("no-slash").is_err());
+        assert!(Rule::new("/**/a/**/b/**").is_err());
+    }
+
+    /// Review finding: backtracking matches could take quadratic or worse time on a long
+    /// path made by an attacker; matching is now bounded.
+    #[test]
+    fn hostile_paths_match_quickly_and_wildcards_are_right() {
+        let rule = Rule::new("/**/a*a*a*a*b/**").unwrap();
+        let path = format!("/{}", "a/".repeat(50_000)) + &"a".repeat(5000);
+        let start = std::time::Instant::now();
+        assert!(!rule.matches(&path));
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+        for (p, s, want) in [
+            ("*.jar", "x.jar", true),
+            ("*.jar", "x.jar.gz", false),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "acb", false),
+            ("*", "", true),
+            ("", "", true),
+            ("**", "x", true),
+        ] {
+            assert_eq!(wildcard(p.as_bytes(), s.as_bytes()), want, "{p} {s}");
+        }
     }
 
     #[test]

@@ -309,7 +309,7 @@ pub async fn stream(
 ) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
     let cache = st.clone();
     let events = WatchStream::new(st.snapshots.clone()).map(move |s| {
-        let json = cache.summary_json(&s, l.lang);
+        let json = crate::health::as_part("web", || cache.summary_json(&s, l.lang));
         Ok(Event::default()
             .event("snapshot")
             .id(s.generation.to_string())

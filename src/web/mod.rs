@@ -81,7 +81,7 @@ impl AppState {
             &snap.summary
         } else {
             if let Some(w) = &self.alt_wanted {
-                let until = crate::clock::now_ms() + 60_000;
+                let until = crate::clock::now_ms() + 600_000;
                 w.fetch_max(until, std::sync::atomic::Ordering::Relaxed);
             }
             snap.alt.as_deref().unwrap_or(&snap.summary)

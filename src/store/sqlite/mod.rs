@@ -148,7 +148,7 @@ impl SqliteStore {
         if read_only {
             return Ok(());
         }
-        c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+        c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
             .map_err(|e| classify(&p, e))?;
         let tx = self.conn.transaction().map_err(|e| classify(&p, e))?;
         for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
@@ -306,7 +306,11 @@ impl Store for SqliteStore {
         };
         for (path, pos) in rows {
             let pos: Vec<FilePos> = self.decode("checkpoint", &pos)?;
-            checkpoints.files.insert(path, pos);
+            if path == crate::follow::checkpoint::FINISHED_KEY {
+                checkpoints.finished = pos;
+            } else {
+                checkpoints.files.insert(path, pos);
+            }
         }
         Ok(Some(Saved {
             aggregate,

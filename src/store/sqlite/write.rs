@@ -112,6 +112,12 @@ fn save_state(tx: &Transaction, s: &Saved) -> rusqlite::Result<()> {
     for (path, pos) in &s.checkpoints.files {
         ins.execute(params![path, json(pos)])?;
     }
+    if !s.checkpoints.finished.is_empty() {
+        ins.execute(params![
+            crate::follow::checkpoint::FINISHED_KEY,
+            json(&s.checkpoints.finished)
+        ])?;
+    }
     Ok(())
 }
 
