@@ -70,7 +70,7 @@ pub enum DbCommand {
 pub enum Output {
     /// The insights report with LLM prompts.
     Text,
-    /// The full analysis as JSON (schema in README).
+    /// The full analysis as JSON (schema in docs/api.md).
     Json,
     /// A self-contained HTML page with charts.
     Html,

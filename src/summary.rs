@@ -1,5 +1,5 @@
 //! The analysis result as a stable, serializable document: what `analyze --output json`
-//! prints and what the dashboard API serves (see README, "JSON schema").
+//! prints and what the dashboard API serves (see docs/api.md, "JSON schema").
 
 use crate::aggregate::capped::OTHER;
 use crate::aggregate::counts::{Buckets, CLASSES, Counts};
