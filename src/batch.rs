@@ -38,6 +38,8 @@ pub struct BatchOptions {
     pub not_after_ms: i64,
     /// How paths become routes.
     pub routes: std::sync::Arc<crate::route::RouteOptions>,
+    /// Also keep per-minute frames for anomaly detection (see [`Aggregate::take_frames`]).
+    pub detect: bool,
 }
 
 impl Default for BatchOptions {
@@ -50,6 +52,7 @@ impl Default for BatchOptions {
             mmap: true,
             not_after_ms: i64::MAX,
             routes: Default::default(),
+            detect: false,
         }
     }
 }
@@ -172,6 +175,9 @@ pub fn aggregate_file(
                     let mut agg = Aggregate::new(opts.limits)
                         .not_after(opts.not_after_ms)
                         .with_routes(opts.routes.clone());
+                    if opts.detect {
+                        agg = agg.with_detection();
+                    }
                     let mut buf = new_buf();
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
@@ -243,6 +249,9 @@ pub fn aggregate_reader(
                     let mut agg = Aggregate::new(opts.limits)
                         .not_after(opts.not_after_ms)
                         .with_routes(opts.routes.clone());
+                    if opts.detect {
+                        agg = agg.with_detection();
+                    }
                     loop {
                         let next = rx.lock().map(|r| r.recv());
                         let Ok(Ok(b)) = next else { break };

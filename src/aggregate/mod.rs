@@ -101,6 +101,10 @@ pub struct Aggregate {
     /// How paths become routes; set by the reader, not saved.
     #[serde(skip)]
     routing: std::sync::Arc<crate::route::RouteOptions>,
+    /// Per-minute frames for anomaly detection over a whole input (`analyze`); a live run
+    /// builds its frames apart, as lines arrive.
+    #[serde(skip)]
+    frames: Option<Box<crate::detect::frame::Frames>>,
     #[serde(skip)]
     scratch: String,
     #[serde(skip)]
@@ -167,6 +171,7 @@ impl Aggregate {
             recent_errors: TopN::new(limits.samples),
             not_after_ms: no_time_limit(),
             routing: Default::default(),
+            frames: None,
             scratch: String::new(),
             bot_cache: hashbrown::HashMap::new(),
         }
@@ -182,6 +187,17 @@ impl Aggregate {
     pub fn with_routes(mut self, routing: std::sync::Arc<crate::route::RouteOptions>) -> Self {
         self.routing = routing;
         self
+    }
+
+    /// This aggregate, also keeping per-minute frames for anomaly detection.
+    pub fn with_detection(mut self) -> Self {
+        self.frames = Some(Box::default());
+        self
+    }
+
+    /// The per-minute frames kept (see [`Aggregate::with_detection`]), taken out.
+    pub fn take_frames(&mut self) -> Option<crate::detect::frame::Frames> {
+        self.frames.take().map(|f| *f)
     }
 
     /// The latest request time this aggregate accepts.
@@ -240,12 +256,14 @@ impl Aggregate {
         if self.bot_cache.len() > 4096 {
             self.bot_cache.clear();
         }
-        if *self
+        let bot = *self
             .bot_cache
             .entry(agent)
-            .or_insert_with(|| is_bot(&req.user_agent))
-        {
-            self.bots += 1;
+            .or_insert_with(|| is_bot(&req.user_agent));
+        self.bots += u64::from(bot);
+        if let Some(frames) = &mut self.frames {
+            let record = recent::Record::of(req, bot);
+            frames.add(&record, self.routing.route_of(&req.path, &mut self.scratch));
         }
     }
 
@@ -337,6 +355,9 @@ impl Aggregate {
         self.slowest.merge(&o.slowest);
         self.recent.merge(&o.recent);
         self.recent_errors.merge(&o.recent_errors);
+        if let (Some(mine), Some(theirs)) = (&mut self.frames, &o.frames) {
+            mine.merge((**theirs).clone());
+        }
     }
 
     /// Inputs by name.

@@ -31,6 +31,25 @@ pub struct Record {
     pub bot: bool,
 }
 
+impl Record {
+    /// The compact form of `req` (route and host ids left 0), `bot` when its user agent
+    /// looked automated.
+    pub fn of(req: &Request<'_>, bot: bool) -> Record {
+        Record {
+            ts_ms: req.ts_ms,
+            bytes: req.bytes,
+            client: client_hash(&req.client),
+            us: req.response_ms.map_or(u32::MAX, |ms| {
+                super::latency::ms_to_us(ms).min(u64::from(u32::MAX - 1)) as u32
+            }),
+            route: 0,
+            vhost: 0,
+            status: req.status,
+            bot,
+        }
+    }
+}
+
 /// Records with their own names, as a reader sends them.
 #[derive(Debug, Default)]
 pub struct RecordBatch {

@@ -147,48 +147,71 @@ impl Frames {
     /// Adds the requests of a reader's batch.
     pub fn add_batch(&mut self, b: &RecordBatch) {
         for (r, route) in b.iter() {
-            let t = floor(r.ts_ms);
-            if self.closed_until.is_some_and(|c| t < c) {
-                self.late += 1;
-                continue;
-            }
-            let f = self.open.entry(t).or_insert_with(|| Frame::empty(t));
-            f.requests += 1;
-            f.bots += u64::from(r.bot);
-            let us = (r.us != u32::MAX).then_some(u64::from(r.us));
-            if let Some(us) = us {
-                f.latency.record_us(us);
-            }
-            let name = if f.routes.len() < MAX_ROUTES || f.routes.contains_key(route) {
-                route
-            } else {
-                crate::aggregate::capped::OTHER
-            };
-            let rm = match f.routes.get_mut(name) {
-                Some(rm) => rm,
-                None => f.routes.entry(name.to_owned()).or_default(),
-            };
-            rm.requests += 1;
-            if let Some(us) = us {
-                rm.latency.record_us(us);
-            }
-            match r.status {
-                400..=499 => {
-                    f.errors_4xx += 1;
-                    rm.errors_4xx += 1;
-                    if f.clients.len() < MAX_CLIENTS || f.clients.contains_key(&r.client) {
-                        let c = f.clients.entry(r.client).or_default();
-                        c.errors_4xx += 1;
-                        c.not_found += u64::from(r.status == 404);
-                        c.add_route(route_id(route));
-                    }
+            self.add(r, route);
+        }
+    }
+
+    /// Adds frames built apart (by another thread, from other lines): minute by minute.
+    pub fn merge(&mut self, o: Frames) {
+        for (t, f) in o.open {
+            match self.open.get_mut(&t) {
+                Some(mine) => mine.merge(&f),
+                None => {
+                    self.open.insert(t, f);
                 }
-                500..=599 => {
-                    f.errors_5xx += 1;
-                    rm.errors_5xx += 1;
-                }
-                _ => {}
             }
+        }
+        self.late += o.late;
+    }
+
+    /// Start of the newest open minute.
+    pub fn newest(&self) -> Option<i64> {
+        self.open.last_key_value().map(|(t, _)| *t)
+    }
+
+    /// Adds one request, counted under `route`.
+    pub fn add(&mut self, r: &crate::aggregate::recent::Record, route: &str) {
+        let t = floor(r.ts_ms);
+        if self.closed_until.is_some_and(|c| t < c) {
+            self.late += 1;
+            return;
+        }
+        let f = self.open.entry(t).or_insert_with(|| Frame::empty(t));
+        f.requests += 1;
+        f.bots += u64::from(r.bot);
+        let us = (r.us != u32::MAX).then_some(u64::from(r.us));
+        if let Some(us) = us {
+            f.latency.record_us(us);
+        }
+        let name = if f.routes.len() < MAX_ROUTES || f.routes.contains_key(route) {
+            route
+        } else {
+            crate::aggregate::capped::OTHER
+        };
+        let rm = match f.routes.get_mut(name) {
+            Some(rm) => rm,
+            None => f.routes.entry(name.to_owned()).or_default(),
+        };
+        rm.requests += 1;
+        if let Some(us) = us {
+            rm.latency.record_us(us);
+        }
+        match r.status {
+            400..=499 => {
+                f.errors_4xx += 1;
+                rm.errors_4xx += 1;
+                if f.clients.len() < MAX_CLIENTS || f.clients.contains_key(&r.client) {
+                    let c = f.clients.entry(r.client).or_default();
+                    c.errors_4xx += 1;
+                    c.not_found += u64::from(r.status == 404);
+                    c.add_route(route_id(route));
+                }
+            }
+            500..=599 => {
+                f.errors_5xx += 1;
+                rm.errors_5xx += 1;
+            }
+            _ => {}
         }
     }
 

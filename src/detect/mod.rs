@@ -287,6 +287,39 @@ impl Detector {
     }
 }
 
+/// Adds opened incidents to `found` and updates those that `events` resolve.
+fn note_events(events: Vec<Event>, found: &mut Vec<Anomaly>) {
+    for e in events {
+        match e {
+            Event::Opened(a) => found.push(a),
+            Event::Resolved(a) => {
+                if let Some(f) = found.iter_mut().rev().find(|f| {
+                    f.kind == a.kind
+                        && f.start_ms == a.start_ms
+                        && f.route == a.route
+                        && f.client == a.client
+                }) {
+                    *f = a;
+                }
+            }
+        }
+    }
+}
+
+/// Runs detection over every minute of `frames` (all of a log, built in any order), oldest
+/// first, and returns every incident opened, with its end once resolved: what `analyze`
+/// finds, in log time, with the detector of a live run.
+pub fn find_all(mut frames: frame::Frames, config: DetectorConfig) -> Vec<Anomaly> {
+    let mut det = Detector::new(config);
+    let mut found = Vec::new();
+    if let Some(newest) = frames.newest() {
+        for f in frames.close(newest.saturating_add(MINUTE_MS)) {
+            note_events(det.observe(f), &mut found);
+        }
+    }
+    found
+}
+
 /// Runs detection over batches of requests in time order and returns every incident opened
 /// (with its end once resolved): the live path without the clock, for tests and benchmarks.
 pub fn replay(
@@ -297,23 +330,7 @@ pub fn replay(
     let mut det = Detector::new(config);
     let mut found: Vec<Anomaly> = Vec::new();
     let mut newest = i64::MIN;
-    let apply = |events: Vec<Event>, found: &mut Vec<Anomaly>| {
-        for e in events {
-            match e {
-                Event::Opened(a) => found.push(a),
-                Event::Resolved(a) => {
-                    if let Some(f) = found.iter_mut().rev().find(|f| {
-                        f.kind == a.kind
-                            && f.start_ms == a.start_ms
-                            && f.route == a.route
-                            && f.client == a.client
-                    }) {
-                        *f = a;
-                    }
-                }
-            }
-        }
-    };
+    let apply = note_events;
     for b in batches {
         newest = newest.max(b.iter().map(|(r, _)| r.ts_ms).max().unwrap_or(newest));
         frames.add_batch(&b);

@@ -10,6 +10,44 @@ fn per_min(v: f64) -> String {
 }
 
 /// The insight for incident `a`; `client` names the address of a scanner.
+/// The insights of `incidents` (found in the numbers of `agg`), open ones first, then the
+/// most severe, then the newest; scanners are named by their address when `agg` tracks it.
+pub fn incidents<'a>(
+    agg: &crate::aggregate::Aggregate,
+    incidents: impl IntoIterator<Item = &'a Anomaly>,
+    lang: Lang,
+) -> Vec<Insight> {
+    let mut list: Vec<&Anomaly> = incidents.into_iter().collect();
+    list.sort_by_key(|a| {
+        (
+            a.end_ms.is_some(),
+            std::cmp::Reverse(a.severity),
+            std::cmp::Reverse(a.start_ms),
+        )
+    });
+    let wanted: Vec<u64> = list.iter().filter_map(|a| a.client).collect();
+    let names: Vec<(u64, &str)> = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        agg.clients
+            .top(usize::MAX)
+            .into_iter()
+            .map(|(name, _)| (crate::aggregate::recent::client_hash(name), name))
+            .filter(|(h, _)| wanted.contains(h))
+            .collect()
+    };
+    list.into_iter()
+        .map(|a| {
+            let name = a
+                .client
+                .and_then(|c| names.iter().find(|(h, _)| *h == c).map(|(_, n)| *n))
+                .unwrap_or("(an untracked client)");
+            insight_of(a, lang, name)
+        })
+        .collect()
+}
+
+/// The insight of one incident; `client` names a scanner.
 pub fn insight_of(a: &Anomaly, lang: Lang, client: &str) -> Insight {
     let ev = |k: &str| a.evidence.get(k).copied().unwrap_or(0.0);
     let (now, base) = (ev("now"), ev("baseline"));

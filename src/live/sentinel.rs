@@ -8,7 +8,6 @@ use crate::alert::deliver::Dispatcher;
 use crate::analysis::LiveExtras;
 use crate::config::{Config, ConfigError};
 use crate::detect::{Anomaly, DetectionState, DetectorConfig, Event};
-use crate::insights::Insight;
 use crate::lang::Lang;
 use crate::llm::Llm;
 use crate::store::AlertRecord;
@@ -133,7 +132,12 @@ impl Sentinel {
                         (word(&a.kind), subject(&a.route), word(&a.severity));
                     if self.quiet {
                         tracing::info!(target: "analysis", %kind, %subject, %severity, start = %crate::time::format_rfc3339(a.start_ms), "incident found in old data");
-                        *self.found.entry(kind).or_default() += 1;
+                        // Counted under the name the report gives it.
+                        let named = crate::insights::anomaly::insight_of(a, Lang::En, "").kind;
+                        *self
+                            .found
+                            .entry(crate::insights::kind_name(named))
+                            .or_default() += 1;
                     } else {
                         tracing::warn!(target: "analysis", %kind, %subject, %severity, "incident detected");
                     }
@@ -200,20 +204,7 @@ impl Sentinel {
 
     /// What the analysis of a snapshot needs from here.
     pub fn extras(&self, agg: &Aggregate, lang: Lang) -> LiveExtras {
-        let names = client_names_of(agg, self.state.incidents.iter());
-        let mut list: Vec<&Anomaly> = self.state.incidents.iter().collect();
-        // Open incidents first, the most severe first, then the newest.
-        list.sort_by_key(|a| {
-            (
-                a.end_ms.is_some(),
-                std::cmp::Reverse(a.severity),
-                std::cmp::Reverse(a.start_ms),
-            )
-        });
-        let incidents: Vec<Insight> = list
-            .into_iter()
-            .map(|a| crate::insights::anomaly::insight_of(a, lang, &name_of(&names, a)))
-            .collect();
+        let incidents = crate::insights::anomaly::incidents(agg, &self.state.incidents, lang);
         LiveExtras {
             incidents,
             redact: self.redact,

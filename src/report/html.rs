@@ -265,7 +265,8 @@ fn insights(o: &mut String, s: &Summary, lang: Lang) {
         "<h2>{}</h2><section class=\"box\"><ul>",
         lang.pick("Insights and suggestions", "개선 제안 및 인사이트")
     );
-    for i in &s.insights {
+    let (shown, more) = super::listed(s, lang);
+    for i in shown {
         let sev = serde_json::to_value(i.severity)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
@@ -275,6 +276,9 @@ fn insights(o: &mut String, s: &Summary, lang: Lang) {
             let _ = write!(o, "<br>→ {}", esc(a));
         }
         let _ = write!(o, "</li>");
+    }
+    if let Some(more) = more {
+        let _ = write!(o, "<li>{}</li>", esc(&more));
     }
     let _ = write!(o, "</ul></section>");
 }

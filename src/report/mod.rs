@@ -3,3 +3,43 @@
 pub mod html;
 pub mod prompts;
 pub mod text;
+
+use crate::insights::Insight;
+use crate::lang::Lang;
+use crate::summary::Summary;
+
+/// Incidents listed one by one in the text and HTML reports; the JSON lists them all.
+pub const LISTED_INCIDENTS: usize = 10;
+
+/// The insights a report lists: every finding, and the first [`LISTED_INCIDENTS`] incidents
+/// (most important first); with a line that counts the rest by kind.
+pub fn listed(s: &Summary, lang: Lang) -> (Vec<&Insight>, Option<String>) {
+    let mut shown = Vec::new();
+    let mut rest: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut incidents = 0;
+    for i in &s.insights {
+        if i.kind.is_incident() {
+            incidents += 1;
+            if incidents > LISTED_INCIDENTS {
+                *rest.entry(crate::insights::kind_name(i.kind)).or_default() += 1;
+                continue;
+            }
+        }
+        shown.push(i);
+    }
+    let more = (!rest.is_empty()).then(|| {
+        let n: usize = rest.values().sum();
+        let kinds: Vec<String> = rest.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        lang.pick(
+            format!(
+                "… and {n} more incidents ({}); the JSON report lists them all",
+                kinds.join(", ")
+            ),
+            format!(
+                "… 그 밖의 이상 징후 {n}건 ({}); JSON 리포트에 모두 있습니다",
+                kinds.join(", ")
+            ),
+        )
+    });
+    (shown, more)
+}

@@ -81,7 +81,8 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             )
         );
     }
-    for i in &s.insights {
+    let (shown, more) = super::listed(s, lang);
+    for i in shown {
         let mark = match i.severity {
             Severity::Critical => "[!!] ",
             Severity::Warning => "[!] ",
@@ -91,6 +92,9 @@ pub fn render(s: &Summary, lang: Lang) -> String {
         if let Some(a) = &i.advice {
             let _ = writeln!(o, "  → {a}");
         }
+    }
+    if let Some(more) = more {
+        let _ = writeln!(o, "- {more}");
     }
     if let Some(l) = &s.llm {
         llm_section(&mut o, l, lang);
