@@ -302,17 +302,12 @@ fn a_tidy_default() {
     assert_eq!(lines.lines().count(), 50);
 }
 
-/// Regression: `run old.log` on a 2015 log printed a flood of `incident detected` warnings,
-/// said "Requests/s now 10000.0" with a green *live* badge. Old data is a replay: rates in
-/// log time, the mode on the page, and one line on the terminal for what was found.
-#[test]
-fn replaying_an_old_log_is_not_live() {
-    use std::io::BufRead;
+/// `tailpulse run` on a copy of the fixture `name` (old data), reports every 100 ms, no
+/// database; standard output and error piped.
+fn replay(name: &str) -> (tempfile::TempDir, std::process::Child) {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("old.log");
-    std::fs::copy(fixture("blog_combined.log"), &log).unwrap();
-    let want = expected("blog_combined.log")["requests"].as_u64().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+    std::fs::copy(fixture(name), dir.path().join("old.log")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
         .args([
             "run",
             "--port",
@@ -327,6 +322,17 @@ fn replaying_an_old_log_is_not_live() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    (dir, child)
+}
+
+/// Regression: `run old.log` on a 2015 log printed a flood of `incident detected` warnings,
+/// said "Requests/s now 10000.0" with a green *live* badge. Old data is a replay: rates in
+/// log time, the mode on the page, and one line on the terminal for what was found.
+#[test]
+fn replaying_an_old_log_is_not_live() {
+    use std::io::BufRead;
+    let want = expected("blog_combined.log")["requests"].as_u64().unwrap();
+    let (_dir, mut child) = replay("blog_combined.log");
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut lines = Vec::new();
     let mut line = String::new();
@@ -431,27 +437,10 @@ fn incident_kinds(v: &serde_json::Value) -> std::collections::BTreeMap<String, u
 #[test]
 fn a_replay_finds_what_analyze_finds() {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("old.log");
-    std::fs::copy(fixture("clustered.log"), &log).unwrap();
-    let (v, _) = analyze(&[log.to_str().unwrap(), "--detect"]);
+    let (v, _) = analyze(&[&fixture("clustered.log"), "--detect"]);
     let want = incident_kinds(&v);
     assert!(!want.is_empty(), "the fixture has incidents to find");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
-        .args([
-            "run",
-            "--port",
-            "0",
-            "--no-db",
-            "--report-every",
-            "100ms",
-            "old.log",
-        ])
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let (_dir, mut child) = replay("clustered.log");
     let out = std::io::BufReader::new(child.stdout.take().unwrap());
     let summary = out
         .lines()
