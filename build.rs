@@ -31,4 +31,28 @@ fn main() {
         chart.display()
     );
     println!("cargo:rustc-env=TAILPULSE_CHART_JS={}", chart.display());
+    version(&root);
+}
+
+/// `--version`: the package version, and the git revision when built from a checkout.
+fn version(root: &str) {
+    let git = Path::new(root).join(".git");
+    if git.exists() {
+        println!("cargo:rerun-if-changed=.git/HEAD");
+        println!("cargo:rerun-if-changed=.git/refs/heads");
+    }
+    let pkg = std::env::var("CARGO_PKG_VERSION").expect("cargo sets CARGO_PKG_VERSION");
+    let rev = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success() && git.exists())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|r| !r.is_empty());
+    let v = match rev {
+        Some(r) => format!("{pkg} (git {r})"),
+        None => pkg,
+    };
+    println!("cargo:rustc-env=TAILPULSE_VERSION={v}");
 }

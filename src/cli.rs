@@ -16,7 +16,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "tailpulse",
-    version,
+    version = env!("TAILPULSE_VERSION"),
     about,
     long_about = None,
     args_conflicts_with_subcommands = true
@@ -51,6 +51,14 @@ pub enum Command {
     /// Look after the history database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Print a shell completion script: `tailpulse completions bash > /etc/bash_completion.d/tailpulse`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `tailpulse man | man -l -`.
+    Man,
 }
 
 /// `tailpulse db …`.
@@ -201,7 +209,8 @@ pub struct AnalyzeArgs {
     /// another process truncates while it is being analyzed stops the run (SIGBUS).
     #[arg(long)]
     pub no_mmap: bool,
-    /// Distinct routes kept; the rest are counted under (other).
+    /// Routes shown (the heaviest; eight times as many are counted by name); the rest are
+    /// one (other) row.
     #[arg(long, default_value_t = Limits::default().max_routes)]
     pub max_routes: usize,
     /// Lines dated further than this ahead of the clock are rejected (future_timestamp).
@@ -233,6 +242,20 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Db(DbCommand::Check { db })) => {
             crate::logging::init_stderr(cli.log_level.as_deref().unwrap_or("warn"), cli.color);
             db_check(&db)
+        }
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "tailpulse", &mut out);
+            print_out(&out)
+        }
+        Some(Command::Man) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .context("cannot render the manual page")?;
+            print_out(&out)
         }
         Some(Command::Generate(a)) => {
             crate::cli_live::generate(a, cli.log_level.as_deref().unwrap_or("info"), cli.color)
@@ -348,20 +371,21 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
     };
     match &a.out {
         Some(path) => std::fs::write(path, rendered)
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            let written = out
-                .write_all(rendered.as_bytes())
-                .and_then(|()| out.flush());
-            if let Err(e) = written
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                return Err(e).context("cannot write the report");
-            }
-        }
+            .with_context(|| format!("cannot write {}", path.display())),
+        None => print_out(rendered.as_bytes()),
     }
-    Ok(())
+}
+
+/// Writes `bytes` to standard output; a reader that stopped early (`| head`) is no error.
+fn print_out(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let written = out.write_all(bytes).and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to standard output")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The analysis of the range `--since`..`--until` stored in `db`, with the incidents

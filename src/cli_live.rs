@@ -62,7 +62,8 @@ pub struct RunArgs {
     /// Report language.
     #[arg(long, value_enum, default_value = "en")]
     pub lang: Lang,
-    /// Distinct routes kept; the rest are counted under (other).
+    /// Routes shown (the heaviest; eight times as many are counted by name); the rest are
+    /// one (other) row.
     #[arg(long, default_value_t = Limits::default().max_routes)]
     pub max_routes: usize,
     /// Address the dashboard listens on (loopback unless told otherwise).

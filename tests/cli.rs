@@ -174,3 +174,57 @@ fn empty_input_gives_an_empty_report() {
     assert!(v["response_time_ms"].is_null());
     assert!(v["peak_hour"].is_null());
 }
+
+/// `--version` names the git revision of a checkout build; completions load in a real bash;
+/// the manual page is roff with every command.
+#[test]
+fn version_completions_and_manual() {
+    let v = String::from_utf8(tailpulse(&["--version"], None).stdout).unwrap();
+    assert!(
+        v.starts_with(concat!("tailpulse ", env!("CARGO_PKG_VERSION"))),
+        "{v}"
+    );
+    if std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.git")).exists() {
+        let rev = v
+            .split("(git ")
+            .nth(1)
+            .map(|r| r.trim().trim_end_matches(')'));
+        assert!(
+            rev.is_some_and(|r| r.len() == 12 && r.bytes().all(|b| b.is_ascii_hexdigit())),
+            "{v}"
+        );
+    }
+    let bin = env!("CARGO_BIN_EXE_tailpulse");
+    let bash = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source <('{bin}' completions bash) && complete -p tailpulse"
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        bash.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bash.stderr)
+    );
+    assert!(String::from_utf8_lossy(&bash.stdout).contains("_tailpulse"));
+    for shell in ["zsh", "fish"] {
+        let out = tailpulse(&["completions", shell], None);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("analyze") && text.contains("max-routes"),
+            "{shell}"
+        );
+    }
+    let man = String::from_utf8(tailpulse(&["man"], None).stdout).unwrap();
+    assert!(
+        man.starts_with(".ie") || man.starts_with(".TH"),
+        "{}",
+        &man[..80]
+    );
+    assert!(man.contains(".TH tailpulse 1"));
+    for command in ["run", "analyze", "generate", "db", "completions"] {
+        assert!(man.contains(command), "{command}");
+    }
+}
