@@ -86,7 +86,7 @@ fn merged(total: Option<Aggregate>, agg: Aggregate) -> Aggregate {
     match total {
         None => agg,
         Some(mut total) => {
-            total.merge(&agg);
+            total.merge_owned(agg);
             total
         }
     }

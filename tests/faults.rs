@@ -119,18 +119,8 @@ fn redact_run_counts_every_line() {
 /// Runs the live pipeline on `inputs` until it has counted `expected` requests, gives a
 /// double count time to show itself, stops it and returns what it counted.
 async fn run_to(dir: &Path, inputs: Vec<PathBuf>, db: Option<PathBuf>, expected: u64) -> u64 {
-    let opts = RunOptions {
-        inputs: inputs
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect(),
-        out_dir: dir.to_path_buf(),
-        db,
-        report_every: Duration::from_millis(100),
-        publish_every: Duration::from_millis(50),
-        poll: Duration::from_millis(50),
-        ..RunOptions::default()
-    };
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let opts = common::run_options(dir, &inputs, db);
     let live = live::start(opts).unwrap();
     let mut rx = live.snapshots.clone();
     tokio::time::timeout(
@@ -351,14 +341,8 @@ async fn a_run_restarts_on_logs_without_response_times() {
         .unwrap();
         let n = expected["requests"].as_u64().unwrap();
         let opts = || RunOptions {
-            inputs: vec![log.to_string_lossy().into_owned()],
-            out_dir: dir.path().to_path_buf(),
-            db: Some(dir.path().join("tailpulse.db")),
-            report_every: Duration::from_millis(100),
-            publish_every: Duration::from_millis(50),
-            poll: Duration::from_millis(50),
             max_skew: Duration::from_secs(86_400),
-            ..RunOptions::default()
+            ..common::run_options(dir.path(), &[&log], Some(dir.path().join("tailpulse.db")))
         };
         for round in 0..2 {
             let live = live::start(opts()).unwrap_or_else(|e| panic!("{name} round {round}: {e}"));
@@ -522,17 +506,7 @@ fn a_clean_stop_leaves_the_history_in_the_database_file() {
     let copy = tempfile::tempdir().unwrap();
     let db = copy.path().join("copy.db");
     std::fs::copy(dir.path().join("tailpulse.db"), &db).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
-        .args(["analyze", "--output", "json", "--since", "3650d", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (v, _) = common::analyze_json(&["--since", "3650d", "--db", db.to_str().unwrap()]);
     assert_eq!(v["requests"], 60);
     let check = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
         .args(["db", "check", "--db"])

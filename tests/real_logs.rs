@@ -3,6 +3,8 @@
 //! timings, years old, slugs and query strings, clustered and bursty traffic, IPv6, JSON and
 //! W3C. Each known defect on such logs has a named test here.
 
+mod common;
+
 use std::process::Command;
 
 const REAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/real/");
@@ -18,18 +20,7 @@ fn expected(name: &str) -> serde_json::Value {
 
 /// `tailpulse analyze ARGS --output json`, parsed.
 fn analyze(args: &[&str]) -> (serde_json::Value, Vec<u8>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
-        .arg("analyze")
-        .args(args)
-        .args(["--output", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (serde_json::from_slice(&out.stdout).unwrap(), out.stdout)
+    common::analyze_json(args)
 }
 
 /// Every fixture is read whole: the counts match the ones its writer recorded.
@@ -168,22 +159,7 @@ fn urls_as_users_know_them() {
 }
 
 fn tailpulse(args: &[&str], stdin: Option<&[u8]>, dir: &std::path::Path) -> std::process::Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("NO_COLOR")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(data) = stdin {
-        input.write_all(data).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
+    common::tailpulse_in(Some(dir), args, stdin)
 }
 
 /// Regression: forcing a wrong `--format` exited 0 with "Requests: 0 | rejected: 10000", a

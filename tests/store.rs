@@ -13,15 +13,7 @@ use tailpulse::store::sqlite::SqliteStore;
 use tailpulse::store::{Commit, Retention, Store, StoreError};
 
 fn options(dir: &Path, log: &Path) -> RunOptions {
-    RunOptions {
-        inputs: vec![log.to_string_lossy().into_owned()],
-        out_dir: dir.to_path_buf(),
-        db: Some(dir.join("tailpulse.db")),
-        report_every: Duration::from_millis(100),
-        publish_every: Duration::from_millis(50),
-        poll: Duration::from_millis(50),
-        ..RunOptions::default()
-    }
+    common::run_options(dir, &[log], Some(dir.join("tailpulse.db")))
 }
 
 async fn run_until(opts: RunOptions, n: u64) -> tailpulse::summary::Summary {
@@ -38,18 +30,7 @@ async fn run_until(opts: RunOptions, n: u64) -> tailpulse::summary::Summary {
 }
 
 fn analyze_json(args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
-        .arg("analyze")
-        .args(["--output", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::analyze_json(args).0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -234,7 +234,21 @@ impl Aggregate {
         }
         self.hour_of_day[usize::from(crate::time::hour_of_day(req.ts_ms))].add(status, bytes, us);
 
+        let agent = hasher().hash_one(req.user_agent.as_bytes());
+        self.visitors
+            .insert_hash(hasher().hash_one((req.client.as_bytes(), agent)));
+        if self.bot_cache.len() > 4096 {
+            self.bot_cache.clear();
+        }
+        let bot = *self
+            .bot_cache
+            .entry(agent)
+            .or_insert_with(|| is_bot(&req.user_agent));
+        self.bots += u64::from(bot);
         let route = self.routing.route_of(&req.path, &mut self.scratch);
+        if let Some(frames) = &mut self.frames {
+            frames.add(&recent::Record::of(req, bot), route);
+        }
         let r = self.routes.entry(route);
         r.requests += 1;
         r.bytes = r.bytes.saturating_add(bytes);
@@ -250,21 +264,6 @@ impl Aggregate {
             *self.vhosts.entry(&req.vhost) += 1;
         }
         self.clients.add(&req.client, status, bytes);
-        let agent = hasher().hash_one(req.user_agent.as_bytes());
-        self.visitors
-            .insert_hash(hasher().hash_one((req.client.as_bytes(), agent)));
-        if self.bot_cache.len() > 4096 {
-            self.bot_cache.clear();
-        }
-        let bot = *self
-            .bot_cache
-            .entry(agent)
-            .or_insert_with(|| is_bot(&req.user_agent));
-        self.bots += u64::from(bot);
-        if let Some(frames) = &mut self.frames {
-            let record = recent::Record::of(req, bot);
-            frames.add(&record, self.routing.route_of(&req.path, &mut self.scratch));
-        }
     }
 
     /// Offers one request to the slowest / most recent / recent failures lists.
@@ -326,7 +325,7 @@ impl Aggregate {
             })
     }
 
-    /// Adds everything counted in `o`.
+    /// Adds everything counted in `o` (its detection frames only by [`Aggregate::merge_owned`]).
     pub fn merge(&mut self, o: &Aggregate) {
         self.lines.merge(&o.lines);
         for (name, s) in &o.sources {
@@ -355,8 +354,15 @@ impl Aggregate {
         self.slowest.merge(&o.slowest);
         self.recent.merge(&o.recent);
         self.recent_errors.merge(&o.recent_errors);
-        if let (Some(mine), Some(theirs)) = (&mut self.frames, &o.frames) {
-            mine.merge((**theirs).clone());
+    }
+
+    /// [`Aggregate::merge`] of an aggregate no longer needed: its detection frames are moved,
+    /// not copied.
+    pub fn merge_owned(&mut self, mut o: Aggregate) {
+        let theirs = o.frames.take();
+        self.merge(&o);
+        if let (Some(mine), Some(theirs)) = (&mut self.frames, theirs) {
+            mine.merge(*theirs);
         }
     }
 

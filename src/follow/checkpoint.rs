@@ -137,16 +137,21 @@ pub fn path_key(path: &std::path::Path) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn update_replaces_and_forgets() {
-        let id = FileId { dev: 1, ino: 2 };
-        let pos = |offset| FilePos {
+    /// A position `offset` bytes into file `id`.
+    fn at(id: FileId, offset: u64) -> FilePos {
+        FilePos {
             id,
             offset,
             lines: 0,
             head: 0,
             head_len: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn update_replaces_and_forgets() {
+        let id = FileId { dev: 1, ino: 2 };
+        let pos = |offset| at(id, offset);
         let mut c = Checkpoints::default();
         c.update("a", pos(10), false);
         c.update("a", pos(20), false);
@@ -166,13 +171,7 @@ mod tests {
     fn a_file_has_one_position_whatever_its_path() {
         let id = FileId { dev: 1, ino: 2 };
         let other = FileId { dev: 1, ino: 3 };
-        let pos = |id, offset| FilePos {
-            id,
-            offset,
-            lines: 0,
-            head: 0,
-            head_len: 0,
-        };
+        let pos = at;
         let mut c = Checkpoints::default();
         c.update("a.log", pos(id, 10), false);
         c.update("b.log", pos(other, 5), false);

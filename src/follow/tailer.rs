@@ -247,11 +247,6 @@ impl Tailer {
             .collect()
     }
 
-    /// The identity of the file at the path when it was found.
-    pub fn first_id(&self) -> Option<FileId> {
-        self.first_id
-    }
-
     /// The followed path as reported.
     pub fn name(&self) -> &Arc<str> {
         &self.name
@@ -262,11 +257,6 @@ impl Tailer {
         let cur = self.current.as_ref()?;
         let len = cur.file.metadata().ok()?.len();
         Some((cur.offset.min(len), len))
-    }
-
-    /// The identity of the file being followed now, if one is open.
-    pub fn current_id(&self) -> Option<FileId> {
-        self.current.as_ref().map(|o| o.id)
     }
 
     /// Reads everything new; appends whole-line chunks to `out`.

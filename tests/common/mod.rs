@@ -43,3 +43,68 @@ pub fn aggregate_written(name: &str, data: &[u8], threads: usize, block_size: us
 pub fn json(agg: &Aggregate) -> serde_json::Value {
     serde_json::to_value(tailpulse::analysis::analyze(agg, tailpulse::lang::Lang::En)).unwrap()
 }
+
+/// Options for a live run on `inputs` with reports in `dir`, history in `db`, and short
+/// intervals (reports every 100 ms, snapshots and polls every 50 ms).
+pub fn run_options(
+    dir: &std::path::Path,
+    inputs: &[&std::path::Path],
+    db: Option<std::path::PathBuf>,
+) -> tailpulse::live::RunOptions {
+    use std::time::Duration;
+    tailpulse::live::RunOptions {
+        inputs: inputs
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect(),
+        out_dir: dir.to_path_buf(),
+        db,
+        report_every: Duration::from_millis(100),
+        publish_every: Duration::from_millis(50),
+        poll: Duration::from_millis(50),
+        ..Default::default()
+    }
+}
+
+/// `tailpulse ARGS` in `dir` (the test's directory when `None`), with `stdin` piped in and
+/// `NO_COLOR` unset.
+pub fn tailpulse_in(
+    dir: Option<&std::path::Path>,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tailpulse"));
+    if let Some(d) = dir {
+        cmd.current_dir(d);
+    }
+    let mut child = cmd
+        .args(args)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(data) = stdin {
+        input.write_all(data).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// `tailpulse analyze ARGS --output json`, which must succeed: the document and its bytes.
+pub fn analyze_json(args: &[&str]) -> (serde_json::Value, Vec<u8>) {
+    let mut all = vec!["analyze"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--output", "json"]);
+    let out = tailpulse_in(None, &all, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (serde_json::from_slice(&out.stdout).unwrap(), out.stdout)
+}
