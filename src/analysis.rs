@@ -30,6 +30,11 @@ pub fn analyze_live(agg: &Aggregate, lang: Lang, extras: &LiveExtras) -> Summary
 /// Writes the insights and prompts of `s` (the numbers of `agg`) in `lang`: what the same
 /// analysis says in another language.
 pub fn annotate(s: &mut Summary, agg: &Aggregate, lang: Lang, extras: &LiveExtras) {
+    s.incidents = extras
+        .incidents
+        .iter()
+        .filter_map(crate::summary::IncidentRow::of)
+        .collect();
     let mut insights = extras.incidents.clone();
     insights.extend(crate::insights::insights(agg, s, lang));
     s.insights = insights;

@@ -216,10 +216,12 @@ pub struct AnalyzeArgs {
     /// Lines dated further than this ahead of the clock are rejected (future_timestamp).
     #[arg(long, default_value = "1d", value_parser = humantime::parse_duration)]
     pub max_skew: std::time::Duration,
-    /// Also run anomaly detection over the log, in log time, with the detector of a live
-    /// run (a replay of the same file finds the same incidents). Costs time and memory:
-    /// 1.8 times the time on the 1M-line bench file.
+    /// Skip anomaly detection (by default the log is run through the detector of a live
+    /// run, in log time: a replay of the same file finds the same incidents).
     #[arg(long)]
+    pub no_detect: bool,
+    /// Detection is on by default; kept so older command lines still work.
+    #[arg(long, hide = true, conflicts_with = "no_detect")]
     pub detect: bool,
     /// How paths become routes.
     #[command(flatten)]
@@ -337,7 +339,7 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
         },
         threads: a.threads.unwrap_or(defaults.threads),
         mmap: !a.no_mmap,
-        detect: a.detect,
+        detect: !a.no_detect,
         not_after_ms: crate::clock::now_ms()
             .saturating_add(a.max_skew.as_millis().min(i64::MAX as u128 / 2) as i64),
         routes: std::sync::Arc::new(
@@ -353,15 +355,25 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
             let files = inputs_or_stdin(&a.files)?;
             let mut agg = aggregate_inputs(&files, &opts)?;
             nothing_parsed(&agg)?;
-            let found = agg
-                .take_frames()
-                .map(|f| crate::detect::find_all(f, crate::detect::DetectorConfig::default()))
-                .unwrap_or_default();
+            // Detection runs beside the counting of the numbers: both are serial work.
+            let frames = agg.take_frames();
+            let (found, mut summary) = std::thread::scope(|s| {
+                let found = s.spawn(|| {
+                    frames
+                        .map(|f| {
+                            crate::detect::find_all(f, crate::detect::DetectorConfig::default())
+                        })
+                        .unwrap_or_default()
+                });
+                let summary = crate::summary::Summary::numbers(&agg);
+                (found.join().expect("detection does not panic"), summary)
+            });
             let extras = crate::analysis::LiveExtras {
                 incidents: crate::insights::anomaly::incidents(&agg, &found, a.lang),
                 ..Default::default()
             };
-            crate::analysis::analyze_live(&agg, a.lang, &extras)
+            crate::analysis::annotate(&mut summary, &agg, a.lang, &extras);
+            summary
         }
     };
     let rendered = match a.output {

@@ -87,11 +87,52 @@ pub struct Summary {
     pub recent_errors: Vec<SampleRow>,
     /// Findings with advice.
     pub insights: Vec<Insight>,
+    /// Detected incidents, the same ones that lead `insights`, as a list of their own.
+    pub incidents: Vec<IncidentRow>,
     /// Prompts ready to paste into an LLM.
     pub prompts: Vec<Prompt>,
     /// The machine-written analysis, when an LLM endpoint is configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub llm: Option<crate::llm::LlmStatus>,
+}
+
+/// One detected incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentRow {
+    /// What kind (`error_spike`, `site_quiet`, …).
+    pub kind: crate::insights::InsightKind,
+    /// The route or client concerned; none for the whole site.
+    pub subject: Option<String>,
+    /// How much it matters.
+    pub severity: crate::insights::Severity,
+    /// Start of the first minute that showed it (RFC 3339, UTC).
+    pub start: String,
+    /// End of the last minute that showed it, once over.
+    pub end: Option<String>,
+    /// When it was first detected.
+    pub detected: String,
+    /// What happened, in the report's language.
+    pub message: String,
+    /// The numbers behind it.
+    pub evidence: BTreeMap<String, f64>,
+}
+
+impl IncidentRow {
+    /// The row of an incident's insight (none for insights that are not incidents).
+    pub fn of(i: &Insight) -> Option<IncidentRow> {
+        let w = i.window?;
+        let t = crate::time::format_rfc3339;
+        Some(IncidentRow {
+            kind: i.kind,
+            subject: i.subject.clone(),
+            severity: i.severity,
+            start: t(w.start_ms),
+            end: w.end_ms.map(t),
+            detected: t(w.detected_ms),
+            message: i.message.clone(),
+            evidence: i.evidence.clone(),
+        })
+    }
 }
 
 /// One input.
@@ -510,6 +551,7 @@ impl Summary {
                 .map(SampleRow::from)
                 .collect(),
             insights: Vec::new(),
+            incidents: Vec::new(),
             prompts: Vec::new(),
             llm: None,
         }

@@ -281,24 +281,7 @@ fn a_tidy_default() {
 /// `tailpulse run` on a copy of the fixture `name` (old data), reports every 100 ms, no
 /// database; standard output and error piped.
 fn replay(name: &str) -> (tempfile::TempDir, std::process::Child) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(fixture(name), dir.path().join("old.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
-        .args([
-            "run",
-            "--port",
-            "0",
-            "--no-db",
-            "--report-every",
-            "100ms",
-            "old.log",
-        ])
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    (dir, child)
+    common::replay_log(std::path::Path::new(&fixture(name)))
 }
 
 /// Regression: `run old.log` on a 2015 log printed a flood of `incident detected` warnings,
@@ -392,70 +375,4 @@ fn advice_follows_the_evidence() {
     );
     let scanner = find("scanner");
     assert!(scanner["message"].as_str().unwrap().contains("404"));
-}
-
-/// The incidents `analyze` lists, counted by kind.
-fn incident_kinds(v: &serde_json::Value) -> std::collections::BTreeMap<String, u64> {
-    let mut kinds = std::collections::BTreeMap::new();
-    for i in v["insights"].as_array().unwrap() {
-        if !i["window"].is_null() {
-            *kinds
-                .entry(i["kind"].as_str().unwrap().to_owned())
-                .or_default() += 1;
-        }
-    }
-    kinds
-}
-
-/// Regression: `analyze` ran no detection, so a replay found incidents that `analyze` on
-/// the same file did not list. With `--detect` both run the same detector in log time: a
-/// replay of an old log finds, kind by kind, what `analyze` finds.
-#[test]
-fn a_replay_finds_what_analyze_finds() {
-    use std::io::BufRead;
-    let (v, _) = analyze(&[&fixture("clustered.log"), "--detect"]);
-    let want = incident_kinds(&v);
-    assert!(!want.is_empty(), "the fixture has incidents to find");
-    let (_dir, mut child) = replay("clustered.log");
-    let out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let summary = out
-        .lines()
-        .map(|l| l.unwrap())
-        .find(|l| l.contains("of old data"))
-        .expect("a replay summary line");
-    Command::new("kill")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    child.wait().unwrap();
-    let found = summary.split("incidents found in it: ").nth(1).unwrap();
-    let found = found.split(" (see").next().unwrap();
-    let mut got = std::collections::BTreeMap::new();
-    for part in found.split(", ") {
-        let (kind, n) = part.rsplit_once(' ').unwrap();
-        got.insert(kind.to_owned(), n.parse::<u64>().unwrap());
-    }
-    assert_eq!(got, want, "{summary}");
-}
-
-/// The text report lists ten incidents one by one and counts the rest by kind.
-#[test]
-fn many_incidents_are_summed_up_in_the_text_report() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
-        .args(["analyze", "--detect", &fixture("blog_combined.log")])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (v, _) = analyze(&[&fixture("blog_combined.log"), "--detect"]);
-    let total: u64 = incident_kinds(&v).values().sum();
-    assert!(total > 10, "{total}");
-    let listed = text
-        .lines()
-        .filter(|l| l.contains(" — resolved") || l.contains("ongoing"))
-        .count();
-    assert!(listed <= 10, "{listed} incidents listed one by one");
-    assert!(
-        text.contains(&format!("and {} more incidents", total - 10)),
-        "{text}"
-    );
 }

@@ -96,6 +96,15 @@ impl<V: Default + Merge + Clone + Weight> Capped<V> {
         }
     }
 
+    /// `(key, value)` pairs to change, the overflow entry (named [`OTHER`]) last.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut V)> {
+        let other = self.other.as_mut().map(|v| (OTHER, v));
+        self.map
+            .iter_mut()
+            .map(|(k, v)| (k.as_str(), v))
+            .chain(other)
+    }
+
     /// `(key, value)` pairs, the overflow entry (named [`OTHER`]) last.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
         self.map

@@ -104,7 +104,7 @@ pub struct Aggregate {
     /// Per-minute frames for anomaly detection over a whole input (`analyze`); a live run
     /// builds its frames apart, as lines arrive.
     #[serde(skip)]
-    frames: Option<Box<crate::detect::frame::Frames>>,
+    frames: Option<Box<crate::detect::frame::FrameBuilder>>,
     #[serde(skip)]
     scratch: String,
     #[serde(skip)]
@@ -197,7 +197,17 @@ impl Aggregate {
 
     /// The per-minute frames kept (see [`Aggregate::with_detection`]), taken out.
     pub fn take_frames(&mut self) -> Option<crate::detect::frame::Frames> {
-        self.frames.take().map(|f| *f)
+        self.flush_route_minutes();
+        self.frames.take().map(|f| f.finish())
+    }
+
+    /// Hands every route's minute being filled to the frames.
+    fn flush_route_minutes(&mut self) {
+        if let Some(frames) = &mut self.frames {
+            for (route, r) in self.routes.iter_mut() {
+                frames.flush_route(&mut r.minute, route);
+            }
+        }
     }
 
     /// The latest request time this aggregate accepts.
@@ -246,10 +256,11 @@ impl Aggregate {
             .or_insert_with(|| is_bot(&req.user_agent));
         self.bots += u64::from(bot);
         let route = self.routing.route_of(&req.path, &mut self.scratch);
-        if let Some(frames) = &mut self.frames {
-            frames.add(&recent::Record::of(req, bot), route);
-        }
+        let minute = self.frames.as_mut().map(|f| f.add_request(req, us, bot));
         let r = self.routes.entry(route);
+        if let (Some(frames), Some((t, lat))) = (&mut self.frames, minute) {
+            frames.add_route(&mut r.minute, route, t, status, lat);
+        }
         r.requests += 1;
         r.bytes = r.bytes.saturating_add(bytes);
         match status {
@@ -359,6 +370,7 @@ impl Aggregate {
     /// [`Aggregate::merge`] of an aggregate no longer needed: its detection frames are moved,
     /// not copied.
     pub fn merge_owned(&mut self, mut o: Aggregate) {
+        o.flush_route_minutes();
         let theirs = o.frames.take();
         self.merge(&o);
         if let (Some(mine), Some(theirs)) = (&mut self.frames, theirs) {

@@ -29,6 +29,9 @@ pub struct Record {
     pub status: u16,
     /// The user agent looked automated.
     pub bot: bool,
+    /// Hash of the path without its query, for failed requests (4xx) only: how many
+    /// distinct paths a client probes.
+    pub path: u32,
 }
 
 impl Record {
@@ -46,8 +49,20 @@ impl Record {
             vhost: 0,
             status: req.status,
             bot,
+            path: if (400..500).contains(&req.status) {
+                path_hash(&req.path)
+            } else {
+                0
+            },
         }
     }
+}
+
+/// A stable 32-bit hash of `path` without its query string.
+pub fn path_hash(path: &str) -> u32 {
+    use std::hash::BuildHasher;
+    let bare = path.split_once('?').map_or(path, |(p, _)| p);
+    foldhash::fast::FixedState::with_seed(3).hash_one(bare.as_bytes()) as u32
 }
 
 /// Records with their own names, as a reader sends them.
@@ -111,23 +126,17 @@ impl RecordBatch {
         self.scratch = scratch;
         let vhost = intern(&mut self.names, &mut self.index, &req.vhost);
         let hash = foldhash::fast::FixedState::with_seed(1);
+        let bot = *self
+            .bots
+            .entry(std::hash::BuildHasher::hash_one(
+                &hash,
+                req.user_agent.as_bytes(),
+            ))
+            .or_insert_with(|| super::is_bot(&req.user_agent));
         self.records.push(Record {
-            ts_ms: req.ts_ms,
-            bytes: req.bytes,
-            client: client_hash(&req.client),
-            us: req.response_ms.map_or(u32::MAX, |ms| {
-                super::latency::ms_to_us(ms).min(u64::from(u32::MAX - 1)) as u32
-            }),
             route,
             vhost,
-            status: req.status,
-            bot: *self
-                .bots
-                .entry(std::hash::BuildHasher::hash_one(
-                    &hash,
-                    req.user_agent.as_bytes(),
-                ))
-                .or_insert_with(|| super::is_bot(&req.user_agent)),
+            ..Record::of(req, bot)
         });
     }
 

@@ -65,6 +65,10 @@ pub struct RouteStats {
     pub bytes: u64,
     /// Response times.
     pub latency: Latency,
+    /// The route's current minute for anomaly detection (`analyze` only): its start and
+    /// numbers, handed to the frames when the next minute begins. Neither saved nor merged.
+    #[serde(skip)]
+    pub minute: Option<(i64, crate::detect::frame::RouteMinute)>,
 }
 
 impl super::capped::Weight for RouteStats {

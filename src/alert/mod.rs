@@ -219,13 +219,13 @@ impl Engine {
                     requests: m.requests,
                     errors_4xx: m.errors_4xx,
                     errors_5xx: m.errors_5xx,
-                    latency: m.latency.clone(),
+                    latency: m.latency.as_deref().cloned().unwrap_or_default(),
                 }),
                 None => Sample {
                     requests: f.requests,
                     errors_4xx: f.errors_4xx,
                     errors_5xx: f.errors_5xx,
-                    latency: f.latency.clone(),
+                    latency: f.latency.as_deref().cloned().unwrap_or_default(),
                 },
             };
             rule.samples.push_back(sample);

@@ -1,14 +1,12 @@
-//! The checks run on every closed minute: scanners, traffic (surge, drop, silence), each
-//! route's errors and latency, the site's, and the bot share.
+//! The checks run on every closed minute: scanners, site traffic, each route's errors and
+//! response times over several windows, the site's, and the bot share.
 
-use super::baseline::LatencyBaseline;
-use super::frame::{self, Frame, MINUTE_MS};
-use super::{AnomalyKind, Detector, RouteBase};
+use super::frame::{ClientMinute, Frame, MINUTE_MS};
+use super::history::{Cell, History, Window};
+use super::traffic::Finding;
+use super::{AnomalyKind, Detector};
 use crate::insights::Severity;
-
-/// Standard scores that count as a departure (errors, traffic).
-const ERROR_Z: f64 = 4.5;
-const TRAFFIC_Z: f64 = 6.0;
+use std::collections::BTreeMap;
 
 /// A departure seen in one minute.
 pub(super) struct Hit {
@@ -16,11 +14,9 @@ pub(super) struct Hit {
     pub(super) severity: Severity,
     pub(super) route: String,
     pub(super) client: Option<u64>,
+    /// Start of the first minute that showed it.
+    pub(super) start_ms: i64,
     pub(super) evidence: Vec<(&'static str, f64)>,
-}
-
-fn z_binomial(e: f64, n: f64, p: f64) -> f64 {
-    (e - n * p) / (n * p * (1.0 - p)).max(1e-9).sqrt()
 }
 
 /// Natural log of the chance of `k` or more events where `lambda` are expected (Poisson):
@@ -48,292 +44,480 @@ pub fn ln_poisson_tail(k: u64, lambda: f64) -> f64 {
 }
 
 /// A failure count this unlikely under the baseline is a spike (about one false alarm in
-/// ten million route-minutes).
+/// ten million route-windows).
 const LN_SURPRISE: f64 = -13.0;
+/// Fewest 5xx responses in a window that make a spike.
+pub const MIN_ERRORS: u64 = 5;
+/// Fewest requests (outside the window) that make a baseline.
+const MIN_BASE_REQUESTS: f64 = 30.0;
+/// Weight of the prior error rate, in requests.
+const PRIOR_WEIGHT: f64 = 50.0;
+/// Standard score of a shift of the typical (log) response time that is a regression.
+const LATENCY_Z: f64 = 6.0;
+/// Least slowdown of the typical response time that matters (ms).
+const MIN_SLOWDOWN_MS: f64 = 25.0;
+/// Least spread of log response times assumed (a route whose times never vary is not
+/// infinitely sure of itself).
+const MIN_SD_LN: f64 = 0.25;
+
+/// The baseline 5xx rate of `w` when its errors are a spike against it: far more failures
+/// than the minutes outside the window make likely, and a clearly higher rate.
+pub fn error_spike(w: &Window, prior: f64) -> Option<f64> {
+    if w.base_n < MIN_BASE_REQUESTS || w.e5 < MIN_ERRORS {
+        return None;
+    }
+    let p0 = ((w.base_e5 + prior * PRIOR_WEIGHT) / (w.base_n + PRIOR_WEIGHT)).max(0.001);
+    let rate = w.e5 as f64 / w.n as f64;
+    (rate >= (3.0 * p0).max(p0 + 0.02) && ln_poisson_tail(w.e5, w.n as f64 * p0) <= LN_SURPRISE)
+        .then_some(p0)
+}
+
+/// A slowdown: typical (geometric mean) and average response times, now and usual (ms).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slowdown {
+    /// Typical response time in the window.
+    pub typical: f64,
+    /// Typical response time of the baseline.
+    pub usual: f64,
+    /// Average in the window.
+    pub avg: f64,
+    /// Average of the baseline.
+    pub usual_avg: f64,
+}
+
+/// A slowdown of `w` by at least `ratio` that its baseline's spread cannot explain.
+pub fn slowdown(w: &Window, ratio: f64) -> Option<Slowdown> {
+    let min_n = if w.minutes <= 2 { 8 } else { 20 };
+    if w.base_lat.n < 50.0 || w.lat.n < min_n {
+        return None;
+    }
+    let now = w.lat.scaled(1.0);
+    let d = now.mean_ln() - w.base_lat.mean_ln();
+    let sd = w.base_lat.sd_ln().max(MIN_SD_LN);
+    let z = d / (sd / (w.lat.n as f64).sqrt());
+    let (typical, usual) = (now.mean_ln().exp(), w.base_lat.mean_ln().exp());
+    (z >= LATENCY_Z && typical >= ratio * usual && typical - usual >= MIN_SLOWDOWN_MS).then(|| {
+        Slowdown {
+            typical,
+            usual,
+            avg: now.avg_ms(),
+            usual_avg: w.base_lat.avg_ms(),
+        }
+    })
+}
+
+/// Severity of an error spike: by the share of all traffic that failed beyond the baseline,
+/// and by how much of the route fails.
+fn error_severity(rate: f64, share: f64) -> Severity {
+    if share >= 0.05 {
+        Severity::Critical
+    } else if share >= 0.005 || rate >= 0.2 {
+        Severity::Warning
+    } else {
+        Severity::Info
+    }
+}
+
+/// Severity of a slowdown: by the share of traffic slowed and by how much.
+fn latency_severity(share: f64, ratio: f64) -> Severity {
+    if share >= 0.25 && ratio >= 3.0 {
+        Severity::Critical
+    } else if share >= 0.02 || ratio >= 5.0 {
+        Severity::Warning
+    } else {
+        Severity::Info
+    }
+}
+
+/// The site's requests in the window of `minutes` (or `fallback` when the site has no such
+/// window yet).
+fn site_requests(site: &[Window], minutes: usize, fallback: u64) -> f64 {
+    site.iter()
+        .find(|w| w.minutes == minutes)
+        .map_or(fallback, |w| w.n)
+        .max(1) as f64
+}
+
+/// What an open incident of a history needs to go on, from its newest five minutes: a 5xx
+/// rate, a typical log response time.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Ongoing {
+    errors: Option<f64>,
+    /// The level to stay above, and the usual typical time (ms).
+    ln_latency: Option<(f64, f64)>,
+}
+
+/// How far below the running typical time (ln) a minute may be and still be looked at.
+const GATE_MARGIN: f64 = 0.1;
+
+/// Minutes an open incident is judged on.
+const ONGOING_MINUTES: usize = 5;
+
+impl Ongoing {
+    /// From the incidents open on `route`: a third of the way from the baseline to the
+    /// worst seen (for response times, in log terms).
+    pub(super) fn of(
+        open: &BTreeMap<(AnomalyKind, String), super::Anomaly>,
+        route: &str,
+    ) -> Ongoing {
+        if open.is_empty() {
+            return Ongoing::default();
+        }
+        let get = |kind| {
+            open.get(&(kind, route.to_owned()))
+                .map(|a| (a.evidence["baseline"], a.evidence["peak"]))
+        };
+        Ongoing {
+            errors: get(AnomalyKind::ErrorSpike).map(|(p0, p1)| p0 + (p1 - p0) / 3.0),
+            ln_latency: get(AnomalyKind::LatencyRegression).map(|(usual, t)| {
+                let (u, t) = (usual.max(0.01).ln(), t.max(0.01).ln());
+                (u + (t - u) / 3.0, usual)
+            }),
+        }
+    }
+}
+
+/// An error spike found in window `w` against the baseline rate `p0`, from `onset` minutes
+/// back.
+fn error_hit(route: &str, start_ms: i64, w: &Window, p0: f64, site: &[Window]) -> Hit {
+    let rate = w.e5 as f64 / w.n.max(1) as f64;
+    let excess = (w.e5 as f64 - w.n as f64 * p0).max(0.0);
+    let share = excess / site_requests(site, w.minutes, w.n);
+    Hit {
+        kind: AnomalyKind::ErrorSpike,
+        severity: error_severity(rate, share),
+        route: route.to_owned(),
+        client: None,
+        start_ms,
+        evidence: vec![
+            ("now", rate),
+            ("baseline", p0),
+            ("requests", w.n as f64),
+            ("errors", w.e5 as f64),
+            ("window_min", w.minutes as f64),
+            ("share", share),
+        ],
+    }
+}
+
+/// A slowdown `s` found in window `w`.
+fn latency_hit(route: &str, start_ms: i64, w: &Window, s: Slowdown, site: &[Window]) -> Hit {
+    let share = w.n as f64 / site_requests(site, w.minutes, w.n);
+    let ratio = s.typical / s.usual;
+    Hit {
+        kind: AnomalyKind::LatencyRegression,
+        severity: latency_severity(share, ratio),
+        route: route.to_owned(),
+        client: None,
+        start_ms,
+        evidence: vec![
+            ("now", s.typical),
+            ("baseline", s.usual),
+            ("ratio", ratio),
+            ("avg_ms", s.avg),
+            ("baseline_avg_ms", s.usual_avg),
+            ("window_min", w.minutes as f64),
+            ("share", share),
+        ],
+    }
+}
+
+/// Errors, then response times, of one history: whether an open incident goes on, or
+/// whether a window departs from its baseline (the newest minute still showing it, or a
+/// long window would keep finding an incident for an hour after it ended).
+fn judge(
+    h: &mut History,
+    route: &str,
+    t_ms: i64,
+    ongoing: Ongoing,
+    cfg: (f64, f64),
+    site: &[Window],
+) -> (Option<Hit>, Option<Hit>) {
+    let (prior, ratio) = cfg;
+    // Summing the windows is the costly part: only when the newest minute could open an
+    // incident (more 5xx than the running rate, or a typical time well above the running
+    // typical; an incident needs twice the baseline in its newest minute).
+    let newest = h.last().copied().unwrap_or_default();
+    let may_fail = ongoing.errors.is_none()
+        && newest.e5 > 0
+        && newest.e5 as f64 > newest.n as f64 * h.error_rate;
+    let may_slow = ongoing.ln_latency.is_none()
+        && newest.lat.n > 0
+        && h.typical_ln.is_none_or(|t| {
+            newest.lat.sum_ln / newest.lat.n as f64 >= t + ratio.ln() / 2.0 - GATE_MARGIN
+        });
+    let windows = if may_fail || may_slow {
+        h.windows()
+    } else {
+        Vec::new()
+    };
+    let recent = h.recent(ONGOING_MINUTES);
+    let start = |onset: usize| t_ms - onset as i64 * MINUTE_MS;
+    let err = match ongoing.errors {
+        Some(at) => {
+            (recent.e5 > 0 && recent.e5 as f64 >= at * recent.n as f64).then_some((0, recent, 0.0))
+        }
+        None => {
+            let failing = |c: &Cell, p0: f64| c.e5 > 0 && c.e5 as f64 > 2.0 * c.n as f64 * p0;
+            windows
+                .iter()
+                .find_map(|w| error_spike(w, prior).map(|p0| (*w, p0)))
+                .filter(|(_, p0)| h.last().is_some_and(|c| failing(c, *p0)))
+                .map(|(w, p0)| (h.onset(w.minutes, |c| failing(c, p0)), w, p0))
+        }
+    };
+    let err = err.map(|(onset, w, p0)| {
+        h.flag(onset + 1);
+        error_hit(route, start(onset), &w, p0, site)
+    });
+    let lat = match ongoing.ln_latency {
+        Some((at, usual)) => {
+            let now = recent.lat.scaled(1.0);
+            (recent.lat.n > 0 && now.mean_ln() >= at).then(|| {
+                let s = Slowdown {
+                    typical: now.mean_ln().exp(),
+                    usual,
+                    avg: now.avg_ms(),
+                    usual_avg: 0.0,
+                };
+                (0, recent, s)
+            })
+        }
+        None => {
+            let slow = |c: &Cell, w: &Window| {
+                c.lat.n > 0
+                    && c.lat.sum_ln / c.lat.n as f64 >= w.base_lat.mean_ln() + ratio.ln() / 2.0
+            };
+            windows
+                .iter()
+                .find_map(|w| slowdown(w, ratio).map(|s| (*w, s)))
+                .filter(|(w, _)| h.last().is_some_and(|c| slow(c, w)))
+                .map(|(w, s)| (h.onset(w.minutes, |c| slow(c, &w)), w, s))
+        }
+    };
+    let lat = lat.map(|(onset, w, s)| {
+        h.flag(onset + 1);
+        latency_hit(route, start(onset), &w, s, site)
+    });
+    (err, lat)
+}
 
 impl Detector {
     /// Clients with many 404s (at least 30 a minute) over many distinct paths in the last
     /// two minutes.
-    pub(super) fn scanners(&self, w: &Frame, hits: &mut Vec<Hit>) -> Vec<u64> {
+    pub(super) fn scanners(&self, f: &Frame, hits: &mut Vec<Hit>) -> Vec<u64> {
         let mut out = Vec::new();
-        for (client, c) in &w.clients {
-            if c.not_found >= 60 && c.routes.len() >= 10 {
+        let prev = self.prev.as_ref().map(|p| &p.clients);
+        for (client, c) in &f.clients {
+            let mut both = c.clone();
+            if let Some(p) = prev.and_then(|p| p.get(client)) {
+                both.merge(p);
+            }
+            if let Some(hit) = scanner_hit(*client, &both, f.t_ms) {
                 out.push(*client);
-                hits.push(Hit {
-                    kind: AnomalyKind::Scanner,
-                    severity: Severity::Warning,
-                    route: String::new(),
-                    client: Some(*client),
-                    evidence: vec![
-                        ("now", c.not_found as f64 / 2.0),
-                        ("baseline", 0.0),
-                        ("distinct_paths", c.routes.len() as f64),
-                    ],
-                });
+                hits.push(hit);
             }
         }
         out
     }
 
-    /// Surges, drops and silence against the traffic level (scanners left out).
+    /// Surges, drops and silence of the site's traffic (scanners left out).
     pub(super) fn traffic(&mut self, f: &Frame, scanners: &[u64], hits: &mut Vec<Hit>) {
-        let r = f.requests_without(scanners) as f64;
-        self.season.add(f.t_ms, r);
-        let Some(level) = self.level else {
-            if r > 0.0 {
-                self.level = Some(r);
-            }
-            return;
-        };
-        let expected = (level * self.season.factor(f.t_ms)).max(0.1);
-        let z = (r - expected) / expected.max(1.0).sqrt();
-        let warm = self.minutes >= self.config.warmup_minutes;
-        let mut departed = false;
-        let ev = |extra: Vec<(&'static str, f64)>| {
-            let mut v = vec![("now", r), ("baseline", expected)];
-            v.extend(extra);
-            v
-        };
-        if warm && r == 0.0 && expected >= 5.0 {
-            self.quiet += 1;
-            departed = true;
-            if self.quiet >= 2 {
-                hits.push(Hit {
-                    kind: AnomalyKind::SiteQuiet,
-                    severity: Severity::Critical,
-                    route: String::new(),
-                    client: None,
-                    evidence: ev(vec![("quiet_minutes", f64::from(self.quiet))]),
-                });
-            }
-        } else {
-            self.quiet = 0;
-        }
-        if warm && r >= self.config.surge_ratio * expected && z >= TRAFFIC_Z {
-            departed = true;
-            hits.push(Hit {
-                kind: AnomalyKind::TrafficSurge,
-                severity: Severity::Warning,
-                route: String::new(),
-                client: None,
-                evidence: ev(vec![("ratio", r / expected)]),
-            });
-        }
-        if warm
-            && expected >= 20.0
-            && r <= self.config.drop_ratio * expected
-            && z <= -TRAFFIC_Z
-            && r > 0.0
-        {
-            departed = true;
-            let severity = if r <= 0.1 * expected {
-                Severity::Critical
-            } else {
-                Severity::Warning
-            };
-            hits.push(Hit {
-                kind: AnomalyKind::TrafficDrop,
-                severity,
-                route: String::new(),
-                client: None,
-                evidence: ev(vec![("ratio", r / expected)]),
-            });
-        }
-        // A departure that lasts half an hour is the new normal.
-        let long = self.open.values().any(|a| {
-            matches!(a.kind, AnomalyKind::TrafficSurge | AnomalyKind::TrafficDrop)
-                && f.t_ms - a.start_ms >= 30 * MINUTE_MS
-        });
-        if !departed || long {
-            self.level = Some(level + 0.15 * (r - level));
+        let r = f.requests_without(scanners);
+        if let Some(found) = self.traffic.observe(f.t_ms, r, &self.config) {
+            hits.push(traffic_hit(&found, f.t_ms));
         }
     }
 
-    /// Error spikes, new failing routes and latency regressions per route; returns whether
-    /// any route had an error spike or a latency regression.
-    pub(super) fn routes(&mut self, f: &Frame, w: &Frame, hits: &mut Vec<Hit>) -> (bool, bool) {
+    /// Error spikes, new failing routes and slowdowns per route; returns whether any route
+    /// had an error spike, and whether any slowed down.
+    pub(super) fn routes(
+        &mut self,
+        f: &Frame,
+        site: &[Window],
+        hits: &mut Vec<Hit>,
+    ) -> (bool, bool) {
         let (mut any_err, mut any_lat) = (false, false);
-        let site_p = self.site_errors.rate(0.005);
-        let minute = self.minutes;
-        for (name, rw) in &w.routes {
+        let prior = Self::site_prior(site);
+        let (minute, warmup) = (self.minutes, self.config.warmup_minutes);
+        let ratio = self.config.latency_ratio;
+        for (name, rm) in &f.routes {
             if name == crate::aggregate::capped::OTHER {
                 continue;
             }
-            let base = self
+            let ongoing = Ongoing::of(&self.open, name);
+            let h = self
                 .routes
-                .entry(name.clone())
-                .or_insert_with(|| RouteBase {
-                    first_minute: minute,
-                    ..RouteBase::default()
-                });
-            base.last_minute = minute;
-            let (e, n) = (rw.errors_5xx as f64, rw.requests as f64);
-            let p0 = base.errors.rate(site_p.min(0.05)).max(0.002);
-            let last = f.routes.get(name);
-            // The last two minutes, or the last one alone (an incident that began late in
-            // the minute before shows there first).
-            let spiking = [Some(rw), last]
-                .into_iter()
-                .flatten()
-                .find(|r| error_spike(r, p0));
-            let mut err_hit = false;
-            if base.requests >= 30 {
-                if let Some(r) = spiking {
-                    err_hit = true;
-                    any_err = true;
-                    hits.push(error_spike_hit(name, r.errors_5xx, r.requests, p0));
-                }
-            } else if minute >= self.config.warmup_minutes
-                && base.first_minute >= self.config.warmup_minutes
-                && e >= 5.0
-                && e / n >= 0.5
-            {
-                err_hit = true;
-                any_err = true;
-                hits.push(Hit {
-                    kind: AnomalyKind::NewRouteFailing,
-                    severity: Severity::Critical,
-                    route: name.clone(),
-                    client: None,
-                    evidence: vec![("now", e / n), ("baseline", 0.0), ("requests", n)],
-                });
-            }
-            let ratio = self.config.latency_ratio;
-            let lat_hit = latency_hit(&base.latency, &rw.latency, ratio, 8)
-                .or_else(|| last.and_then(|r| latency_hit(&base.latency, &r.latency, ratio, 8)));
-            if let Some(ev) = &lat_hit {
-                any_lat = true;
-                hits.push(Hit {
-                    kind: AnomalyKind::LatencyRegression,
-                    severity: Severity::Warning,
-                    route: name.clone(),
-                    client: None,
-                    evidence: ev.clone(),
-                });
-            }
-            if let Some(rf) = f.routes.get(name) {
-                base.requests += rf.requests;
-                if !err_hit {
-                    base.errors.add(rf.errors_5xx, rf.requests);
-                }
-            }
-            if lat_hit.is_none() && rw.latency.count() >= 5 {
-                base.latency.add(&rw.latency);
-            }
+                .entry_ref(name.as_str())
+                .or_insert_with(|| History::new(minute));
+            h.push(minute, cell(rm.requests, rm.errors_5xx, rm.stats));
+            let (err, lat) = judge(h, name, f.t_ms, ongoing, (prior, ratio), site);
+            let err = err.or_else(|| {
+                (minute >= warmup && h.first_minute >= warmup)
+                    .then(|| new_route_failing(h, name, f.t_ms, site))
+                    .flatten()
+            });
+            any_err |= err.is_some();
+            any_lat |= lat.is_some();
+            hits.extend(err.into_iter().chain(lat));
         }
         (any_err, any_lat)
     }
 
-    /// Site-wide error rate and latency, when no single route explains them.
+    /// The site's error rate before the window under test (`site`: its windows), as the
+    /// prior of a route's.
+    fn site_prior(site: &[Window]) -> f64 {
+        site.first()
+            .map_or(0.005, |w| {
+                (w.base_e5 + 0.005 * PRIOR_WEIGHT) / (w.base_n + PRIOR_WEIGHT)
+            })
+            .clamp(0.002, 0.05)
+    }
+
+    /// Site-wide error rate and response times, when no single route explains them.
     pub(super) fn site(
         &mut self,
-        f: &Frame,
-        w: &Frame,
+        t_ms: i64,
+        site: &[Window],
         (route_err, route_lat): (bool, bool),
         hits: &mut Vec<Hit>,
     ) {
-        let (e, n) = (w.errors_5xx as f64, w.requests as f64);
-        let p0 = self.site_errors.rate(0.005).max(0.001);
-        let warm = self.minutes >= self.config.warmup_minutes;
-        let spike =
-            warm && e >= 5.0 && e / n >= (3.0 * p0).max(0.05) && z_binomial(e, n, p0) >= ERROR_Z;
-        if spike && !route_err {
-            hits.push(error_spike_hit("", w.errors_5xx, w.requests, p0));
+        if self.minutes < self.config.warmup_minutes {
+            return;
         }
-        if !spike {
-            self.site_errors.add(f.errors_5xx, f.requests);
+        let cfg = (0.005, self.config.latency_ratio);
+        let ongoing = Ongoing::of(&self.open, "");
+        let (err, lat) = judge(&mut self.site, "", t_ms, ongoing, cfg, site);
+        if !route_err {
+            hits.extend(err);
         }
-        let lat = latency_hit(
-            &self.site_latency,
-            &w.latency,
-            self.config.latency_ratio,
-            20,
-        );
-        match lat {
-            Some(ev) if warm && !route_lat => hits.push(Hit {
-                kind: AnomalyKind::LatencyRegression,
-                severity: Severity::Warning,
-                route: String::new(),
-                client: None,
-                evidence: ev,
-            }),
-            Some(_) => {}
-            None if w.latency.count() >= 5 => self.site_latency.add(&w.latency),
-            None => {}
+        if !route_lat {
+            hits.extend(lat);
         }
     }
 
-    /// The share of automated requests.
-    pub(super) fn bot_share(&mut self, f: &Frame, w: &Frame, hits: &mut Vec<Hit>) {
-        let (b, n) = (w.bots as f64, w.requests as f64);
+    /// The share of automated requests, high for [`BOT_MINUTES`] minutes in a row (a
+    /// crawler's burst of a minute or two is usual).
+    pub(super) fn bot_share(&mut self, f: &Frame, hits: &mut Vec<Hit>) {
+        let (b, n) = (f.bots as f64, f.requests as f64);
         let p0 = self.bots.rate(0.1);
         let warm = self.minutes >= self.config.warmup_minutes * 3;
-        if warm
-            && n >= 50.0
+        let high = warm
+            && n >= 25.0
             && b / n >= p0 + 0.25
             && b / n >= 2.0 * p0
-            && z_binomial(b, n, p0) >= 6.0
-        {
+            && z_binomial(b, n, p0) >= 4.0;
+        if !high {
+            self.bot_run = 0;
+            self.bots.add(f.bots, f.requests);
+            return;
+        }
+        self.bot_run += 1;
+        if self.bot_run >= BOT_MINUTES {
             hits.push(Hit {
                 kind: AnomalyKind::BotSurge,
                 severity: Severity::Info,
                 route: String::new(),
                 client: None,
+                start_ms: f.t_ms - i64::from(BOT_MINUTES - 1) * MINUTE_MS,
                 evidence: vec![("now", b / n), ("baseline", p0)],
             });
-        } else {
-            self.bots.add(f.bots, f.requests);
         }
     }
 }
 
-/// An error spike on `route` (empty: the site): `errors` of `requests` failed where the
-/// baseline rate is `p0`; critical from 20 % up.
-fn error_spike_hit(route: &str, errors: u64, requests: u64, p0: f64) -> Hit {
-    let rate = errors as f64 / requests as f64;
-    Hit {
-        kind: AnomalyKind::ErrorSpike,
-        severity: if rate >= 0.2 {
-            Severity::Critical
-        } else {
-            Severity::Warning
-        },
-        route: route.to_owned(),
-        client: None,
+/// Minutes in a row of a high bot share that make a bot surge.
+const BOT_MINUTES: u32 = 4;
+
+fn z_binomial(e: f64, n: f64, p: f64) -> f64 {
+    (e - n * p) / (n * p * (1.0 - p)).max(1e-9).sqrt()
+}
+
+/// One minute of one route, as its history keeps it.
+pub(super) fn cell(n: u64, e5: u64, lat: super::stats::LogStats) -> Cell {
+    Cell {
+        n,
+        e5,
+        lat,
+        flagged: false,
+    }
+}
+
+/// A client with many 404s over many distinct paths in two minutes.
+fn scanner_hit(client: u64, c: &ClientMinute, t_ms: i64) -> Option<Hit> {
+    (c.not_found >= 60 && c.routes.len() >= 10).then(|| Hit {
+        kind: AnomalyKind::Scanner,
+        severity: Severity::Warning,
+        route: String::new(),
+        client: Some(client),
+        start_ms: t_ms,
         evidence: vec![
-            ("now", rate),
-            ("baseline", p0),
-            ("requests", requests as f64),
+            ("now", c.not_found as f64 / 2.0),
+            ("baseline", 0.0),
+            ("distinct_paths", c.routes.len() as f64),
         ],
-    }
-}
-
-/// Whether a route's 5xx count is far too high for its baseline rate `p0`.
-fn error_spike(r: &frame::RouteMinute, p0: f64) -> bool {
-    let (e, n) = (r.errors_5xx as f64, r.requests as f64);
-    e >= 3.0 && e / n >= (4.0 * p0).max(0.1) && ln_poisson_tail(r.errors_5xx, n * p0) <= LN_SURPRISE
-}
-
-/// Evidence of a latency regression of `now` against `base`, if there is one.
-fn latency_hit(
-    base: &LatencyBaseline,
-    now: &crate::aggregate::latency::Latency,
-    ratio: f64,
-    min_count: u64,
-) -> Option<Vec<(&'static str, f64)>> {
-    let (b50, b95) = base.get()?;
-    if now.count() < min_count {
-        return None;
-    }
-    let (p50, p95) = (now.quantile(0.5)?, now.quantile(0.95)?);
-    (p95 >= ratio * b95 && p95 - b95 >= 50.0 && p50 >= 0.9 * ratio * b50).then(|| {
-        vec![
-            ("now", p95),
-            ("baseline", b95),
-            ("p50_ms", p50),
-            ("baseline_p50_ms", b50),
-        ]
     })
+}
+
+/// A route first seen after the warm-up, without a baseline yet, that mostly fails.
+fn new_route_failing(h: &History, route: &str, t_ms: i64, site: &[Window]) -> Option<Hit> {
+    let w = match h.windows().last() {
+        Some(w) => *w,
+        None => {
+            let c = h.last()?;
+            Window {
+                minutes: 1,
+                n: c.n,
+                e5: c.e5,
+                ..Window::default()
+            }
+        }
+    };
+    let rate = w.e5 as f64 / w.n.max(1) as f64;
+    (w.base_n < MIN_BASE_REQUESTS && w.e5 >= MIN_ERRORS && rate >= 0.5).then(|| {
+        let share = w.e5 as f64 / site_requests(site, w.minutes, w.n);
+        Hit {
+            kind: AnomalyKind::NewRouteFailing,
+            severity: if share >= 0.05 {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
+            route: route.to_owned(),
+            client: None,
+            start_ms: t_ms - h.onset(w.minutes, |c| c.e5 > 0) as i64 * MINUTE_MS,
+            evidence: vec![
+                ("now", rate),
+                ("baseline", 0.0),
+                ("requests", w.n as f64),
+                ("share", share),
+            ],
+        }
+    })
+}
+
+/// The hit of a traffic finding in the minute starting at `t_ms`; severity by size and
+/// length.
+pub(super) fn traffic_hit(f: &Finding, t_ms: i64) -> Hit {
+    let ratio = f.now / f.expected.max(1e-9);
+    let severity = match f.kind {
+        AnomalyKind::SiteQuiet if f.quiet_minutes >= 5 => Severity::Critical,
+        AnomalyKind::TrafficDrop if ratio <= 0.1 => Severity::Critical,
+        AnomalyKind::TrafficSurge if ratio < 3.0 => Severity::Info,
+        _ => Severity::Warning,
+    };
+    let mut evidence = vec![("now", f.now), ("baseline", f.expected), ("ratio", ratio)];
+    if f.kind == AnomalyKind::SiteQuiet {
+        evidence.push(("quiet_minutes", f.quiet_minutes as f64));
+    }
+    Hit {
+        kind: f.kind,
+        severity,
+        route: String::new(),
+        client: None,
+        start_ms: t_ms - f.onset as i64 * MINUTE_MS,
+        evidence,
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,13 @@
 //! Per-minute frames: what anomaly detection and alert rules look at. Built from the compact
 //! records readers send, closed once the minute is over.
 
+use super::stats::LogStats;
 use crate::aggregate::latency::Latency;
 use crate::aggregate::recent::RecordBatch;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+/// Maps of a frame: keys come from log lines, so the hash is seeded per run.
+type Map<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// One minute, in milliseconds.
 pub const MINUTE_MS: i64 = 60_000;
@@ -25,17 +29,46 @@ pub struct RouteMinute {
     pub errors_4xx: u64,
     /// 5xx responses.
     pub errors_5xx: u64,
-    /// Response times.
-    pub latency: Latency,
+    /// Response times, as detection tests them.
+    #[serde(default)]
+    pub stats: LogStats,
+    /// Response times as a sketch, for alert rules on percentiles (kept only when
+    /// [`Frames::sketches`] is on).
+    #[serde(default)]
+    pub latency: Option<Box<Latency>>,
 }
 
 impl RouteMinute {
+    /// Adds one request with `status` and response time `lat` (µs, and its log).
+    pub fn add(&mut self, status: u16, lat: Option<(u64, f64)>, sketches: bool) {
+        self.requests += 1;
+        if let Some((us, l)) = lat {
+            self.stats.record(us, l);
+            if sketches {
+                self.latency.get_or_insert_default().record_us(us);
+            }
+        }
+        match status {
+            400..=499 => self.errors_4xx += 1,
+            500..=599 => self.errors_5xx += 1,
+            _ => {}
+        }
+    }
+
     /// Adds `o`.
     pub fn merge(&mut self, o: &RouteMinute) {
         self.requests += o.requests;
         self.errors_4xx += o.errors_4xx;
         self.errors_5xx += o.errors_5xx;
-        self.latency.merge(&o.latency);
+        self.stats.merge(&o.stats);
+        merge_sketch(&mut self.latency, &o.latency);
+    }
+}
+
+/// Adds the sketch `o` to `mine`.
+fn merge_sketch(mine: &mut Option<Box<Latency>>, o: &Option<Box<Latency>>) {
+    if let Some(o) = o {
+        mine.get_or_insert_default().merge(o);
     }
 }
 
@@ -46,7 +79,7 @@ pub struct ClientMinute {
     pub errors_4xx: u64,
     /// Of which 404.
     pub not_found: u64,
-    /// Distinct routes among them (up to 64).
+    /// Distinct paths among them (hashes, up to 64).
     pub routes: Vec<u32>,
 }
 
@@ -80,12 +113,17 @@ pub struct Frame {
     pub errors_5xx: u64,
     /// Requests whose user agent looked automated.
     pub bots: u64,
-    /// Response times of all requests.
-    pub latency: Latency,
+    /// Response times of all requests, as detection tests them.
+    #[serde(default)]
+    pub stats: LogStats,
+    /// Response times of all requests as a sketch (kept only when [`Frames::sketches`] is
+    /// on).
+    #[serde(default)]
+    pub latency: Option<Box<Latency>>,
     /// Per route.
-    pub routes: HashMap<String, RouteMinute>,
+    pub routes: Map<String, RouteMinute>,
     /// Clients with 4xx responses, by address hash.
-    pub clients: HashMap<u64, ClientMinute>,
+    pub clients: Map<u64, ClientMinute>,
 }
 
 impl Frame {
@@ -103,13 +141,65 @@ impl Frame {
         self.errors_4xx += o.errors_4xx;
         self.errors_5xx += o.errors_5xx;
         self.bots += o.bots;
-        self.latency.merge(&o.latency);
+        self.stats.merge(&o.stats);
+        merge_sketch(&mut self.latency, &o.latency);
         for (name, r) in &o.routes {
-            self.routes.entry(name.clone()).or_default().merge(r);
+            self.routes.entry_ref(name.as_str()).or_default().merge(r);
         }
         for (c, m) in &o.clients {
             self.clients.entry(*c).or_default().merge(m);
         }
+    }
+
+    /// Adds one request (see [`Frames::add`]).
+    fn add(&mut self, s: &Seen<'_>, sketches: bool, who: impl FnOnce() -> (u64, u32)) {
+        let lat = self.add_site(s, sketches, who);
+        self.route_mut(s.route).add(s.status, lat, sketches);
+    }
+
+    /// Adds one request to the site's numbers (not its route's); returns its response time
+    /// and the log of it.
+    fn add_site(
+        &mut self,
+        s: &Seen<'_>,
+        sketches: bool,
+        who: impl FnOnce() -> (u64, u32),
+    ) -> Option<(u64, f64)> {
+        self.requests += 1;
+        self.bots += u64::from(s.bot);
+        let lat = s.us.map(|us| (us, super::stats::ln_ms(us)));
+        if let Some((us, l)) = lat {
+            self.stats.record(us, l);
+            if sketches {
+                self.latency.get_or_insert_default().record_us(us);
+            }
+        }
+        match s.status {
+            400..=499 => {
+                self.errors_4xx += 1;
+                let (client, path) = who();
+                if self.clients.len() < MAX_CLIENTS || self.clients.contains_key(&client) {
+                    let c = self.clients.entry(client).or_default();
+                    c.errors_4xx += 1;
+                    c.not_found += u64::from(s.status == 404);
+                    c.add_route(path);
+                }
+            }
+            500..=599 => self.errors_5xx += 1,
+            _ => {}
+        }
+        lat
+    }
+
+    /// The numbers of `route` in this minute (of `(other)` once the frame holds
+    /// [`MAX_ROUTES`]).
+    fn route_mut(&mut self, route: &str) -> &mut RouteMinute {
+        let name = if self.routes.len() < MAX_ROUTES || self.routes.contains_key(route) {
+            route
+        } else {
+            crate::aggregate::capped::OTHER
+        };
+        self.routes.entry_ref(name).or_default()
     }
 
     /// Requests from `client`'s failing requests subtracted: traffic without one scanner.
@@ -123,6 +213,110 @@ impl Frame {
     }
 }
 
+/// Frames built from one stream of requests in mostly time order (a thread of `analyze`):
+/// the minute being filled is kept at hand, so a request costs no search of the minutes.
+#[derive(Debug, Clone, Default)]
+pub struct FrameBuilder {
+    done: Frames,
+    hot: Option<Frame>,
+}
+
+impl FrameBuilder {
+    /// Adds one request as it was parsed (response time `us`, automated when `bot`) to the
+    /// site's numbers of its minute, hashing the client only when its response was a 4xx;
+    /// returns the minute and the response time with its log, for
+    /// [`FrameBuilder::add_route`].
+    pub fn add_request(
+        &mut self,
+        req: &crate::request::Request<'_>,
+        us: Option<u64>,
+        bot: bool,
+    ) -> (i64, Option<(u64, f64)>) {
+        use crate::aggregate::recent::{client_hash, path_hash};
+        let t = floor(req.ts_ms);
+        let hot = self.hot(t);
+        let seen = Seen {
+            ts_ms: req.ts_ms,
+            status: req.status,
+            us,
+            bot,
+            route: "",
+        };
+        let lat = hot.add_site(&seen, false, || {
+            (client_hash(&req.client), path_hash(&req.path))
+        });
+        (t, lat)
+    }
+
+    /// Adds the request of minute `t` to `route`'s numbers: `current` is the route's
+    /// minute being filled, kept with the route by the caller, and handed to the frames
+    /// when the route's next minute begins (so a request costs no second lookup of its
+    /// route).
+    pub fn add_route(
+        &mut self,
+        current: &mut Option<(i64, RouteMinute)>,
+        route: &str,
+        t: i64,
+        status: u16,
+        lat: Option<(u64, f64)>,
+    ) {
+        if current.as_ref().is_some_and(|(ct, _)| *ct != t) {
+            self.flush_route(current, route);
+        }
+        current
+            .get_or_insert_with(|| (t, RouteMinute::default()))
+            .1
+            .add(status, lat, false);
+    }
+
+    /// Hands `route`'s minute being filled (see [`FrameBuilder::add_route`]) to the frames.
+    pub fn flush_route(&mut self, current: &mut Option<(i64, RouteMinute)>, route: &str) {
+        if let Some((t, rm)) = current.take() {
+            let f = match &mut self.hot {
+                Some(f) if f.t_ms == t => f,
+                _ => self.done.open.entry(t).or_insert_with(|| Frame::empty(t)),
+            };
+            f.route_mut(route).merge(&rm);
+        }
+    }
+
+    /// The frame of minute `t`, at hand.
+    fn hot(&mut self, t: i64) -> &mut Frame {
+        if self.hot.as_ref().is_none_or(|f| f.t_ms != t) {
+            if let Some(f) = self.hot.take() {
+                self.done.put(f);
+            }
+            self.hot = Some(self.done.open.remove(&t).unwrap_or_else(|| Frame::empty(t)));
+        }
+        self.hot.as_mut().expect("set above")
+    }
+
+    /// Adds the frames of `o`, built apart from other lines.
+    pub fn merge(&mut self, mut o: FrameBuilder) {
+        if let Some(f) = o.hot.take() {
+            o.done.put(f);
+        }
+        self.done.merge(o.done);
+    }
+
+    /// The frames built.
+    pub fn finish(mut self) -> Frames {
+        if let Some(f) = self.hot.take() {
+            self.done.put(f);
+        }
+        self.done
+    }
+}
+
+/// One request as frames count it.
+struct Seen<'a> {
+    ts_ms: i64,
+    status: u16,
+    us: Option<u64>,
+    bot: bool,
+    route: &'a str,
+}
+
 /// Frames still open, by minute, and the point up to which frames were handed out.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Frames {
@@ -131,12 +325,10 @@ pub struct Frames {
     /// Records that arrived for a minute already closed (counted in the aggregate, not in
     /// detection).
     pub late: u64,
-}
-
-/// A stable id of a route name, to count distinct routes per client across batches.
-fn route_id(route: &str) -> u32 {
-    use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(3).hash_one(route) as u32
+    /// Whether frames also keep latency sketches (what alert rules on percentiles need;
+    /// detection does without).
+    #[serde(default)]
+    pub sketches: bool,
 }
 
 fn floor(t: i64) -> i64 {
@@ -153,13 +345,8 @@ impl Frames {
 
     /// Adds frames built apart (by another thread, from other lines): minute by minute.
     pub fn merge(&mut self, o: Frames) {
-        for (t, f) in o.open {
-            match self.open.get_mut(&t) {
-                Some(mine) => mine.merge(&f),
-                None => {
-                    self.open.insert(t, f);
-                }
-            }
+        for f in o.open.into_values() {
+            self.put(f);
         }
         self.late += o.late;
     }
@@ -171,47 +358,36 @@ impl Frames {
 
     /// Adds one request, counted under `route`.
     pub fn add(&mut self, r: &crate::aggregate::recent::Record, route: &str) {
-        let t = floor(r.ts_ms);
+        let us = (r.us != u32::MAX).then_some(u64::from(r.us));
+        let seen = Seen {
+            ts_ms: r.ts_ms,
+            status: r.status,
+            us,
+            bot: r.bot,
+            route,
+        };
+        self.add_seen(&seen, || (r.client, r.path));
+    }
+
+    /// Adds one request; `who` gives its client and path hashes (looked at for 4xx only).
+    fn add_seen(&mut self, s: &Seen<'_>, who: impl FnOnce() -> (u64, u32)) {
+        let t = floor(s.ts_ms);
         if self.closed_until.is_some_and(|c| t < c) {
             self.late += 1;
             return;
         }
+        let sketches = self.sketches;
         let f = self.open.entry(t).or_insert_with(|| Frame::empty(t));
-        f.requests += 1;
-        f.bots += u64::from(r.bot);
-        let us = (r.us != u32::MAX).then_some(u64::from(r.us));
-        if let Some(us) = us {
-            f.latency.record_us(us);
-        }
-        let name = if f.routes.len() < MAX_ROUTES || f.routes.contains_key(route) {
-            route
-        } else {
-            crate::aggregate::capped::OTHER
-        };
-        let rm = match f.routes.get_mut(name) {
-            Some(rm) => rm,
-            None => f.routes.entry(name.to_owned()).or_default(),
-        };
-        rm.requests += 1;
-        if let Some(us) = us {
-            rm.latency.record_us(us);
-        }
-        match r.status {
-            400..=499 => {
-                f.errors_4xx += 1;
-                rm.errors_4xx += 1;
-                if f.clients.len() < MAX_CLIENTS || f.clients.contains_key(&r.client) {
-                    let c = f.clients.entry(r.client).or_default();
-                    c.errors_4xx += 1;
-                    c.not_found += u64::from(r.status == 404);
-                    c.add_route(route_id(route));
-                }
+        f.add(s, sketches, who);
+    }
+
+    /// Adds the frame `f`, built apart, to its minute.
+    fn put(&mut self, f: Frame) {
+        match self.open.get_mut(&f.t_ms) {
+            Some(mine) => mine.merge(&f),
+            None => {
+                self.open.insert(f.t_ms, f);
             }
-            500..=599 => {
-                f.errors_5xx += 1;
-                rm.errors_5xx += 1;
-            }
-            _ => {}
         }
     }
 

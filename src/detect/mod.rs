@@ -1,20 +1,25 @@
-//! Anomaly detection over per-minute frames: baselines per route and for the whole site
-//! (decayed rates, EWMA of log latencies, a traffic level with the hour-of-day profile),
-//! and incidents that open when a minute departs from them and resolve when it no longer
-//! does. Pure: frames in, events out; time is the data's.
+//! Anomaly detection over per-minute frames, in the data's time: each route's and the
+//! site's errors and response times tested over windows of 2 to 60 minutes against the
+//! minutes outside the window, the site's traffic against its last two hours, silences and
+//! gaps inside the data, scanners and the bot share. Incidents open when a window departs
+//! and resolve when none has for a few minutes. Pure: frames in, events out.
 
 pub mod baseline;
 mod checks;
 pub mod frame;
+pub mod history;
 pub mod score;
+pub mod stats;
+pub mod traffic;
 
 use crate::insights::Severity;
-use baseline::{LatencyBaseline, RateBaseline, Season};
+use baseline::RateBaseline;
 use checks::Hit;
-pub use checks::ln_poisson_tail;
+pub use checks::{MIN_ERRORS, Slowdown, error_spike, ln_poisson_tail, slowdown};
 use frame::{Frame, MINUTE_MS};
+use history::History;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// What kind of incident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -98,34 +103,30 @@ impl Default for DetectorConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct RouteBase {
-    errors: RateBaseline,
-    latency: LatencyBaseline,
-    requests: u64,
-    first_minute: u64,
-    last_minute: u64,
-}
-
 /// Routes tracked; the least recently seen go first beyond this.
 const MAX_ROUTES: usize = 5_000;
 /// The detector's memory: baselines and open incidents (saved with the live state, so a
-/// restart keeps its baselines).
+/// restart keeps its baselines). Fields missing from a state saved by an older version
+/// start empty.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Detector {
     #[serde(skip)]
     config: DetectorConfig,
     minutes: u64,
+    /// The last minute seen, without its routes (scanners and bots look at two minutes).
     prev: Option<Frame>,
-    level: Option<f64>,
-    season: Season,
-    site_errors: RateBaseline,
-    site_latency: LatencyBaseline,
+    last_t: Option<i64>,
+    traffic: traffic::Traffic,
+    site: History,
     bots: RateBaseline,
-    routes: HashMap<String, RouteBase>,
+    /// Minutes in a row with a high bot share.
+    bot_run: u32,
+    /// The last minute a scanner was seen in (its requests would read as a bot surge).
+    scanned_ms: Option<i64>,
+    routes: hashbrown::HashMap<String, History, foldhash::fast::RandomState>,
     #[serde(with = "open_incidents")]
     open: BTreeMap<(AnomalyKind, String), Anomaly>,
-    quiet: u32,
 }
 
 /// Open incidents are saved as a list (JSON keys must be strings).
@@ -185,33 +186,34 @@ impl Detector {
         v
     }
 
-    /// Looks at the next minute (frames must come in time order, one per minute).
+    /// Looks at the next minute (frames must come in time order; a gap between two frames
+    /// is a stretch without data).
     pub fn observe(&mut self, f: Frame) -> Vec<Event> {
-        if self
-            .prev
-            .as_ref()
-            .is_some_and(|p| f.t_ms - p.t_ms > MINUTE_MS)
+        let mut events = Vec::new();
+        if let Some(last) = self.last_t
+            && f.t_ms - last > MINUTE_MS
         {
-            // A gap in the data: the last minute is no neighbour of this one.
-            self.prev = None;
-        }
-        let mut window = f.clone();
-        if let Some(p) = &self.prev {
-            window.merge(p);
+            self.gap(last + MINUTE_MS, f.t_ms, &mut events);
         }
         let mut hits = Vec::new();
-        let scanners = self.scanners(&window, &mut hits);
+        let scanners = self.scanners(&f, &mut hits);
         self.traffic(&f, &scanners, &mut hits);
-        let route_errors = self.routes(&f, &window, &mut hits);
-        self.site(&f, &window, route_errors, &mut hits);
-        if scanners.is_empty() {
-            self.bot_share(&f, &window, &mut hits);
+        let site_cell = checks::cell(f.requests, f.errors_5xx, f.stats);
+        self.site.push(self.minutes, site_cell);
+        let site = self.site.windows();
+        let by_route = self.routes(&f, &site, &mut hits);
+        self.site(f.t_ms, &site, by_route, &mut hits);
+        if !scanners.is_empty() {
+            self.scanned_ms = Some(f.t_ms);
+        }
+        if self.scanned_ms.is_none_or(|t| f.t_ms - t > 2 * MINUTE_MS) {
+            self.bot_share(&f, &mut hits);
         }
         self.minutes += 1;
-        let mut events = Vec::new();
+        hits.sort_by(|a, b| (a.kind, &a.route, a.client).cmp(&(b.kind, &b.route, b.client)));
         let end = f.t_ms + MINUTE_MS;
         for h in hits {
-            self.fire(h, f.t_ms, end, &mut events);
+            self.fire(h, end, &mut events);
         }
         let stale = end - (self.config.resolve_after_minutes + 1) * MINUTE_MS;
         let over: Vec<_> = self
@@ -226,11 +228,36 @@ impl Detector {
             events.push(Event::Resolved(a));
         }
         self.prune_routes();
-        self.prev = Some(f);
+        self.last_t = Some(f.t_ms);
+        let mut prev = f;
+        prev.routes = Default::default();
+        self.prev = Some(prev);
         events
     }
 
-    fn fire(&mut self, h: Hit, t_ms: i64, end: i64, events: &mut Vec<Event>) {
+    /// No data from `from_ms` to `to_ms` (more than the frames fill in): a silence inside
+    /// the data, an incident that opened and ended there when traffic was expected.
+    fn gap(&mut self, from_ms: i64, to_ms: i64, events: &mut Vec<Event>) {
+        let minutes = (to_ms - from_ms) / MINUTE_MS;
+        self.prev = None;
+        self.minutes += minutes as u64;
+        let Some(found) = self.traffic.gap(from_ms, minutes as u64) else {
+            return;
+        };
+        let hit = checks::traffic_hit(&found, to_ms - MINUTE_MS);
+        let mut quiet = Vec::new();
+        self.fire(hit, to_ms, &mut quiet);
+        for e in quiet {
+            if let Event::Opened(mut a) = e {
+                self.open.remove(&(a.kind, a.route.clone()));
+                events.push(Event::Opened(a.clone()));
+                a.end_ms = Some(to_ms);
+                events.push(Event::Resolved(a));
+            }
+        }
+    }
+
+    fn fire(&mut self, h: Hit, end: i64, events: &mut Vec<Event>) {
         let key = (
             h.kind,
             match h.client {
@@ -246,10 +273,18 @@ impl Detector {
         if let Some(a) = self.open.get_mut(&key) {
             a.last_ms = end;
             a.severity = a.severity.max(h.severity);
+            let peak = a.evidence["peak"];
             let worse = match h.kind {
-                AnomalyKind::TrafficDrop | AnomalyKind::SiteQuiet => now < a.evidence["peak"],
-                _ => now > a.evidence["peak"],
+                AnomalyKind::TrafficDrop | AnomalyKind::SiteQuiet => now < peak,
+                _ => now > peak,
             };
+            // The numbers of its worst minute, against the baseline it opened with; how
+            // long a silence lasts, always.
+            for (k, v) in h.evidence {
+                if (worse && !k.starts_with("baseline")) || k == "quiet_minutes" {
+                    a.evidence.insert(k.to_owned(), v);
+                }
+            }
             if worse {
                 a.evidence.insert("peak".into(), now);
             }
@@ -266,7 +301,7 @@ impl Detector {
             severity: h.severity,
             route: h.route,
             client: h.client,
-            start_ms: t_ms,
+            start_ms: h.start_ms,
             detected_ms: end,
             last_ms: end,
             end_ms: None,
@@ -361,11 +396,11 @@ mod tests {
                 ..RouteMinute::default()
             };
             for k in 0..*n {
-                r.latency.record(20.0 + (k % 10) as f64);
+                r.stats.record_us(20_000 + (k % 10) * 1000);
             }
             f.requests += n;
             f.errors_5xx += e5;
-            f.latency.merge(&r.latency);
+            f.stats.merge(&r.stats);
             f.routes.insert((*name).to_owned(), r);
         }
         f
@@ -384,17 +419,18 @@ mod tests {
     #[test]
     fn a_site_that_goes_quiet_is_noticed_and_recovers() {
         let mut d = Detector::default();
-        for i in 0..30 {
+        for i in 0..70 {
             assert!(opened(&d.observe(frame(i, &[("/a", 100, 0)]))).is_empty());
         }
         assert!(
-            opened(&d.observe(frame(30, &[]))).is_empty(),
+            opened(&d.observe(frame(70, &[]))).is_empty(),
             "one quiet minute is not yet an incident"
         );
-        assert_eq!(opened(&d.observe(frame(31, &[]))), [AnomalyKind::SiteQuiet]);
+        assert_eq!(opened(&d.observe(frame(71, &[]))), [AnomalyKind::SiteQuiet]);
         assert!(d.open().iter().any(|a| a.kind == AnomalyKind::SiteQuiet));
+        assert_eq!(d.open()[0].start_ms, 70 * MINUTE_MS);
         let mut resolved = false;
-        for i in 32..40 {
+        for i in 72..80 {
             resolved |= d
                 .observe(frame(i, &[("/a", 100, 0)]))
                 .iter()

@@ -66,6 +66,8 @@ impl Sentinel {
         };
         let mut state = restored.unwrap_or_default();
         state.detector.set_config(detector);
+        // Alert rules on percentiles need latency sketches in the frames.
+        state.frames.sketches = alerts.is_some();
         Ok(Sentinel {
             state,
             alerts,

@@ -108,3 +108,60 @@ pub fn analyze_json(args: &[&str]) -> (serde_json::Value, Vec<u8>) {
     );
     (serde_json::from_slice(&out.stdout).unwrap(), out.stdout)
 }
+
+/// `tailpulse run` over a copy of the log at `log` (read from its start: a replay), in a
+/// new directory, without a database; stdout and stderr piped.
+pub fn replay_log(log: &std::path::Path) -> (tempfile::TempDir, std::process::Child) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(log, dir.path().join("old.log")).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args([
+            "run",
+            "--port",
+            "0",
+            "--no-db",
+            "--report-every",
+            "100ms",
+            "old.log",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (dir, child)
+}
+
+/// The incidents a replay found, by kind, from its summary line on the terminal (the run
+/// is stopped once it printed it).
+pub fn replay_found(mut child: std::process::Child) -> std::collections::BTreeMap<String, u64> {
+    use std::io::BufRead;
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let summary = out
+        .lines()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains("of old data"))
+        .expect("a replay summary line");
+    let _ = child.kill();
+    child.wait().unwrap();
+    let mut got = std::collections::BTreeMap::new();
+    let Some(found) = summary.split("incidents found in it: ").nth(1) else {
+        return got;
+    };
+    for part in found.split(" (see").next().unwrap().split(", ") {
+        let (kind, n) = part.rsplit_once(' ').unwrap();
+        got.insert(kind.to_owned(), n.parse::<u64>().unwrap());
+    }
+    got
+}
+
+/// The incidents of an analysis, counted by kind.
+pub fn incident_kinds(v: &serde_json::Value) -> std::collections::BTreeMap<String, u64> {
+    let mut kinds = std::collections::BTreeMap::new();
+    for i in v["incidents"].as_array().unwrap() {
+        *kinds
+            .entry(i["kind"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    kinds
+}
