@@ -36,7 +36,19 @@ pub fn annotate(s: &mut Summary, agg: &Aggregate, lang: Lang, extras: &LiveExtra
         .filter_map(crate::summary::IncidentRow::of)
         .collect();
     let mut insights = extras.incidents.clone();
-    insights.extend(crate::insights::insights(agg, s, lang));
+    // A scanner found as an incident (with its window) is not listed again as a finding
+    // over the whole log.
+    let scanned = |i: &crate::insights::Insight| {
+        i.kind == crate::insights::InsightKind::Scanner
+            && extras.incidents.iter().any(|x| {
+                x.kind == crate::insights::InsightKind::ScannerActivity && x.subject == i.subject
+            })
+    };
+    insights.extend(
+        crate::insights::insights(agg, s, lang)
+            .into_iter()
+            .filter(|i| !scanned(i)),
+    );
     s.insights = insights;
     s.prompts = crate::report::prompts::prompts(s, lang);
     if extras.redact {

@@ -373,6 +373,10 @@ fn advice_follows_the_evidence() {
             .unwrap()
             .contains("a warning from 1%")
     );
-    let scanner = find("scanner");
+    // The scanner is an incident with its window, and not listed a second time as a
+    // finding over the whole log.
+    let scanner = find("scanner_activity");
     assert!(scanner["message"].as_str().unwrap().contains("404"));
+    assert!(!scanner["window"].is_null());
+    assert!(!insights.iter().any(|i| i["kind"] == "scanner"));
 }

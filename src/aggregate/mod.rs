@@ -259,6 +259,7 @@ impl Aggregate {
         let minute = self.frames.as_mut().map(|f| f.add_request(req, us, bot));
         let r = self.routes.entry(route);
         if let (Some(frames), Some((t, lat))) = (&mut self.frames, minute) {
+            let lat = crate::detect::frame::route_latency(lat, bot);
             frames.add_route(&mut r.minute, route, t, status, lat);
         }
         r.requests += 1;

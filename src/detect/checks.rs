@@ -524,6 +524,70 @@ pub(super) fn traffic_hit(f: &Finding, t_ms: i64) -> Hit {
 mod tests {
     use super::*;
 
+    use crate::detect::stats::LogStats;
+
+    fn times(pairs: &[(u64, u64)]) -> LogStats {
+        let mut s = LogStats::default();
+        for &(n, us) in pairs {
+            for _ in 0..n {
+                s.record_us(us);
+            }
+        }
+        s
+    }
+
+    /// 1,000 requests with 10 failures before; 100 in the window. With the prior (0.5 % at
+    /// a weight of 50) the baseline rate is 10.25 / 1,050, so 0.98 failures are expected:
+    /// 8 or more has a chance of 8.6e-6 (ln -11.7, not enough), 9 or more 9.3e-7 (ln -13.9).
+    #[test]
+    fn an_error_spike_is_found_just_above_its_threshold_and_not_below() {
+        let w = |e5| Window {
+            minutes: 5,
+            n: 100,
+            e5,
+            base_n: 1000.0,
+            base_e5: 10.0,
+            ..Window::default()
+        };
+        assert_eq!(error_spike(&w(8), 0.005), None);
+        let p0 = error_spike(&w(9), 0.005).expect("a spike");
+        assert!((p0 - 10.25 / 1050.0).abs() < 1e-12);
+        // Fewer than five failures are never a spike, however unlikely.
+        let tiny = Window {
+            base_e5: 0.0,
+            base_n: 100_000.0,
+            ..w(4)
+        };
+        assert_eq!(error_spike(&tiny, 0.005), None);
+    }
+
+    /// A baseline typical of 30 ms (20 and 45 ms, a spread of ln 1.5) and 20 requests in
+    /// the window: twice the typical time is a regression (a standard score of 7.6), just
+    /// under twice is not.
+    #[test]
+    fn a_slowdown_is_found_at_twice_the_typical_time_and_not_below() {
+        let w = |f: f64| Window {
+            minutes: 5,
+            n: 20,
+            lat: times(&[(10, (20_000.0 * f) as u64), (10, (45_000.0 * f) as u64)]),
+            base_lat: times(&[(100, 20_000), (100, 45_000)]).scaled(1.0),
+            ..Window::default()
+        };
+        assert_eq!(slowdown(&w(1.95), 2.0), None);
+        let s = slowdown(&w(2.05), 2.0).expect("a slowdown");
+        assert!(
+            (s.usual - 30.0).abs() < 0.01 && (s.typical - 61.5).abs() < 0.01,
+            "{s:?}"
+        );
+        // A fast route twice as slow by a few milliseconds is not worth an incident.
+        let fast = Window {
+            lat: times(&[(20, 4_000)]),
+            base_lat: times(&[(200, 1_500)]).scaled(1.0),
+            ..w(1.0)
+        };
+        assert_eq!(slowdown(&fast, 2.0), None);
+    }
+
     #[test]
     fn poisson_tail_matches_known_values() {
         // P(X >= 1 | 1) = 1 - e^-1; P(X >= 3 | 0.5) = 0.01439.

@@ -154,7 +154,8 @@ impl Frame {
     /// Adds one request (see [`Frames::add`]).
     fn add(&mut self, s: &Seen<'_>, sketches: bool, who: impl FnOnce() -> (u64, u32)) {
         let lat = self.add_site(s, sketches, who);
-        self.route_mut(s.route).add(s.status, lat, sketches);
+        self.route_mut(s.route)
+            .add(s.status, route_latency(lat, s.bot), sketches);
     }
 
     /// Adds one request to the site's numbers (not its route's); returns its response time
@@ -306,6 +307,13 @@ impl FrameBuilder {
         }
         self.done
     }
+}
+
+/// The response time a route's baseline learns from a request: none for automated ones,
+/// whose bursts (a crawler on cached pages, a scanner on 404s) would otherwise set the
+/// route's usual time, so the users' own would read as a regression once the burst ends.
+pub fn route_latency(lat: Option<(u64, f64)>, bot: bool) -> Option<(u64, f64)> {
+    if bot { None } else { lat }
 }
 
 /// One request as frames count it.

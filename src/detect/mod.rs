@@ -439,6 +439,29 @@ mod tests {
         assert!(resolved && d.open().is_empty());
     }
 
+    /// A client with 60 404s over ten distinct paths in two minutes is a scanner; 59 are
+    /// not.
+    #[test]
+    fn a_scanner_is_found_at_sixty_404s_and_not_below() {
+        for (not_found, want) in [(59, false), (60, true)] {
+            let mut d = Detector::default();
+            for i in 0..20 {
+                d.observe(frame(i, &[("/a", 100, 0)]));
+            }
+            let mut f = frame(20, &[("/a", 100, 0)]);
+            f.clients.insert(
+                7,
+                frame::ClientMinute {
+                    errors_4xx: not_found,
+                    not_found,
+                    routes: (0..10).collect(),
+                },
+            );
+            let found = opened(&d.observe(f)).contains(&AnomalyKind::Scanner);
+            assert_eq!(found, want, "{not_found} 404s");
+        }
+    }
+
     #[test]
     fn a_new_route_that_fails_is_an_incident_of_its_own() {
         let mut d = Detector::default();

@@ -46,11 +46,17 @@ pub struct Finding {
 pub struct Traffic {
     counts: VecDeque<(u64, bool)>,
     zero_run: u64,
+    /// The current silence raised an incident (it is not one of the site's usual ones).
+    #[serde(default)]
+    quiet_raised: bool,
     runs: VecDeque<(i64, u64)>,
     departed: u32,
     seen: u64,
     /// A surge under way: its busiest minute and its length in minutes.
     surging: Option<(u64, u64)>,
+    /// A drop under way.
+    #[serde(default)]
+    dropping: bool,
     /// Busiest minutes of short surges that ended within the last day: bursts of this
     /// height are usual here.
     peaks: VecDeque<(i64, u64)>,
@@ -109,7 +115,9 @@ impl Traffic {
         if requests == 0 {
             self.zero_run += 1;
         } else if self.zero_run > 0 {
-            self.runs.push_back((t_ms, self.zero_run));
+            if !std::mem::take(&mut self.quiet_raised) {
+                self.runs.push_back((t_ms, self.zero_run));
+            }
             self.zero_run = 0;
         }
         while self
@@ -135,6 +143,9 @@ impl Traffic {
             .quiet(&usual)
             .or_else(|| self.surge_or_drop(&usual, requests, cfg));
         self.track_surge(t_ms, requests, found.as_ref().map(|f| f.kind));
+        self.dropping = found
+            .as_ref()
+            .is_some_and(|f| f.kind == AnomalyKind::TrafficDrop);
         match &found {
             Some(f) if f.kind == AnomalyKind::SiteQuiet => {}
             Some(_) => {
@@ -169,6 +180,7 @@ impl Traffic {
             && usual.median * k as f64 >= QUIET_MIN_MISSED
             && k > self.usual_quiet() * 3 / 2 + 1;
         quiet.then(|| {
+            self.quiet_raised = true;
             self.flag(k as usize);
             Finding {
                 kind: AnomalyKind::SiteQuiet,
@@ -194,15 +206,28 @@ impl Traffic {
         let surge_at = (cfg.surge_ratio * usual.mean)
             .max(usual.mean + 10.0)
             .max(1.5 * usual.hi);
-        let finding = |kind| Finding {
+        let finding = |kind, onset| Finding {
             kind,
             now: requests as f64,
             expected: usual.mean,
-            onset: SUSTAIN as u64 - 1,
+            onset,
             quiet_minutes: 0,
         };
+        // A surge under way goes on while its minutes stay a third of the way from the
+        // usual level to its peak.
+        if let Some((peak, _)) = self.surging
+            && requests as f64 >= usual.mean + (peak as f64 - usual.mean) / 3.0
+        {
+            return Some(finding(AnomalyKind::TrafficSurge, 0));
+        }
         if recent.iter().all(|&r| r >= surge_at) {
-            return Some(finding(AnomalyKind::TrafficSurge));
+            return Some(finding(AnomalyKind::TrafficSurge, SUSTAIN as u64 - 1));
+        }
+        if self.dropping && (requests as f64) < (1.0 + cfg.drop_ratio) / 2.0 * usual.median {
+            return Some(Finding {
+                expected: usual.median,
+                ..finding(AnomalyKind::TrafficDrop, 0)
+            });
         }
         let drop_at = (cfg.drop_ratio * usual.median).min(0.8 * usual.lo);
         let sum: f64 = recent.iter().sum();
@@ -214,7 +239,7 @@ impl Traffic {
             && (expected - sum) / expected.sqrt() >= DROP_Z;
         dropped.then(|| Finding {
             expected: usual.median,
-            ..finding(AnomalyKind::TrafficDrop)
+            ..finding(AnomalyKind::TrafficDrop, SUSTAIN as u64 - 1)
         })
     }
 
@@ -223,18 +248,23 @@ impl Traffic {
     pub fn gap(&mut self, start_ms: i64, minutes: u64) -> Option<Finding> {
         let k = self.zero_run + minutes;
         let usual_quiet = self.usual_quiet();
-        self.runs
-            .push_back((start_ms + minutes as i64 * super::frame::MINUTE_MS, k));
+        let raised = std::mem::take(&mut self.quiet_raised);
         self.zero_run = 0;
-        let usual = self.usual(0)?;
-        (usual.mean * k as f64 >= QUIET_MIN_MISSED && k > usual_quiet * 3 / 2 + 1).then(|| {
-            Finding {
-                kind: AnomalyKind::SiteQuiet,
-                now: 0.0,
-                expected: usual.mean,
-                onset: k - 1,
-                quiet_minutes: k,
-            }
+        let found = self
+            .usual(0)
+            .filter(|u| u.mean * k as f64 >= QUIET_MIN_MISSED && k > usual_quiet * 3 / 2 + 1);
+        if found.is_none() && !raised {
+            // A silence of the site's usual kind (nights of a small site, a log that
+            // arrives in batches): the next one as long is no incident either.
+            let end = start_ms + minutes as i64 * super::frame::MINUTE_MS;
+            self.runs.push_back((end, k));
+        }
+        found.map(|usual| Finding {
+            kind: AnomalyKind::SiteQuiet,
+            now: 0.0,
+            expected: usual.mean,
+            onset: k - 1,
+            quiet_minutes: k,
         })
     }
 
@@ -266,8 +296,8 @@ mod tests {
     fn a_surge_is_three_minutes_far_above_the_usual_and_dates_from_its_first() {
         let mut t = Traffic::default();
         assert!(run(&mut t, 0, &[100; 30]).is_empty());
-        // Just below: twice the usual (minus one) for ten minutes.
-        assert!(run(&mut t, 30, &[199; 2]).is_empty());
+        // Just below: twice the usual, minus one, for four minutes.
+        assert!(run(&mut t, 30, &[199; 4]).is_empty());
         let mut t = Traffic::default();
         run(&mut t, 0, &[100; 30]);
         let found = run(&mut t, 30, &[201, 201, 201, 201]);
@@ -301,6 +331,16 @@ mod tests {
             found.iter().all(|(_, k)| *k != AnomalyKind::SiteQuiet),
             "{found:?}"
         );
+    }
+
+    /// Nine requests a minute: two silent minutes cost 18 requests (under 20), three cost 27.
+    #[test]
+    fn silence_is_found_once_it_has_cost_twenty_requests() {
+        let mut t = Traffic::default();
+        let mut day = vec![9; 70];
+        day.extend([0, 0]);
+        assert!(run(&mut t, 0, &day).is_empty());
+        assert_eq!(run(&mut t, 72, &[0]), [(70, AnomalyKind::SiteQuiet)]);
     }
 
     #[test]
