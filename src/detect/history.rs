@@ -48,8 +48,10 @@ pub struct Window {
     pub base_lat: WeightedStats,
 }
 
-/// The recent minutes of one route, or of the site.
+/// The recent minutes of one route, or of the site (a state saved by an older version
+/// reads as an empty history).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct History {
     cells: VecDeque<Cell>,
     base_n: f64,

@@ -439,6 +439,26 @@ mod tests {
         assert!(resolved && d.open().is_empty());
     }
 
+    /// A detector saved by the version before windowed baselines (a level, an hour-of-day
+    /// profile, EWMA latencies per route) still reads: its routes keep their counts and
+    /// start their windows afresh.
+    #[test]
+    fn a_detector_saved_by_the_older_version_still_reads() {
+        let old = r#"{"minutes":5,"prev":null,"level":12.0,
+            "season":{"slots":[null,null,null,null,null,null,null,null,null,null,null,null,
+                null,null,null,null,null,null,null,null,null,null,null,null],"current":null},
+            "site_errors":{"hits":0.0,"total":50.0},
+            "site_latency":{"ln_p50":1.0,"ln_p95":2.0,"updates":3},
+            "bots":{"hits":1.0,"total":50.0},
+            "routes":{"/a":{"errors":{"hits":0.0,"total":10.0},
+                "latency":{"ln_p50":1.0,"ln_p95":2.0,"updates":3},
+                "requests":10,"first_minute":0,"last_minute":4}},
+            "open":[],"quiet":0}"#;
+        let d: Detector = serde_json::from_str(old).unwrap();
+        assert_eq!(d.minutes, 5);
+        assert_eq!(d.routes["/a"].requests, 10);
+    }
+
     /// A client with 60 404s over ten distinct paths in two minutes is a scanner; 59 are
     /// not.
     #[test]

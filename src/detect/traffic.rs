@@ -43,11 +43,11 @@ pub struct Finding {
 
 /// The site's recent traffic, minute by minute.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Traffic {
     counts: VecDeque<(u64, bool)>,
     zero_run: u64,
     /// The current silence raised an incident (it is not one of the site's usual ones).
-    #[serde(default)]
     quiet_raised: bool,
     runs: VecDeque<(i64, u64)>,
     departed: u32,
@@ -55,7 +55,6 @@ pub struct Traffic {
     /// A surge under way: its busiest minute and its length in minutes.
     surging: Option<(u64, u64)>,
     /// A drop under way.
-    #[serde(default)]
     dropping: bool,
     /// Busiest minutes of short surges that ended within the last day: bursts of this
     /// height are usual here.

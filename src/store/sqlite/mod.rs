@@ -292,8 +292,15 @@ impl Store for SqliteStore {
             what: "state",
             source: Box::new(e),
         })?;
-        // Detection state that cannot be read (an older layout) is relearned, not fatal.
-        let detection = detection.and_then(|d| serde_json::from_str(&d).ok());
+        // Detection state that cannot be read (an older layout) is relearned, not fatal,
+        // and said.
+        let detection = detection.and_then(|d| match serde_json::from_str(&d) {
+            Ok(state) => Some(state),
+            Err(e) => {
+                tracing::warn!(target: "storage", path = %self.path, error = %e, "the saved detection state cannot be read (an older version's?): baselines are learnt again");
+                None
+            }
+        });
         let mut checkpoints = Checkpoints::default();
         let rows: Vec<(String, String)> = {
             let mut st = self
