@@ -147,6 +147,9 @@ pub(super) struct Ongoing {
     ln_latency: Option<(f64, f64)>,
 }
 
+/// How many times the running 5xx rate a minute needs to be looked at (an incident needs
+/// twice its baseline's).
+const GATE_ERRORS: f64 = 1.5;
 /// How far below the running typical time (ln) a minute may be and still be looked at.
 const GATE_MARGIN: f64 = 0.1;
 
@@ -240,7 +243,7 @@ fn judge(
     let newest = h.last().copied().unwrap_or_default();
     let may_fail = ongoing.errors.is_none()
         && newest.e5 > 0
-        && newest.e5 as f64 > newest.n as f64 * h.error_rate;
+        && newest.e5 as f64 > GATE_ERRORS * newest.n as f64 * h.error_rate;
     let may_slow = ongoing.ln_latency.is_none()
         && newest.lat.n > 0
         && h.typical_ln.is_none_or(|t| {

@@ -234,7 +234,11 @@ impl FrameBuilder {
         bot: bool,
     ) -> (i64, Option<(u64, f64)>) {
         use crate::aggregate::recent::{client_hash, path_hash};
-        let t = floor(req.ts_ms);
+        // Most requests fall in the minute at hand: no division for them.
+        let t = match &self.hot {
+            Some(f) if (f.t_ms..f.t_ms + MINUTE_MS).contains(&req.ts_ms) => f.t_ms,
+            _ => floor(req.ts_ms),
+        };
         let hot = self.hot(t);
         let seen = Seen {
             ts_ms: req.ts_ms,
