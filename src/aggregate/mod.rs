@@ -256,11 +256,12 @@ impl Aggregate {
             .or_insert_with(|| is_bot(&req.user_agent));
         self.bots += u64::from(bot);
         let route = self.routing.route_of(&req.path, &mut self.scratch);
-        let minute = self.frames.as_mut().map(|f| f.add_request(req, us, bot));
         let r = self.routes.entry(route);
-        if let (Some(frames), Some((t, lat))) = (&mut self.frames, minute) {
-            let lat = crate::detect::frame::route_latency(lat, bot);
-            frames.add_route(&mut r.minute, route, t, status, lat);
+        if let Some(frames) = &mut self.frames {
+            if (400..500).contains(&status) {
+                frames.add_client(req);
+            }
+            frames.add_route(&mut r.minute, route, (req.ts_ms, status, us, bot));
         }
         r.requests += 1;
         r.bytes = r.bytes.saturating_add(bytes);

@@ -29,7 +29,12 @@ pub struct RouteMinute {
     pub errors_4xx: u64,
     /// 5xx responses.
     pub errors_5xx: u64,
-    /// Response times, as detection tests them.
+    /// Requests whose user agent looked automated.
+    #[serde(default)]
+    pub bots: u64,
+    /// Response times of the requests that were not automated, as detection tests them:
+    /// a crawler's burst on cached pages would otherwise set the usual time, and the users'
+    /// own would read as a regression once it ends.
     #[serde(default)]
     pub stats: LogStats,
     /// Response times as a sketch, for alert rules on percentiles (kept only when
@@ -39,11 +44,15 @@ pub struct RouteMinute {
 }
 
 impl RouteMinute {
-    /// Adds one request with `status` and response time `lat` (µs, and its log).
-    pub fn add(&mut self, status: u16, lat: Option<(u64, f64)>, sketches: bool) {
+    /// Adds one request with `status` and response time `lat` (µs, and its log), automated
+    /// when `bot`.
+    pub fn add(&mut self, status: u16, lat: Option<(u64, f64)>, bot: bool, sketches: bool) {
         self.requests += 1;
+        self.bots += u64::from(bot);
         if let Some((us, l)) = lat {
-            self.stats.record(us, l);
+            if !bot {
+                self.stats.record(us, l);
+            }
             if sketches {
                 self.latency.get_or_insert_default().record_us(us);
             }
@@ -60,6 +69,7 @@ impl RouteMinute {
         self.requests += o.requests;
         self.errors_4xx += o.errors_4xx;
         self.errors_5xx += o.errors_5xx;
+        self.bots += o.bots;
         self.stats.merge(&o.stats);
         merge_sketch(&mut self.latency, &o.latency);
     }
@@ -153,43 +163,35 @@ impl Frame {
 
     /// Adds one request (see [`Frames::add`]).
     fn add(&mut self, s: &Seen<'_>, sketches: bool, who: impl FnOnce() -> (u64, u32)) {
-        let lat = self.add_site(s, sketches, who);
-        self.route_mut(s.route)
-            .add(s.status, route_latency(lat, s.bot), sketches);
+        let lat = s.us.map(|us| (us, super::stats::ln_ms(us)));
+        let mut one = RouteMinute::default();
+        one.add(s.status, lat, s.bot, sketches);
+        self.absorb(s.route, &one);
+        if (400..500).contains(&s.status) {
+            self.add_client(s.status, who);
+        }
     }
 
-    /// Adds one request to the site's numbers (not its route's); returns its response time
-    /// and the log of it.
-    fn add_site(
-        &mut self,
-        s: &Seen<'_>,
-        sketches: bool,
-        who: impl FnOnce() -> (u64, u32),
-    ) -> Option<(u64, f64)> {
-        self.requests += 1;
-        self.bots += u64::from(s.bot);
-        let lat = s.us.map(|us| (us, super::stats::ln_ms(us)));
-        if let Some((us, l)) = lat {
-            self.stats.record(us, l);
-            if sketches {
-                self.latency.get_or_insert_default().record_us(us);
-            }
+    /// Adds the numbers of `route` in this minute, to the route's and to the site's.
+    fn absorb(&mut self, route: &str, rm: &RouteMinute) {
+        self.requests += rm.requests;
+        self.errors_4xx += rm.errors_4xx;
+        self.errors_5xx += rm.errors_5xx;
+        self.bots += rm.bots;
+        self.stats.merge(&rm.stats);
+        merge_sketch(&mut self.latency, &rm.latency);
+        self.route_mut(route).merge(rm);
+    }
+
+    /// Counts a 4xx response (`status`) for the client and path `who` gives.
+    fn add_client(&mut self, status: u16, who: impl FnOnce() -> (u64, u32)) {
+        let (client, path) = who();
+        if self.clients.len() < MAX_CLIENTS || self.clients.contains_key(&client) {
+            let c = self.clients.entry(client).or_default();
+            c.errors_4xx += 1;
+            c.not_found += u64::from(status == 404);
+            c.add_route(path);
         }
-        match s.status {
-            400..=499 => {
-                self.errors_4xx += 1;
-                let (client, path) = who();
-                if self.clients.len() < MAX_CLIENTS || self.clients.contains_key(&client) {
-                    let c = self.clients.entry(client).or_default();
-                    c.errors_4xx += 1;
-                    c.not_found += u64::from(s.status == 404);
-                    c.add_route(path);
-                }
-            }
-            500..=599 => self.errors_5xx += 1,
-            _ => {}
-        }
-        lat
     }
 
     /// The numbers of `route` in this minute (of `(other)` once the frame holds
@@ -223,55 +225,38 @@ pub struct FrameBuilder {
 }
 
 impl FrameBuilder {
-    /// Adds one request as it was parsed (response time `us`, automated when `bot`) to the
-    /// site's numbers of its minute, hashing the client only when its response was a 4xx;
-    /// returns the minute and the response time with its log, for
-    /// [`FrameBuilder::add_route`].
-    pub fn add_request(
-        &mut self,
-        req: &crate::request::Request<'_>,
-        us: Option<u64>,
-        bot: bool,
-    ) -> (i64, Option<(u64, f64)>) {
+    /// Counts a request with a 4xx response for its client (the rest of a request's numbers
+    /// go by [`FrameBuilder::add_route`]).
+    pub fn add_client(&mut self, req: &crate::request::Request<'_>) {
         use crate::aggregate::recent::{client_hash, path_hash};
-        // Most requests fall in the minute at hand: no division for them.
-        let t = match &self.hot {
-            Some(f) if (f.t_ms..f.t_ms + MINUTE_MS).contains(&req.ts_ms) => f.t_ms,
-            _ => floor(req.ts_ms),
-        };
-        let hot = self.hot(t);
-        let seen = Seen {
-            ts_ms: req.ts_ms,
-            status: req.status,
-            us,
-            bot,
-            route: "",
-        };
-        let lat = hot.add_site(&seen, false, || {
+        self.hot(floor(req.ts_ms)).add_client(req.status, || {
             (client_hash(&req.client), path_hash(&req.path))
         });
-        (t, lat)
     }
 
-    /// Adds the request of minute `t` to `route`'s numbers: `current` is the route's
-    /// minute being filled, kept with the route by the caller, and handed to the frames
-    /// when the route's next minute begins (so a request costs no second lookup of its
-    /// route).
+    /// Adds a request of `route` at `ts_ms` with `status`, response time `us`, automated
+    /// when `bot`: `current` is the route's minute being filled, kept with the route by the
+    /// caller and handed to the frames when the route's next minute begins, so a request
+    /// costs no lookup of its route or its minute.
     pub fn add_route(
         &mut self,
         current: &mut Option<(i64, RouteMinute)>,
         route: &str,
-        t: i64,
-        status: u16,
-        lat: Option<(u64, f64)>,
+        req: (i64, u16, Option<u64>, bool),
     ) {
-        if current.as_ref().is_some_and(|(ct, _)| *ct != t) {
-            self.flush_route(current, route);
-        }
+        let (ts_ms, status, us, bot) = req;
+        let t = match current {
+            Some((t, _)) if (*t..*t + MINUTE_MS).contains(&ts_ms) => *t,
+            _ => {
+                self.flush_route(current, route);
+                floor(ts_ms)
+            }
+        };
+        let lat = us.map(|us| (us, super::stats::ln_ms(us)));
         current
             .get_or_insert_with(|| (t, RouteMinute::default()))
             .1
-            .add(status, lat, false);
+            .add(status, lat, bot, false);
     }
 
     /// Hands `route`'s minute being filled (see [`FrameBuilder::add_route`]) to the frames.
@@ -281,7 +266,7 @@ impl FrameBuilder {
                 Some(f) if f.t_ms == t => f,
                 _ => self.done.open.entry(t).or_insert_with(|| Frame::empty(t)),
             };
-            f.route_mut(route).merge(&rm);
+            f.absorb(route, &rm);
         }
     }
 
@@ -311,13 +296,6 @@ impl FrameBuilder {
         }
         self.done
     }
-}
-
-/// The response time a route's baseline learns from a request: none for automated ones,
-/// whose bursts (a crawler on cached pages, a scanner on 404s) would otherwise set the
-/// route's usual time, so the users' own would read as a regression once the burst ends.
-pub fn route_latency(lat: Option<(u64, f64)>, bot: bool) -> Option<(u64, f64)> {
-    if bot { None } else { lat }
 }
 
 /// One request as frames count it.
