@@ -8,6 +8,7 @@ pub mod baseline;
 mod checks;
 pub mod frame;
 pub mod history;
+mod judge;
 pub mod score;
 pub mod stats;
 pub mod traffic;
@@ -15,9 +16,9 @@ pub mod traffic;
 use crate::insights::Severity;
 use baseline::RateBaseline;
 use checks::Hit;
-pub use checks::{MIN_ERRORS, Slowdown, error_spike, ln_poisson_tail, slowdown};
 use frame::{Frame, MINUTE_MS};
 use history::History;
+pub use judge::{MIN_ERRORS, Slowdown, error_spike, ln_poisson_tail, slowdown};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
