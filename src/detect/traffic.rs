@@ -17,8 +17,9 @@ const WARMUP: usize = 10;
 const QUIET_WARMUP: u64 = 60;
 /// Quiet stretches are remembered this long (ms).
 const DAY_MS: i64 = 86_400_000;
-/// A surge no longer than this (minutes) is a burst: its height is usual for a day.
-const BURST_MINUTES: u64 = 5;
+/// A surge found for no more than this many minutes (it takes three to find one) is a
+/// burst: its height is usual for a day.
+const BURST_MINUTES: u64 = 2;
 /// A surge or drop that lasts this many minutes is the new normal.
 const NEW_NORMAL: u32 = 30;
 /// Requests that a silence must have cost (expected, at the usual rate) to be an incident.
