@@ -18,6 +18,7 @@ pub mod follow;
 pub mod format;
 pub mod fsutil;
 pub mod generate;
+pub mod hash;
 pub mod health;
 pub mod ingest;
 pub mod input;

@@ -93,7 +93,7 @@ proptest! {
         let mut checkpoints = Checkpoints::default();
         checkpoints.update(
             "/var/log/a.log",
-            FilePos { id: FileId { dev: 1, ino: 2 }, offset: log.len() as u64, lines: 3, head: 9, head_len: 64 },
+            FilePos { id: FileId { dev: 1, ino: 2 }, offset: log.len() as u64, lines: 3, head: 9, head_len: 64, hash: tailpulse::follow::checkpoint::HeadHash::Xxh3 },
             false,
         );
         {

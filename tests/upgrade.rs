@@ -17,9 +17,11 @@ const READ_BEFORE: usize = 4000;
 /// the old build read, in a file of this machine).
 fn old_database(dir: &Path, log: &Path) -> std::path::PathBuf {
     let mut packed = Vec::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(format!("{FIXTURE}/tailpulse.db.gz")).unwrap())
-        .read_to_end(&mut packed)
-        .unwrap();
+    flate2::read::GzDecoder::new(
+        std::fs::File::open(format!("{FIXTURE}/tailpulse.db.gz")).unwrap(),
+    )
+    .read_to_end(&mut packed)
+    .unwrap();
     let db = dir.join("tailpulse.db");
     std::fs::write(&db, packed).unwrap();
     std::fs::copy(
@@ -55,10 +57,16 @@ async fn a_database_of_the_earlier_format_resumes_exactly() {
     let lines: Vec<&str> = text.lines().collect();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
-    let head: String = lines[..READ_BEFORE].iter().map(|l| format!("{l}\n")).collect();
+    let head: String = lines[..READ_BEFORE]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
     std::fs::write(&log, &head).unwrap();
     let db = old_database(dir.path(), &log);
-    let tail: String = lines[READ_BEFORE..].iter().map(|l| format!("{l}\n")).collect();
+    let tail: String = lines[READ_BEFORE..]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
     std::fs::OpenOptions::new()
         .append(true)
         .open(&log)
@@ -97,7 +105,11 @@ async fn a_database_of_the_earlier_format_resumes_exactly() {
         .unwrap();
     assert_eq!(quarantined, 0, "every stored row was read");
     let out = common::tailpulse_in(None, &["db", "check", "--db", db.to_str().unwrap()], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (hist, _) = common::analyze_json(&["--db", db.to_str().unwrap()]);
     assert_eq!(
         hist["requests"], whole["requests"],

@@ -122,6 +122,11 @@ impl Clients {
         }
     }
 
+    /// Every client's address, in no order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.map.iter().map(|(k, _)| k.as_str())
+    }
+
     /// The `n` clients with the most requests (ties by address).
     pub fn top(&self, n: usize) -> Vec<(&str, ClientStats)> {
         self.top_by(n, |s| s.requests)

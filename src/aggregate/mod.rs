@@ -23,7 +23,6 @@ use latency::Latency;
 use sample::{RejectedLine, SampleRequest};
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
 use topn::TopN;
 
 /// Bounds on what the aggregate keeps.
@@ -115,11 +114,6 @@ impl Default for Aggregate {
     fn default() -> Self {
         Aggregate::new(Limits::default())
     }
-}
-
-/// The hasher behind unique visitors: fixed, so aggregates made apart merge exactly.
-fn hasher() -> foldhash::fast::FixedState {
-    foldhash::fast::FixedState::with_seed(0x7461_696c_7075_6c73)
 }
 
 /// The keys that rank a request in the sample lists, so a caller holding many requests can
@@ -244,9 +238,9 @@ impl Aggregate {
         }
         self.hour_of_day[usize::from(crate::time::hour_of_day(req.ts_ms))].add(status, bytes, us);
 
-        let agent = hasher().hash_one(req.user_agent.as_bytes());
+        let agent = crate::hash::stable(crate::hash::Purpose::Agent, req.user_agent.as_bytes());
         self.visitors
-            .insert_hash(hasher().hash_one((req.client.as_bytes(), agent)));
+            .insert_hash(crate::hash::visitor(req.client.as_bytes(), agent));
         if self.bot_cache.len() > 4096 {
             self.bot_cache.clear();
         }

@@ -60,9 +60,8 @@ impl Record {
 
 /// A stable 32-bit hash of `path` without its query string.
 pub fn path_hash(path: &str) -> u32 {
-    use std::hash::BuildHasher;
     let bare = path.split_once('?').map_or(path, |(p, _)| p);
-    foldhash::fast::FixedState::with_seed(3).hash_one(bare.as_bytes()) as u32
+    crate::hash::stable(crate::hash::Purpose::Path, bare.as_bytes()) as u32
 }
 
 /// Records with their own names, as a reader sends them.
@@ -80,7 +79,7 @@ pub struct RecordBatch {
 
 /// The hash a [`Record`] keeps of a client address.
 pub fn client_hash(client: &str) -> u64 {
-    std::hash::BuildHasher::hash_one(&foldhash::fast::FixedState::with_seed(1), client.as_bytes())
+    crate::hash::stable(crate::hash::Purpose::Client, client.as_bytes())
 }
 
 fn intern(names: &mut Vec<String>, index: &mut HashMap<String, u32>, name: &str) -> u32 {

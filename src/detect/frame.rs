@@ -326,6 +326,11 @@ fn floor(t: i64) -> i64 {
 }
 
 impl Frames {
+    /// The open minutes, for a migration of their ids.
+    pub(super) fn open_mut(&mut self) -> impl Iterator<Item = &mut Frame> {
+        self.open.values_mut()
+    }
+
     /// Adds the requests of a reader's batch.
     pub fn add_batch(&mut self, b: &RecordBatch) {
         for (r, route) in b.iter() {

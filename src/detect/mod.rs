@@ -9,6 +9,7 @@ mod checks;
 pub mod frame;
 pub mod history;
 mod judge;
+mod migrate;
 pub mod score;
 pub mod stats;
 pub mod traffic;

@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::Metadata;
-use std::hash::BuildHasher;
 
 /// Identity of a file: device and inode, which survive a rename.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -30,7 +29,24 @@ pub const HEAD_LEN: usize = 64;
 
 /// Fingerprint of a file's first bytes.
 pub fn head_hash(head: &[u8]) -> u64 {
-    foldhash::fast::FixedState::with_seed(0x6865_6164).hash_one(head)
+    crate::hash::stable(crate::hash::Purpose::FileHead, head)
+}
+
+/// The hash a position's fingerprint was made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadHash {
+    /// [`head_hash`]: every position written now.
+    Xxh3,
+    /// [`crate::hash::legacy::file_head`]: positions stored in version 1, which had no
+    /// such field.
+    Foldhash,
+}
+
+impl HeadHash {
+    fn legacy() -> Self {
+        HeadHash::Foldhash
+    }
 }
 
 /// The read position in one file.
@@ -46,6 +62,20 @@ pub struct FilePos {
     pub head: u64,
     /// How many bytes the fingerprint covers.
     pub head_len: u32,
+    /// How the fingerprint was made.
+    #[serde(default = "HeadHash::legacy")]
+    pub hash: HeadHash,
+}
+
+impl FilePos {
+    /// Whether `head` (the first `head_len` bytes of a file) has this position's fingerprint.
+    pub fn head_matches(&self, head: &[u8]) -> bool {
+        let hash = match self.hash {
+            HeadHash::Xxh3 => head_hash(head),
+            HeadHash::Foldhash => crate::hash::legacy::file_head(head),
+        };
+        head.len() == self.head_len as usize && hash == self.head
+    }
 }
 
 /// Read positions of every followed path: the current file and any rotated one still being
@@ -145,6 +175,7 @@ mod tests {
             lines: 0,
             head: 0,
             head_len: 0,
+            hash: HeadHash::Xxh3,
         }
     }
 
@@ -183,5 +214,29 @@ mod tests {
         // An older state could hold the same file under two keys: the furthest wins.
         c.files.insert("./a.log".into(), vec![pos(id, 15)]);
         assert_eq!(c.for_file("/abs/a.log", Some(id)), vec![pos(id, 20)]);
+    }
+
+    /// A position stored before fingerprints were pinned (no `hash` field) is checked with
+    /// the hash it was made with; one written now with the pinned hash.
+    #[test]
+    fn a_position_is_checked_with_the_hash_it_was_made_with() {
+        let head = b"216.6.206.253 - - [17/May/2015:10:05:03 +0000]";
+        let old = format!(
+            r#"{{"id":{{"dev":1,"ino":2}},"offset":9,"lines":1,"head":{},"head_len":{}}}"#,
+            crate::hash::legacy::file_head(head),
+            head.len()
+        );
+        let old: FilePos = serde_json::from_str(&old).unwrap();
+        assert_eq!(old.hash, HeadHash::Foldhash);
+        assert!(old.head_matches(head));
+        assert!(!old.head_matches(b"216.6.206.253 - - [17/May/2015:10:05:04 +0000]"));
+        let new = FilePos {
+            head: head_hash(head),
+            head_len: head.len() as u32,
+            ..at(FileId { dev: 1, ino: 2 }, 9)
+        };
+        let back: FilePos = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(back, new);
+        assert!(back.head_matches(head));
     }
 }

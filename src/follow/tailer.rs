@@ -1,6 +1,6 @@
 //! One followed path.
 
-use super::checkpoint::{FileId, FilePos, HEAD_LEN, head_hash};
+use super::checkpoint::{FileId, FilePos, HEAD_LEN, HeadHash, head_hash};
 use crate::input::{MAX_LINE, read_full_at};
 use std::fs::File;
 use std::io;
@@ -91,6 +91,7 @@ impl Open {
             lines: self.lines,
             head: self.head,
             head_len: self.head_len,
+            hash: HeadHash::Xxh3,
         }
     }
 
@@ -439,7 +440,7 @@ fn resume_at(open: &mut Open, pos: &FilePos) -> io::Result<bool> {
     let len = open.file.metadata()?.len();
     let mut buf = vec![0u8; pos.head_len as usize];
     let n = read_full_at(&open.file, &mut buf, 0)?;
-    if len < pos.offset || n < buf.len() || head_hash(&buf) != pos.head {
+    if len < pos.offset || n < buf.len() || !pos.head_matches(&buf) {
         return Ok(false);
     }
     open.offset = pos.offset;

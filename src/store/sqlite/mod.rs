@@ -1,11 +1,13 @@
 //! The embedded store: one SQLite file in WAL mode, with versioned migrations.
 
+mod format;
 mod recovery;
 mod schema;
 #[cfg(test)]
 mod tests;
 mod write;
 
+use format::decode_body;
 pub use recovery::{integrity_check, is_unreadable, move_aside};
 use recovery::{read_marker, unix_secs, with_suffix};
 use schema::MIGRATIONS;
@@ -181,7 +183,13 @@ impl SqliteStore {
             .and_then(|rows| rows.collect())
             .map_err(|e| self.sql(e))?;
         rows.into_iter()
-            .map(|(t, route, body)| Ok((t, route, decode_body(&self.path, "route rollup", &body)?)))
+            .map(|(t, route, body)| {
+                Ok((
+                    t,
+                    route,
+                    decode_body(&self.path, "route rollup", &body, format::ROWS)?,
+                ))
+            })
             .collect()
     }
 
@@ -189,12 +197,14 @@ impl SqliteStore {
         classify(&self.path, source)
     }
 
+    /// A JSON blob (`what`) of any version, with the error a store reports.
     fn decode<T: serde::de::DeserializeOwned>(
         &self,
         what: &'static str,
         text: &str,
-    ) -> Result<T, StoreError> {
-        serde_json::from_str(text).map_err(|e| StoreError::Decode {
+        legacy: impl FnOnce(&str) -> serde_json::Result<T>,
+    ) -> Result<(u32, T), StoreError> {
+        format::from_json(text, legacy).map_err(|e| StoreError::Decode {
             path: self.path.clone(),
             what,
             source: Box::new(e),
@@ -214,65 +224,6 @@ fn classify(path: &str, source: rusqlite::Error) -> StoreError {
     }
 }
 
-/// Reads a saved aggregate. States written before empty response-time sketches had a JSON
-/// form hold `"min": null` for them; those are repaired (the sketch was empty) and read.
-fn decode_state(text: &str) -> Result<Aggregate, serde_json::Error> {
-    serde_json::from_str(text).or_else(|first| {
-        let mut v: serde_json::Value = serde_json::from_str(text)?;
-        if repair_empty_sketches(&mut v) {
-            serde_json::from_value(v)
-        } else {
-            Err(first)
-        }
-    })
-}
-
-/// Gives every sketch object with a `null` minimum or maximum (an empty one, as older
-/// versions wrote it) a number there; true when anything changed.
-fn repair_empty_sketches(v: &mut serde_json::Value) -> bool {
-    use serde_json::Value;
-    match v {
-        Value::Object(o) => {
-            let mut changed = false;
-            if o.contains_key("zero_count") {
-                for k in ["min", "max"] {
-                    if o.get(k).is_some_and(Value::is_null) {
-                        o.insert(k.to_owned(), Value::from(0.0));
-                        changed = true;
-                    }
-                }
-            }
-            o.values_mut()
-                .fold(changed, |c, x| repair_empty_sketches(x) | c)
-        }
-        Value::Array(a) => a
-            .iter_mut()
-            .fold(false, |c, x| repair_empty_sketches(x) | c),
-        _ => false,
-    }
-}
-
-fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("stored values serialize")
-}
-
-/// Rollups are stored in a compact binary form: they are read by the thousand.
-fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
-    postcard::to_stdvec(v).expect("rollups serialize")
-}
-
-fn decode_body<T: serde::de::DeserializeOwned>(
-    path: &str,
-    what: &'static str,
-    b: &[u8],
-) -> Result<T, StoreError> {
-    postcard::from_bytes(b).map_err(|e| StoreError::Decode {
-        path: path.to_owned(),
-        what,
-        source: Box::new(e),
-    })
-}
-
 impl Store for SqliteStore {
     fn load(&mut self) -> Result<Option<Saved>, StoreError> {
         let row: Option<(String, Option<String>)> = self
@@ -287,18 +238,23 @@ impl Store for SqliteStore {
         let Some((agg, detection)) = row else {
             return Ok(None);
         };
-        let aggregate = decode_state(&agg).map_err(|e| StoreError::Decode {
-            path: self.path.clone(),
-            what: "state",
-            source: Box::new(e),
-        })?;
-        // Detection state that cannot be read (an older layout) is relearned, not fatal,
-        // and said.
-        let detection = detection.and_then(|d| match serde_json::from_str(&d) {
-            Ok(state) => Some(state),
-            Err(e) => {
-                tracing::warn!(target: "storage", path = %self.path, error = %e, "the saved detection state cannot be read (an older version's?): baselines are learnt again");
-                None
+        let (_, aggregate): (_, Aggregate) = self.decode("state", &agg, format::legacy_state)?;
+        // Detection state that cannot be read is relearned, not fatal, and said.
+        let detection = detection.and_then(|d| {
+            match self.decode("detection state", &d, |t| serde_json::from_str(t)) {
+                Ok((version, mut state)) => {
+                    if version == 1 {
+                        crate::detect::DetectionState::rekey_clients(
+                            &mut state,
+                            aggregate.clients.names(),
+                        );
+                    }
+                    Some(state)
+                }
+                Err(e) => {
+                    tracing::warn!(target: "storage", path = %self.path, error = %e, "the saved detection state cannot be read: baselines are learnt again");
+                    None
+                }
             }
         });
         let mut checkpoints = Checkpoints::default();
@@ -312,7 +268,8 @@ impl Store for SqliteStore {
                 .map_err(|e| self.sql(e))?
         };
         for (path, pos) in rows {
-            let pos: Vec<FilePos> = self.decode("checkpoint", &pos)?;
+            let (_, pos): (_, Vec<FilePos>) =
+                self.decode("checkpoint", &pos, |t| serde_json::from_str(t))?;
             if path == crate::follow::checkpoint::FINISHED_KEY {
                 checkpoints.finished = pos;
             } else {
@@ -374,7 +331,7 @@ impl Store for SqliteStore {
                 Ok(StoredRollup {
                     t_ms,
                     width_ms,
-                    rollup: decode_body(&self.path, "rollup", &body)?,
+                    rollup: decode_body(&self.path, "rollup", &body, format::ROWS)?,
                 })
             })
             .collect()
@@ -400,7 +357,7 @@ impl Store for SqliteStore {
             .map_err(|e| self.sql(e))?;
         let mut merged: HashMap<String, RouteStats> = HashMap::new();
         for (route, body) in rows {
-            let s: RouteStats = decode_body(&self.path, "route rollup", &body)?;
+            let s: RouteStats = decode_body(&self.path, "route rollup", &body, format::ROWS)?;
             merged.entry(route).or_default().merge(&s);
         }
         let mut out: Vec<_> = merged.into_iter().collect();
@@ -421,7 +378,12 @@ impl Store for SqliteStore {
             .map_err(|e| self.sql(e))?;
         let mut all = Visitors::default();
         for b in rows {
-            all.merge(&decode_body::<Visitors>(&self.path, "visitors", &b)?);
+            all.merge(&decode_body::<Visitors>(
+                &self.path,
+                "visitors",
+                &b,
+                format::VISITORS,
+            )?);
         }
         Ok(all)
     }

@@ -73,4 +73,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
          body BLOB NOT NULL,
          error TEXT NOT NULL
      );",
+    // 5: binary rows carry a version byte; the rows written before are version 1.
+    "UPDATE rollup SET body = CAST(X'01' || body AS BLOB);
+     UPDATE route_rollup SET body = CAST(X'01' || body AS BLOB);
+     UPDATE visitors SET body = CAST(X'01' || body AS BLOB);",
 ];

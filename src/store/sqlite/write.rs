@@ -1,6 +1,7 @@
 //! How a commit is applied: rows merged with what is stored, the state, findings, alerts.
 
-use super::{INCIDENT_GAP_MS, encode, json};
+use super::INCIDENT_GAP_MS;
+use super::format::{self, encode, to_json};
 use crate::aggregate::Visitors;
 use crate::aggregate::capped::Merge;
 use crate::aggregate::rollup::{HOUR_MS, MINUTE_MS, Rollup};
@@ -14,6 +15,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 /// overwritten.
 fn stored<T: serde::de::DeserializeOwned + Default>(
     tx: &Transaction,
+    version: u8,
     select: &str,
     p: impl rusqlite::Params,
     tbl: &str,
@@ -26,8 +28,8 @@ fn stored<T: serde::de::DeserializeOwned + Default>(
     let Some(body) = old else {
         return Ok(T::default());
     };
-    match postcard::from_bytes::<T>(&body) {
-        Ok(v) => Ok(v),
+    match format::decode_row::<T>(&body, version) {
+        Ok((_, v)) => Ok(v),
         Err(e) => {
             tracing::error!(target: "analysis", table = tbl, row = key, error = %e, "a stored row cannot be read; it is kept in the quarantine table and its numbers start again");
             tx.prepare_cached(
@@ -48,7 +50,14 @@ pub(super) fn upsert_rollup(
 ) -> rusqlite::Result<()> {
     let select = "SELECT body FROM rollup WHERE t_ms = ?1 AND width_ms = ?2";
     let key = format!("{t_ms}/{width_ms}");
-    let mut merged: Rollup = stored(tx, select, params![t_ms, width_ms], "rollup", &key)?;
+    let mut merged: Rollup = stored(
+        tx,
+        format::ROWS,
+        select,
+        params![t_ms, width_ms],
+        "rollup",
+        &key,
+    )?;
     merged.merge(r);
     tx.prepare_cached(
         "INSERT OR REPLACE INTO rollup (t_ms, width_ms, requests, body) VALUES (?1, ?2, ?3, ?4)",
@@ -57,7 +66,7 @@ pub(super) fn upsert_rollup(
         t_ms,
         width_ms,
         merged.counts.requests as i64,
-        encode(&merged)
+        encode(format::ROWS, &merged)
     ])?;
     Ok(())
 }
@@ -73,6 +82,7 @@ pub(super) fn upsert_route(
     let key = format!("{t_ms}/{width_ms}/{route}");
     let mut merged: RouteStats = stored(
         tx,
+        format::ROWS,
         select,
         params![t_ms, width_ms, route],
         "route_rollup",
@@ -88,34 +98,41 @@ pub(super) fn upsert_route(
         width_ms,
         route,
         merged.requests as i64,
-        encode(&merged)
+        encode(format::ROWS, &merged)
     ])?;
     Ok(())
 }
 
 fn upsert_visitors(tx: &Transaction, t_ms: i64, v: &Visitors) -> rusqlite::Result<()> {
     let select = "SELECT body FROM visitors WHERE t_ms = ?1";
-    let mut merged: Visitors = stored(tx, select, [t_ms], "visitors", &t_ms.to_string())?;
+    let mut merged: Visitors = stored(
+        tx,
+        format::VISITORS,
+        select,
+        [t_ms],
+        "visitors",
+        &t_ms.to_string(),
+    )?;
     merged.merge(v);
     tx.prepare_cached("INSERT OR REPLACE INTO visitors (t_ms, body) VALUES (?1, ?2)")?
-        .execute(params![t_ms, encode(&merged)])?;
+        .execute(params![t_ms, encode(format::VISITORS, &merged)])?;
     Ok(())
 }
 
 fn save_state(tx: &Transaction, s: &Saved) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT OR REPLACE INTO state (id, aggregate, detection) VALUES (1, ?1, ?2)",
-        params![json(&s.aggregate), s.detection.as_ref().map(json)],
+        params![to_json(&s.aggregate), s.detection.as_ref().map(to_json)],
     )?;
     tx.execute("DELETE FROM checkpoint", [])?;
     let mut ins = tx.prepare_cached("INSERT INTO checkpoint (path, positions) VALUES (?1, ?2)")?;
     for (path, pos) in &s.checkpoints.files {
-        ins.execute(params![path, json(pos)])?;
+        ins.execute(params![path, to_json(pos)])?;
     }
     if !s.checkpoints.finished.is_empty() {
         ins.execute(params![
             crate::follow::checkpoint::FINISHED_KEY,
-            json(&s.checkpoints.finished)
+            to_json(&s.checkpoints.finished)
         ])?;
     }
     Ok(())
