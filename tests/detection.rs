@@ -205,3 +205,55 @@ fn many_incidents_are_summed_up_in_the_text_report() {
     assert_eq!(listed, 10, "{text}");
     assert!(text.contains("and 2 more incidents"), "{text}");
 }
+
+/// Regression: two scanners that started in the same minute were one incident to the live
+/// run (incidents were told apart by kind, start and route, and a scanner has no route), so
+/// the first to stop ended the other's row. Each has its own row and its own end, live as in
+/// `analyze`.
+#[test]
+fn two_scanners_starting_in_the_same_minute_are_two_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let flat = base(dir.path(), "flat", 150, 2, 5);
+    let (log, truth) = inject(&flat, &["scanner@60+3:rate=300", "scanner@60+12:rate=300"]);
+    let check = |v: &Value| -> Result<(), String> {
+        for t in truth["incidents"].as_array().unwrap() {
+            let found = matches(v, t);
+            let [one] = found.as_slice() else {
+                return Err(format!("{t}: {} rows", found.len()));
+            };
+            if one["end"].is_null() {
+                return Err(format!("{t}: not ended"));
+            }
+            let (end, t_end) = (ms(&one["end"]), t["end_ms"].as_i64().unwrap());
+            if (end - t_end).abs() > 5 * MINUTE_MS {
+                return Err(format!("{t}: ends at {end}"));
+            }
+        }
+        Ok(())
+    };
+    let (v, _) = analyze_json(&[log.to_str().unwrap()]);
+    check(&v).unwrap_or_else(|e| panic!("analyze: {e}\n{:#}", v["incidents"]));
+
+    // The run's report, once it has read everything, says the same.
+    let (run_dir, mut child) = common::replay_log(&log);
+    let report = run_dir.path().join("analysis_report.json");
+    let lines = std::fs::read_to_string(&log).unwrap().lines().count();
+    let start = std::time::Instant::now();
+    let outcome = loop {
+        let v = std::fs::read(&report)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+        let read_all = v.as_ref().is_some_and(|v| v["requests"] == lines);
+        match v.filter(|_| read_all).map(|v| (check(&v), v)) {
+            Some((Ok(()), _)) => break Ok(()),
+            Some((Err(e), v)) if start.elapsed().as_secs() > 30 => {
+                break Err(format!("{e}\n{:#}", v["incidents"]));
+            }
+            _ => assert!(start.elapsed().as_secs() <= 60, "the replay never finished"),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    child.wait().unwrap();
+    outcome.unwrap_or_else(|e| panic!("run: {e}"));
+}

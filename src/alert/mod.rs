@@ -302,7 +302,8 @@ impl Engine {
                 if a.severity < min {
                     continue;
                 }
-                let key = format!("{:?}/{}/{:?}", a.kind, a.route, a.client);
+                let (kind, about) = a.subject();
+                let key = format!("{kind:?}/{about}");
                 let (message, t_ms) = (describe(a), a.last_ms);
                 match state {
                     AlertState::Firing => {

@@ -25,6 +25,8 @@ impl DetectionState {
         for a in incidents {
             a.client = a.client.and_then(|c| map.get(&c).copied());
         }
+        let open = std::mem::take(&mut state.detector.open);
+        state.detector.open = open.into_values().map(|a| (a.subject(), a)).collect();
     }
 }
 
@@ -63,6 +65,12 @@ mod tests {
             end_ms: None,
             evidence: Default::default(),
         });
+        let old = state.incidents[0].clone();
+        let old_subject = (
+            AnomalyKind::Scanner,
+            format!("{:016x}", legacy::client(scanner)),
+        );
+        state.detector.open.insert(old_subject, old);
         DetectionState::rekey_clients(&mut state, [scanner].into_iter());
         let prev = state.detector.prev.as_ref().unwrap();
         assert_eq!(
@@ -70,5 +78,11 @@ mod tests {
             [client_hash(scanner)]
         );
         assert_eq!(state.incidents[0].client, Some(client_hash(scanner)));
+        let open: Vec<_> = state.detector.open.keys().cloned().collect();
+        assert_eq!(
+            open,
+            [state.incidents[0].subject()],
+            "open incidents keyed anew"
+        );
     }
 }

@@ -69,6 +69,31 @@ pub struct Anomaly {
     pub evidence: BTreeMap<String, f64>,
 }
 
+/// What an incident is about: its kind, and its route — or its client, for a scanner. While
+/// one is open, a finding about the same subject continues it.
+pub type Subject = (AnomalyKind, String);
+
+/// The subject of a finding of `kind` about `route` or `client`: the one rule that tells
+/// incidents apart, in live runs, replays, `analyze` and alerting.
+fn subject_of(kind: AnomalyKind, route: &str, client: Option<u64>) -> Subject {
+    match client {
+        Some(c) => (kind, format!("client {c:016x}")),
+        None => (kind, route.to_owned()),
+    }
+}
+
+impl Anomaly {
+    /// What it is about.
+    pub fn subject(&self) -> Subject {
+        subject_of(self.kind, &self.route, self.client)
+    }
+
+    /// Whether `other` is this incident, later (the same subject, opened at the same time).
+    pub fn same_incident(&self, other: &Anomaly) -> bool {
+        self.start_ms == other.start_ms && self.subject() == other.subject()
+    }
+}
+
 /// An incident opening or ending.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -147,8 +172,10 @@ mod open_incidents {
     pub fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<BTreeMap<(AnomalyKind, String), Anomaly>, D::Error> {
+        // Keyed anew by the one rule, whatever key an older version saved them under.
         Ok(Vec::<((AnomalyKind, String), Anomaly)>::deserialize(d)?
             .into_iter()
+            .map(|(_, a)| (a.subject(), a))
             .collect())
     }
 }
@@ -251,7 +278,7 @@ impl Detector {
         self.fire(hit, to_ms, &mut quiet);
         for e in quiet {
             if let Event::Opened(mut a) = e {
-                self.open.remove(&(a.kind, a.route.clone()));
+                self.open.remove(&a.subject());
                 events.push(Event::Opened(a.clone()));
                 a.end_ms = Some(to_ms);
                 events.push(Event::Resolved(a));
@@ -260,13 +287,7 @@ impl Detector {
     }
 
     fn fire(&mut self, h: Hit, end: i64, events: &mut Vec<Event>) {
-        let key = (
-            h.kind,
-            match h.client {
-                Some(c) => format!("{c:016x}"),
-                None => h.route.clone(),
-            },
-        );
+        let key = subject_of(h.kind, &h.route, h.client);
         let now = h
             .evidence
             .iter()
@@ -325,18 +346,13 @@ impl Detector {
 }
 
 /// Adds opened incidents to `found` and updates those that `events` resolve.
-fn note_events(events: Vec<Event>, found: &mut Vec<Anomaly>) {
+pub fn note_events<'a>(events: impl IntoIterator<Item = &'a Event>, found: &mut Vec<Anomaly>) {
     for e in events {
         match e {
-            Event::Opened(a) => found.push(a),
+            Event::Opened(a) => found.push(a.clone()),
             Event::Resolved(a) => {
-                if let Some(f) = found.iter_mut().rev().find(|f| {
-                    f.kind == a.kind
-                        && f.start_ms == a.start_ms
-                        && f.route == a.route
-                        && f.client == a.client
-                }) {
-                    *f = a;
+                if let Some(f) = found.iter_mut().rev().find(|f| f.same_incident(a)) {
+                    *f = a.clone();
                 }
             }
         }
@@ -351,7 +367,7 @@ pub fn find_all(mut frames: frame::Frames, config: DetectorConfig) -> Vec<Anomal
     let mut found = Vec::new();
     if let Some(newest) = frames.newest() {
         for f in frames.close(newest.saturating_add(MINUTE_MS)) {
-            note_events(det.observe(f), &mut found);
+            note_events(&det.observe(f), &mut found);
         }
     }
     found
@@ -367,18 +383,15 @@ pub fn replay(
     let mut det = Detector::new(config);
     let mut found: Vec<Anomaly> = Vec::new();
     let mut newest = i64::MIN;
-    let apply = note_events;
     for b in batches {
         newest = newest.max(b.iter().map(|(r, _)| r.ts_ms).max().unwrap_or(newest));
         frames.add_batch(&b);
         for f in frames.close(newest) {
-            let events = det.observe(f);
-            apply(events, &mut found);
+            note_events(&det.observe(f), &mut found);
         }
     }
     for f in frames.close(newest.saturating_add(MINUTE_MS)) {
-        let events = det.observe(f);
-        apply(events, &mut found);
+        note_events(&det.observe(f), &mut found);
     }
     found
 }

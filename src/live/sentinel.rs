@@ -144,18 +144,13 @@ impl Sentinel {
                         tracing::warn!(target: "analysis", %kind, %subject, %severity, "incident detected");
                     }
                     self.opened |= a.severity >= crate::insights::Severity::Warning;
-                    self.state.incidents.push(a.clone());
                 }
                 Event::Resolved(a) => {
                     tracing::info!(target: "analysis", kind = %word(&a.kind), subject = %subject(&a.route), "incident resolved");
-                    if let Some(i) = self.state.incidents.iter_mut().rev().find(|i| {
-                        i.kind == a.kind && i.start_ms == a.start_ms && i.route == a.route
-                    }) {
-                        *i = a.clone();
-                    }
                 }
             }
         }
+        crate::detect::note_events(events, &mut self.state.incidents);
         let newest = self.state.newest_ms.unwrap_or(0);
         self.state
             .incidents

@@ -110,7 +110,7 @@ pub fn analyze_json(args: &[&str]) -> (serde_json::Value, Vec<u8>) {
 }
 
 /// `tailpulse run` over a copy of the log at `log` (read from its start: a replay), in a
-/// new directory, without a database; stdout and stderr piped.
+/// new directory that also gets its reports, without a database; stdout and stderr piped.
 pub fn replay_log(log: &std::path::Path) -> (tempfile::TempDir, std::process::Child) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(log, dir.path().join("old.log")).unwrap();
@@ -122,6 +122,8 @@ pub fn replay_log(log: &std::path::Path) -> (tempfile::TempDir, std::process::Ch
             "--no-db",
             "--report-every",
             "100ms",
+            "--out-dir",
+            ".",
             "old.log",
         ])
         .current_dir(dir.path())
