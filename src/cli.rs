@@ -214,7 +214,7 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = Limits::default().max_routes)]
     pub max_routes: usize,
     /// Lines dated further than this ahead of the clock are rejected (future_timestamp).
-    #[arg(long, default_value = "1d", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "1d", value_parser = crate::params::duration)]
     pub max_skew: std::time::Duration,
     /// Skip anomaly detection (by default the log is run through the detector of a live
     /// run, in log time: a replay of the same file finds the same incidents).
@@ -407,7 +407,7 @@ fn stored_history(
     a: &AnalyzeArgs,
     limits: Limits,
 ) -> Result<crate::summary::Summary> {
-    use crate::store::{Store, parse_bound};
+    use crate::store::Store;
     if !db.exists() {
         anyhow::bail!(
             "{} does not exist (tailpulse run --db creates it)",
@@ -418,18 +418,13 @@ fn stored_history(
     let Some((_, newest)) = store.span()? else {
         anyhow::bail!("{} holds no history yet", db.display());
     };
-    let bound = |s: &Option<String>, default: i64| match s {
-        None => Ok(default),
-        Some(v) => {
-            parse_bound(v, newest).with_context(|| format!("not a time, date or duration: {v:?}"))
-        }
-    };
-    let since = bound(
-        &a.since,
+    let (since, until) = crate::params::range(
+        a.since.as_deref(),
+        a.until.as_deref(),
+        newest,
         newest - crate::store::Retention::default().keep_ms,
-    )?;
-    let until = bound(&a.until, i64::MAX)?;
-    anyhow::ensure!(since < until, "--since must be before --until");
+    )
+    .context("--since/--until")?;
     let agg = crate::store::history(&store, since, until, limits)?;
     let extras = crate::analysis::LiveExtras {
         incidents: crate::store::stored_incidents(&store, since, until)?,

@@ -24,7 +24,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub from_end: bool,
     /// How often the reports and the state are written.
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = crate::params::duration)]
     pub report_every: Duration,
     /// Where tailpulse keeps its history database, its own logs and (unless --out-dir says
     /// otherwise) its reports. Default: the working directory for the demo; otherwise the
@@ -44,10 +44,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_db: bool,
     /// How long history is kept (before the newest stored minute).
-    #[arg(long, default_value = "30d", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "30d", value_parser = crate::params::duration)]
     pub retention: Duration,
     /// Per-minute history older than this is merged into hours.
-    #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "7d", value_parser = crate::params::duration)]
     pub keep_minutes: Duration,
     /// Directory for tailpulse's own logs (default: logs/ in the data directory).
     #[arg(long)]
@@ -73,7 +73,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 5000)]
     pub port: u16,
     /// Lines dated further than this ahead of the clock are rejected (future_timestamp).
-    #[arg(long, default_value = "1d", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "1d", value_parser = crate::params::duration)]
     pub max_skew: Duration,
     /// How paths become routes.
     #[command(flatten)]
@@ -85,7 +85,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 10.0)]
     pub demo_rate: f64,
     /// Demo: history written first when the sample log is empty.
-    #[arg(long, default_value = "2h", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "2h", value_parser = crate::params::duration)]
     pub demo_backfill: Duration,
     /// How lines are read.
     #[command(flatten)]
@@ -102,7 +102,7 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 10.0)]
     pub rate: f64,
     /// Time between appends.
-    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "3s", value_parser = crate::params::duration)]
     pub interval: Duration,
     /// Line format.
     #[arg(long, value_enum, default_value = "combined")]
@@ -114,13 +114,13 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub count: Option<u64>,
     /// Write this much history first (e.g. 24h) when the file is empty.
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = crate::params::duration)]
     pub backfill: Option<Duration>,
     /// Mean time between incidents (e.g. 20m), or `off`.
     #[arg(long, default_value = "20m")]
     pub incidents_every: String,
     /// Mean incident length.
-    #[arg(long, default_value = "4m", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "4m", value_parser = crate::params::duration)]
     pub incident_length: Duration,
     /// Also append each incident as a JSON line to this file (ground truth).
     #[arg(long)]
@@ -135,7 +135,7 @@ fn plan(every: &str, length: Duration) -> Result<IncidentPlan> {
     let every_min = match every {
         "off" | "none" | "0" => None,
         s => Some(
-            humantime::parse_duration(s)
+            crate::params::duration(s)
                 .context("--incidents-every")?
                 .as_secs_f64()
                 / 60.0,

@@ -53,17 +53,17 @@ pub struct Alerts {
     /// `[alerts.email]`.
     pub email: Option<EmailConfig>,
     /// Shortest time between two firing notifications of one rule (default `15m`).
-    #[serde(default = "default_cooldown")]
-    pub cooldown: String,
+    #[serde(with = "crate::params::serde_duration", default = "default_cooldown")]
+    pub cooldown: Duration,
     /// Delivery attempts per notification and channel (default 4).
     #[serde(default = "default_attempts")]
     pub attempts: u32,
     /// Wait before the second attempt, doubled after each failure (default `2s`).
-    #[serde(default = "default_backoff")]
-    pub backoff: String,
+    #[serde(with = "crate::params::serde_duration", default = "default_backoff")]
+    pub backoff: Duration,
     /// Time limit of one delivery attempt (default `10s`).
-    #[serde(default = "default_timeout")]
-    pub timeout: String,
+    #[serde(with = "crate::params::serde_duration", default = "default_timeout")]
+    pub timeout: Duration,
 }
 
 impl Default for Alerts {
@@ -80,17 +80,17 @@ impl Default for Alerts {
     }
 }
 
-fn default_cooldown() -> String {
-    "15m".into()
+fn default_cooldown() -> Duration {
+    Duration::from_secs(900)
 }
 fn default_attempts() -> u32 {
     4
 }
-fn default_backoff() -> String {
-    "2s".into()
+fn default_backoff() -> Duration {
+    Duration::from_secs(2)
 }
-fn default_timeout() -> String {
-    "10s".into()
+fn default_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 
 /// `[prompts]`.
@@ -137,23 +137,12 @@ pub enum ConfigError {
     },
 }
 
-fn duration(path: &str, key: &str, v: &str) -> Result<Duration, ConfigError> {
-    humantime::parse_duration(v).map_err(|_| ConfigError::Invalid {
-        path: path.to_owned(),
-        message: format!(
-            "{key} = {:?} is not a duration like 30s",
-            crate::text::clip(v, 100)
-        ),
-    })
-}
-
 /// A duration that must be longer than zero.
-fn positive(path: &str, key: &str, v: &str) -> Result<Duration, ConfigError> {
-    let d = duration(path, key, v)?;
+fn positive(path: &str, key: &str, d: Duration) -> Result<(), ConfigError> {
     if d.is_zero() {
         return Err(invalid(path, format!("{key} must be longer than 0s")));
     }
-    Ok(d)
+    Ok(())
 }
 
 fn invalid(path: &str, message: String) -> ConfigError {
@@ -234,21 +223,10 @@ impl Config {
                 message: format!("routes.rules: {message}"),
             })?;
         }
-        c.alerts.retry(path)?;
-        c.alerts.cooldown_ms(path)?;
         crate::alert::Engine::new(&c.alerts.rules, 0).map_err(|e| ConfigError::Invalid {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        if let Some(l) = &c.llm {
-            for (k, v) in [
-                ("every", &l.every),
-                ("timeout", &l.timeout),
-                ("backoff", &l.backoff),
-            ] {
-                duration(path, &format!("llm.{k}"), v)?;
-            }
-        }
         Ok(c)
     }
 }
@@ -280,9 +258,7 @@ impl Config {
             }
         }
         count(path, "alerts.attempts", a.attempts, 1, 20)?;
-        positive(path, "alerts.timeout", &a.timeout)?;
-        duration(path, "alerts.backoff", &a.backoff)?;
-        duration(path, "alerts.cooldown", &a.cooldown)?;
+        positive(path, "alerts.timeout", a.timeout)?;
         for r in &a.rules {
             if r.above.is_some() && r.below.is_some() {
                 return Err(invalid(
@@ -293,7 +269,7 @@ impl Config {
                     ),
                 ));
             }
-            positive(path, "alerts.rules.for", &r.for_)?;
+            positive(path, "alerts.rules.for", r.for_)?;
         }
         if let Some(l) = &self.llm {
             http_url(path, "llm.base_url", &l.base_url)?;
@@ -305,8 +281,8 @@ impl Config {
                 1,
                 3600,
             )?;
-            positive(path, "llm.every", &l.every)?;
-            positive(path, "llm.timeout", &l.timeout)?;
+            positive(path, "llm.every", l.every)?;
+            positive(path, "llm.timeout", l.timeout)?;
         }
         Ok(())
     }
@@ -314,17 +290,17 @@ impl Config {
 
 impl Alerts {
     /// The delivery retry policy.
-    pub fn retry(&self, path: &str) -> Result<Retry, ConfigError> {
-        Ok(Retry {
+    pub fn retry(&self) -> Retry {
+        Retry {
             attempts: self.attempts.max(1),
-            backoff: duration(path, "alerts.backoff", &self.backoff)?,
-            timeout: duration(path, "alerts.timeout", &self.timeout)?,
-        })
+            backoff: self.backoff,
+            timeout: self.timeout,
+        }
     }
 
     /// The cool-down in ms.
-    pub fn cooldown_ms(&self, path: &str) -> Result<i64, ConfigError> {
-        Ok(duration(path, "alerts.cooldown", &self.cooldown)?.as_millis() as i64)
+    pub fn cooldown_ms(&self) -> i64 {
+        i64::try_from(self.cooldown.as_millis()).unwrap_or(i64::MAX)
     }
 }
 
@@ -369,7 +345,7 @@ mod tests {
         .unwrap();
         assert!(c.prompts.redact);
         assert_eq!(c.alerts.rules.len(), 2);
-        assert_eq!(c.alerts.cooldown_ms("t").unwrap(), 600_000);
+        assert_eq!(c.alerts.cooldown_ms(), 600_000);
         assert_eq!(c.llm.unwrap().max_calls_per_hour, 6);
         let err = Config::parse("[alerts]\ncooldwn = \"1m\"\n", "t.toml").unwrap_err();
         assert!(format!("{:#}", anyhow::Error::from(err)).contains("cooldwn"));

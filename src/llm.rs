@@ -23,8 +23,8 @@ pub struct LlmConfig {
     #[serde(default = "default_key_env")]
     pub api_key_env: String,
     /// How often the summary is sent (default `1h`).
-    #[serde(default = "default_every")]
-    pub every: String,
+    #[serde(with = "crate::params::serde_duration", default = "default_every")]
+    pub every: Duration,
     /// Also send when an incident opens (default true).
     #[serde(default = "yes")]
     pub on_incident: bool,
@@ -32,21 +32,21 @@ pub struct LlmConfig {
     #[serde(default = "default_calls")]
     pub max_calls_per_hour: u32,
     /// Time limit of one call (default `60s`).
-    #[serde(default = "default_timeout")]
-    pub timeout: String,
+    #[serde(with = "crate::params::serde_duration", default = "default_timeout")]
+    pub timeout: Duration,
     /// Attempts per question (default 3).
     #[serde(default = "default_attempts")]
     pub attempts: u32,
     /// Wait before the second attempt, doubled after each failure (default `2s`).
-    #[serde(default = "default_backoff")]
-    pub backoff: String,
+    #[serde(with = "crate::params::serde_duration", default = "default_backoff")]
+    pub backoff: Duration,
 }
 
 fn default_key_env() -> String {
     "OPENAI_API_KEY".into()
 }
-fn default_every() -> String {
-    "1h".into()
+fn default_every() -> Duration {
+    Duration::from_secs(3600)
 }
 fn yes() -> bool {
     true
@@ -54,14 +54,14 @@ fn yes() -> bool {
 fn default_calls() -> u32 {
     6
 }
-fn default_timeout() -> String {
-    "60s".into()
+fn default_timeout() -> Duration {
+    Duration::from_secs(60)
 }
 fn default_attempts() -> u32 {
     3
 }
-fn default_backoff() -> String {
-    "2s".into()
+fn default_backoff() -> Duration {
+    Duration::from_secs(2)
 }
 
 /// Why a question was asked.
@@ -103,25 +103,13 @@ pub struct Llm {
     last_asked: Option<Instant>,
 }
 
-/// Why the `[llm]` section is refused.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum LlmConfigError {
-    /// A duration that is not one.
-    #[error("[llm] {0}: not a duration like 30s")]
-    Duration(&'static str),
-}
-
-fn duration(s: &str, what: &'static str) -> Result<Duration, LlmConfigError> {
-    humantime::parse_duration(s).map_err(|_| LlmConfigError::Duration(what))
-}
-
 /// The system message sent with every prompt.
 const SYSTEM: &str = "You are a site reliability engineer. Answer briefly and concretely, using only the numbers given.";
 
 impl Llm {
     /// Starts the worker for `cfg`.
-    pub fn start(cfg: &LlmConfig) -> Result<Llm, LlmConfigError> {
-        let every = duration(&cfg.every, "every")?;
+    pub fn start(cfg: &LlmConfig) -> Llm {
+        let every = cfg.every;
         let worker = Worker {
             url: format!("{}/chat/completions", cfg.base_url.trim_end_matches('/')),
             model: cfg.model.clone(),
@@ -129,10 +117,13 @@ impl Llm {
                 .ok()
                 .filter(|k| !k.is_empty()),
             max_per_hour: cfg.max_calls_per_hour,
-            attempts: cfg.attempts.max(1),
-            backoff: duration(&cfg.backoff, "backoff")?,
+            retry: crate::retry::Retry {
+                attempts: cfg.attempts,
+                backoff: cfg.backoff,
+                timeout: cfg.timeout,
+            },
             agent: ureq::Agent::config_builder()
-                .timeout_global(Some(duration(&cfg.timeout, "timeout")?))
+                .timeout_global(Some(cfg.timeout))
                 .http_status_as_error(false)
                 .build()
                 .into(),
@@ -149,13 +140,13 @@ impl Llm {
             .name("llm".into())
             .spawn(move || worker.run(rx, st))
             .expect("the llm thread starts");
-        Ok(Llm {
+        Llm {
             tx,
             status,
             every,
             on_incident: cfg.on_incident,
             last_asked: None,
-        })
+        }
     }
 
     /// Asks with `prompt` when the schedule says so (or an incident opened); never waits.
@@ -187,8 +178,7 @@ struct Worker {
     model: String,
     key: Option<String>,
     max_per_hour: u32,
-    attempts: u32,
-    backoff: Duration,
+    retry: crate::retry::Retry,
     agent: ureq::Agent,
     calls: VecDeque<Instant>,
 }
@@ -238,36 +228,32 @@ impl Worker {
 
     /// One question, with retries, within the spend limit.
     fn ask(&mut self, prompt: &str) -> Result<String, String> {
-        let mut wait = self.backoff;
-        let mut last = String::new();
-        for attempt in 1..=self.attempts {
-            while self
-                .calls
-                .front()
-                .is_some_and(|t| t.elapsed() >= Duration::from_secs(3600))
-            {
-                self.calls.pop_front();
-            }
-            if self.calls.len() >= self.max_per_hour as usize {
-                return Err(format!(
-                    "spend limit reached ({} calls in the last hour)",
-                    self.max_per_hour
-                ));
-            }
-            self.calls.push_back(Instant::now());
-            match self.call(prompt) {
-                Ok(a) => return Ok(a),
-                Err(e) => {
-                    last = e.message;
-                    if !e.retry || attempt == self.attempts {
-                        break;
-                    }
-                    std::thread::sleep(wait);
-                    wait *= 2;
+        use crate::retry::Failure;
+        let retry = self.retry;
+        let (answer, _) = retry.run(
+            |_| {
+                while self
+                    .calls
+                    .front()
+                    .is_some_and(|t| t.elapsed() >= Duration::from_secs(3600))
+                {
+                    self.calls.pop_front();
                 }
-            }
-        }
-        Err(last)
+                if self.calls.len() >= self.max_per_hour as usize {
+                    return Err(Failure::Permanent(format!(
+                        "spend limit reached ({} calls in the last hour)",
+                        self.max_per_hour
+                    )));
+                }
+                self.calls.push_back(Instant::now());
+                self.call(prompt).map_err(|e| match e.retry {
+                    true => Failure::Transient(e.message),
+                    false => Failure::Permanent(e.message),
+                })
+            },
+            |_, _, _| {},
+        );
+        answer
     }
 
     fn call(&self, prompt: &str) -> Result<String, CallError> {

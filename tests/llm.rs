@@ -83,12 +83,12 @@ fn config(base_url: &str) -> LlmConfig {
         base_url: base_url.to_owned(),
         model: "test-model".into(),
         api_key_env: "TAILPULSE_TEST_LLM_KEY".into(),
-        every: "1h".into(),
+        every: Duration::from_secs(3600),
         on_incident: true,
         max_calls_per_hour: 10,
-        timeout: "2s".into(),
+        timeout: Duration::from_secs(2),
         attempts: 3,
-        backoff: "20ms".into(),
+        backoff: Duration::from_millis(20),
     }
 }
 
@@ -117,7 +117,7 @@ async fn an_answer_arrives_after_429_and_500_are_retried() {
         Reply::Ok("All is well."),
     ])
     .await;
-    let mut llm = Llm::start(&config(&url)).unwrap();
+    let mut llm = Llm::start(&config(&url));
     llm.offer(true, || "How is the site doing? Total requests: 42".into());
     let s = until(&llm, "an answer", |s| s.answer.is_some()).await;
     assert_eq!(s.answer.as_deref(), Some("All is well."));
@@ -141,7 +141,7 @@ async fn an_answer_arrives_after_429_and_500_are_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_answers_and_timeouts_are_errors_not_crashes() {
     let (url, f) = fixture(vec![Reply::Garbage]).await;
-    let mut llm = Llm::start(&config(&url)).unwrap();
+    let mut llm = Llm::start(&config(&url));
     llm.offer(true, || "prompt".into());
     let s = until(&llm, "an error", |s| s.last_error.is_some()).await;
     assert!(s.last_error.unwrap().contains("not a chat completion"));
@@ -154,9 +154,9 @@ async fn malformed_answers_and_timeouts_are_errors_not_crashes() {
 
     let (url, f) = fixture(vec![Reply::Slow]).await;
     let mut cfg = config(&url);
-    cfg.timeout = "300ms".into();
+    cfg.timeout = Duration::from_millis(300);
     cfg.attempts = 2;
-    let mut llm = Llm::start(&cfg).unwrap();
+    let mut llm = Llm::start(&cfg);
     llm.offer(true, || "prompt".into());
     let s = until(&llm, "a timeout", |s| s.last_error.is_some()).await;
     assert!(s.last_error.unwrap().to_lowercase().contains("timeout"));
@@ -169,7 +169,7 @@ async fn the_spend_limit_holds() {
     let mut cfg = config(&url);
     cfg.max_calls_per_hour = 2;
     cfg.attempts = 5;
-    let mut llm = Llm::start(&cfg).unwrap();
+    let mut llm = Llm::start(&cfg);
     llm.offer(true, || "prompt".into());
     let s = until(&llm, "the limit", |s| {
         s.last_error

@@ -137,7 +137,7 @@ async fn request_lists_filter_by_status_and_route() {
     );
     let (status, _, body) = get(&st, "/api/recent?status=abc").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(String::from_utf8_lossy(&body).contains("status must be"));
+    assert!(String::from_utf8_lossy(&body).contains("is not a status like 5xx or 404"));
 }
 
 async fn slow_all_len(st: &AppState) -> usize {

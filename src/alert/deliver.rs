@@ -64,26 +64,7 @@ pub struct EmailConfig {
     pub password_env: Option<String>,
 }
 
-/// Retry policy of every channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retry {
-    /// Attempts in all.
-    pub attempts: u32,
-    /// Wait before the second attempt; doubled after each failure.
-    pub backoff: Duration,
-    /// Time limit of one attempt.
-    pub timeout: Duration,
-}
-
-impl Default for Retry {
-    fn default() -> Self {
-        Retry {
-            attempts: 4,
-            backoff: Duration::from_secs(2),
-            timeout: Duration::from_secs(10),
-        }
-    }
-}
+pub use crate::retry::Retry;
 
 /// Notifications waiting per channel before new ones are dropped (and logged).
 const QUEUE: usize = 256;
@@ -163,24 +144,22 @@ fn start(
 
 /// Tries `n` on `ch` up to `retry.attempts` times.
 fn deliver(ch: &dyn Channel, n: &Notification, retry: Retry) -> bool {
-    let mut wait = retry.backoff;
-    for attempt in 1..=retry.attempts.max(1) {
-        match ch.send(n) {
-            Ok(()) => {
-                tracing::info!(target: "analysis", channel = %ch.name(), rule = %n.rule, state = n.state.name(), attempt, "alert delivered");
-                return true;
-            }
-            Err(e) if attempt < retry.attempts => {
-                tracing::warn!(target: "analysis", channel = %ch.name(), rule = %n.rule, attempt, error = %e, retry_in_ms = wait.as_millis() as u64, "alert delivery failed; retrying");
-                std::thread::sleep(wait);
-                wait *= 2;
-            }
-            Err(e) => {
-                tracing::error!(target: "analysis", channel = %ch.name(), rule = %n.rule, attempts = attempt, error = %e, "alert not delivered");
-            }
+    let (out, attempts) = retry.run(
+        |_| ch.send(n).map_err(crate::retry::Failure::Transient),
+        |attempt, e, wait| {
+            tracing::warn!(target: "analysis", channel = %ch.name(), rule = %n.rule, attempt, error = %e, retry_in_ms = wait.as_millis() as u64, "alert delivery failed; retrying");
+        },
+    );
+    match out {
+        Ok(()) => {
+            tracing::info!(target: "analysis", channel = %ch.name(), rule = %n.rule, state = n.state.name(), attempt = attempts, "alert delivered");
+            true
+        }
+        Err(e) => {
+            tracing::error!(target: "analysis", channel = %ch.name(), rule = %n.rule, attempts, error = %e, "alert not delivered");
+            false
         }
     }
-    false
 }
 
 struct Webhook {

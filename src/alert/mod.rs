@@ -47,16 +47,20 @@ pub struct RuleConfig {
     /// … or below this.
     pub below: Option<f64>,
     /// Over this trailing window (default `5m`).
-    #[serde(rename = "for", default = "default_for")]
-    pub for_: String,
+    #[serde(
+        rename = "for",
+        with = "crate::params::serde_duration",
+        default = "default_for"
+    )]
+    pub for_: std::time::Duration,
     /// Only this route (exact, normalized); none: the whole site.
     pub route: Option<String>,
     /// Incident rules: fire on any detected incident of at least this severity.
     pub anomaly: Option<Severity>,
 }
 
-fn default_for() -> String {
-    "5m".into()
+fn default_for() -> std::time::Duration {
+    std::time::Duration::from_secs(300)
 }
 
 /// Firing or resolved.
@@ -111,9 +115,6 @@ pub enum RuleError {
     /// A rule needs `metric` with `above` or `below`, or `anomaly`.
     #[error("alert rule {0:?}: give metric with above or below, or anomaly")]
     Incomplete(String),
-    /// `for` is not a duration.
-    #[error("alert rule {0:?}: `for` is not a duration like 5m")]
-    BadWindow(String),
 }
 
 #[derive(Debug)]
@@ -162,8 +163,7 @@ impl Engine {
             .map(|r| {
                 let kind = match (r.metric, r.anomaly) {
                     (Some(metric), _) if r.above.is_some() || r.below.is_some() => {
-                        let d = humantime::parse_duration(&r.for_)
-                            .map_err(|_| RuleError::BadWindow(r.name.clone()))?;
+                        let d = r.for_;
                         Kind::Threshold {
                             metric,
                             above: r.above,

@@ -52,18 +52,15 @@ impl Sentinel {
         let alerts = if a.rules.is_empty() {
             None
         } else {
-            let engine = Engine::new(&a.rules, a.cooldown_ms("configuration")?)
-                .map_err(|e| invalid(e.to_string()))?;
-            let retry = a.retry("configuration")?;
+            let engine =
+                Engine::new(&a.rules, a.cooldown_ms()).map_err(|e| invalid(e.to_string()))?;
+            let retry = a.retry();
             Some((
                 engine,
                 Dispatcher::spawn(&a.webhooks, a.email.as_ref(), retry),
             ))
         };
-        let llm = match &config.llm {
-            Some(l) => Some(Llm::start(l).map_err(|e| invalid(e.to_string()))?),
-            None => None,
-        };
+        let llm = config.llm.as_ref().map(Llm::start);
         let mut state = restored.unwrap_or_default();
         state.detector.set_config(detector);
         // Alert rules on percentiles need latency sketches in the frames.

@@ -276,33 +276,3 @@ pub fn stored_incidents(
         })
         .collect())
 }
-
-/// Reads a range bound: an RFC 3339 time (`2026-11-20T10:00:00Z`), a date (`2026-11-20`,
-/// UTC midnight), or a duration (`7d`, `90m`) meaning that long before `newest_ms`.
-pub fn parse_bound(s: &str, newest_ms: i64) -> Option<i64> {
-    let s = s.trim();
-    if let Some(t) = crate::time::parse_iso(s) {
-        return Some(t);
-    }
-    if s.len() == 10
-        && let Some(t) = crate::time::parse_iso(&format!("{s}T00:00:00Z"))
-    {
-        return Some(t);
-    }
-    humantime::parse_duration(s)
-        .ok()
-        .map(|d| newest_ms.saturating_sub(d.as_millis().min(i64::MAX as u128) as i64))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bounds_are_times_dates_or_durations_back_from_the_newest() {
-        let newest = parse_bound("2026-11-20T10:00:00Z", 0).unwrap();
-        assert_eq!(parse_bound("2026-11-20", 0), Some(newest - 10 * 3_600_000));
-        assert_eq!(parse_bound("2h", newest), Some(newest - 2 * 3_600_000));
-        assert_eq!(parse_bound("yesterday-ish", newest), None);
-    }
-}

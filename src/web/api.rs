@@ -34,6 +34,12 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::params::ParamError> for ApiError {
+    fn from(e: crate::params::ParamError) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, e.to_string())
+    }
+}
+
 impl ApiError {
     /// An error answered with `status` and `message`.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
@@ -88,7 +94,7 @@ where
 }
 
 /// The longest time range or step the API accepts (the hourly history kept in memory).
-pub const MAX_SPAN_MS: i64 = 400 * 86_400_000;
+pub use crate::params::MAX_SPAN_MS;
 
 /// Live figures added to the summary.
 #[derive(Serialize)]
@@ -226,15 +232,7 @@ fn nonempty(s: &Option<String>) -> Option<String> {
 impl ViewParams {
     /// The filter these parameters ask for (`range` only when `use_range`).
     fn filter(&self, last_ms: i64, use_range: bool) -> Result<ViewFilter, ApiError> {
-        let status = match nonempty(&self.status) {
-            Some(s) => Some(StatusFilter::parse(&s).ok_or_else(|| {
-                ApiError(
-                    StatusCode::BAD_REQUEST,
-                    format!("status must be like 5xx or 404, not {s:?}"),
-                )
-            })?),
-            None => None,
-        };
+        let status = status_param(&self.status)?;
         let since_ms = match nonempty(&self.range).filter(|r| use_range && r != "all") {
             Some(r) => Some(last_ms - duration_ms(&r)? + 1),
             None => None,
@@ -339,15 +337,9 @@ pub struct Filter {
 
 /// Reads a `status` parameter (`5xx` or `404`); empty means none.
 fn status_param(want: &Option<String>) -> Result<Option<StatusFilter>, ApiError> {
-    match nonempty(want) {
-        Some(w) => StatusFilter::parse(&w).map(Some).ok_or_else(|| {
-            ApiError(
-                StatusCode::BAD_REQUEST,
-                format!("status must be like 5xx or 404, not {w:?}"),
-            )
-        }),
-        None => Ok(None),
-    }
+    Ok(nonempty(want)
+        .map(|w| crate::params::status(&w))
+        .transpose()?)
 }
 
 /// The kept requests that pass `f` (route, status, vhost, and `range` back from `last_ms`).
@@ -507,18 +499,7 @@ pub struct Range {
 
 /// A `range` or `step`: a duration of at least a second and at most [`MAX_SPAN_MS`].
 fn duration_ms(s: &str) -> Result<i64, ApiError> {
-    let bad = |why: &str| {
-        ApiError(
-            StatusCode::BAD_REQUEST,
-            format!("{why}: {:?}", crate::text::clip(s, 40)),
-        )
-    };
-    let d = humantime::parse_duration(s).map_err(|_| bad("not a duration"))?;
-    let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-    if !(1000..=MAX_SPAN_MS).contains(&ms) {
-        return Err(bad("a range or step is from 1s to 400d"));
-    }
-    Ok(ms)
+    Ok(crate::params::span_ms(s)?)
 }
 
 /// Rows of `rows` (oldest first) in `[from, ∞)`, re-bucketed to `step` ms; percentiles come

@@ -4,7 +4,7 @@
 use super::AppState;
 use super::api::ApiError;
 use crate::aggregate::latency::Latency;
-use crate::store::{AlertRecord, InsightRecord, Store, StoreError, StoredReport, parse_bound};
+use crate::store::{AlertRecord, InsightRecord, Store, StoreError, StoredReport};
 use crate::summary::Summary;
 use axum::Json;
 use axum::extract::State;
@@ -66,27 +66,13 @@ pub struct Span {
 
 /// The range `p` asks for, given the newest stored minute.
 fn bounds(p: &Span, newest: i64) -> Result<(i64, i64), ApiError> {
-    let parse = |s: &Option<String>, default: i64| match s.as_deref().map(str::trim) {
-        None | Some("") => Ok(default),
-        Some(v) => parse_bound(v, newest).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("not a time, date or duration: {v:?}"),
-            )
-        }),
-    };
-    let from = parse(
-        &p.since,
-        newest - crate::store::Retention::default().keep_ms,
-    )?;
-    let to = parse(&p.until, i64::MAX)?;
-    if from >= to {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "since must be before until",
-        ));
-    }
-    Ok((from, to))
+    let default_from = newest - crate::store::Retention::default().keep_ms;
+    Ok(crate::params::range(
+        p.since.as_deref(),
+        p.until.as_deref(),
+        newest,
+        default_from,
+    )?)
 }
 
 /// The range `p` asks for.
