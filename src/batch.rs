@@ -1,7 +1,7 @@
 //! `tailpulse analyze`: reads inputs on every core and merges the per-thread aggregates.
 
 use crate::aggregate::{Aggregate, Limits, LineStats};
-use crate::format::{FormatError, FormatOptions, Parser, detect, detect::SAMPLE_LINES};
+use crate::format::{FormatError, FormatOptions, detect::detect_in};
 use crate::ingest::{BlockPos, ingest_block, ingest_block_at};
 use crate::input::{BLOCK_SIZE, Block, Blocks, ChunkBuf, FileChunks, Input, InputError, open};
 use std::fs::File;
@@ -111,16 +111,6 @@ fn log_rejections(agg: &Aggregate) {
     }
 }
 
-/// Detects the format from the first lines of `first`.
-fn detect_block(first: &[u8], fmt: &FormatOptions) -> Result<Parser, FormatError> {
-    let sample: Vec<&[u8]> = first
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.trim_ascii().is_empty())
-        .take(SAMPLE_LINES)
-        .collect();
-    detect(&sample, fmt)
-}
-
 /// The aggregate of an empty input: `source` is listed, with no lines.
 fn nothing_read(source: &str, opts: &BatchOptions) -> Aggregate {
     let mut empty = Aggregate::new(opts.limits);
@@ -162,7 +152,7 @@ pub fn aggregate_file(
             break;
         }
     }
-    let parser = detect_block(&buf.bytes()[sample], &opts.format)?;
+    let parser = detect_in(&buf.bytes()[sample], &opts.format)?;
     drop(buf);
     tracing::info!(source, format = parser.kind().name(), "reading");
     let next = AtomicUsize::new(0);
@@ -235,7 +225,7 @@ pub fn aggregate_reader(
     let Some(first) = blocks.next_block().map_err(&read_error)? else {
         return Ok(nothing_read(source, opts));
     };
-    let parser = detect_block(&first.data, &opts.format)?;
+    let parser = detect_in(&first.data, &opts.format)?;
     tracing::info!(source, format = parser.kind().name(), "reading");
     let threads = opts.threads.max(1);
     let (tx, rx) = sync_channel::<Block>(threads * 2);

@@ -148,6 +148,24 @@ fn errors_are_reported_not_panicked() {
             .unwrap()
             .contains("unknown specifier %Z")
     );
+    // Regression: a live run read the files as combined logs instead (an error in its log).
+    let dir = tempfile::tempdir().unwrap();
+    let o = common::tailpulse_in(
+        Some(dir.path()),
+        &[
+            "run",
+            "--no-db",
+            "--port",
+            "0",
+            "--log-format",
+            "%h %Z",
+            common::FIXTURE,
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("unknown specifier %Z"), "{err}");
     let o = tailpulse(&["analyze", "--output", "sideways"], None);
     assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
     // No file and a pipe on standard input: the pipe is read (here, empty).

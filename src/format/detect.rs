@@ -45,6 +45,18 @@ pub fn detect(sample: &[&[u8]], opts: &FormatOptions) -> Result<Parser, FormatEr
     }
 }
 
+/// The parser for the lines at the start of `data` (its first [`SAMPLE_LINES`] non-blank
+/// lines): what batch runs and followed files both use. Fails only when `opts` themselves
+/// are unusable, whatever the data.
+pub fn detect_in(data: &[u8], opts: &FormatOptions) -> Result<Parser, FormatError> {
+    let sample: Vec<&[u8]> = data
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+        .take(SAMPLE_LINES)
+        .collect();
+    detect(&sample, opts)
+}
+
 /// True when most sample lines start like a JSON object.
 fn looks_like_json(sample: &[&[u8]]) -> bool {
     let objects = sample

@@ -166,11 +166,16 @@ pub enum StartError {
     /// The configuration.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The format options (`--log-format`, `--json-field`).
+    #[error(transparent)]
+    Format(#[from] crate::format::FormatError),
 }
 
-/// Starts following `opts.inputs`; fails when the history database or the configuration
-/// cannot be used.
+/// Starts following `opts.inputs`; fails when the history database, the configuration or
+/// the format options cannot be used.
 pub fn start(opts: RunOptions) -> Result<Live, StartError> {
+    // Unusable format options are an error now, not a surprise in a reader thread.
+    crate::format::detect::detect_in(b"", &opts.format)?;
     let health = crate::health::Health::new();
     let (saved, writer) = state::initial_state(&opts, &health)?;
     let sentinel = sentinel::Sentinel::new(&opts.config, opts.detector, saved.detection)?;

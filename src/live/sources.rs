@@ -4,7 +4,7 @@
 use crate::aggregate::recent::RecordBatch;
 use crate::aggregate::{Aggregate, Limits};
 use crate::follow::{Checkpoints, FileId, FilePos, Tailer};
-use crate::format::{FormatOptions, Parser, detect, detect::SAMPLE_LINES};
+use crate::format::{FormatOptions, Parser};
 use crate::ingest::{BlockPos, ingest_block_with};
 use crate::input::{BLOCK_SIZE, Blocks};
 use notify::Watcher;
@@ -233,15 +233,8 @@ fn read_stream(
 }
 
 fn detect_from(data: &[u8], fmt: &FormatOptions) -> Parser {
-    let sample: Vec<&[u8]> = data
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.trim_ascii().is_empty())
-        .take(SAMPLE_LINES)
-        .collect();
-    detect(&sample, fmt).unwrap_or_else(|e| {
-        tracing::error!(target: "runner", error = %e, "unusable format options; reading as combined");
-        detect(&sample, &FormatOptions::default()).expect("default options are valid")
-    })
+    crate::format::detect::detect_in(data, fmt)
+        .expect("format options are checked when the run starts (live::start)")
 }
 
 struct Follower {
