@@ -3,7 +3,7 @@
 //! a typo does not silently switch an alert off.
 
 use crate::alert::RuleConfig;
-use crate::alert::deliver::{EmailConfig, Retry, WebhookConfig};
+use crate::delivery::{EmailConfig, Retry, WebhookConfig};
 use crate::llm::LlmConfig;
 use serde::Deserialize;
 use std::path::Path;

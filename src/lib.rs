@@ -1,39 +1,28 @@
 //! tailpulse: a real-time server log analyzer with a live web dashboard.
 //!
-//! The functional core — [`format`] (parsers), [`aggregate`] (mergeable streaming aggregates),
-//! [`summary`], [`insights`] and [`report`] — does no I/O and reads no clock. The shell around
-//! it — [`input`], [`batch`] and [`cli`] — reads files and talks to the user.
+//! This crate is the shell: it reads files, follows them, listens on sockets, keeps history
+//! in SQLite, serves the dashboard, delivers alerts and calls the LLM. Everything it computes
+//! comes from [`tailpulse_core`], the pure core, whose modules are re-exported here under
+//! their own names so both sides read as one API.
 
-pub mod aggregate;
-pub mod alert;
-pub mod analysis;
+pub use tailpulse_core::{
+    aggregate, alert, analysis, cursor, detect, format, generate, hash, ingest, insights, lang,
+    params, report, request, route, summary, text, time,
+};
+
 pub mod batch;
 pub mod cli;
-pub mod cli_live;
 pub mod clock;
 pub mod config;
-pub mod cursor;
-pub mod detect;
+pub mod delivery;
+pub mod demo_writer;
 pub mod follow;
-pub mod format;
 pub mod fsutil;
-pub mod generate;
-pub mod hash;
 pub mod health;
-pub mod ingest;
 pub mod input;
-pub mod insights;
-pub mod lang;
 pub mod live;
 pub mod llm;
 pub mod logging;
-pub mod params;
-pub mod report;
-pub mod request;
 pub mod retry;
-pub mod route;
 pub mod store;
-pub mod summary;
-pub mod text;
-pub mod time;
 pub mod web;

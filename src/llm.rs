@@ -5,7 +5,7 @@
 //! limit; the analysis only offers it work. Without configuration nothing is sent.
 
 use crate::clock::now_ms;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -64,34 +64,7 @@ fn default_backoff() -> Duration {
     Duration::from_secs(2)
 }
 
-/// Why a question was asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Reason {
-    /// The schedule.
-    Schedule,
-    /// An incident opened.
-    Incident,
-}
-
-/// The latest machine-written analysis and the state of the loop.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct LlmStatus {
-    /// The model asked.
-    pub model: String,
-    /// The last answer, if any.
-    pub answer: Option<String>,
-    /// When it came (UTC ms).
-    pub answered_ms: Option<i64>,
-    /// Why it was asked.
-    pub reason: Option<Reason>,
-    /// The last failure, if the last question failed.
-    pub last_error: Option<String>,
-    /// Calls made in the last hour.
-    pub calls_last_hour: u32,
-    /// Always true: the answer was written by a machine.
-    pub machine_written: bool,
-}
+pub use tailpulse_core::answer::{LlmStatus, Reason};
 
 /// A running loop.
 pub struct Llm {

@@ -4,9 +4,9 @@
 use crate::aggregate::Aggregate;
 use crate::aggregate::recent::{RecordBatch, client_hash};
 use crate::alert::Engine;
-use crate::alert::deliver::Dispatcher;
 use crate::analysis::LiveExtras;
 use crate::config::{Config, ConfigError};
+use crate::delivery::Dispatcher;
 use crate::detect::{Anomaly, DetectionState, DetectorConfig, Event};
 use crate::lang::Lang;
 use crate::llm::Llm;

@@ -28,9 +28,7 @@ pub enum LineError {
 }
 
 /// The log formats tailpulse reads.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FormatKind {
     /// nginx/Apache combined (common is read by the same parser), optional timing fields.
@@ -45,6 +43,41 @@ pub enum FormatKind {
     W3c,
     /// A GoAccess-style format string given with `--log-format`.
     Custom,
+}
+
+impl crate::choice::Choice for FormatKind {
+    const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
+        (
+            "combined",
+            "nginx/Apache combined (common is read by the same parser), optional timing fields",
+            FormatKind::Combined,
+        ),
+        (
+            "vhost-combined",
+            "Apache `vhost_combined`: `host:port` before the combined fields",
+            FormatKind::VhostCombined,
+        ),
+        (
+            "traefik",
+            "Traefik's common log format (combined + request count, router, backend, duration)",
+            FormatKind::Traefik,
+        ),
+        (
+            "json",
+            "JSON lines: nginx `escape=json`, Caddy, Traefik JSON, or a mapping given by flags",
+            FormatKind::Json,
+        ),
+        (
+            "w3c",
+            "W3C extended (IIS), fields named by the `#Fields:` header",
+            FormatKind::W3c,
+        ),
+        (
+            "custom",
+            "A GoAccess-style format string given with `--log-format`",
+            FormatKind::Custom,
+        ),
+    ];
 }
 
 impl FormatKind {

@@ -93,7 +93,7 @@ pub struct Summary {
     pub prompts: Vec<Prompt>,
     /// The machine-written analysis, when an LLM endpoint is configured.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub llm: Option<crate::llm::LlmStatus>,
+    pub llm: Option<crate::answer::LlmStatus>,
 }
 
 /// One detected incident.

@@ -1,7 +1,7 @@
 //! Appending generated traffic to a log file, as `tailpulse generate` and the demo do.
 
-use super::{Generator, Incident};
 use crate::clock::now_ms;
+use crate::generate::{Generator, Incident};
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! doubling back-off, and logs what failed; the analysis only ever queues (and drops when a
 //! channel is hopelessly behind).
 
-use super::Notification;
+use crate::alert::Notification;
 use crate::clock::now_ms;
 use crate::store::AlertRecord;
 use serde::Deserialize;

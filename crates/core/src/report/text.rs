@@ -115,7 +115,7 @@ pub fn render(s: &Summary, lang: Lang) -> String {
 }
 
 /// The machine-written analysis, marked as such.
-fn llm_section(o: &mut String, l: &crate::llm::LlmStatus, lang: Lang) {
+fn llm_section(o: &mut String, l: &crate::answer::LlmStatus, lang: Lang) {
     section(
         o,
         lang.pick("[Machine-written analysis (LLM)]", "[기계 작성 분석 (LLM)]"),

@@ -7,7 +7,6 @@
 
 pub mod incident;
 pub mod model;
-pub mod writer;
 
 pub use incident::{Incident, IncidentKind, IncidentPlan};
 
@@ -22,12 +21,27 @@ use rand_distr::{Exp, LogNormal, Poisson};
 const LATENCY_SIGMA: f64 = 0.45;
 
 /// Line format the generator writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GenFormat {
     /// nginx combined with `$request_time` (seconds) appended.
     Combined,
     /// nginx `escape=json` style JSON lines.
     Json,
+}
+
+impl crate::choice::Choice for GenFormat {
+    const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
+        (
+            "combined",
+            "nginx combined with `$request_time` (seconds) appended",
+            GenFormat::Combined,
+        ),
+        (
+            "json",
+            "nginx `escape=json` style JSON lines",
+            GenFormat::Json,
+        ),
+    ];
 }
 
 /// A seeded traffic source.

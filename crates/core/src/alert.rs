@@ -3,8 +3,6 @@
 //! with a cool-down. Pure: frames, events and the time in; notifications out. [`deliver`]
 //! sends them.
 
-pub mod deliver;
-
 use crate::aggregate::latency::Latency;
 use crate::detect::frame::{Frame, MINUTE_MS};
 use crate::detect::{Anomaly, Event};

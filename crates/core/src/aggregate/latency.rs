@@ -133,9 +133,10 @@ impl super::capped::Merge for std::sync::Arc<Latency> {
     }
 }
 
-/// An empty sketch as JSON the way versions before the text form wrote it (bounds `null`).
-#[cfg(test)]
-pub(crate) fn empty_sketch_as_written_before() -> serde_json::Value {
+/// An empty sketch as JSON the way versions before the text form wrote it (bounds `null`):
+/// what the store's upgrade tests read back.
+#[doc(hidden)]
+pub fn empty_sketch_as_written_before() -> serde_json::Value {
     serde_json::to_value(DDSketch::new(config())).expect("a sketch serializes")
 }
 

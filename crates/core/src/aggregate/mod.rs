@@ -304,8 +304,8 @@ impl Aggregate {
         }
     }
 
-    /// Counts line `line_no` of `source`, skipped for being longer than
-    /// [`crate::input::MAX_LINE`], as read and rejected.
+    /// Counts line `line_no` of `source`, skipped for being longer than a reader takes
+    /// (`tailpulse::input::MAX_LINE`), as read and rejected.
     pub fn record_overlong(&mut self, source: &str, line_no: u64) {
         let lines = LineStats {
             read: 1,

@@ -9,6 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
 
+mod choice;
+pub mod live;
+
+use choice::choice;
+
 /// Real-time server log analyzer with a live web dashboard.
 ///
 /// With no command, runs the demo: generated traffic written to server_sample.log and followed
@@ -88,7 +93,7 @@ pub enum Output {
 #[derive(Debug, Clone, Args)]
 pub struct FormatArgs {
     /// Log format; detected from the first lines when not given.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<FormatKind>())]
     pub format: Option<FormatKind>,
     /// GoAccess-style format string, e.g. '%h %^[%d:%t %^] "%r" %s %b "%R" "%u" %T', or a
     /// GoAccess preset name (COMBINED, VCOMBINED, COMMON, W3C, CADDY, TRAEFIKCLF).
@@ -102,7 +107,7 @@ pub struct FormatArgs {
     pub time_format: Option<String>,
     /// Unit of bare-integer response times in text logs (Apache %D is us, %T is s);
     /// guessed from the values when not given.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<TimeUnit>())]
     pub time_unit: Option<TimeUnit>,
     /// Map a request field to a JSON key: FIELD=KEY[:UNIT], e.g. response_time=latency:ms,
     /// path=req.url. Fields: time method path request protocol status bytes response_time
@@ -130,14 +135,14 @@ fn parse_json_field(s: &str) -> Result<(String, String), String> {
     Ok((k.trim().to_owned(), v.trim().to_owned()))
 }
 
-pub use crate::cli_live::{GenerateArgs, RunArgs};
+pub use live::{GenerateArgs, RunArgs};
 
 /// How paths become routes.
 #[derive(Debug, Clone, Args)]
 pub struct RouteArgs {
     /// How paths become routes: `normalized` replaces ids (numbers, UUIDs, hex hashes,
     /// random tokens; not slugs with words) by {id}; `raw` keeps paths as requested.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<crate::route::RouteMode>())]
     pub routes: Option<crate::route::RouteMode>,
     /// Keep query strings in routes: all of them (no value), or only these comma-separated
     /// keys, e.g. --keep-query flav,page.
@@ -200,7 +205,7 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Report language.
-    #[arg(long, value_enum, default_value = "en")]
+    #[arg(long, value_parser = choice::<Lang>(), default_value = "en")]
     pub lang: Lang,
     /// Parser threads (default: one per core).
     #[arg(long)]
@@ -239,7 +244,7 @@ pub fn run(cli: Cli) -> Result<()> {
             analyze(a)
         }
         Some(Command::Run(a)) => {
-            crate::cli_live::run(a, cli.log_level.as_deref().unwrap_or("info"), cli.color)
+            live::run(a, cli.log_level.as_deref().unwrap_or("info"), cli.color)
         }
         Some(Command::Db(DbCommand::Check { db })) => {
             crate::logging::init_stderr(cli.log_level.as_deref().unwrap_or("warn"), cli.color);
@@ -260,9 +265,9 @@ pub fn run(cli: Cli) -> Result<()> {
             print_out(&out)
         }
         Some(Command::Generate(a)) => {
-            crate::cli_live::generate(a, cli.log_level.as_deref().unwrap_or("info"), cli.color)
+            live::generate(a, cli.log_level.as_deref().unwrap_or("info"), cli.color)
         }
-        None => crate::cli_live::run(
+        None => live::run(
             cli.run,
             cli.log_level.as_deref().unwrap_or("info"),
             cli.color,

@@ -4,7 +4,7 @@
 use super::{MAX_ROUTE_LEN, normalize_path_into, query_start, route_of};
 
 /// Whether identifier segments are replaced by `{id}`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RouteMode {
     /// `/users/123` → `/users/{id}`: numbers, UUIDs, hex hashes and random tokens only.
@@ -13,9 +13,19 @@ pub enum RouteMode {
     /// Paths as they were requested.
     Raw,
     /// Names that are routes already, kept exactly (recounting stored routes).
-    #[value(skip)]
     #[serde(skip)]
     Verbatim,
+}
+
+impl crate::choice::Choice for RouteMode {
+    const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
+        (
+            "normalized",
+            "`/users/123` → `/users/{id}`: numbers, UUIDs, hex hashes and random tokens only",
+            RouteMode::Normalized,
+        ),
+        ("raw", "Paths as they were requested", RouteMode::Raw),
+    ];
 }
 
 /// Which part of the query string a route keeps.

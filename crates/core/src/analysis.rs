@@ -17,7 +17,7 @@ pub struct LiveExtras {
     /// Replace client addresses and drop query strings in the prompts.
     pub redact: bool,
     /// The LLM loop's state.
-    pub llm: Option<crate::llm::LlmStatus>,
+    pub llm: Option<crate::answer::LlmStatus>,
 }
 
 /// The analysis of a live run: detected incidents lead the insights and feed the prompts.

@@ -3,7 +3,7 @@
 use crate::aggregate::Limits;
 use crate::cli::FormatArgs;
 use crate::clock::now_ms;
-use crate::generate::writer::{self, WriterOptions};
+use crate::demo_writer::{self as writer, WriterOptions};
 use crate::generate::{GenFormat, Generator, IncidentPlan};
 use crate::lang::Lang;
 use crate::live::{self, RunOptions};
@@ -60,7 +60,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub redact: bool,
     /// Report language.
-    #[arg(long, value_enum, default_value = "en")]
+    #[arg(long, value_parser = super::choice::choice::<Lang>(), default_value = "en")]
     pub lang: Lang,
     /// Routes shown (the heaviest; eight times as many are counted by name); the rest are
     /// one (other) row.
@@ -105,7 +105,7 @@ pub struct GenerateArgs {
     #[arg(long, default_value = "3s", value_parser = crate::params::duration)]
     pub interval: Duration,
     /// Line format.
-    #[arg(long, value_enum, default_value = "combined")]
+    #[arg(long, value_parser = super::choice::choice::<GenFormat>(), default_value = "combined")]
     pub format: GenFormat,
     /// Random seed, for reproducible traffic (default: from the clock).
     #[arg(long)]

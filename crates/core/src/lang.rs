@@ -3,9 +3,7 @@
 use serde::Serialize;
 
 /// Language of the report, insights and prompts.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// English.
@@ -13,6 +11,13 @@ pub enum Lang {
     En,
     /// Korean (the original report's language).
     Ko,
+}
+
+impl crate::choice::Choice for Lang {
+    const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
+        ("en", "English", Lang::En),
+        ("ko", "Korean (the original report's language)", Lang::Ko),
+    ];
 }
 
 impl Lang {

@@ -3,20 +3,33 @@
 use serde::Serialize;
 
 /// The unit of a plain number that holds a response time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum TimeUnit {
     /// Seconds (nginx `$request_time`, Apache `%T`, Caddy `duration`).
-    #[value(name = "s")]
     Seconds,
     /// Milliseconds (IIS `time-taken`).
-    #[value(name = "ms")]
     Millis,
     /// Microseconds (Apache `%D`).
-    #[value(name = "us")]
     Micros,
     /// Nanoseconds (Traefik JSON `Duration`).
-    #[value(name = "ns")]
     Nanos,
+}
+
+impl crate::choice::Choice for TimeUnit {
+    const CHOICES: &'static [(&'static str, &'static str, Self)] = &[
+        (
+            "s",
+            "Seconds (nginx `$request_time`, Apache `%T`, Caddy `duration`)",
+            TimeUnit::Seconds,
+        ),
+        ("ms", "Milliseconds (IIS `time-taken`)", TimeUnit::Millis),
+        ("us", "Microseconds (Apache `%D`)", TimeUnit::Micros),
+        (
+            "ns",
+            "Nanoseconds (Traefik JSON `Duration`)",
+            TimeUnit::Nanos,
+        ),
+    ];
 }
 
 impl TimeUnit {
