@@ -56,7 +56,13 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function("analyze_summary", |b| {
-        b.iter(|| black_box(tailpulse::analysis::analyze(&one, tailpulse::lang::Lang::En).requests))
+        b.iter(|| {
+            black_box(
+                tailpulse::analysis::analyze(&one, tailpulse::lang::Lang::En)
+                    .stats
+                    .requests,
+            )
+        })
     });
     g.finish();
 }

@@ -70,12 +70,12 @@ async fn sustained(rate: u64, secs: u64) {
     while !writer.is_finished() {
         let _ = tokio::time::timeout(Duration::from_millis(100), rx.changed()).await;
         let expected = (started.elapsed().as_secs_f64() * rate as f64) as u64;
-        let seen = rx.borrow().summary.requests;
+        let seen = rx.borrow().analysis.stats.requests;
         max_lag = max_lag.max(expected.saturating_sub(seen));
     }
     let (written, took) = writer.join().unwrap();
     let caught_up = Instant::now();
-    rx.wait_for(|s| s.summary.requests >= written)
+    rx.wait_for(|s| s.analysis.stats.requests >= written)
         .await
         .unwrap();
     let drain = caught_up.elapsed();
@@ -102,7 +102,7 @@ async fn freshness(n: usize, every: Duration) {
     for (i, line) in lines.iter().enumerate() {
         let t = Instant::now();
         f.write_all(line).unwrap();
-        rx.wait_for(|s| s.summary.requests > i as u64)
+        rx.wait_for(|s| s.analysis.stats.requests > i as u64)
             .await
             .unwrap();
         latencies.push(t.elapsed());

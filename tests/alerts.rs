@@ -311,7 +311,7 @@ async fn an_unreachable_receiver_never_stalls_the_analysis() {
     let mut rx = live.snapshots.clone();
     tokio::time::timeout(
         Duration::from_secs(10),
-        rx.wait_for(|s| s.summary.requests == 2400),
+        rx.wait_for(|s| s.analysis.stats.requests == 2400),
     )
     .await
     .expect("every line counted while deliveries keep failing")

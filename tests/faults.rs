@@ -125,13 +125,13 @@ async fn run_to(dir: &Path, inputs: Vec<PathBuf>, db: Option<PathBuf>, expected:
     let mut rx = live.snapshots.clone();
     tokio::time::timeout(
         Duration::from_secs(20),
-        rx.wait_for(|s| s.summary.requests >= expected),
+        rx.wait_for(|s| s.analysis.stats.requests >= expected),
     )
     .await
     .expect("counted in time")
     .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    live.shutdown().await.requests
+    live.shutdown().await.stats.requests
 }
 
 /// Regression: the same file followed as `dir/a.log`, `dir/./a.log`, `dir/sub/../a.log` and
@@ -349,14 +349,14 @@ async fn a_run_restarts_on_logs_without_response_times() {
             let mut rx = live.snapshots.clone();
             tokio::time::timeout(
                 Duration::from_secs(20),
-                rx.wait_for(|s| s.summary.requests >= n),
+                rx.wait_for(|s| s.analysis.stats.requests >= n),
             )
             .await
             .expect("counted in time")
             .unwrap();
             let s = live.shutdown().await;
-            assert_eq!(s.requests, n, "{name} round {round}");
-            assert_eq!(s.lines.rejected, 0, "{name} round {round}");
+            assert_eq!(s.stats.requests, n, "{name} round {round}");
+            assert_eq!(s.stats.lines.rejected, 0, "{name} round {round}");
         }
     }
 }

@@ -54,13 +54,13 @@ fn options(dir: &Path, inputs: Vec<String>) -> RunOptions {
 /// Waits (up to 20 s) until the snapshot shows `n` requests.
 async fn until_requests(live: &live::Live, n: u64) {
     let mut rx = live.snapshots.clone();
-    let wait = rx.wait_for(|s| s.summary.requests >= n);
+    let wait = rx.wait_for(|s| s.analysis.stats.requests >= n);
     let snap = tokio::time::timeout(Duration::from_secs(20), wait)
         .await
         .expect("counted in time")
         .unwrap()
         .clone();
-    assert_eq!(snap.summary.requests, n, "no line counted twice");
+    assert_eq!(snap.analysis.stats.requests, n, "no line counted twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +74,7 @@ async fn follows_appends_and_writes_reports() {
     append(&log, &all[100..]);
     until_requests(&live, 300).await;
     let summary = live.shutdown().await;
-    assert_eq!(summary.requests, 300);
+    assert_eq!(summary.stats.requests, 300);
     let report = std::fs::read_to_string(dir.path().join(live::REPORT_TXT)).unwrap();
     assert!(report.contains("Requests: 300 "), "{report}");
     let json: serde_json::Value =
@@ -102,7 +102,7 @@ async fn restart_counts_every_line_once() {
     append(&log, &all[350..]);
     let live = live::start(options(dir.path(), vec![log.to_string_lossy().into()])).unwrap();
     until_requests(&live, 500).await;
-    assert_eq!(live.shutdown().await.requests, 500);
+    assert_eq!(live.shutdown().await.stats.requests, 500);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,7 +122,7 @@ async fn many_files_a_glob_and_a_late_file() {
     append(&late, &all[200..]);
     until_requests(&live, 300).await;
     let s = live.shutdown().await;
-    assert_eq!(s.sources.len(), 3);
+    assert_eq!(s.stats.sources.len(), 3);
 }
 
 /// An hour of seeded traffic at 20 requests/s in which half of `route`'s requests fail from

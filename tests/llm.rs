@@ -212,16 +212,16 @@ async fn a_live_run_shows_the_answer_marked_as_machine_written() {
     let mut rx = live.snapshots.clone();
     let snap = tokio::time::timeout(
         Duration::from_secs(20),
-        rx.wait_for(|s| s.summary.llm.as_ref().is_some_and(|l| l.answer.is_some())),
+        rx.wait_for(|s| s.analysis.llm.as_ref().is_some_and(|l| l.answer.is_some())),
     )
     .await
     .expect("answer shown")
     .unwrap()
     .clone();
-    let l = snap.summary.llm.clone().unwrap();
+    let l = snap.analysis.llm.clone().unwrap();
     assert!(l.machine_written);
     assert_eq!(l.model, "local");
-    let text = tailpulse::report::text::render(&snap.summary, tailpulse::lang::Lang::En);
+    let text = tailpulse::report::text::render(&snap.analysis, tailpulse::lang::Lang::En);
     assert!(text.contains("[Machine-written analysis (LLM)]"));
     assert!(text.contains("Traffic is normal; /api/admin/stats is slow."));
     // What was sent is the summary prompt, redacted: no client address, no query string.
@@ -232,7 +232,7 @@ async fn a_live_run_shows_the_answer_marked_as_machine_written() {
     assert!(sent.contains("summary of server log analysis"), "{sent}");
     let addr = regex::Regex::new(r"\b(?:\d{1,3}\.){3}\d{1,3}\b").unwrap();
     assert!(!addr.is_match(&sent), "{sent}");
-    let anomaly_prompt = &snap.summary.prompts[1].text;
+    let anomaly_prompt = &snap.analysis.prompts[1].text;
     assert!(
         !addr.is_match(anomaly_prompt) && !anomaly_prompt.contains("?page="),
         "{anomaly_prompt}"

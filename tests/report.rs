@@ -4,7 +4,7 @@ mod common;
 
 use tailpulse::lang::Lang;
 
-fn summary(lang: Lang) -> tailpulse::summary::Summary {
+fn summary(lang: Lang) -> tailpulse::analysis::Analysis {
     let data = std::fs::read(common::FIXTURE).unwrap();
     let agg = common::aggregate_bytes("combined.log", &data, 2, 64 << 10);
     tailpulse::analysis::analyze(&agg, lang)
@@ -89,9 +89,9 @@ fn json_has_the_documented_keys() {
 fn prompts_carry_real_numbers_and_lines() {
     let s = summary(Lang::En);
     let summary_prompt = &s.prompts[0].text;
-    assert!(summary_prompt.contains(&format!("Total requests: {}", s.requests)));
+    assert!(summary_prompt.contains(&format!("Total requests: {}", s.stats.requests)));
     let anomaly = &s.prompts[1].text;
-    let last = &s.recent[0].line;
+    let last = &s.stats.recent[0].line;
     assert!(
         anomaly.contains(last.as_str()),
         "the newest real line is in the anomaly prompt"
@@ -107,6 +107,7 @@ fn insights_name_the_slow_admin_route() {
         .find(|i| i.kind == tailpulse::insights::InsightKind::SlowestRoute)
         .unwrap();
     let slowest = s
+        .stats
         .routes
         .iter()
         .filter(|r| r.requests >= 5 && r.route != "(other)")

@@ -16,17 +16,17 @@ fn options(dir: &Path, log: &Path) -> RunOptions {
     common::run_options(dir, &[log], Some(dir.join("tailpulse.db")))
 }
 
-async fn run_until(opts: RunOptions, n: u64) -> tailpulse::summary::Summary {
+async fn run_until(opts: RunOptions, n: u64) -> tailpulse::stats::Stats {
     let live = live::start(opts).unwrap();
     let mut rx = live.snapshots.clone();
     tokio::time::timeout(
         Duration::from_secs(20),
-        rx.wait_for(|s| s.summary.requests >= n),
+        rx.wait_for(|s| s.analysis.stats.requests >= n),
     )
     .await
     .expect("counted in time")
     .unwrap();
-    live.shutdown().await
+    live.shutdown().await.stats
 }
 
 fn analyze_json(args: &[&str]) -> serde_json::Value {
@@ -110,15 +110,15 @@ async fn a_restart_keeps_the_dashboards_numbers() {
     std::fs::copy(common::FIXTURE, &log).unwrap();
     let before = run_until(options(dir.path(), &log), 3000).await;
     let live = live::start(options(dir.path(), &log)).unwrap();
-    let first = live.snapshots.borrow().summary.clone();
-    let strip = |s: &tailpulse::summary::Summary| {
+    let first = live.snapshots.borrow().analysis.stats.clone();
+    let strip = |s: &tailpulse::stats::Stats| {
         let mut v = serde_json::to_value(s).unwrap();
         v.as_object_mut().unwrap().remove("generated_at");
         v
     };
     assert_eq!(first.requests, 3000, "restored before any line is read");
     assert_eq!(strip(&first), strip(&before));
-    let after = live.shutdown().await;
+    let after = live.shutdown().await.stats;
     assert_eq!(strip(&after), strip(&before), "nothing read twice");
 }
 

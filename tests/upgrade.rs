@@ -85,7 +85,7 @@ async fn a_database_of_the_earlier_format_resumes_exactly() {
     .expect("read to the end in time")
     .unwrap()
     .clone();
-    let counted = live.shutdown().await.requests;
+    let counted = live.shutdown().await.stats.requests;
     assert_eq!(
         counted,
         lines.len() as u64,
@@ -93,7 +93,7 @@ async fn a_database_of_the_earlier_format_resumes_exactly() {
     );
 
     let (whole, _) = common::analyze_json(&[LOG, "--no-detect"]);
-    let now = serde_json::to_value(&snap.summary).unwrap();
+    let now = serde_json::to_value(&snap.analysis).unwrap();
     for field in ["requests", "bytes", "status"] {
         assert_eq!(now[field], whole[field], "{field}");
     }

@@ -20,7 +20,7 @@ fn fixture_state() -> (watch::Sender<Arc<Snapshot>>, AppState) {
     let agg = common::aggregate_bytes("combined.log", &data, 2, 1 << 16);
     let snap = Snapshot {
         generation: 7,
-        summary: tailpulse::analysis::analyze(&agg, Lang::En),
+        analysis: tailpulse::analysis::analyze(&agg, Lang::En),
         lines_per_sec: 12.5,
         lang: Lang::En,
         minute_latency: agg.minute_latency.clone(),
@@ -373,7 +373,7 @@ async fn filtered_views_count_only_matching_requests() {
     let mut rx = live.snapshots.clone();
     tokio::time::timeout(
         Duration::from_secs(20),
-        rx.wait_for(|s| s.summary.requests == 600),
+        rx.wait_for(|s| s.analysis.stats.requests == 600),
     )
     .await
     .unwrap()
@@ -470,7 +470,7 @@ async fn old_ranges_come_from_the_history_database() {
     let mut rx = live.snapshots.clone();
     tokio::time::timeout(
         Duration::from_secs(20),
-        rx.wait_for(|s| s.summary.requests == n as u64),
+        rx.wait_for(|s| s.analysis.stats.requests == n as u64),
     )
     .await
     .unwrap()

@@ -375,14 +375,14 @@ pub fn run(a: RunArgs, level: &str, color: crate::logging::Color) -> Result<()> 
         }
         println!(
             "tailpulse: stopped after {} requests ({} lines rejected)",
-            summary.requests, summary.lines.rejected
+            summary.stats.requests, summary.stats.lines.rejected
         );
         Ok::<(), anyhow::Error>(())
     })
 }
 
 fn status_line(s: &live::Snapshot) -> String {
-    let m = &s.summary;
+    let m = &s.analysis.stats;
     let p95 = m
         .response_time_ms
         .map_or("–".into(), |r| crate::lang::ms(Lang::En, r.p95));

@@ -362,7 +362,7 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
             nothing_parsed(&agg)?;
             // Detection runs beside the counting of the numbers: both are serial work.
             let frames = agg.take_frames();
-            let (found, mut summary) = std::thread::scope(|s| {
+            let (found, stats) = std::thread::scope(|s| {
                 let found = s.spawn(|| {
                     frames
                         .map(|f| {
@@ -370,15 +370,14 @@ fn analyze(a: AnalyzeArgs) -> Result<()> {
                         })
                         .unwrap_or_default()
                 });
-                let summary = crate::summary::Summary::numbers(&agg);
-                (found.join().expect("detection does not panic"), summary)
+                let stats = crate::stats::Stats::of(&agg);
+                (found.join().expect("detection does not panic"), stats)
             });
-            let extras = crate::analysis::LiveExtras {
+            let extras = crate::analysis::Extras {
                 incidents: crate::insights::anomaly::incidents(&agg, &found, a.lang),
                 ..Default::default()
             };
-            crate::analysis::annotate(&mut summary, &agg, a.lang, &extras);
-            summary
+            crate::analysis::Analysis::of(stats, &agg, a.lang, &extras)
         }
     };
     let rendered = match a.output {
@@ -411,7 +410,7 @@ fn stored_history(
     db: &std::path::Path,
     a: &AnalyzeArgs,
     limits: Limits,
-) -> Result<crate::summary::Summary> {
+) -> Result<crate::analysis::Analysis> {
     use crate::store::Store;
     if !db.exists() {
         anyhow::bail!(
@@ -431,9 +430,9 @@ fn stored_history(
     )
     .context("--since/--until")?;
     let agg = crate::store::history(&store, since, until, limits)?;
-    let extras = crate::analysis::LiveExtras {
+    let extras = crate::analysis::Extras {
         incidents: crate::store::stored_incidents(&store, since, until)?,
         ..Default::default()
     };
-    Ok(crate::analysis::analyze_live(&agg, a.lang, &extras))
+    Ok(crate::analysis::analyze_with(&agg, a.lang, &extras))
 }

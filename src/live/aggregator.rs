@@ -7,10 +7,11 @@ use super::{Query, RunOptions, Snapshot, View, sentinel, write_reports};
 use crate::aggregate::Aggregate;
 use crate::aggregate::recent::Recent;
 use crate::aggregate::rollup::Rollups;
+use crate::analysis::Analysis;
 use crate::follow::Checkpoints;
+use crate::stats::Stats;
 use crate::store::writer::Writer;
 use crate::store::{Commit, InsightRecord, Saved, StoredReport};
-use crate::summary::Summary;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -48,7 +49,7 @@ impl Aggregator {
         mut stop: watch::Receiver<bool>,
         stop_sources: Arc<AtomicBool>,
         threads: Vec<std::thread::JoinHandle<()>>,
-    ) -> Summary {
+    ) -> Analysis {
         let mut publish = tokio::time::interval(self.opts.publish_every);
         let mut report = tokio::time::interval(self.opts.report_every);
         publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -103,7 +104,7 @@ impl Aggregator {
         }
         self.publish();
         self.save(true).await;
-        self.snap_tx.borrow().summary.clone()
+        self.snap_tx.borrow().analysis.clone()
     }
 
     /// Computes a filtered view off the async threads, from a copy of the compact store.
@@ -112,7 +113,7 @@ impl Aggregator {
         tokio::task::spawn_blocking(move || {
             let agg = recent.aggregate(&q.filter, limits);
             let view = View {
-                summary: Summary::numbers(&agg),
+                stats: Stats::of(&agg),
                 minute_latency: agg.minute_latency.clone(),
                 window: recent.len(),
                 window_from_ms: recent.oldest_ms(),
@@ -143,16 +144,19 @@ impl Aggregator {
         crate::health::fault_point("aggregator");
         self.generation += 1;
         let extras = self.sentinel.extras(&self.agg, self.opts.lang);
-        let summary = crate::analysis::analyze_live(&self.agg, self.opts.lang, &extras);
+        let analysis = crate::analysis::analyze_with(&self.agg, self.opts.lang, &extras);
         let now = crate::clock::now_ms();
         let alt = (now < self.alt_wanted.load(Ordering::Relaxed)).then(|| {
             let other = self.opts.lang.other();
-            let mut alt = summary.clone();
             let extras = self.sentinel.extras(&self.agg, other);
-            crate::analysis::annotate(&mut alt, &self.agg, other, &extras);
-            Arc::new(alt)
+            Arc::new(Analysis::of(
+                analysis.stats.clone(),
+                &self.agg,
+                other,
+                &extras,
+            ))
         });
-        self.sentinel.after_publish(&summary);
+        self.sentinel.after_publish(&analysis);
         let progress = self.last_progress;
         if progress.mode != Mode::CatchingUp && !self.announced && self.agg.totals.requests > 0 {
             self.announced = true;
@@ -163,7 +167,7 @@ impl Aggregator {
         }
         let snap = Snapshot {
             generation: self.generation,
-            summary,
+            analysis,
             lines_per_sec: self.rate.per_sec(),
             lang: self.opts.lang,
             minute_latency: self.agg.minute_latency.clone(),
@@ -181,7 +185,9 @@ impl Aggregator {
         let (dir, lang) = (self.opts.out_dir.clone(), self.opts.lang);
         let reports = snap.clone();
         let done = tokio::task::spawn_blocking(move || {
-            crate::health::as_part("aggregator", || write_reports(&dir, &reports.summary, lang))
+            crate::health::as_part("aggregator", || {
+                write_reports(&dir, &reports.analysis, lang)
+            })
         });
         let _ = done.await;
         if self.writer.is_some() {
@@ -207,17 +213,17 @@ impl Aggregator {
             || self
                 .report_kept
                 .is_none_or(|t| t.elapsed() >= self.opts.keep_report_every);
-        let report = (keep && snap.summary.requests > 0).then(|| {
+        let report = (keep && snap.analysis.stats.requests > 0).then(|| {
             self.report_kept = Some(Instant::now());
             StoredReport {
                 t_ms,
-                requests: snap.summary.requests,
-                text: crate::report::text::render(&snap.summary, self.opts.lang),
-                json: serde_json::to_string(&snap.summary).expect("summary serializes"),
+                requests: snap.analysis.stats.requests,
+                text: crate::report::text::render(&snap.analysis, self.opts.lang),
+                json: serde_json::to_string(&snap.analysis).expect("summary serializes"),
             }
         });
         let insights = snap
-            .summary
+            .analysis
             .insights
             .iter()
             .map(|i| InsightRecord {

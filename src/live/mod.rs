@@ -14,10 +14,11 @@ pub use reports::{PROMPT_LOG, REPORT_JSON, REPORT_TXT, write_reports};
 use crate::aggregate::Limits;
 use crate::aggregate::recent::{Filter, Recent};
 use crate::aggregate::rollup::Rollups;
+use crate::analysis::Analysis;
 use crate::format::FormatOptions;
 use crate::lang::Lang;
+use crate::stats::Stats;
 use crate::store::{Retention, StoreError};
-use crate::summary::Summary;
 use sources::{Batch, SourceConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -98,7 +99,7 @@ pub struct Snapshot {
     /// Counts up with every snapshot.
     pub generation: u64,
     /// The analysis.
-    pub summary: Summary,
+    pub analysis: Analysis,
     /// Lines read per second over the last few seconds.
     pub lines_per_sec: f64,
     /// Language of the insights and prompts.
@@ -109,14 +110,14 @@ pub struct Snapshot {
     pub progress: Progress,
     /// The same analysis with insights and prompts in the other language, while a page asks
     /// for it.
-    pub alt: Option<Arc<Summary>>,
+    pub alt: Option<Arc<Analysis>>,
 }
 
 /// The numbers of the requests that pass a filter, among the newest `window` requests.
 #[derive(Debug, Clone)]
 pub struct View {
-    /// The analysis of the matching requests (numbers only: no samples, insights or prompts).
-    pub summary: Summary,
+    /// The numbers of the matching requests.
+    pub stats: Stats,
     /// Their per-minute response times.
     pub minute_latency: crate::aggregate::counts::Buckets<Arc<crate::aggregate::latency::Latency>>,
     /// Requests the view was taken from.
@@ -145,13 +146,13 @@ pub struct Live {
     /// Filtered views on request.
     pub queries: mpsc::Sender<Query>,
     stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<Summary>,
+    task: tokio::task::JoinHandle<Analysis>,
 }
 
 impl Live {
     /// Stops reading, counts what was read, writes the final report and state, and returns
     /// the final analysis.
-    pub async fn shutdown(self) -> Summary {
+    pub async fn shutdown(self) -> Analysis {
         let _ = self.stop.send(true);
         self.task.await.expect("the aggregator does not panic")
     }
@@ -195,7 +196,7 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
     let threads = sources::spawn(cfg, &checkpoints, tx, stop_sources.clone());
     let first = Arc::new(Snapshot {
         generation: 0,
-        summary: crate::analysis::analyze(&agg, opts.lang),
+        analysis: crate::analysis::analyze(&agg, opts.lang),
         lines_per_sec: 0.0,
         lang: opts.lang,
         minute_latency: agg.minute_latency.clone(),

@@ -1,7 +1,7 @@
 //! The report files a run rewrites: `analysis_report.{txt,json}` and `prompt_log.md`.
 
+use crate::analysis::Analysis;
 use crate::lang::Lang;
-use crate::summary::Summary;
 use std::path::Path;
 
 /// File names of the reports in `out_dir`.
@@ -13,7 +13,7 @@ pub const PROMPT_LOG: &str = "prompt_log.md";
 
 /// Writes `analysis_report.txt`, `analysis_report.json` and `prompt_log.md` atomically; a
 /// failure keeps the last good files and is logged.
-pub fn write_reports(dir: &Path, s: &Summary, lang: Lang) {
+pub fn write_reports(dir: &Path, s: &Analysis, lang: Lang) {
     let json = serde_json::to_vec_pretty(s).expect("summary serializes");
     let files: [(&str, Vec<u8>); 3] = [
         (
@@ -32,5 +32,5 @@ pub fn write_reports(dir: &Path, s: &Summary, lang: Lang) {
             tracing::error!(target: "analysis", path = %path.display(), error = %e, "cannot write report; keeping the last good one");
         }
     }
-    tracing::debug!(target: "analysis", requests = s.requests, "reports written");
+    tracing::debug!(target: "analysis", requests = s.stats.requests, "reports written");
 }

@@ -4,7 +4,7 @@
 use crate::aggregate::Aggregate;
 use crate::aggregate::recent::{RecordBatch, client_hash};
 use crate::alert::Engine;
-use crate::analysis::LiveExtras;
+use crate::analysis::Extras;
 use crate::config::{Config, ConfigError};
 use crate::delivery::Dispatcher;
 use crate::detect::{Anomaly, DetectionState, DetectorConfig, Event};
@@ -197,9 +197,9 @@ impl Sentinel {
     }
 
     /// What the analysis of a snapshot needs from here.
-    pub fn extras(&self, agg: &Aggregate, lang: Lang) -> LiveExtras {
+    pub fn extras(&self, agg: &Aggregate, lang: Lang) -> Extras {
         let incidents = crate::insights::anomaly::incidents(agg, &self.state.incidents, lang);
-        LiveExtras {
+        Extras {
             incidents,
             redact: self.redact,
             llm: self.llm.as_ref().map(Llm::status),
@@ -208,7 +208,7 @@ impl Sentinel {
 
     /// Offers the LLM loop the summary prompt of a new snapshot (it asks on its schedule,
     /// or now if an incident opened since the last offer).
-    pub fn after_publish(&mut self, s: &crate::summary::Summary) {
+    pub fn after_publish(&mut self, s: &crate::analysis::Analysis) {
         let incident = std::mem::take(&mut self.opened);
         if let Some(llm) = &mut self.llm {
             llm.offer(incident, || {

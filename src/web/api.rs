@@ -6,9 +6,10 @@ use super::AppState;
 use crate::aggregate::counts::Buckets;
 use crate::aggregate::latency::Latency;
 use crate::aggregate::recent::{Filter as ViewFilter, StatusFilter};
+use crate::analysis::Analysis;
 use crate::live::Snapshot;
 use crate::live::{Query as ViewQuery, View};
-use crate::summary::{RouteRow, SampleRow, Summary, TimeRow, latency_between};
+use crate::stats::{RouteRow, SampleRow, Stats, TimeRow, latency_between};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -60,7 +61,7 @@ pub async fn healthz(State(st): State<AppState>) -> Response {
         None => (true, serde_json::json!({ "status": "ok" })),
     };
     body["generation"] = s.generation.into();
-    body["requests"] = s.summary.requests.into();
+    body["requests"] = s.analysis.stats.requests.into();
     let code = if ok {
         StatusCode::OK
     } else {
@@ -109,7 +110,7 @@ struct LiveInfo {
 #[derive(Serialize)]
 struct SummaryBody<'a> {
     #[serde(flatten)]
-    summary: &'a Summary,
+    summary: &'a Analysis,
     live: LiveInfo,
     /// The language of the insights and prompts.
     lang: crate::lang::Lang,
@@ -117,7 +118,7 @@ struct SummaryBody<'a> {
 
 /// The JSON text of a snapshot with `summary` (its own, or the one in the other language)
 /// in `lang`: what `/api/summary` and each pushed event carry.
-pub fn summary_json(s: &Snapshot, summary: &Summary, lang: crate::lang::Lang) -> String {
+pub fn summary_json(s: &Snapshot, summary: &Analysis, lang: crate::lang::Lang) -> String {
     let body = SummaryBody {
         summary,
         live: LiveInfo {
@@ -148,7 +149,7 @@ pub async fn summary(
         return Ok(body);
     }
     let body = FilteredBody {
-        summary: &view.summary,
+        summary: &view.stats,
         live: LiveInfo {
             generation: snap.generation,
             lines_per_sec: snap.lines_per_sec,
@@ -185,9 +186,9 @@ async fn older_than_window(
     }
     let limits = crate::aggregate::Limits::default();
     let until = last_ms(&snap) + 1;
-    let summary = super::history::summary_between(h, since, until, limits).await?;
+    let (stats, _) = super::history::summary_between(h, since, until, limits).await?;
     let body = FilteredBody {
-        summary: &summary,
+        summary: &stats,
         live: LiveInfo {
             generation: snap.generation,
             lines_per_sec: snap.lines_per_sec,
@@ -276,7 +277,7 @@ async fn view_of(st: &AppState, p: &ViewParams, use_range: bool) -> Result<Optio
 #[derive(Serialize)]
 struct FilteredBody<'a> {
     #[serde(flatten)]
-    summary: &'a Summary,
+    summary: &'a Stats,
     live: LiveInfo,
     filter: FilterInfo,
 }
@@ -367,7 +368,7 @@ fn sample_rows(rows: &[SampleRow], f: &Filter, last_ms: i64) -> Result<Vec<Sampl
 }
 
 fn last_ms(s: &Snapshot) -> i64 {
-    s.summary.period.as_ref().map_or(0, |p| p.last_ms)
+    s.analysis.stats.period.as_ref().map_or(0, |p| p.last_ms)
 }
 
 /// `GET /api/slow`.
@@ -376,7 +377,11 @@ pub async fn slow(
     Params(f): Params<Filter>,
 ) -> Result<Json<Vec<SampleRow>>, ApiError> {
     let s = latest(&st);
-    Ok(Json(sample_rows(&s.summary.slowest, &f, last_ms(&s))?))
+    Ok(Json(sample_rows(
+        &s.analysis.stats.slowest,
+        &f,
+        last_ms(&s),
+    )?))
 }
 
 /// `GET /api/recent`: the newest requests (and, with a 4xx/5xx filter, the newest failures).
@@ -390,9 +395,9 @@ pub async fn recent(
         .as_deref()
         .is_some_and(|w| w.starts_with('4') || w.starts_with('5'));
     let rows = if failures {
-        &s.summary.recent_errors
+        &s.analysis.stats.recent_errors
     } else {
-        &s.summary.recent
+        &s.analysis.stats.recent
     };
     Ok(Json(sample_rows(rows, &f, last_ms(&s))?))
 }
@@ -429,7 +434,7 @@ pub async fn routes(
         ..ViewParams::default()
     };
     let view = view_of(&st, &scoped, true).await?;
-    let summary = view.as_ref().map_or(&s.summary, |v| &v.summary);
+    let summary = view.as_ref().map_or(&s.analysis.stats, |v| &v.stats);
     let mut rows: Vec<RouteRow> = summary
         .routes
         .iter()
@@ -476,7 +481,7 @@ pub async fn status(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let s = latest(&st);
     let view = view_of(&st, &p, true).await?;
-    let summary = view.as_ref().map_or(&s.summary, |v| &v.summary);
+    let summary = view.as_ref().map_or(&s.analysis.stats, |v| &v.stats);
     Ok(Json(
         serde_json::json!({ "status": summary.status, "status_class": summary.status_class }),
     ))
@@ -538,12 +543,12 @@ fn rebucket(
     }
     for (k, (sum, n)) in timed {
         if let Some(e) = out.get_mut(&k) {
-            e.avg_ms = (n > 0).then(|| crate::summary::round3(sum / n as f64));
+            e.avg_ms = (n > 0).then(|| crate::stats::round3(sum / n as f64));
         }
     }
     for (k, e) in out.iter_mut() {
         if let Some(l) = latency_between(minutes, *k, k + step) {
-            let q = |p| l.quantile(p).map(crate::summary::round3);
+            let q = |p| l.quantile(p).map(crate::stats::round3);
             (e.p50_ms, e.p95_ms, e.p99_ms) = (q(0.5), q(0.95), q(0.99));
         }
     }
@@ -565,8 +570,8 @@ pub async fn timeseries(
     };
     let view = view_of(&st, &scoped, false).await?;
     let (timeline, minutes) = match &view {
-        Some(v) => (&v.summary.timeline, &v.minute_latency),
-        None => (&s.summary.timeline, &s.minute_latency),
+        Some(v) => (&v.stats.timeline, &v.minute_latency),
+        None => (&s.analysis.stats.timeline, &s.minute_latency),
     };
     let last = last_ms(&s);
     let range = q.range.as_deref().unwrap_or("1h");
@@ -620,7 +625,7 @@ async fn fill_from_history(
     let stored = super::history::latency_by_step(h, first, last + step, step).await?;
     for r in rows.iter_mut().filter(|r| r.p50_ms.is_none()) {
         if let Some(l) = stored.get(&r.t_ms).filter(|l| l.count() > 0) {
-            let q = |p| l.quantile(p).map(crate::summary::round3);
+            let q = |p| l.quantile(p).map(crate::stats::round3);
             (r.p50_ms, r.p95_ms, r.p99_ms) = (q(0.5), q(0.95), q(0.99));
         }
     }
@@ -640,14 +645,14 @@ pub async fn report(State(st): State<AppState>, Params(q): Params<ReportQuery>) 
     let lang = s.lang;
     match q.format.as_deref() {
         Some("json") => Json(serde_json::json!({
-            "text": crate::report::text::render(&s.summary, lang),
-            "insights": s.summary.insights,
-            "prompts": s.summary.prompts,
+            "text": crate::report::text::render(&s.analysis, lang),
+            "insights": s.analysis.insights,
+            "prompts": s.analysis.prompts,
         }))
         .into_response(),
         _ => (
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            crate::report::text::render(&s.summary, lang),
+            crate::report::text::render(&s.analysis, lang),
         )
             .into_response(),
     }
@@ -655,10 +660,10 @@ pub async fn report(State(st): State<AppState>, Params(q): Params<ReportQuery>) 
 
 /// `GET /api/prompts`.
 pub async fn prompts(State(st): State<AppState>) -> Response {
-    Json(latest(&st).summary.prompts.clone()).into_response()
+    Json(latest(&st).analysis.prompts.clone()).into_response()
 }
 
 /// `GET /api/insights`.
 pub async fn insights(State(st): State<AppState>) -> Response {
-    Json(latest(&st).summary.insights.clone()).into_response()
+    Json(latest(&st).analysis.insights.clone()).into_response()
 }

@@ -4,8 +4,9 @@
 use super::AppState;
 use super::api::ApiError;
 use crate::aggregate::latency::Latency;
+use crate::insights::Insight;
+use crate::stats::Stats;
 use crate::store::{AlertRecord, InsightRecord, Store, StoreError, StoredReport};
-use crate::summary::Summary;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -87,20 +88,24 @@ pub async fn summary_between(
     since: i64,
     until: i64,
     limits: crate::aggregate::Limits,
-) -> Result<Summary, ApiError> {
+) -> Result<(Stats, Vec<Insight>), ApiError> {
     h.with(move |s| {
         let agg = crate::store::history(s, since, until, limits)?;
-        let mut summary = Summary::numbers(&agg);
-        summary.insights = crate::store::stored_incidents(s, since, until)?;
-        Ok(summary)
+        Ok((
+            Stats::of(&agg),
+            crate::store::stored_incidents(s, since, until)?,
+        ))
     })
     .await
 }
 
+/// A stored range: its numbers and its incidents.
 #[derive(Serialize)]
 struct HistoryBody {
     #[serde(flatten)]
-    summary: Summary,
+    stats: Stats,
+    /// The incidents detected in the range.
+    insights: Vec<Insight>,
     since_ms: i64,
     until_ms: i64,
 }
@@ -113,8 +118,10 @@ pub async fn summary(
     let h = history_of(&st)?;
     let (since_ms, until_ms) = range_of(h, &p).await?;
     let limits = crate::aggregate::Limits::default();
+    let (stats, insights) = summary_between(h, since_ms, until_ms, limits).await?;
     let body = HistoryBody {
-        summary: summary_between(h, since_ms, until_ms, limits).await?,
+        stats,
+        insights,
         since_ms,
         until_ms,
     };

@@ -78,15 +78,15 @@ impl AppState {
     pub fn summary_json(&self, snap: &Snapshot, lang: Option<Lang>) -> axum::body::Bytes {
         let lang = lang.unwrap_or(snap.lang);
         let summary = if lang == snap.lang {
-            &snap.summary
+            &snap.analysis
         } else {
             if let Some(w) = &self.alt_wanted {
                 let until = crate::clock::now_ms() + 600_000;
                 w.fetch_max(until, std::sync::atomic::Ordering::Relaxed);
             }
-            snap.alt.as_deref().unwrap_or(&snap.summary)
+            snap.alt.as_deref().unwrap_or(&snap.analysis)
         };
-        let served = if std::ptr::eq(summary, &snap.summary) {
+        let served = if std::ptr::eq(summary, &snap.analysis) {
             snap.lang
         } else {
             lang

@@ -32,6 +32,6 @@ pub mod params;
 pub mod report;
 pub mod request;
 pub mod route;
-pub mod summary;
+pub mod stats;
 pub mod text;
 pub mod time;

@@ -6,7 +6,7 @@ pub mod anomaly;
 use crate::aggregate::Aggregate;
 use crate::aggregate::capped::OTHER;
 use crate::lang::{Lang, bytes, hour, ms, pct};
-use crate::summary::Summary;
+use crate::stats::Stats;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -143,7 +143,7 @@ impl Insight {
 const MIN_ROUTE_REQUESTS: u64 = 5;
 
 /// All findings for `s` (numbers from `agg`), in report order.
-pub fn insights(agg: &Aggregate, s: &Summary, lang: Lang) -> Vec<Insight> {
+pub fn insights(agg: &Aggregate, s: &Stats, lang: Lang) -> Vec<Insight> {
     let mut out = Vec::new();
     let routes = s.routes.iter().filter(|r| r.route != OTHER);
     if let Some(r) = routes
@@ -282,7 +282,7 @@ pub fn insights(agg: &Aggregate, s: &Summary, lang: Lang) -> Vec<Insight> {
     out
 }
 
-fn error_hotspots(out: &mut Vec<Insight>, s: &Summary, lang: Lang) {
+fn error_hotspots(out: &mut Vec<Insight>, s: &Stats, lang: Lang) {
     let mut hot: Vec<_> = s
         .routes
         .iter()
@@ -348,7 +348,7 @@ const FILE_EXTENSIONS: &[&str] = &[
 ];
 
 /// What to look at for the route with the most errors, from what its errors are.
-fn hotspot_advice(r: &crate::summary::RouteRow, lang: Lang) -> String {
+fn hotspot_advice(r: &crate::stats::RouteRow, lang: Lang) -> String {
     let file = r
         .route
         .rsplit('/')
@@ -405,7 +405,7 @@ fn tail_latency(out: &mut Vec<Insight>, agg: &Aggregate, lang: Lang) {
     );
 }
 
-fn server_errors(out: &mut Vec<Insight>, s: &Summary, lang: Lang) {
+fn server_errors(out: &mut Vec<Insight>, s: &Stats, lang: Lang) {
     let total_5xx = s.status_class.get("5xx").copied().unwrap_or(0);
     let Some(rate) = s.error_rate_5xx.filter(|_| total_5xx > 0) else {
         return;
@@ -446,7 +446,7 @@ fn server_errors(out: &mut Vec<Insight>, s: &Summary, lang: Lang) {
     );
 }
 
-fn bandwidth(out: &mut Vec<Insight>, s: &Summary, lang: Lang) {
+fn bandwidth(out: &mut Vec<Insight>, s: &Stats, lang: Lang) {
     if s.bytes == 0 || s.routes.len() < 2 {
         return;
     }

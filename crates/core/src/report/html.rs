@@ -2,8 +2,9 @@
 //! Every string that comes from a log line is escaped.
 
 use crate::aggregate::capped::OTHER;
+use crate::analysis::Analysis;
 use crate::lang::{Lang, bytes, ms, pct};
-use crate::summary::{SampleRow, Summary};
+use crate::stats::{SampleRow, Stats};
 use crate::time::format_utc;
 use html_escape::encode_text as esc;
 use std::fmt::Write;
@@ -27,7 +28,8 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}pre{white-space:pre
 @media (prefers-color-scheme:dark){body{background:#15181d;color:#e3e6ea}.card,section.box{background:#1f242b}pre{background:#272d35}td,th{border-color:#333a43}}";
 
 /// Renders the whole report as one HTML document.
-pub fn render(s: &Summary, lang: Lang) -> String {
+pub fn render(a: &Analysis, lang: Lang) -> String {
+    let s = &a.stats;
     let mut o = String::with_capacity(64 * 1024);
     let title = lang.pick("tailpulse analysis report", "tailpulse 로그 분석 리포트");
     let _ = write!(
@@ -103,7 +105,7 @@ pub fn render(s: &Summary, lang: Lang) -> String {
         &hbars(&routes, false),
     );
     let _ = write!(o, "</div>");
-    insights(&mut o, s, lang);
+    insights(&mut o, a, lang);
     routes_table(&mut o, s, lang);
     samples(
         &mut o,
@@ -120,14 +122,14 @@ pub fn render(s: &Summary, lang: Lang) -> String {
     clients(&mut o, s, lang);
     sources(&mut o, s, lang);
     let _ = write!(o, "<h2>{}</h2>", lang.pick("LLM prompts", "LLM 프롬프트"));
-    for p in &s.prompts {
+    for p in &a.prompts {
         let _ = write!(o, "<h3>{}</h3><pre>{}</pre>", esc(&p.title), esc(&p.text));
     }
     let _ = writeln!(o, "</main></body></html>");
     o
 }
 
-fn cards(o: &mut String, s: &Summary, lang: Lang) {
+fn cards(o: &mut String, s: &Stats, lang: Lang) {
     let rt = s.response_time_ms;
     let items = [
         (
@@ -259,13 +261,13 @@ fn hbars(rows: &[(String, u64)], class_colors: bool) -> String {
     o + "</svg>"
 }
 
-fn insights(o: &mut String, s: &Summary, lang: Lang) {
+fn insights(o: &mut String, a: &Analysis, lang: Lang) {
     let _ = write!(
         o,
         "<h2>{}</h2><section class=\"box\"><ul>",
         lang.pick("Insights and suggestions", "개선 제안 및 인사이트")
     );
-    let (shown, more) = super::listed(s, lang);
+    let (shown, more) = super::listed(a, lang);
     for i in shown {
         let sev = serde_json::to_value(i.severity)
             .ok()
@@ -283,7 +285,7 @@ fn insights(o: &mut String, s: &Summary, lang: Lang) {
     let _ = write!(o, "</ul></section>");
 }
 
-fn routes_table(o: &mut String, s: &Summary, lang: Lang) {
+fn routes_table(o: &mut String, s: &Stats, lang: Lang) {
     let _ = write!(
         o,
         "<h2>{}</h2><section class=\"box\"><table><tr><th>{}</th><th class=n>{}</th><th class=n>4xx</th><th class=n>5xx</th><th class=n>avg</th><th class=n>p90</th><th class=n>p99</th><th class=n>{}</th></tr>",
@@ -357,7 +359,7 @@ fn samples(o: &mut String, title: &str, rows: &[SampleRow], lang: Lang) {
     let _ = write!(o, "</table></section>");
 }
 
-fn clients(o: &mut String, s: &Summary, lang: Lang) {
+fn clients(o: &mut String, s: &Stats, lang: Lang) {
     let _ = write!(
         o,
         "<h2>{}</h2><section class=\"box\"><table><tr><th>{}</th><th class=n>{}</th><th class=n>404</th><th class=n>{}</th><th class=n>{}</th></tr>",
@@ -381,7 +383,7 @@ fn clients(o: &mut String, s: &Summary, lang: Lang) {
     let _ = write!(o, "</table></section>");
 }
 
-fn sources(o: &mut String, s: &Summary, lang: Lang) {
+fn sources(o: &mut String, s: &Stats, lang: Lang) {
     let _ = write!(
         o,
         "<h2>{}</h2><section class=\"box\"><table>",

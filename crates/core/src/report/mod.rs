@@ -4,20 +4,20 @@ pub mod html;
 pub mod prompts;
 pub mod text;
 
+use crate::analysis::Analysis;
 use crate::insights::Insight;
 use crate::lang::Lang;
-use crate::summary::Summary;
 
 /// Incidents listed one by one in the text and HTML reports; the JSON lists them all.
 pub const LISTED_INCIDENTS: usize = 10;
 
 /// The insights a report lists: every finding, and the first [`LISTED_INCIDENTS`] incidents
 /// (most important first); with a line that counts the rest by kind.
-pub fn listed(s: &Summary, lang: Lang) -> (Vec<&Insight>, Option<String>) {
+pub fn listed(a: &Analysis, lang: Lang) -> (Vec<&Insight>, Option<String>) {
     let mut shown = Vec::new();
     let mut rest: std::collections::BTreeMap<String, usize> = Default::default();
     let mut incidents = 0;
-    for i in &s.insights {
+    for i in &a.insights {
         if i.kind.is_incident() {
             incidents += 1;
             if incidents > LISTED_INCIDENTS {

@@ -2,7 +2,7 @@
 //! over real log lines, dashboard explanation — filled with live numbers.
 
 use crate::lang::{Lang, bytes, hour, ms, pct};
-use crate::summary::{SampleRow, Summary};
+use crate::stats::{SampleRow, Stats};
 use crate::time::format_utc;
 use serde::Serialize;
 
@@ -23,7 +23,7 @@ pub struct Prompt {
 }
 
 /// The statistics block the prompts embed (the original's `{stats_summary}`).
-pub fn stats_summary(s: &Summary, lang: Lang) -> String {
+pub fn stats_summary(s: &Stats, lang: Lang) -> String {
     let mut out = Vec::new();
     if let Some(p) = &s.period {
         out.push(format!(
@@ -143,7 +143,7 @@ pub fn stats_summary(s: &Summary, lang: Lang) -> String {
 
 /// Real log lines for the anomaly prompt: the most recent ones and the most recent failures,
 /// oldest first, without repeats.
-pub fn sample_lines(s: &Summary) -> Vec<&str> {
+pub fn sample_lines(s: &Stats) -> Vec<&str> {
     let mut rows: Vec<&SampleRow> = s.recent.iter().chain(s.recent_errors.iter()).collect();
     rows.sort_by(|a, b| a.ts_ms.cmp(&b.ts_ms).then_with(|| a.line.cmp(&b.line)));
     rows.dedup_by(|a, b| a.ts_ms == b.ts_ms && a.line == b.line);
@@ -155,7 +155,7 @@ pub fn sample_lines(s: &Summary) -> Vec<&str> {
 }
 
 /// The three prompts for `s`.
-pub fn prompts(s: &Summary, lang: Lang) -> Vec<Prompt> {
+pub fn prompts(s: &Stats, lang: Lang) -> Vec<Prompt> {
     let stats = stats_summary(s, lang);
     let lines = sample_lines(s).join("\n");
     vec![

@@ -1,13 +1,14 @@
 //! The plain-text report (`analysis_report.txt`, `analyze --output text`).
 
+use crate::analysis::Analysis;
 use crate::insights::Severity;
 use crate::lang::Lang;
-use crate::summary::Summary;
+use crate::stats::Stats;
 use crate::time::format_utc;
 use std::fmt::Write;
 
 /// The line that says how much of the route table went to `(other)`, when any did.
-pub fn route_cap_line(s: &Summary, lang: Lang) -> Option<String> {
+pub fn route_cap_line(s: &Stats, lang: Lang) -> Option<String> {
     let c = &s.route_cap;
     if c.other_requests == 0 {
         return None;
@@ -31,7 +32,8 @@ pub fn route_cap_line(s: &Summary, lang: Lang) -> Option<String> {
 }
 
 /// Renders the report: a short header, the insights with advice, then the LLM prompts.
-pub fn render(s: &Summary, lang: Lang) -> String {
+pub fn render(a: &Analysis, lang: Lang) -> String {
+    let s = &a.stats;
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -71,7 +73,7 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             "[개선 제안 및 인사이트]",
         ),
     );
-    if s.insights.is_empty() {
+    if a.insights.is_empty() {
         let _ = writeln!(
             o,
             "- {}",
@@ -81,7 +83,7 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             )
         );
     }
-    let (shown, more) = super::listed(s, lang);
+    let (shown, more) = super::listed(a, lang);
     for i in shown {
         let mark = match i.severity {
             Severity::Critical => "[!!] ",
@@ -96,7 +98,7 @@ pub fn render(s: &Summary, lang: Lang) -> String {
     if let Some(more) = more {
         let _ = writeln!(o, "- {more}");
     }
-    if let Some(l) = &s.llm {
+    if let Some(l) = &a.llm {
         llm_section(&mut o, l, lang);
     }
     section(
@@ -106,7 +108,7 @@ pub fn render(s: &Summary, lang: Lang) -> String {
             "[LLM 활용 자연어 요약/이상탐지 프롬프트 샘플]",
         ),
     );
-    for (n, p) in s.prompts.iter().enumerate() {
+    for (n, p) in a.prompts.iter().enumerate() {
         let _ = writeln!(o, "{}. {}:", n + 1, p.title);
         let _ = writeln!(o, "{}", p.text);
         let _ = writeln!(o);
@@ -154,10 +156,10 @@ fn section(o: &mut String, title: &str) {
 }
 
 /// `prompt_log.md`: the current prompts as Markdown.
-pub fn prompt_log(s: &Summary, lang: Lang) -> String {
+pub fn prompt_log(a: &Analysis, lang: Lang) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# {}\n", lang.pick("LLM prompts", "LLM 프롬프트"));
-    for p in &s.prompts {
+    for p in &a.prompts {
         let _ = writeln!(
             o,
             "## {}\n\n```text\n{}\n```\n",

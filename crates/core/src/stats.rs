@@ -1,5 +1,6 @@
-//! The analysis result as a stable, serializable document: what `analyze --output json`
-//! prints and what the dashboard API serves (see docs/api.md, "JSON schema").
+//! The numbers of an analysis, computed from an aggregate, as a stable serializable document:
+//! the first part of what `analyze --output json` prints and the dashboard API serves (see
+//! docs/api.md, "JSON schema"); [`crate::analysis::Analysis`] adds the findings.
 
 use crate::aggregate::capped::OTHER;
 use crate::aggregate::counts::{Buckets, CLASSES, Counts};
@@ -8,7 +9,6 @@ use crate::aggregate::sample::{RejectedLine, SampleRequest};
 use crate::aggregate::stats::RouteStats;
 use crate::aggregate::{Aggregate, LineStats};
 use crate::insights::Insight;
-use crate::report::prompts::Prompt;
 use crate::time::format_rfc3339;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -32,9 +32,9 @@ pub struct RouteCap {
     pub other_requests: u64,
 }
 
-/// The whole analysis.
+/// The numbers of an aggregate: counts, rates, percentiles, tables and samples.
 #[derive(Debug, Clone, Serialize)]
-pub struct Summary {
+pub struct Stats {
     /// [`SCHEMA_VERSION`].
     pub schema: u32,
     /// Line counts over all inputs.
@@ -85,15 +85,6 @@ pub struct Summary {
     pub recent: Vec<SampleRow>,
     /// Most recent failed requests (status ≥ 400), newest first.
     pub recent_errors: Vec<SampleRow>,
-    /// Findings with advice.
-    pub insights: Vec<Insight>,
-    /// Detected incidents, the same ones that lead `insights`, as a list of their own.
-    pub incidents: Vec<IncidentRow>,
-    /// Prompts ready to paste into an LLM.
-    pub prompts: Vec<Prompt>,
-    /// The machine-written analysis, when an LLM endpoint is configured.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub llm: Option<crate::answer::LlmStatus>,
 }
 
 /// One detected incident.
@@ -425,9 +416,9 @@ fn timeline_rows(agg: &Aggregate, buckets: &Buckets) -> Vec<TimeRow> {
         .collect()
 }
 
-impl Summary {
-    /// The numbers of `agg`, without insights and prompts (see [`crate::analysis::analyze`]).
-    pub fn numbers(agg: &Aggregate) -> Summary {
+impl Stats {
+    /// The numbers of `agg`.
+    pub fn of(agg: &Aggregate) -> Stats {
         let t = &agg.totals;
         let by_hour: Vec<HourRow> = agg
             .hour_of_day
@@ -486,7 +477,7 @@ impl Summary {
                 .cmp(&a.requests)
                 .then_with(|| a.name.cmp(&b.name))
         });
-        Summary {
+        Stats {
             schema: SCHEMA_VERSION,
             lines: agg.lines,
             sources: agg
@@ -550,10 +541,6 @@ impl Summary {
                 .into_iter()
                 .map(SampleRow::from)
                 .collect(),
-            insights: Vec::new(),
-            incidents: Vec::new(),
-            prompts: Vec::new(),
-            llm: None,
         }
     }
 }
