@@ -1,7 +1,7 @@
 //! The long-running commands: `tailpulse run` (and the demo) and `tailpulse generate`.
 
+use super::args::FormatArgs;
 use crate::aggregate::Limits;
-use crate::cli::FormatArgs;
 use crate::clock::now_ms;
 use crate::demo_writer::{self as writer, WriterOptions};
 use crate::generate::{GenFormat, Generator, IncidentPlan};
@@ -77,7 +77,7 @@ pub struct RunArgs {
     pub max_skew: Duration,
     /// How paths become routes.
     #[command(flatten)]
-    pub route: crate::cli::RouteArgs,
+    pub route: super::args::RouteArgs,
     /// Demo: the log file the generator writes.
     #[arg(long, default_value = "server_sample.log")]
     pub sample_log: PathBuf,

@@ -3,6 +3,7 @@
 //! time `range` and a `step`.
 
 use super::AppState;
+pub use super::error::{ApiError, Params};
 use crate::aggregate::counts::Buckets;
 use crate::aggregate::latency::Latency;
 use crate::aggregate::recent::{Filter as ViewFilter, StatusFilter};
@@ -11,7 +12,7 @@ use crate::live::Snapshot;
 use crate::live::{Query as ViewQuery, View};
 use crate::stats::{RouteRow, SampleRow, Stats, TimeRow, latency_between};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -26,31 +27,9 @@ fn latest(st: &AppState) -> Arc<Snapshot> {
     st.snapshots.borrow().clone()
 }
 
-/// An error the client caused, answered with a message it may see.
-pub struct ApiError(StatusCode, String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
-    }
-}
-
-impl From<crate::params::ParamError> for ApiError {
-    fn from(e: crate::params::ParamError) -> Self {
-        ApiError(StatusCode::BAD_REQUEST, e.to_string())
-    }
-}
-
-impl ApiError {
-    /// An error answered with `status` and `message`.
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError(status, message.into())
-    }
-}
-
 /// Unknown paths.
 pub async fn not_found() -> ApiError {
-    ApiError(StatusCode::NOT_FOUND, "not found".into())
+    ApiError::new(StatusCode::NOT_FOUND, "not found")
 }
 
 /// `GET /healthz`.
@@ -68,30 +47,6 @@ pub async fn healthz(State(st): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (code, Json(body)).into_response()
-}
-
-/// Query parameters, with a JSON error (400) when they cannot be read.
-pub struct Params<T>(pub T);
-
-impl<T, S> axum::extract::FromRequestParts<S> for Params<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, ApiError> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(v)) => Ok(Params(v)),
-            Err(e) => Err(ApiError(
-                StatusCode::BAD_REQUEST,
-                crate::text::clip(&e.body_text(), 200),
-            )),
-        }
-    }
 }
 
 /// The longest time range or step the API accepts (the hourly history kept in memory).
@@ -255,18 +210,13 @@ async fn view_of(st: &AppState, p: &ViewParams, use_range: bool) -> Result<Optio
         return Ok(None);
     }
     let Some(q) = &st.queries else {
-        return Err(ApiError(
+        return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "filters need a live run".into(),
+            "filters need a live run",
         ));
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
-    let gone = || {
-        ApiError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the analysis is stopping".into(),
-        )
-    };
+    let gone = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the analysis is stopping");
     q.send(ViewQuery { filter, reply })
         .await
         .map_err(|_| gone())?;
@@ -414,7 +364,7 @@ fn sort_key(r: &RouteRow, key: &str) -> Result<f64, ApiError> {
         "p99" => opt(r.p99_ms),
         "bytes" => r.bytes as f64,
         _ => {
-            return Err(ApiError(
+            return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 format!("unknown sort key {key:?}"),
             ));
@@ -451,7 +401,7 @@ pub async fn routes(
         None | Some("desc") => false,
         Some("asc") => true,
         Some(o) => {
-            return Err(ApiError(
+            return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 format!("order is asc or desc, not {:?}", crate::text::clip(o, 40)),
             ));

@@ -2,7 +2,7 @@
 //! (`/api/history/…`), and percentiles for buckets older than the live per-minute window.
 
 use super::AppState;
-use super::api::ApiError;
+use super::error::{ApiError, Params};
 use crate::aggregate::latency::Latency;
 use crate::insights::Insight;
 use crate::stats::Stats;
@@ -36,11 +36,8 @@ impl History {
             f(&*s)
         })
         .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "history query failed"))?
-        .map_err(|e| {
-            tracing::error!(target: "web", error = %format!("{e:#}"), "history query failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "history query failed")
-        })
+        .map_err(|e| ApiError::internal("history query failed", &e))?
+        .map_err(|e| ApiError::internal("history query failed", &format!("{e:#}")))
     }
 }
 
@@ -113,7 +110,7 @@ struct HistoryBody {
 /// `GET /api/history/summary`: the numbers of a stored time range.
 pub async fn summary(
     State(st): State<AppState>,
-    super::api::Params(p): super::api::Params<Span>,
+    Params(p): Params<Span>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let h = history_of(&st)?;
     let (since_ms, until_ms) = range_of(h, &p).await?;
@@ -133,7 +130,7 @@ pub async fn summary(
 /// `GET /api/history/insights`: findings seen in a time range, one per incident.
 pub async fn insights(
     State(st): State<AppState>,
-    super::api::Params(p): super::api::Params<Span>,
+    Params(p): Params<Span>,
 ) -> Result<Json<Vec<InsightRecord>>, ApiError> {
     let h = history_of(&st)?;
     let (a, b) = range_of(h, &p).await?;
@@ -144,7 +141,7 @@ pub async fn insights(
 /// `GET /api/history/reports`: the kept reports, newest first.
 pub async fn reports(
     State(st): State<AppState>,
-    super::api::Params(p): super::api::Params<Span>,
+    Params(p): Params<Span>,
 ) -> Result<Json<Vec<StoredReport>>, ApiError> {
     let limit = p.limit.unwrap_or(24).min(1000);
     Ok(Json(
@@ -155,7 +152,7 @@ pub async fn reports(
 /// `GET /api/history/alerts`: alerts sent, newest first.
 pub async fn alerts(
     State(st): State<AppState>,
-    super::api::Params(p): super::api::Params<Span>,
+    Params(p): Params<Span>,
 ) -> Result<Json<Vec<AlertRecord>>, ApiError> {
     let limit = p.limit.unwrap_or(100).min(1000);
     Ok(Json(history_of(&st)?.with(move |s| s.alerts(limit)).await?))

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod error;
 pub mod history;
 
 use crate::lang::Lang;

@@ -3,8 +3,8 @@
 //! with a cool-down. Pure: frames, events and the time in; notifications out. [`deliver`]
 //! sends them.
 
+use crate::aggregate::frame::{Frame, MINUTE_MS};
 use crate::aggregate::latency::Latency;
-use crate::detect::frame::{Frame, MINUTE_MS};
 use crate::detect::{Anomaly, Event};
 use crate::insights::Severity;
 use serde::{Deserialize, Serialize};

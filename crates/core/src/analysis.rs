@@ -5,9 +5,10 @@ use crate::aggregate::Aggregate;
 use crate::answer::LlmStatus;
 use crate::insights::{Insight, InsightKind};
 use crate::lang::Lang;
-use crate::report::prompts::Prompt;
-use crate::stats::{IncidentRow, Stats};
+use crate::prompts::Prompt;
+use crate::stats::Stats;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// A complete analysis, as `analyze --output json` prints it and the dashboard shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -72,10 +73,10 @@ impl Analysis {
                 .into_iter()
                 .filter(|i| !scanned(i)),
         );
-        let mut prompts = crate::report::prompts::prompts(&stats, lang);
+        let mut prompts = crate::prompts::prompts(&stats, lang);
         if extras.redact {
             for p in &mut prompts {
-                p.text = crate::report::prompts::redact(&p.text);
+                p.text = crate::prompts::redact(&p.text);
             }
         }
         Analysis {
@@ -85,5 +86,44 @@ impl Analysis {
             prompts,
             llm: extras.llm.clone(),
         }
+    }
+}
+
+/// One detected incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentRow {
+    /// What kind (`error_spike`, `site_quiet`, …).
+    pub kind: crate::insights::InsightKind,
+    /// The route or client concerned; none for the whole site.
+    pub subject: Option<String>,
+    /// How much it matters.
+    pub severity: crate::insights::Severity,
+    /// Start of the first minute that showed it (RFC 3339, UTC).
+    pub start: String,
+    /// End of the last minute that showed it, once over.
+    pub end: Option<String>,
+    /// When it was first detected.
+    pub detected: String,
+    /// What happened, in the report's language.
+    pub message: String,
+    /// The numbers behind it.
+    pub evidence: BTreeMap<String, f64>,
+}
+
+impl IncidentRow {
+    /// The row of an incident's insight (none for insights that are not incidents).
+    pub fn of(i: &Insight) -> Option<IncidentRow> {
+        let w = i.window?;
+        let t = crate::time::format_rfc3339;
+        Some(IncidentRow {
+            kind: i.kind,
+            subject: i.subject.clone(),
+            severity: i.severity,
+            start: t(w.start_ms),
+            end: w.end_ms.map(t),
+            detected: t(w.detected_ms),
+            message: i.message.clone(),
+            evidence: i.evidence.clone(),
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! The numbers of an analysis, computed from an aggregate, as a stable serializable document:
 //! the first part of what `analyze --output json` prints and the dashboard API serves (see
-//! docs/api.md, "JSON schema"); [`crate::analysis::Analysis`] adds the findings.
+//! docs/api.md, "JSON schema"); the analysis adds the findings.
 
 use crate::aggregate::capped::OTHER;
 use crate::aggregate::counts::{Buckets, CLASSES, Counts};
@@ -8,7 +8,6 @@ use crate::aggregate::latency::Latency;
 use crate::aggregate::sample::{RejectedLine, SampleRequest};
 use crate::aggregate::stats::RouteStats;
 use crate::aggregate::{Aggregate, LineStats};
-use crate::insights::Insight;
 use crate::time::format_rfc3339;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -85,45 +84,6 @@ pub struct Stats {
     pub recent: Vec<SampleRow>,
     /// Most recent failed requests (status ≥ 400), newest first.
     pub recent_errors: Vec<SampleRow>,
-}
-
-/// One detected incident.
-#[derive(Debug, Clone, Serialize)]
-pub struct IncidentRow {
-    /// What kind (`error_spike`, `site_quiet`, …).
-    pub kind: crate::insights::InsightKind,
-    /// The route or client concerned; none for the whole site.
-    pub subject: Option<String>,
-    /// How much it matters.
-    pub severity: crate::insights::Severity,
-    /// Start of the first minute that showed it (RFC 3339, UTC).
-    pub start: String,
-    /// End of the last minute that showed it, once over.
-    pub end: Option<String>,
-    /// When it was first detected.
-    pub detected: String,
-    /// What happened, in the report's language.
-    pub message: String,
-    /// The numbers behind it.
-    pub evidence: BTreeMap<String, f64>,
-}
-
-impl IncidentRow {
-    /// The row of an incident's insight (none for insights that are not incidents).
-    pub fn of(i: &Insight) -> Option<IncidentRow> {
-        let w = i.window?;
-        let t = crate::time::format_rfc3339;
-        Some(IncidentRow {
-            kind: i.kind,
-            subject: i.subject.clone(),
-            severity: i.severity,
-            start: t(w.start_ms),
-            end: w.end_ms.map(t),
-            detected: t(w.detected_ms),
-            message: i.message.clone(),
-            evidence: i.evidence.clone(),
-        })
-    }
 }
 
 /// One input.

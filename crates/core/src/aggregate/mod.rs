@@ -4,7 +4,9 @@
 pub mod capped;
 pub mod clients;
 pub mod counts;
+pub mod frame;
 pub mod latency;
+pub mod logstats;
 pub mod recent;
 pub mod rollup;
 pub mod sample;
@@ -103,7 +105,7 @@ pub struct Aggregate {
     /// Per-minute frames for anomaly detection over a whole input (`analyze`); a live run
     /// builds its frames apart, as lines arrive.
     #[serde(skip)]
-    frames: Option<Box<crate::detect::frame::FrameBuilder>>,
+    frames: Option<Box<frame::FrameBuilder>>,
     #[serde(skip)]
     scratch: String,
     #[serde(skip)]
@@ -190,7 +192,7 @@ impl Aggregate {
     }
 
     /// The per-minute frames kept (see [`Aggregate::with_detection`]), taken out.
-    pub fn take_frames(&mut self) -> Option<crate::detect::frame::Frames> {
+    pub fn take_frames(&mut self) -> Option<frame::Frames> {
         self.flush_route_minutes();
         self.frames.take().map(|f| f.finish())
     }

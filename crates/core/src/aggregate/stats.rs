@@ -68,7 +68,7 @@ pub struct RouteStats {
     /// The route's current minute for anomaly detection (`analyze` only): its start and
     /// numbers, handed to the frames when the next minute begins. Neither saved nor merged.
     #[serde(skip)]
-    pub minute: Option<(i64, crate::detect::frame::RouteMinute)>,
+    pub minute: Option<(i64, super::frame::RouteMinute)>,
 }
 
 impl super::capped::Weight for RouteStats {

@@ -5,19 +5,8 @@ use super::frame::{ClientMinute, Frame, MINUTE_MS};
 use super::history::{Cell, History, Window};
 use super::judge::{MIN_BASE_REQUESTS, MIN_ERRORS, Ongoing, PRIOR_WEIGHT, judge, site_requests};
 use super::traffic::Finding;
-use super::{AnomalyKind, Detector};
-use crate::insights::Severity;
-
-/// A departure seen in one minute.
-pub(super) struct Hit {
-    pub(super) kind: AnomalyKind,
-    pub(super) severity: Severity,
-    pub(super) route: String,
-    pub(super) client: Option<u64>,
-    /// Start of the first minute that showed it.
-    pub(super) start_ms: i64,
-    pub(super) evidence: Vec<(&'static str, f64)>,
-}
+use super::{AnomalyKind, Detector, Hit};
+use crate::severity::Severity;
 
 impl Detector {
     /// Clients with many 404s (at least 30 a minute) over many distinct paths in the last

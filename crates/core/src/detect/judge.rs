@@ -2,11 +2,10 @@
 //! counts against a Poisson tail, typical response times against the baseline's spread,
 //! over windows of 2 to 60 minutes; and whether an open incident goes on.
 
-use super::AnomalyKind;
-use super::checks::Hit;
 use super::frame::MINUTE_MS;
 use super::history::{Cell, History, Window};
-use crate::insights::Severity;
+use super::{AnomalyKind, Hit};
+use crate::severity::Severity;
 use std::collections::BTreeMap;
 
 /// Natural log of the chance of `k` or more events where `lambda` are expected (Poisson):

@@ -42,7 +42,7 @@ fn rekey_frame(f: &mut Frame, map: &HashMap<u64, u64>) {
 mod tests {
     use super::*;
     use crate::detect::{Anomaly, AnomalyKind};
-    use crate::insights::Severity;
+    use crate::severity::Severity;
 
     #[test]
     fn clients_of_the_earlier_format_get_todays_ids() {

@@ -6,17 +6,19 @@
 
 pub mod baseline;
 mod checks;
-pub mod frame;
 pub mod history;
 mod judge;
 mod migrate;
+
+/// The per-minute frames detection looks at (an aggregate, built while counting).
+pub use crate::aggregate::frame;
+/// Response times as detection sees them.
+pub use crate::aggregate::logstats as stats;
 pub mod score;
-pub mod stats;
 pub mod traffic;
 
-use crate::insights::Severity;
+use crate::severity::Severity;
 use baseline::RateBaseline;
-use checks::Hit;
 use frame::{Frame, MINUTE_MS};
 use history::History;
 pub use judge::{MIN_ERRORS, Slowdown, error_spike, ln_poisson_tail, slowdown};
@@ -67,6 +69,17 @@ pub struct Anomaly {
     pub end_ms: Option<i64>,
     /// The numbers: `baseline` and `now` always, more by kind; `peak` is the worst `now`.
     pub evidence: BTreeMap<String, f64>,
+}
+
+/// A departure seen in one minute.
+pub(super) struct Hit {
+    pub(super) kind: AnomalyKind,
+    pub(super) severity: Severity,
+    pub(super) route: String,
+    pub(super) client: Option<u64>,
+    /// Start of the first minute that showed it.
+    pub(super) start_ms: i64,
+    pub(super) evidence: Vec<(&'static str, f64)>,
 }
 
 /// What an incident is about: its kind, and its route — or its client, for a scanner. While

@@ -52,17 +52,7 @@ pub enum InsightKind {
     BotSurge,
 }
 
-/// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing.
-    Info,
-    /// Worth looking at.
-    Warning,
-    /// Needs action.
-    Critical,
-}
+pub use crate::severity::Severity;
 
 /// One finding.
 #[derive(Debug, Clone, Serialize)]

@@ -1,7 +1,6 @@
-//! Rendering the analysis: the text report, the LLM prompts and the self-contained HTML page.
+//! Rendering the analysis: the text report and the self-contained HTML page.
 
 pub mod html;
-pub mod prompts;
 pub mod text;
 
 use crate::analysis::Analysis;

@@ -1,7 +1,7 @@
 //! Per-minute frames: what anomaly detection and alert rules look at. Built from the compact
 //! records readers send, closed once the minute is over.
 
-use super::stats::LogStats;
+use super::logstats::LogStats;
 use crate::aggregate::latency::Latency;
 use crate::aggregate::recent::RecordBatch;
 use std::collections::BTreeMap;
@@ -163,7 +163,7 @@ impl Frame {
 
     /// Adds one request (see [`Frames::add`]).
     fn add(&mut self, s: &Seen<'_>, sketches: bool, who: impl FnOnce() -> (u64, u32)) {
-        let lat = s.us.map(|us| (us, super::stats::ln_ms(us)));
+        let lat = s.us.map(|us| (us, super::logstats::ln_ms(us)));
         let mut one = RouteMinute::default();
         one.add(s.status, lat, s.bot, sketches);
         self.absorb(s.route, &one);
@@ -252,7 +252,7 @@ impl FrameBuilder {
                 floor(ts_ms)
             }
         };
-        let lat = us.map(|us| (us, super::stats::ln_ms(us)));
+        let lat = us.map(|us| (us, super::logstats::ln_ms(us)));
         current
             .get_or_insert_with(|| (t, RouteMinute::default()))
             .1
@@ -327,7 +327,7 @@ fn floor(t: i64) -> i64 {
 
 impl Frames {
     /// The open minutes, for a migration of their ids.
-    pub(super) fn open_mut(&mut self) -> impl Iterator<Item = &mut Frame> {
+    pub(crate) fn open_mut(&mut self) -> impl Iterator<Item = &mut Frame> {
         self.open.values_mut()
     }
 

@@ -1,0 +1,226 @@
+//! `tailpulse analyze`: a log (or a stored range) to a text, JSON or HTML report.
+
+use super::args::{FormatArgs, RouteArgs};
+use super::choice::choice;
+use crate::aggregate::Limits;
+use crate::batch::{BatchOptions, aggregate_inputs};
+use crate::lang::Lang;
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Report output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// The insights report with LLM prompts.
+    Text,
+    /// The full analysis as JSON (schema in docs/api.md).
+    Json,
+    /// A self-contained HTML page with charts.
+    Html,
+}
+
+/// `tailpulse analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Log files (plain or gzip); `-` reads standard input, as does no file when standard
+    /// input is not a terminal.
+    pub files: Vec<String>,
+    /// Report over the history stored in this database (by `tailpulse run`) instead of log
+    /// files.
+    #[arg(long, conflicts_with = "files")]
+    pub db: Option<PathBuf>,
+    /// With --db: start of the range (RFC 3339 time, date, or a duration back from the newest
+    /// stored minute such as 7d); default 30d.
+    #[arg(long, requires = "db")]
+    pub since: Option<String>,
+    /// With --db: end of the range, exclusive (same forms); default: everything stored.
+    #[arg(long, requires = "db")]
+    pub until: Option<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Report language.
+    #[arg(long, value_parser = choice::<Lang>(), default_value = "en")]
+    pub lang: Lang,
+    /// Parser threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Read files instead of mapping them into memory. Mapping is faster, but a file that
+    /// another process truncates while it is being analyzed stops the run (SIGBUS).
+    #[arg(long)]
+    pub no_mmap: bool,
+    /// Routes shown (the heaviest; eight times as many are counted by name); the rest are
+    /// one (other) row.
+    #[arg(long, default_value_t = Limits::default().max_routes)]
+    pub max_routes: usize,
+    /// Lines dated further than this ahead of the clock are rejected (future_timestamp).
+    #[arg(long, default_value = "1d", value_parser = crate::params::duration)]
+    pub max_skew: std::time::Duration,
+    /// Skip anomaly detection (by default the log is run through the detector of a live
+    /// run, in log time: a replay of the same file finds the same incidents).
+    #[arg(long)]
+    pub no_detect: bool,
+    /// Detection is on by default; kept so older command lines still work.
+    #[arg(long, hide = true, conflicts_with = "no_detect")]
+    pub detect: bool,
+    /// How paths become routes.
+    #[command(flatten)]
+    pub route: RouteArgs,
+    /// How lines are read.
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// The files to read: those given, or standard input when it is not a terminal.
+fn inputs_or_stdin(files: &[String]) -> Result<Vec<String>> {
+    use std::io::IsTerminal;
+    if !files.is_empty() {
+        return Ok(files.to_vec());
+    }
+    anyhow::ensure!(
+        !std::io::stdin().is_terminal(),
+        "give the log files to analyze (or `-`, or pipe a log in): tailpulse analyze access.log"
+    );
+    Ok(vec!["-".into()])
+}
+
+/// Lines were read but none could be parsed: the report would be empty, so this is an
+/// error that shows the first rejected line and why (and, for JSON, how to map its keys).
+fn nothing_parsed(agg: &crate::aggregate::Aggregate) -> Result<()> {
+    if agg.lines.parsed > 0 || agg.lines.rejected == 0 {
+        return Ok(());
+    }
+    let first = agg.sources().iter().find_map(|(name, s)| {
+        Some((
+            name,
+            s.format,
+            s.rejected_samples().first().cloned().cloned()?,
+        ))
+    });
+    let Some((name, format, line)) = first else {
+        anyhow::bail!("none of the {} lines could be read", agg.lines.rejected);
+    };
+    let format = format.map_or("the detected format", |f| f.name());
+    let mut msg = format!(
+        "none of the {} lines could be read as {format}; {name} line {}: {}: {}",
+        agg.lines.rejected,
+        line.line,
+        line.error,
+        crate::text::clip(&line.text, 200)
+    );
+    if let Some(hint) = crate::format::json::mapping_hint(line.text.as_bytes()) {
+        msg.push('\n');
+        msg.push_str(&hint);
+    } else {
+        msg.push_str("\nhint: choose the format with --format, or describe it with --log-format");
+    }
+    anyhow::bail!(msg)
+}
+
+pub(super) fn analyze(a: AnalyzeArgs) -> Result<()> {
+    let defaults = BatchOptions::default();
+    let opts = BatchOptions {
+        format: a.format.options(),
+        limits: Limits {
+            max_routes: a.max_routes,
+            ..Limits::default()
+        },
+        threads: a.threads.unwrap_or(defaults.threads),
+        mmap: !a.no_mmap,
+        detect: !a.no_detect,
+        not_after_ms: crate::clock::now_ms()
+            .saturating_add(a.max_skew.as_millis().min(i64::MAX as u128 / 2) as i64),
+        routes: std::sync::Arc::new(
+            a.route
+                .options(&Default::default())
+                .map_err(anyhow::Error::msg)?,
+        ),
+        ..defaults
+    };
+    let summary = match &a.db {
+        Some(db) => stored_history(db, &a, opts.limits)?,
+        None => {
+            let files = inputs_or_stdin(&a.files)?;
+            let mut agg = aggregate_inputs(&files, &opts)?;
+            nothing_parsed(&agg)?;
+            // Detection runs beside the counting of the numbers: both are serial work.
+            let frames = agg.take_frames();
+            let (found, stats) = std::thread::scope(|s| {
+                let found = s.spawn(|| {
+                    frames
+                        .map(|f| {
+                            crate::detect::find_all(f, crate::detect::DetectorConfig::default())
+                        })
+                        .unwrap_or_default()
+                });
+                let stats = crate::stats::Stats::of(&agg);
+                (found.join().expect("detection does not panic"), stats)
+            });
+            let extras = crate::analysis::Extras {
+                incidents: crate::insights::anomaly::incidents(&agg, &found, a.lang),
+                ..Default::default()
+            };
+            crate::analysis::Analysis::of(stats, &agg, a.lang, &extras)
+        }
+    };
+    let rendered = match a.output {
+        Output::Text => crate::report::text::render(&summary, a.lang),
+        Output::Json => serde_json::to_string_pretty(&summary)? + "\n",
+        Output::Html => crate::report::html::render(&summary, a.lang),
+    };
+    match &a.out {
+        Some(path) => std::fs::write(path, rendered)
+            .with_context(|| format!("cannot write {}", path.display())),
+        None => print_out(rendered.as_bytes()),
+    }
+}
+
+/// Writes `bytes` to standard output; a reader that stopped early (`| head`) is no error.
+pub(super) fn print_out(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let written = out.write_all(bytes).and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to standard output")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The analysis of the range `--since`..`--until` stored in `db`, with the incidents
+/// detected in it.
+fn stored_history(
+    db: &std::path::Path,
+    a: &AnalyzeArgs,
+    limits: Limits,
+) -> Result<crate::analysis::Analysis> {
+    use crate::store::Store;
+    if !db.exists() {
+        anyhow::bail!(
+            "{} does not exist (tailpulse run --db creates it)",
+            db.display()
+        );
+    }
+    let store = crate::store::sqlite::SqliteStore::open_read_only(db)?;
+    let Some((_, newest)) = store.span()? else {
+        anyhow::bail!("{} holds no history yet", db.display());
+    };
+    let (since, until) = crate::params::range(
+        a.since.as_deref(),
+        a.until.as_deref(),
+        newest,
+        newest - crate::store::Retention::default().keep_ms,
+    )
+    .context("--since/--until")?;
+    let agg = crate::store::history(&store, since, until, limits)?;
+    let extras = crate::analysis::Extras {
+        incidents: crate::store::stored_incidents(&store, since, until)?,
+        ..Default::default()
+    };
+    Ok(crate::analysis::analyze_with(&agg, a.lang, &extras))
+}

@@ -1,0 +1,96 @@
+//! Argument groups shared by `analyze`, `run` and `generate`: how lines are read and how
+//! paths become routes.
+
+use super::choice::choice;
+use crate::format::{FormatKind, FormatOptions, TimeUnit};
+use clap::Args;
+
+/// How log lines are read.
+#[derive(Debug, Clone, Args)]
+pub struct FormatArgs {
+    /// Log format; detected from the first lines when not given.
+    #[arg(long, value_parser = choice::<FormatKind>())]
+    pub format: Option<FormatKind>,
+    /// GoAccess-style format string, e.g. '%h %^[%d:%t %^] "%r" %s %b "%R" "%u" %T', or a
+    /// GoAccess preset name (COMBINED, VCOMBINED, COMMON, W3C, CADDY, TRAEFIKCLF).
+    #[arg(long)]
+    pub log_format: Option<String>,
+    /// strftime date format for %d in --log-format (default %d/%b/%Y).
+    #[arg(long)]
+    pub date_format: Option<String>,
+    /// strftime time format for %t in --log-format (default %H:%M:%S).
+    #[arg(long)]
+    pub time_format: Option<String>,
+    /// Unit of bare-integer response times in text logs (Apache %D is us, %T is s);
+    /// guessed from the values when not given.
+    #[arg(long, value_parser = choice::<TimeUnit>())]
+    pub time_unit: Option<TimeUnit>,
+    /// Map a request field to a JSON key: FIELD=KEY[:UNIT], e.g. response_time=latency:ms,
+    /// path=req.url. Fields: time method path request protocol status bytes response_time
+    /// client user_agent referer vhost. Repeatable.
+    #[arg(long, value_parser = parse_json_field)]
+    pub json_field: Vec<(String, String)>,
+}
+
+impl FormatArgs {
+    /// The parser options these flags describe.
+    pub fn options(&self) -> FormatOptions {
+        FormatOptions {
+            kind: self.format,
+            log_format: self.log_format.clone(),
+            date_format: self.date_format.clone(),
+            time_format: self.time_format.clone(),
+            time_unit: self.time_unit,
+            json_fields: self.json_field.clone(),
+        }
+    }
+}
+
+fn parse_json_field(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').ok_or("expected FIELD=KEY[:UNIT]")?;
+    Ok((k.trim().to_owned(), v.trim().to_owned()))
+}
+
+/// How paths become routes.
+#[derive(Debug, Clone, Args)]
+pub struct RouteArgs {
+    /// How paths become routes: `normalized` replaces ids (numbers, UUIDs, hex hashes,
+    /// random tokens; not slugs with words) by {id}; `raw` keeps paths as requested.
+    #[arg(long, value_parser = choice::<crate::route::RouteMode>())]
+    pub routes: Option<crate::route::RouteMode>,
+    /// Keep query strings in routes: all of them (no value), or only these comma-separated
+    /// keys, e.g. --keep-query flav,page.
+    #[arg(long, num_args = 0..=1, default_missing_value = "*", value_name = "KEYS")]
+    pub keep_query: Option<String>,
+    /// Count paths that match PATTERN as one route named PATTERN (`*` within a segment, `**`
+    /// any number of segments), e.g. '/presentations/**'. Repeatable; tried in order.
+    #[arg(long = "route-rule", value_name = "PATTERN")]
+    pub route_rules: Vec<String>,
+}
+
+impl RouteArgs {
+    /// The route options from these flags over the configuration's `[routes]`.
+    pub fn options(
+        &self,
+        config: &crate::config::Routes,
+    ) -> Result<crate::route::RouteOptions, String> {
+        use crate::route::{KeepQuery, RouteOptions, Rule};
+        let keep_query = match (&self.keep_query, &config.keep_query) {
+            (Some(k), _) => KeepQuery::parse(k),
+            (None, Some(keys)) if keys.is_empty() => KeepQuery::None,
+            (None, Some(keys)) => KeepQuery::parse(&keys.join(",")),
+            (None, None) => KeepQuery::None,
+        };
+        let rules = self
+            .route_rules
+            .iter()
+            .chain(&config.rules)
+            .map(|r| Rule::new(r))
+            .collect::<Result<_, _>>()?;
+        Ok(RouteOptions {
+            mode: self.routes.or(config.mode).unwrap_or_default(),
+            keep_query,
+            rules,
+        })
+    }
+}
