@@ -1,4 +1,5 @@
-//! Report languages and number formatting shared by the report renderers.
+//! Report languages and how numbers are written in each (the words are in
+//! [`crate::messages`]).
 
 use serde::Serialize;
 
@@ -28,14 +29,6 @@ impl Lang {
             Lang::Ko => Lang::En,
         }
     }
-
-    /// Picks the text for this language.
-    pub fn pick<T>(self, en: T, ko: T) -> T {
-        match self {
-            Lang::En => en,
-            Lang::Ko => ko,
-        }
-    }
 }
 
 /// Milliseconds as `755 ms` (en) or `755ms` (ko), whole numbers above 10 ms.
@@ -45,7 +38,10 @@ pub fn ms(lang: Lang, v: f64) -> String {
     } else {
         format!("{v:.1}")
     };
-    lang.pick(format!("{n} ms"), format!("{n}ms"))
+    match lang {
+        Lang::En => format!("{n} ms"),
+        Lang::Ko => format!("{n}ms"),
+    }
 }
 
 /// A share (0–1) as a percentage with one decimal.
@@ -71,7 +67,10 @@ pub fn bytes(v: u64) -> String {
 
 /// An hour of the day as `6:00` (en) or `6시` (ko).
 pub fn hour(lang: Lang, h: u8) -> String {
-    lang.pick(format!("{h}:00"), format!("{h}시"))
+    match lang {
+        Lang::En => format!("{h}:00"),
+        Lang::Ko => format!("{h}시"),
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ pub mod hash;
 pub mod ingest;
 pub mod insights;
 pub mod lang;
+pub mod messages;
 pub mod params;
 pub mod prompts;
 pub mod report;

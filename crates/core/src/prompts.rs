@@ -1,7 +1,8 @@
 //! The three LLM prompts of the original report — natural-language summary, anomaly detection
 //! over real log lines, dashboard explanation — filled with live numbers.
 
-use crate::lang::{Lang, bytes, hour, ms, pct};
+use crate::lang::Lang;
+use crate::messages::{Msg, Text};
 use crate::stats::{SampleRow, Stats};
 use crate::time::format_utc;
 use serde::Serialize;
@@ -28,114 +29,82 @@ pub fn stats_summary(s: &Stats, lang: Lang) -> String {
     if let Some(p) = &s.period {
         out.push(format!(
             "{}: {} – {} UTC",
-            lang.pick("Period", "기간"),
+            Text::Period.get(lang),
             format_utc(p.first_ms),
             format_utc(p.last_ms)
         ));
     }
-    out.push(lang.pick(
-        format!(
-            "Total requests: {} (lines read {}, rejected {})",
-            s.requests, s.lines.read, s.lines.rejected
-        ),
-        format!(
-            "총 요청 수: {}건 (읽은 줄 {}, 파싱 실패 {})",
-            s.requests, s.lines.read, s.lines.rejected
-        ),
-    ));
+    out.push(
+        Msg::TotalRequestsLine {
+            requests: s.requests,
+            read: s.lines.read,
+            rejected: s.lines.rejected,
+        }
+        .text(lang),
+    );
     if let (Some(ok), Some(e4), Some(e5)) = (s.success_rate, s.error_rate_4xx, s.error_rate_5xx) {
-        out.push(lang.pick(
-            format!(
-                "Success rate: {} | 4xx: {} | 5xx: {}",
-                pct(ok),
-                pct(e4),
-                pct(e5)
-            ),
-            format!("성공률: {} | 4xx: {} | 5xx: {}", pct(ok), pct(e4), pct(e5)),
-        ));
+        out.push(Msg::RatesLine { ok, e4, e5 }.text(lang));
     }
     if let Some(r) = &s.response_time_ms {
-        let m = |v| ms(lang, v);
-        out.push(lang.pick(
-            format!(
-                "Response time: avg {}, p50 {}, p90 {}, p95 {}, p99 {}, max {}",
-                m(r.avg),
-                m(r.p50),
-                m(r.p90),
-                m(r.p95),
-                m(r.p99),
-                m(r.max)
-            ),
-            format!(
-                "응답시간: 평균 {}, p50 {}, p90 {}, p95 {}, p99 {}, 최대 {}",
-                m(r.avg),
-                m(r.p50),
-                m(r.p90),
-                m(r.p95),
-                m(r.p99),
-                m(r.max)
-            ),
-        ));
+        out.push(
+            Msg::ResponseTimesLine {
+                avg: r.avg,
+                p50: r.p50,
+                p90: r.p90,
+                p95: r.p95,
+                p99: r.p99,
+                max: r.max,
+            }
+            .text(lang),
+        );
     }
-    out.push(lang.pick(
-        format!(
-            "Unique visitors: {} | Bandwidth: {} | Bots: {}",
-            s.unique_visitors,
-            bytes(s.bytes),
-            pct(s.bots.share)
-        ),
-        format!(
-            "순 방문자: {} | 전송량: {} | 봇: {}",
-            s.unique_visitors,
-            bytes(s.bytes),
-            pct(s.bots.share)
-        ),
-    ));
+    out.push(
+        Msg::VisitorsLine {
+            visitors: s.unique_visitors,
+            bytes: s.bytes,
+            bots: s.bots.share,
+        }
+        .text(lang),
+    );
     if let Some(p) = s.peak_hour {
         let slow = s
             .slowest_hour
             .map(|h| {
-                format!(
-                    " | {}: {} ({})",
-                    lang.pick("Slowest hour", "가장 느린 시간대"),
-                    hour(lang, h.hour),
-                    ms(lang, h.avg_ms)
-                )
+                let at = Msg::HourAvg {
+                    hour: h.hour,
+                    avg_ms: h.avg_ms,
+                };
+                format!(" | {}: {}", Text::SlowestHour.get(lang), at.text(lang))
             })
             .unwrap_or_default();
         out.push(format!(
             "{}: {} ({}){slow}",
-            lang.pick("Peak hour (UTC)", "피크 시간대(UTC)"),
-            hour(lang, p.hour),
+            Text::PeakHourUtc.get(lang),
+            crate::lang::hour(lang, p.hour),
             p.requests
         ));
     }
     let codes: Vec<String> = s.status.iter().map(|(k, v)| format!("{k}={v}")).collect();
     out.push(format!(
         "{}: {}",
-        lang.pick("Status codes", "상태 코드"),
+        Text::StatusCodes.get(lang),
         codes.join(", ")
     ));
     if !s.routes.is_empty() {
-        out.push(lang.pick("Top endpoints:", "주요 엔드포인트:").to_owned());
+        out.push(Text::TopEndpoints.get(lang).to_owned());
         for r in s.routes.iter().take(SUMMARY_ROUTES) {
             let timing = match (r.avg_ms, r.p90_ms) {
-                (Some(a), Some(p)) => lang.pick(
-                    format!(", avg {}, p90 {}", ms(lang, a), ms(lang, p)),
-                    format!(", 평균 {}, p90 {}", ms(lang, a), ms(lang, p)),
-                ),
+                (Some(avg_ms), Some(p90_ms)) => Msg::RouteTiming { avg_ms, p90_ms }.text(lang),
                 _ => String::new(),
             };
-            out.push(lang.pick(
-                format!(
-                    "- {}: {} requests, 4xx {}, 5xx {}{timing}",
-                    r.route, r.requests, r.errors_4xx, r.errors_5xx
-                ),
-                format!(
-                    "- {}: {}건, 4xx {}, 5xx {}{timing}",
-                    r.route, r.requests, r.errors_4xx, r.errors_5xx
-                ),
-            ));
+            let line = Msg::RouteLine {
+                route: &r.route,
+                requests: r.requests,
+                e4: r.errors_4xx,
+                e5: r.errors_5xx,
+                timing: &timing,
+            };
+            out.push(line.text(lang));
         }
     }
     out.join("\n")
@@ -156,33 +125,29 @@ pub fn sample_lines(s: &Stats) -> Vec<&str> {
 
 /// The three prompts for `s`.
 pub fn prompts(s: &Stats, lang: Lang) -> Vec<Prompt> {
-    let stats = stats_summary(s, lang);
-    let lines = sample_lines(s).join("\n");
+    let stats = &stats_summary(s, lang);
+    let lines = &sample_lines(s).join("\n");
+    let prompt = |id, title: Text, text: Msg| Prompt {
+        id,
+        title: title.get(lang).into(),
+        text: text.text(lang),
+    };
     vec![
-        Prompt {
-            id: "summary",
-            title: lang.pick("Report summary prompt", "리포트 자연어 요약 프롬프트").into(),
-            text: lang.pick(
-                format!("The following is a summary of server log analysis results.\n---\n{stats}\n---\nBased on the data above, write a natural-language report for the administrators covering the main problems, anomalies, improvement suggestions and traffic characteristics."),
-                format!("다음은 서버 로그 분석 결과 요약입니다.\n---\n{stats}\n---\n위 데이터를 바탕으로, 주요 문제점, 이상 징후, 개선 제안, 트래픽 특징을 관리자에게 보고하는 자연어 리포트를 작성해줘."),
-            ),
-        },
-        Prompt {
-            id: "anomaly",
-            title: lang.pick("Anomaly detection prompt", "이상 패턴 탐지 프롬프트").into(),
-            text: lang.pick(
-                format!("Below is a sample of recent server log lines.\n---\n{lines}\n---\nFind and summarize anything unusual in these logs: deviations from normal behaviour, signs of trouble, clusters of errors, response-time spikes and other notable events."),
-                format!("아래는 최근 서버 로그 일부입니다.\n---\n{lines}\n---\n이 로그에서 평소와 다른 점, 이상 징후, 에러 집중 구간, 응답시간 급증 등 특이사항을 찾아서 요약해줘."),
-            ),
-        },
-        Prompt {
-            id: "dashboard",
-            title: lang.pick("Dashboard explanation prompt", "대시보드 자연어 설명 프롬프트").into(),
-            text: lang.pick(
-                format!("Below are the main statistics of the dashboard.\n---\n{stats}\n---\nBased on this data, explain in plain language the characteristics of the traffic, errors and response times so they can be understood at a glance."),
-                format!("아래는 대시보드 주요 통계입니다.\n---\n{stats}\n---\n이 데이터를 바탕으로, 트래픽/에러/응답시간의 특징을 한눈에 알 수 있게 자연어로 설명해줘."),
-            ),
-        },
+        prompt(
+            "summary",
+            Text::PromptSummaryTitle,
+            Msg::PromptSummary { stats },
+        ),
+        prompt(
+            "anomaly",
+            Text::PromptAnomalyTitle,
+            Msg::PromptAnomaly { lines },
+        ),
+        prompt(
+            "dashboard",
+            Text::PromptDashboardTitle,
+            Msg::PromptDashboard { stats },
+        ),
     ]
 }
 

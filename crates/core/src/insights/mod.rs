@@ -5,7 +5,8 @@ pub mod anomaly;
 
 use crate::aggregate::Aggregate;
 use crate::aggregate::capped::OTHER;
-use crate::lang::{Lang, bytes, hour, ms, pct};
+use crate::lang::Lang;
+use crate::messages::{Msg, Text};
 use crate::stats::Stats;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -153,14 +154,13 @@ pub fn insights(agg: &Aggregate, s: &Stats, lang: Lang) -> Vec<Insight> {
                 InsightKind::SlowestRoute,
                 sev,
                 Some(&r.route),
-                lang.pick(
-                    format!("Slowest endpoint: {} (avg {}, p90 {})", r.route, ms(lang, avg), ms(lang, p90)),
-                    format!("가장 느린 엔드포인트: {} (평균 {}, p90 {})", r.route, ms(lang, avg), ms(lang, p90)),
-                ),
-                Some(lang.pick(
-                    "Consider adding DB indexes, caching, query optimization or moving work to async jobs.".into(),
-                    "DB 인덱스 추가, 캐싱, 쿼리 최적화, 비동기화 등을 고려하세요.".into(),
-                )),
+                Msg::SlowestEndpoint {
+                    route: &r.route,
+                    avg_ms: avg,
+                    p90_ms: p90,
+                }
+                .text(lang),
+                Some(Text::AdviceSlowestRoute.get(lang).into()),
             )
             .with("avg_ms", avg)
             .with("p90_ms", p90)
@@ -174,18 +174,11 @@ pub fn insights(agg: &Aggregate, s: &Stats, lang: Lang) -> Vec<Insight> {
                 InsightKind::PeakHour,
                 Severity::Info,
                 None,
-                lang.pick(
-                    format!(
-                        "Traffic peak hour: {} UTC ({} requests)",
-                        hour(lang, p.hour),
-                        p.requests
-                    ),
-                    format!(
-                        "트래픽 피크 시간대: {} UTC ({}건)",
-                        hour(lang, p.hour),
-                        p.requests
-                    ),
-                ),
+                Msg::PeakHour {
+                    hour: p.hour,
+                    requests: p.requests,
+                }
+                .text(lang),
                 None,
             )
             .with("hour", f64::from(p.hour))
@@ -198,18 +191,11 @@ pub fn insights(agg: &Aggregate, s: &Stats, lang: Lang) -> Vec<Insight> {
                 InsightKind::SlowestHour,
                 Severity::Info,
                 None,
-                lang.pick(
-                    format!(
-                        "Hour with the highest average response time: {} UTC, avg {}",
-                        hour(lang, h.hour),
-                        ms(lang, h.avg_ms)
-                    ),
-                    format!(
-                        "평균 응답시간이 가장 높은 시간대: {} UTC, 평균 {}",
-                        hour(lang, h.hour),
-                        ms(lang, h.avg_ms)
-                    ),
-                ),
+                Msg::SlowestHour {
+                    hour: h.hour,
+                    avg_ms: h.avg_ms,
+                }
+                .text(lang),
                 None,
             )
             .with("hour", f64::from(h.hour))
@@ -226,18 +212,11 @@ pub fn insights(agg: &Aggregate, s: &Stats, lang: Lang) -> Vec<Insight> {
                 InsightKind::Bots,
                 Severity::Info,
                 None,
-                lang.pick(
-                    format!(
-                        "Bots, crawlers and scripts: {} of requests ({})",
-                        pct(s.bots.share),
-                        s.bots.requests
-                    ),
-                    format!(
-                        "봇/크롤러/스크립트 트래픽: 전체 요청의 {} ({}건)",
-                        pct(s.bots.share),
-                        s.bots.requests
-                    ),
-                ),
+                Msg::Bots {
+                    share: s.bots.share,
+                    requests: s.bots.requests,
+                }
+                .text(lang),
                 None,
             )
             .with("share", s.bots.share)
@@ -256,14 +235,12 @@ pub fn insights(agg: &Aggregate, s: &Stats, lang: Lang) -> Vec<Insight> {
                 InsightKind::RejectedLines,
                 sev,
                 None,
-                lang.pick(
-                    format!("{} lines ({}) could not be parsed; samples are listed per source", s.lines.rejected, pct(share)),
-                    format!("파싱하지 못한 줄: {}줄 ({}) — 소스별 샘플을 확인하세요", s.lines.rejected, pct(share)),
-                ),
-                Some(lang.pick(
-                    "Check the log format (--format, --log-format) or look for corrupted writes.".into(),
-                    "로그 형식(--format, --log-format)을 확인하거나 손상된 기록이 있는지 점검하세요.".into(),
-                )),
+                Msg::Rejected {
+                    lines: s.lines.rejected,
+                    share,
+                }
+                .text(lang),
+                Some(Text::AdviceRejected.get(lang).into()),
             )
             .with("rejected", s.lines.rejected as f64)
             .with("share", share),
@@ -304,20 +281,12 @@ fn error_hotspots(out: &mut Vec<Insight>, s: &Stats, lang: Lang) {
             InsightKind::ErrorHotspot,
             sev,
             Some(&first.route),
-            lang.pick(
-                format!(
-                    "Endpoints where 4xx/5xx errors concentrate: {} (a warning from {} failing requests and {} of a route's requests)",
-                    list.join(", "),
-                    HOTSPOT_ERRORS,
-                    pct(HOTSPOT_RATE)
-                ),
-                format!(
-                    "4xx/5xx 에러 집중 엔드포인트: {} (실패 {}건 이상이면서 요청의 {} 이상이면 경고)",
-                    list.join(", "),
-                    HOTSPOT_ERRORS,
-                    pct(HOTSPOT_RATE)
-                ),
-            ),
+            Msg::ErrorHotspots {
+                list: &list.join(", "),
+                min_errors: HOTSPOT_ERRORS,
+                min_rate: HOTSPOT_RATE,
+            }
+            .text(lang),
             Some(hotspot_advice(first, lang)),
         )
         .with("errors", (first.errors_4xx + first.errors_5xx) as f64)
@@ -347,18 +316,9 @@ fn hotspot_advice(r: &crate::stats::RouteRow, lang: Lang) -> String {
         .is_some_and(|(_, ext)| FILE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()));
     let mostly_4xx = r.errors_4xx >= r.errors_5xx;
     match (mostly_4xx, file) {
-        (true, true) => lang.pick(
-            "A file that is asked for but not served: broken links or a missing deploy artifact. Restore the file, or fix (or redirect) the links that point to it.".into(),
-            "요청되지만 제공되지 않는 파일입니다: 깨진 링크이거나 배포에서 빠진 파일입니다. 파일을 복구하거나 링크를 고치세요(또는 리다이렉트).".into(),
-        ),
-        (true, false) => lang.pick(
-            "Requests this route refuses (4xx): check what clients send it (a changed API, missing authentication, bad input) and the messages it answers with.".into(),
-            "이 엔드포인트가 거절하는 요청(4xx)입니다: 클라이언트가 보내는 내용(바뀐 API, 누락된 인증, 잘못된 입력)과 응답 메시지를 확인하세요.".into(),
-        ),
-        (false, _) => lang.pick(
-            "Server errors (5xx): check this route's exception handling and the services it depends on.".into(),
-            "서버 에러(5xx)입니다: 이 엔드포인트의 예외 처리와 의존 서비스 상태를 점검하세요.".into(),
-        ),
+        (true, true) => Text::AdviceMissingFile.get(lang).into(),
+        (true, false) => Text::AdviceRefused.get(lang).into(),
+        (false, _) => Text::AdviceServerErrorsRoute.get(lang).into(),
     }
 }
 
@@ -381,14 +341,14 @@ fn tail_latency(out: &mut Vec<Insight>, agg: &Aggregate, lang: Lang) {
             InsightKind::TailLatency,
             Severity::Warning,
             Some(route),
-            lang.pick(
-                format!("Tail latency: {route} p99 is {} — {ratio:.0}× its median ({})", ms(lang, p99), ms(lang, p50)),
-                format!("꼬리 지연: {route}의 p99가 {}로 중앙값({})의 {ratio:.0}배입니다", ms(lang, p99), ms(lang, p50)),
-            ),
-            Some(lang.pick(
-                "Look for lock contention, slow dependencies, GC pauses or cold caches behind the outliers.".into(),
-                "락 경합, 느린 외부 의존성, GC 일시정지, 콜드 캐시 등을 확인하세요.".into(),
-            )),
+            Msg::TailLatency {
+                route,
+                p99_ms: p99,
+                p50_ms: p50,
+                ratio,
+            }
+            .text(lang),
+            Some(Text::AdviceTailLatency.get(lang).into()),
         )
         .with("p50_ms", p50)
         .with("p99_ms", p99),
@@ -422,14 +382,14 @@ fn server_errors(out: &mut Vec<Insight>, s: &Stats, lang: Lang) {
             InsightKind::ServerErrors,
             sev,
             Some(&top.route),
-            lang.pick(
-                format!("5xx responses are {} of all requests ({total_5xx}); {} accounts for {} of them (a warning from 1% and 10 responses, critical from 5%)", pct(rate), top.route, pct(share)),
-                format!("5xx 응답이 전체 요청의 {} ({total_5xx}건)이며, 그중 {}가 {}에서 발생했습니다 (1% 및 10건 이상이면 경고, 5% 이상이면 심각)", pct(rate), pct(share), top.route),
-            ),
-            Some(lang.pick(
-                "Check that route's exception handling and the health of the services it depends on.".into(),
-                "해당 엔드포인트의 예외 처리와 의존 서비스 상태를 점검하세요.".into(),
-            )),
+            Msg::ServerErrors {
+                rate,
+                total: total_5xx,
+                route: &top.route,
+                share,
+            }
+            .text(lang),
+            Some(Text::AdviceServerErrors.get(lang).into()),
         )
         .with("rate", rate)
         .with("route_share", share),
@@ -457,27 +417,13 @@ fn bandwidth(out: &mut Vec<Insight>, s: &Stats, lang: Lang) {
             InsightKind::Bandwidth,
             Severity::Info,
             Some(&top.route),
-            lang.pick(
-                format!(
-                    "Bandwidth: {} uses {} of all bytes ({})",
-                    top.route,
-                    pct(share),
-                    bytes(top.bytes)
-                ),
-                format!(
-                    "대역폭: {}가 전체 전송량의 {} ({})를 차지합니다",
-                    top.route,
-                    pct(share),
-                    bytes(top.bytes)
-                ),
-            ),
-            Some(
-                lang.pick(
-                    "Serve large responses through a CDN, enable compression and caching headers."
-                        .into(),
-                    "CDN, 압축, 캐시 헤더 적용을 고려하세요.".into(),
-                ),
-            ),
+            Msg::BandwidthHog {
+                route: &top.route,
+                share,
+                bytes: top.bytes,
+            }
+            .text(lang),
+            Some(Text::AdviceBandwidth.get(lang).into()),
         )
         .with("share", share)
         .with("bytes", top.bytes as f64),
@@ -497,24 +443,14 @@ fn scanners(out: &mut Vec<Insight>, agg: &Aggregate, lang: Lang) {
                 InsightKind::Scanner,
                 Severity::Warning,
                 Some(client),
-                lang.pick(
-                    format!(
-                        "Scanner-like client: {client} made {} requests, {} of them 404 ({})",
-                        c.requests,
-                        c.not_found,
-                        pct(share)
-                    ),
-                    format!(
-                        "스캐너로 의심되는 클라이언트: {client} — 요청 {}건 중 404가 {}건 ({})",
-                        c.requests,
-                        c.not_found,
-                        pct(share)
-                    ),
-                ),
-                Some(lang.pick(
-                    "Consider rate limiting or blocking it (fail2ban, WAF rules).".into(),
-                    "요청 속도 제한 또는 차단(fail2ban, WAF 규칙)을 고려하세요.".into(),
-                )),
+                Msg::ScannerClient {
+                    client,
+                    requests: c.requests,
+                    not_found: c.not_found,
+                    share,
+                }
+                .text(lang),
+                Some(Text::AdviceScanner.get(lang).into()),
             )
             .with("requests", c.requests as f64)
             .with("not_found", c.not_found as f64),

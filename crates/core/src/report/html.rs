@@ -4,6 +4,7 @@
 use crate::aggregate::capped::OTHER;
 use crate::analysis::Analysis;
 use crate::lang::{Lang, bytes, ms, pct};
+use crate::messages::{Msg, Text};
 use crate::stats::{SampleRow, Stats};
 use crate::time::format_utc;
 use html_escape::encode_text as esc;
@@ -31,13 +32,13 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}pre{white-space:pre
 pub fn render(a: &Analysis, lang: Lang) -> String {
     let s = &a.stats;
     let mut o = String::with_capacity(64 * 1024);
-    let title = lang.pick("tailpulse analysis report", "tailpulse 로그 분석 리포트");
+    let title = Text::ReportTitle.get(lang);
     let _ = write!(
         o,
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
 <title>{title}</title><style>{STYLE}</style></head><body><main><h1>{title}</h1>",
-        lang.pick("en", "ko")
+        Text::HtmlLang.get(lang)
     );
     if let Some(p) = &s.period {
         let _ = write!(
@@ -61,7 +62,7 @@ pub fn render(a: &Analysis, lang: Lang) -> String {
         .collect();
     boxed(
         &mut o,
-        lang.pick("Requests by hour of day (UTC)", "시간대별 요청 수 (UTC)"),
+        Text::RequestsByHour.get(lang),
         &stacked_bars(&hours),
     );
     let timeline: Vec<(String, [u64; 5])> = s
@@ -77,10 +78,7 @@ pub fn render(a: &Analysis, lang: Lang) -> String {
         .collect();
     boxed(
         &mut o,
-        lang.pick(
-            "Requests over time (hourly)",
-            "시간 흐름별 요청 수 (1시간 단위)",
-        ),
+        Text::RequestsOverTime.get(lang),
         &stacked_bars(&timeline),
     );
     let classes: Vec<(String, u64)> = s
@@ -90,7 +88,7 @@ pub fn render(a: &Analysis, lang: Lang) -> String {
         .collect();
     boxed(
         &mut o,
-        lang.pick("Status classes", "상태 코드 분포"),
+        Text::StatusClasses.get(lang),
         &hbars(&classes, true),
     );
     let routes: Vec<(String, u64)> = s
@@ -101,27 +99,17 @@ pub fn render(a: &Analysis, lang: Lang) -> String {
         .collect();
     boxed(
         &mut o,
-        lang.pick("Requests per endpoint", "엔드포인트별 요청 수"),
+        Text::RequestsPerEndpoint.get(lang),
         &hbars(&routes, false),
     );
     let _ = write!(o, "</div>");
     insights(&mut o, a, lang);
     routes_table(&mut o, s, lang);
-    samples(
-        &mut o,
-        lang.pick("Slowest requests", "느린 요청"),
-        &s.slowest,
-        lang,
-    );
-    samples(
-        &mut o,
-        lang.pick("Most recent requests", "최근 요청"),
-        &s.recent,
-        lang,
-    );
+    samples(&mut o, Text::SlowestRequests.get(lang), &s.slowest, lang);
+    samples(&mut o, Text::MostRecentRequests.get(lang), &s.recent, lang);
     clients(&mut o, s, lang);
     sources(&mut o, s, lang);
-    let _ = write!(o, "<h2>{}</h2>", lang.pick("LLM prompts", "LLM 프롬프트"));
+    let _ = write!(o, "<h2>{}</h2>", Text::LlmPrompts.get(lang));
     for p in &a.prompts {
         let _ = write!(o, "<h3>{}</h3><pre>{}</pre>", esc(&p.title), esc(&p.text));
     }
@@ -132,35 +120,32 @@ pub fn render(a: &Analysis, lang: Lang) -> String {
 fn cards(o: &mut String, s: &Stats, lang: Lang) {
     let rt = s.response_time_ms;
     let items = [
+        (Text::TotalRequests.get(lang), s.requests.to_string()),
         (
-            lang.pick("Total requests", "총 요청 수"),
-            s.requests.to_string(),
-        ),
-        (
-            lang.pick("Success rate", "성공률"),
+            Text::SuccessRate.get(lang),
             s.success_rate.map_or("–".into(), pct),
         ),
         (
-            lang.pick("4xx rate", "4xx 비율"),
+            Text::Rate4xx.get(lang),
             s.error_rate_4xx.map_or("–".into(), pct),
         ),
         (
-            lang.pick("5xx rate", "5xx 비율"),
+            Text::Rate5xx.get(lang),
             s.error_rate_5xx.map_or("–".into(), pct),
         ),
         (
-            lang.pick("Avg response", "평균 응답시간"),
+            Text::AvgResponse.get(lang),
             rt.map_or("–".into(), |r| ms(lang, r.avg)),
         ),
         (
-            lang.pick("p95 response", "p95 응답시간"),
+            Text::P95Response.get(lang),
             rt.map_or("–".into(), |r| ms(lang, r.p95)),
         ),
         (
-            lang.pick("Unique visitors", "순 방문자"),
+            Text::UniqueVisitors.get(lang),
             s.unique_visitors.to_string(),
         ),
-        (lang.pick("Bandwidth", "전송량"), bytes(s.bytes)),
+        (Text::Bandwidth.get(lang), bytes(s.bytes)),
     ];
     let _ = write!(o, "<div class=\"cards\">");
     for (k, v) in items {
@@ -265,7 +250,7 @@ fn insights(o: &mut String, a: &Analysis, lang: Lang) {
     let _ = write!(
         o,
         "<h2>{}</h2><section class=\"box\"><ul>",
-        lang.pick("Insights and suggestions", "개선 제안 및 인사이트")
+        Text::InsightsAndSuggestions.get(lang)
     );
     let (shown, more) = super::listed(a, lang);
     for i in shown {
@@ -289,10 +274,10 @@ fn routes_table(o: &mut String, s: &Stats, lang: Lang) {
     let _ = write!(
         o,
         "<h2>{}</h2><section class=\"box\"><table><tr><th>{}</th><th class=n>{}</th><th class=n>4xx</th><th class=n>5xx</th><th class=n>avg</th><th class=n>p90</th><th class=n>p99</th><th class=n>{}</th></tr>",
-        lang.pick("Endpoints", "엔드포인트별 통계"),
-        lang.pick("Route", "경로"),
-        lang.pick("Requests", "요청"),
-        lang.pick("Bytes", "전송량"),
+        Text::Endpoints.get(lang),
+        Text::Route.get(lang),
+        Text::Requests.get(lang),
+        Text::Bytes.get(lang),
     );
     let opt = |v: Option<f64>| v.map_or("–".into(), |v| ms(lang, v));
     let shown: Vec<_> = s
@@ -324,10 +309,11 @@ fn routes_table(o: &mut String, s: &Stats, lang: Lang) {
         let _ = write!(
             o,
             "<tr><td colspan=8>{}</td></tr>",
-            esc(&lang.pick(
-                format!("… {routes} more routes: {requests} requests (the JSON report lists the first --max-routes)"),
-                format!("… 그 밖의 라우트 {routes}개: {requests}건 (JSON 리포트에 --max-routes개까지 있습니다)"),
-            ))
+            esc(&Msg::MoreRoutes {
+                routes: &routes,
+                requests
+            }
+            .text(lang))
         );
     }
     let _ = write!(o, "</table></section>");
@@ -337,12 +323,12 @@ fn samples(o: &mut String, title: &str, rows: &[SampleRow], lang: Lang) {
     let _ = write!(
         o,
         "<h2>{title}</h2><section class=\"box\"><table><tr><th>{}</th><th>{}</th><th>{}</th><th class=n>{}</th><th class=n>{}</th><th>{}</th></tr>",
-        lang.pick("Time (UTC)", "시각 (UTC)"),
-        lang.pick("Method", "메서드"),
-        lang.pick("Path", "경로"),
-        lang.pick("Status", "상태"),
-        lang.pick("Time", "응답시간"),
-        lang.pick("Client", "클라이언트"),
+        Text::TimeUtc.get(lang),
+        Text::Method.get(lang),
+        Text::Path.get(lang),
+        Text::Status.get(lang),
+        Text::ResponseTime.get(lang),
+        Text::Client.get(lang),
     );
     for r in rows {
         let _ = write!(
@@ -363,11 +349,11 @@ fn clients(o: &mut String, s: &Stats, lang: Lang) {
     let _ = write!(
         o,
         "<h2>{}</h2><section class=\"box\"><table><tr><th>{}</th><th class=n>{}</th><th class=n>404</th><th class=n>{}</th><th class=n>{}</th></tr>",
-        lang.pick("Top clients", "주요 클라이언트"),
-        lang.pick("Client", "클라이언트"),
-        lang.pick("Requests", "요청"),
-        lang.pick("Errors", "에러"),
-        lang.pick("Bytes", "전송량"),
+        Text::TopClients.get(lang),
+        Text::Client.get(lang),
+        Text::Requests.get(lang),
+        Text::Errors.get(lang),
+        Text::Bytes.get(lang),
     );
     for c in &s.clients {
         let _ = write!(
@@ -387,7 +373,7 @@ fn sources(o: &mut String, s: &Stats, lang: Lang) {
     let _ = write!(
         o,
         "<h2>{}</h2><section class=\"box\"><table>",
-        lang.pick("Inputs", "입력 파일")
+        Text::Inputs.get(lang)
     );
     for src in &s.sources {
         let _ = write!(
@@ -412,6 +398,6 @@ fn sources(o: &mut String, s: &Stats, lang: Lang) {
     let _ = write!(
         o,
         "</table><p>{}</p></section>",
-        lang.pick("lines read / parsed / rejected", "읽은 줄 / 파싱 / 실패")
+        Text::LinesReadParsedRejected.get(lang)
     );
 }

@@ -6,6 +6,7 @@ pub mod text;
 use crate::analysis::Analysis;
 use crate::insights::Insight;
 use crate::lang::Lang;
+use crate::messages::Msg;
 
 /// Incidents listed one by one in the text and HTML reports; the JSON lists them all.
 pub const LISTED_INCIDENTS: usize = 10;
@@ -29,16 +30,11 @@ pub fn listed(a: &Analysis, lang: Lang) -> (Vec<&Insight>, Option<String>) {
     let more = (!rest.is_empty()).then(|| {
         let n: usize = rest.values().sum();
         let kinds: Vec<String> = rest.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        lang.pick(
-            format!(
-                "… and {n} more incidents ({}); the JSON report lists them all",
-                kinds.join(", ")
-            ),
-            format!(
-                "… 그 밖의 이상 징후 {n}건 ({}); JSON 리포트에 모두 있습니다",
-                kinds.join(", ")
-            ),
-        )
+        Msg::MoreIncidents {
+            n,
+            kinds: &kinds.join(", "),
+        }
+        .text(lang)
     });
     (shown, more)
 }
