@@ -73,12 +73,11 @@ impl Analysis {
                 .into_iter()
                 .filter(|i| !scanned(i)),
         );
-        let mut prompts = crate::prompts::prompts(&stats, lang);
-        if extras.redact {
-            for p in &mut prompts {
-                p.text = crate::prompts::redact(&p.text);
-            }
-        }
+        let prompts = if extras.redact {
+            crate::prompts::prompts(&crate::redact::redacted(&stats), lang)
+        } else {
+            crate::prompts::prompts(&stats, lang)
+        };
         Analysis {
             stats,
             insights,

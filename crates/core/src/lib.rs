@@ -31,6 +31,7 @@ pub mod lang;
 pub mod messages;
 pub mod params;
 pub mod prompts;
+pub mod redact;
 pub mod report;
 pub mod request;
 pub mod route;
