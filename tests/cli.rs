@@ -148,6 +148,17 @@ fn errors_are_reported_not_panicked() {
             .unwrap()
             .contains("unknown specifier %Z")
     );
+    // Regressions found by trying the binary as a new user: `--report-every 0s` panicked the
+    // aggregator (exit 134), `--max-routes 0` made a table of nothing, and `--since` on log
+    // files was silently ignored.
+    let o = tailpulse(&["run", "--report-every", "0s", "--no-db", "x.log"], None);
+    assert_eq!(o.status.code(), Some(2), "a usage error, not a panic");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("must be longer than 0s"));
+    let o = tailpulse(&["analyze", "--max-routes", "0", common::FIXTURE], None);
+    assert_eq!(o.status.code(), Some(2));
+    let o = tailpulse(&["analyze", "--since", "2024-03-01", common::FIXTURE], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("do not filter log files"));
     // Regression: a live run read the files as combined logs instead (an error in its log).
     let dir = tempfile::tempdir().unwrap();
     let o = common::tailpulse_in(

@@ -184,6 +184,10 @@ async fn report_prompts_insights_health_and_errors() {
     );
     let report = get_json(&st, "/api/report?format=json").await;
     assert_eq!(report["prompts"].as_array().unwrap().len(), 3);
+    // Regression: an unknown format was answered with the text report (200).
+    let (status, _, body) = get(&st, "/api/report?format=xml").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("format must be text or json"));
     assert_eq!(
         get_json(&st, "/api/prompts")
             .await

@@ -56,7 +56,7 @@ pub struct AnalyzeArgs {
     pub no_mmap: bool,
     /// Routes shown (the heaviest; eight times as many are counted by name); the rest are
     /// one (other) row.
-    #[arg(long, default_value_t = Limits::default().max_routes)]
+    #[arg(long, default_value_t = Limits::default().max_routes, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_routes: usize,
     /// Lines dated further than this ahead of the clock are rejected (future_timestamp).
     #[arg(long, default_value = "1d", value_parser = crate::params::duration)]
@@ -123,6 +123,11 @@ fn nothing_parsed(agg: &crate::aggregate::Aggregate) -> Result<()> {
 }
 
 pub(super) fn analyze(a: AnalyzeArgs) -> Result<()> {
+    // clap's `requires` is not enforced beside a positional list: said here, not ignored.
+    anyhow::ensure!(
+        a.db.is_some() || (a.since.is_none() && a.until.is_none()),
+        "--since and --until choose a range of the history in --db; they do not filter log files"
+    );
     let defaults = BatchOptions::default();
     let opts = BatchOptions {
         format: a.format.options(),

@@ -24,7 +24,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub from_end: bool,
     /// How often the reports and the state are written.
-    #[arg(long, default_value = "5s", value_parser = crate::params::duration)]
+    #[arg(long, default_value = "5s", value_parser = crate::params::positive_duration)]
     pub report_every: Duration,
     /// Where tailpulse keeps its history database, its own logs and (unless --out-dir says
     /// otherwise) its reports. Default: the working directory for the demo; otherwise the
@@ -64,7 +64,7 @@ pub struct RunArgs {
     pub lang: Lang,
     /// Routes shown (the heaviest; eight times as many are counted by name); the rest are
     /// one (other) row.
-    #[arg(long, default_value_t = Limits::default().max_routes)]
+    #[arg(long, default_value_t = Limits::default().max_routes, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_routes: usize,
     /// Address the dashboard listens on (loopback unless told otherwise).
     #[arg(long, default_value = "127.0.0.1")]
@@ -102,7 +102,7 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 10.0)]
     pub rate: f64,
     /// Time between appends.
-    #[arg(long, default_value = "3s", value_parser = crate::params::duration)]
+    #[arg(long, default_value = "3s", value_parser = crate::params::positive_duration)]
     pub interval: Duration,
     /// Line format.
     #[arg(long, value_parser = super::choice::choice::<GenFormat>(), default_value = "combined")]

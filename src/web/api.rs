@@ -590,22 +590,34 @@ pub struct ReportQuery {
 }
 
 /// `GET /api/report`: the current report as text, or its insights and prompts as JSON.
-pub async fn report(State(st): State<AppState>, Params(q): Params<ReportQuery>) -> Response {
+pub async fn report(
+    State(st): State<AppState>,
+    Params(q): Params<ReportQuery>,
+) -> Result<Response, ApiError> {
     let s = latest(&st);
     let lang = s.lang;
-    match q.format.as_deref() {
+    Ok(match q.format.as_deref() {
         Some("json") => Json(serde_json::json!({
             "text": crate::report::text::render(&s.analysis, lang),
             "insights": s.analysis.insights,
             "prompts": s.analysis.prompts,
         }))
         .into_response(),
-        _ => (
+        None | Some("" | "text") => (
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             crate::report::text::render(&s.analysis, lang),
         )
             .into_response(),
-    }
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "format must be text or json, not {:?}",
+                    crate::text::clip(other, 40)
+                ),
+            ));
+        }
+    })
 }
 
 /// `GET /api/prompts`.

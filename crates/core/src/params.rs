@@ -14,6 +14,9 @@ pub enum ParamError {
     /// Not a duration.
     #[error("{0:?} is not a duration like 30s, 15m or 2h")]
     Duration(String),
+    /// Zero where something is done at an interval.
+    #[error("{0:?} must be longer than 0s")]
+    Zero(String),
     /// A span outside 1s..400d.
     #[error("{0:?} is not from 1s to 400d")]
     Span(String),
@@ -38,6 +41,15 @@ fn quoted(s: &str) -> String {
 /// A duration: `30s`, `15m`, `2h 30m`, `7d`.
 pub fn duration(s: &str) -> Result<Duration, ParamError> {
     humantime::parse_duration(s.trim()).map_err(|_| ParamError::Duration(quoted(s)))
+}
+
+/// A duration longer than zero (an interval something is done at).
+pub fn positive_duration(s: &str) -> Result<Duration, ParamError> {
+    let d = duration(s)?;
+    if d.is_zero() {
+        return Err(ParamError::Zero(quoted(s)));
+    }
+    Ok(d)
 }
 
 /// A `range` or `step` in ms: a duration from one second to [`MAX_SPAN_MS`].
@@ -118,6 +130,8 @@ mod tests {
         assert_eq!(duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(duration(" 2h "), Ok(Duration::from_secs(7200)));
         assert!(matches!(duration("soon"), Err(ParamError::Duration(_))));
+        assert!(matches!(positive_duration("0s"), Err(ParamError::Zero(_))));
+        assert_eq!(positive_duration("1ms"), Ok(Duration::from_millis(1)));
         assert_eq!(span_ms("1s"), Ok(1000));
         assert_eq!(span_ms("400d"), Ok(MAX_SPAN_MS));
         assert!(matches!(span_ms("500ms"), Err(ParamError::Span(_))));

@@ -143,6 +143,10 @@ impl Default for DetectorConfig {
     }
 }
 
+/// A gap in the data longer than this is not judged as a silence: the data resumes from
+/// another time (an old file replayed, then today's lines), and baselines are learnt again.
+const MAX_JUDGED_GAP_MINUTES: i64 = 24 * 60;
+
 /// Routes tracked; the least recently seen go first beyond this.
 const MAX_ROUTES: usize = 5_000;
 /// The detector's memory: baselines and open incidents (saved with the live state, so a
@@ -277,10 +281,24 @@ impl Detector {
         events
     }
 
+    /// Data from another time follows: open incidents end where the old data did, and
+    /// everything learnt is forgotten.
+    fn start_afresh(&mut self, events: &mut Vec<Event>) {
+        for (_, mut a) in std::mem::take(&mut self.open) {
+            a.end_ms = Some(a.last_ms);
+            events.push(Event::Resolved(a));
+        }
+        *self = Detector::new(self.config);
+    }
+
     /// No data from `from_ms` to `to_ms` (more than the frames fill in): a silence inside
     /// the data, an incident that opened and ended there when traffic was expected.
     fn gap(&mut self, from_ms: i64, to_ms: i64, events: &mut Vec<Event>) {
         let minutes = (to_ms - from_ms) / MINUTE_MS;
+        if minutes > MAX_JUDGED_GAP_MINUTES {
+            self.start_afresh(events);
+            return;
+        }
         self.prev = None;
         self.minutes += minutes as u64;
         let Some(found) = self.traffic.gap(from_ms, minutes as u64) else {
@@ -465,6 +483,34 @@ mod tests {
                 .any(|e| matches!(e, Event::Resolved(a) if a.kind == AnomalyKind::SiteQuiet));
         }
         assert!(resolved && d.open().is_empty());
+    }
+
+    /// Regression: an old file replayed and then today's lines were an "outage" of eleven
+    /// years (a critical incident, 10 million requests missing). A gap over a day is data
+    /// from another time: no incident, open ones end with the old data, baselines start anew.
+    #[test]
+    fn data_resuming_years_later_is_no_outage() {
+        let mut d = Detector::default();
+        for i in 0..70 {
+            d.observe(frame(i, &[("/a", 100, 0)]));
+        }
+        d.observe(frame(70, &[]));
+        d.observe(frame(71, &[]));
+        assert_eq!(d.open().len(), 1, "a real silence is open");
+        let years_later = 70 + 11 * 365 * 24 * 60;
+        let events = d.observe(frame(years_later, &[("/a", 5, 0)]));
+        assert!(opened(&events).is_empty(), "{events:?}");
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Resolved(a) if a.end_ms == Some(72 * MINUTE_MS))),
+            "the open silence ends with the old data: {events:?}"
+        );
+        assert!(d.open().is_empty());
+        for i in 1..30 {
+            let events = d.observe(frame(years_later + i, &[("/a", 5, 0)]));
+            assert!(opened(&events).is_empty(), "minute {i}: {events:?}");
+        }
     }
 
     /// A detector saved by the version before windowed baselines (a level, an hour-of-day
