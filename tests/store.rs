@@ -122,6 +122,62 @@ async fn a_restart_keeps_the_dashboards_numbers() {
     assert_eq!(strip(&after), strip(&before), "nothing read twice");
 }
 
+/// The numbers of the requests `filter` selects, as the dashboard's filters ask for them.
+async fn filtered(live: &live::Live, filter: tailpulse::aggregate::recent::Filter) -> u64 {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    live.queries
+        .send(live::Query { filter, reply })
+        .await
+        .unwrap();
+    answer.await.unwrap().stats.requests
+}
+
+/// Regression: after a restart the dashboard's filters saw only lines read since (the
+/// window of recent requests they count was not there), so `status=5xx` said 0 beside a
+/// card that said 3. The window is refilled from the end of what was read before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_after_a_restart_see_what_was_read_before() {
+    use tailpulse::aggregate::recent::{Filter, StatusFilter};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    std::fs::copy(common::FIXTURE, &log).unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    // Counted apart: the status is the first field after the quoted request.
+    let server_error = |l: &str| {
+        l.split('"')
+            .nth(2)
+            .and_then(|r| r.split_whitespace().next())
+            .is_some_and(|s| s.starts_with('5'))
+    };
+    let want_5xx = text.lines().filter(|l| server_error(l)).count() as u64;
+    assert!(want_5xx > 0, "the fixture has server errors");
+    let before = run_until(options(dir.path(), &log), 3000).await;
+    assert_eq!(before.requests, 3000);
+    let live = live::start(options(dir.path(), &log)).unwrap();
+    let five = Filter {
+        status: Some(StatusFilter::Class(5)),
+        ..Filter::default()
+    };
+    let start = std::time::Instant::now();
+    loop {
+        let n = filtered(&live, five.clone()).await;
+        if n == want_5xx {
+            break;
+        }
+        assert!(
+            n < want_5xx && start.elapsed() < Duration::from_secs(20),
+            "{n} of {want_5xx} 5xx seen by the filter after a restart"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        filtered(&live, Filter::default()).await,
+        3000,
+        "nothing twice"
+    );
+    assert_eq!(live.shutdown().await.stats.requests, 3000);
+}
+
 fn rollup(requests: u64, ms: f64) -> Rollup {
     let mut r = Rollup::default();
     for _ in 0..requests {

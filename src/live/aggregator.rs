@@ -123,6 +123,10 @@ impl Aggregator {
     }
 
     fn apply(&mut self, b: Batch) {
+        if b.prefill {
+            self.recent.extend(&b.records);
+            return;
+        }
         self.agg.merge(&b.agg);
         self.recent.extend(&b.records);
         self.sentinel.add_batch(&b.records);

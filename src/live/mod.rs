@@ -2,6 +2,7 @@
 //! save state, until told to stop.
 
 mod aggregator;
+mod prefill;
 pub mod progress;
 mod reports;
 pub mod sentinel;

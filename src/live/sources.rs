@@ -30,6 +30,9 @@ pub struct Batch {
     /// After this batch: bytes read of the followed files and their lengths (`None` from
     /// streams, whose length is unknown).
     pub backlog: Option<(u64, u64)>,
+    /// Records of lines read before a restart, counted already: they only refill the
+    /// window of recent requests.
+    pub prefill: bool,
 }
 
 /// How the readers work.
@@ -55,7 +58,7 @@ pub struct SourceConfig {
 
 impl SourceConfig {
     /// An empty aggregate for what is read now.
-    fn aggregate(&self) -> Aggregate {
+    pub(super) fn aggregate(&self) -> Aggregate {
         let skew = self.max_skew.as_millis().min(i64::MAX as u128 / 2) as i64;
         Aggregate::new(self.limits)
             .not_after(crate::clock::now_ms().saturating_add(skew))
@@ -63,7 +66,7 @@ impl SourceConfig {
     }
 
     /// An empty batch of compact records.
-    fn records(&self) -> RecordBatch {
+    pub(super) fn records(&self) -> RecordBatch {
         RecordBatch::with_routes(self.routes.clone())
     }
 }
@@ -216,6 +219,7 @@ fn read_stream(
                         lines,
                         records,
                         backlog: None,
+                        prefill: false,
                     })
                     .is_err()
                 {
@@ -317,6 +321,25 @@ impl Follower {
             }
             let key: Arc<str> = crate::follow::checkpoint::path_key(&path).into();
             let resume = self.checkpoints.for_file(&key, current);
+            let before = resume
+                .iter()
+                .filter(|p| Some(p.id) == current)
+                .max_by_key(|p| p.offset);
+            if let Some(records) =
+                before.and_then(|p| super::prefill::recent_records(&path, p, &self.cfg))
+            {
+                let batch = Batch {
+                    agg: self.cfg.aggregate(),
+                    positions: Vec::new(),
+                    lines: 0,
+                    records,
+                    backlog: None,
+                    prefill: true,
+                };
+                if self.tx.blocking_send(batch).is_err() {
+                    return added;
+                }
+            }
             // Files matched later by a glob are new: read them whole.
             let tailer =
                 Tailer::new(&path, resume, self.cfg.from_end && first).with_first_id(current);
@@ -437,6 +460,7 @@ impl Follower {
                 lines,
                 records,
                 backlog: Some(backlog),
+                prefill: false,
             })
             .ok()?;
         self.cfg.health.read(lines);
