@@ -165,6 +165,43 @@ async fn one_file_under_many_names_is_counted_once() {
     assert_eq!(run_to(d, both, None, expected).await, expected);
 }
 
+/// Regression: a live run on `access.log*` read the rotated `access.log.1.gz` as text (875
+/// "rejected lines" of compressed bytes, nothing said why). Compressed files found by a
+/// pattern are skipped with a warning; one named explicitly is an error at start.
+#[tokio::test]
+async fn compressed_logs_are_not_followed_as_text() {
+    use flate2::{Compression, write::GzEncoder};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a.log"), old_lines(50)).unwrap();
+    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+    gz.write_all(old_lines(3000).as_bytes()).unwrap();
+    std::fs::write(d.join("a.log.1.gz"), gz.finish().unwrap()).unwrap();
+    let pattern = d.join("a.log*");
+    let opts = common::run_options(d, &[pattern.as_path()], None);
+    let live = live::start(opts).unwrap();
+    let mut rx = live.snapshots.clone();
+    let snap = tokio::time::timeout(
+        Duration::from_secs(20),
+        rx.wait_for(|s| s.progress.mode == live::progress::Mode::Replay),
+    )
+    .await
+    .expect("read in time")
+    .unwrap()
+    .clone();
+    assert_eq!(snap.analysis.stats.requests, 50);
+    assert_eq!(
+        snap.analysis.stats.lines.rejected, 0,
+        "no compressed bytes read as lines"
+    );
+    live.shutdown().await;
+    let named = d.join("a.log.1.gz");
+    let err = live::start(common::run_options(d, &[named.as_path()], None))
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("gzip-compressed"), "{err}");
+}
+
 /// Regression: a line dated 31/Dec/9999 was counted and became "now" for retention, ranges
 /// and the badge. Lines more than the allowed skew ahead of the clock are rejected with a
 /// reason; a day is allowed by default.

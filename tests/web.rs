@@ -502,12 +502,16 @@ async fn old_ranges_come_from_the_history_database() {
     let full = get_json(&st, "/api/history/summary?since=2024-03-01").await;
     assert_eq!(full["requests"], n);
     assert_eq!(full["status_class"]["5xx"], n / 10);
+    // Regression: an open-ended range said `until_ms: 9223372036854775807`, which
+    // JavaScript cannot hold.
+    assert!(full["until_ms"].is_null(), "{}", full["until_ms"]);
     let day2 = get_json(
         &st,
         "/api/history/summary?since=2024-03-02&until=2024-03-03",
     )
     .await;
     assert_eq!(day2["requests"], 1440);
+    assert!(day2["until_ms"].is_i64());
     // Three days of hourly points: every one has percentiles, though only the newest day's
     // per-minute sketches are in memory.
     let rows = get_json(&st, "/api/timeseries?range=3d").await;

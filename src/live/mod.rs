@@ -171,6 +171,9 @@ pub enum StartError {
     /// The format options (`--log-format`, `--json-field`).
     #[error(transparent)]
     Format(#[from] crate::format::FormatError),
+    /// An input that cannot be followed (a directory, a socket, a compressed file).
+    #[error("{0}")]
+    Inputs(String),
 }
 
 /// Starts following `opts.inputs`; fails when the history database, the configuration or
@@ -178,6 +181,7 @@ pub enum StartError {
 pub fn start(opts: RunOptions) -> Result<Live, StartError> {
     // Unusable format options are an error now, not a surprise in a reader thread.
     crate::format::detect::detect_in(b"", &opts.format)?;
+    sources::check_inputs(&opts.inputs).map_err(StartError::Inputs)?;
     let health = crate::health::Health::new();
     let (saved, writer) = state::initial_state(&opts, &health)?;
     let sentinel = sentinel::Sentinel::new(&opts.config, opts.detector, saved.detection)?;

@@ -140,6 +140,15 @@ impl InputKind {
     }
 }
 
+/// True when the file at `path` starts like gzip data (compressed logs cannot be followed).
+fn is_gzip(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| magic == [0x1f, 0x8b])
+}
+
 /// Checks the inputs of a live run before it starts: a directory, a socket, or a file that
 /// cannot be opened is an error with one clear message. A file that does not exist yet is
 /// waited for.
@@ -160,6 +169,11 @@ pub fn check_inputs(inputs: &[String]) -> Result<(), String> {
             }
             InputKind::File if path.exists() => {
                 std::fs::File::open(path).map_err(|e| format!("cannot open {input}: {e}"))?;
+                if is_gzip(path) {
+                    return Err(format!(
+                        "{input} is gzip-compressed: a live run follows plain-text logs; read it with `tailpulse analyze {input}`"
+                    ));
+                }
             }
             InputKind::File | InputKind::Stream => {}
         }
@@ -306,6 +320,10 @@ impl Follower {
         let mut added = Vec::new();
         for path in found {
             if !self.known.insert(path.clone()) {
+                continue;
+            }
+            if is_gzip(&path) {
+                tracing::warn!(target: "runner", path = %path.display(), "gzip-compressed: not followed (a live run reads plain-text logs; `tailpulse analyze` reads this one)");
                 continue;
             }
             let current = std::fs::metadata(&path).ok().map(|m| FileId::of(&m));

@@ -104,7 +104,8 @@ struct HistoryBody {
     /// The incidents detected in the range.
     insights: Vec<Insight>,
     since_ms: i64,
-    until_ms: i64,
+    /// `null` when the range is open-ended (everything stored).
+    until_ms: Option<i64>,
 }
 
 /// `GET /api/history/summary`: the numbers of a stored time range.
@@ -120,7 +121,7 @@ pub async fn summary(
         stats,
         insights,
         since_ms,
-        until_ms,
+        until_ms: (until_ms != i64::MAX).then_some(until_ms),
     };
     Ok(Json(
         serde_json::to_value(body).expect("summary serializes"),

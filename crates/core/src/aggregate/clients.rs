@@ -20,6 +20,11 @@ pub struct ClientStats {
     pub errors: u64,
     /// Response bytes.
     pub bytes: u64,
+    /// The paths of its 404s, one bit per path hash modulo 64: how many distinct paths it
+    /// asked for in vain ([`ClientStats::not_found_paths`]). Absent from states saved
+    /// before it existed.
+    #[serde(default)]
+    pub not_found_bits: u64,
 }
 
 impl ClientStats {
@@ -28,6 +33,17 @@ impl ClientStats {
         self.not_found += o.not_found;
         self.errors += o.errors;
         self.bytes = self.bytes.saturating_add(o.bytes);
+        self.not_found_bits |= o.not_found_bits;
+    }
+
+    /// Distinct paths among its 404s, estimated (linear counting over 64 bits: exact enough
+    /// up to a few dozen, where a scanner is told from a client fetching one missing file).
+    pub fn not_found_paths(&self) -> f64 {
+        let zeros = self.not_found_bits.count_zeros();
+        if zeros == 0 {
+            return 64.0 * 64f64.ln();
+        }
+        -64.0 * (f64::from(zeros) / 64.0).ln()
     }
 }
 
@@ -79,13 +95,14 @@ impl Clients {
         }
     }
 
-    /// Counts one request from `client`.
-    pub fn add(&mut self, client: &str, status: u16, bytes: u64) {
+    /// Counts one request from `client` for `path`.
+    pub fn add(&mut self, client: &str, status: u16, bytes: u64, path: &str) {
         let s = self.entry(client);
         s.requests += 1;
         s.bytes = s.bytes.saturating_add(bytes);
         if status == 404 {
             s.not_found += 1;
+            s.not_found_bits |= 1 << (super::recent::path_hash(path) % 64);
         }
         if status >= 400 {
             s.errors += 1;
@@ -195,8 +212,8 @@ mod tests {
     fn heavy_clients_survive_pruning() {
         let mut c = Clients::new(10);
         for i in 0..1000 {
-            c.add("heavy", 404, 1);
-            c.add(&format!("light{i}"), 200, 1);
+            c.add("heavy", 404, 1, "/x");
+            c.add(&format!("light{i}"), 200, 1, "/");
         }
         let top = c.top(1);
         assert_eq!(top[0].0, "heavy");
@@ -210,7 +227,7 @@ mod tests {
         let mut c = Clients::new(1000);
         for i in 0..200u64 {
             for _ in 0..(i * 7) % 13 {
-                c.add(&format!("10.0.{}.{}", i % 5, i), 200, 1);
+                c.add(&format!("10.0.{}.{}", i % 5, i), 200, 1, "/");
             }
         }
         let all = c.top(usize::MAX);

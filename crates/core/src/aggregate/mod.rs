@@ -272,7 +272,7 @@ impl Aggregate {
         if !req.vhost.is_empty() {
             *self.vhosts.entry(&req.vhost) += 1;
         }
-        self.clients.add(&req.client, status, bytes);
+        self.clients.add(&req.client, status, bytes, &req.path);
     }
 
     /// Offers one request to the slowest / most recent / recent failures lists.

@@ -430,12 +430,17 @@ fn bandwidth(out: &mut Vec<Insight>, s: &Stats, lang: Lang) {
     );
 }
 
+/// A client whose 404s hit fewer distinct paths than this is fetching something missing (a
+/// dead link, a client on a timer), not scanning.
+const SCANNER_MIN_PATHS: f64 = 8.0;
+
 fn scanners(out: &mut Vec<Insight>, agg: &Aggregate, lang: Lang) {
     let suspects = agg
         .clients
         .top_by(3, |c| c.not_found)
         .into_iter()
-        .filter(|(_, c)| c.not_found >= 20 && c.not_found * 2 >= c.requests);
+        .filter(|(_, c)| c.not_found >= 20 && c.not_found * 2 >= c.requests)
+        .filter(|(_, c)| c.not_found_paths() >= SCANNER_MIN_PATHS);
     for (client, c) in suspects {
         let share = c.not_found as f64 / c.requests as f64;
         out.push(
@@ -472,5 +477,55 @@ fn enum_name<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(agg: &mut Aggregate, client: &str, path: &str, status: u16, n: usize) {
+        for i in 0..n {
+            let req = crate::request::Request {
+                ts_ms: 1_431_857_103_000 + i as i64 * 1000,
+                client: client.into(),
+                path: path.into(),
+                status,
+                ..Default::default()
+            };
+            agg.count(&req);
+        }
+    }
+
+    /// Regression (the 2015 Apache log): a configuration client fetching one missing jar
+    /// every hour, 60 404s in all, was called a scanner and its address offered for blocking.
+    /// Scanning is many distinct paths.
+    #[test]
+    fn one_missing_file_fetched_often_is_no_scanner() {
+        let mut agg = Aggregate::default();
+        count(
+            &mut agg,
+            "208.91.156.11",
+            "/files/logstash-1.3.2-monolithic.jar",
+            404,
+            60,
+        );
+        for i in 0..40 {
+            count(
+                &mut agg,
+                "184.82.67.240",
+                &format!("/wp-{i}.php?x={i}"),
+                404,
+                1,
+            );
+        }
+        count(&mut agg, "10.0.0.1", "/", 200, 100);
+        let s = Stats::of(&agg);
+        let found: Vec<_> = insights(&agg, &s, Lang::En)
+            .into_iter()
+            .filter(|i| i.kind == InsightKind::Scanner)
+            .map(|i| i.subject.unwrap())
+            .collect();
+        assert_eq!(found, ["184.82.67.240"]);
     }
 }
