@@ -287,5 +287,9 @@ pub fn aggregate_reader(
         total.record_overlong(source, line_no);
     }
     read_result.map_err(read_error)?;
+    if let Some(e) = blocks.take_error() {
+        tracing::warn!(source, error = %e, "reading stopped early; the lines before are counted");
+        total.record_read_error(source, e.to_string());
+    }
     Ok(total)
 }

@@ -56,6 +56,51 @@ fn gzip_stdin_and_many_files_add_up() {
     assert_eq!(both["sources"].as_array().unwrap().len(), 2);
 }
 
+/// Regression (a real archive cut short in a copy): one truncated `.gz` stopped `analyze`
+/// with "incomplete deflate stream", and the other, intact file was not reported either.
+/// What was read is counted, up to the last whole line, and the report says where it stopped.
+#[test]
+fn a_truncated_gzip_counts_what_it_holds_and_says_so() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let data = std::fs::read(common::FIXTURE).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&data).unwrap();
+    let packed = enc.finish().unwrap();
+    let cut = &packed[..packed.len() / 2];
+    let gz = dir.path().join("access.log.2.gz");
+    std::fs::write(&gz, cut).unwrap();
+    // Counted apart: the whole lines a decoder gets out of the cut file before it fails.
+    let mut prefix = Vec::new();
+    let failed = flate2::read::GzDecoder::new(cut).read_to_end(&mut prefix);
+    assert!(failed.is_err(), "the cut stream is incomplete");
+    let mut buf = [0u8; 4096];
+    let mut dec = flate2::read::GzDecoder::new(cut);
+    prefix.clear();
+    while let Ok(n @ 1..) = dec.read(&mut buf) {
+        prefix.extend_from_slice(&buf[..n]);
+    }
+    let whole_lines = prefix.iter().filter(|&&b| b == b'\n').count() as u64;
+    assert!(whole_lines > 100 && whole_lines < 3000, "{whole_lines}");
+
+    let gz = gz.to_str().unwrap();
+    let out = tailpulse(&["analyze", "--output", "json", common::FIXTURE, gz], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reading stopped early"));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["requests"], 3000 + whole_lines);
+    let sources = v["sources"].as_array().unwrap();
+    let cut_row = sources.iter().find(|s| s["name"] == gz).unwrap();
+    assert!(cut_row["error"].as_str().is_some(), "{cut_row}");
+    let text = tailpulse(&["analyze", gz], None);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("stopped early"), "{text}");
+}
+
 #[test]
 fn every_format_end_to_end() {
     let dir = tempfile::tempdir().unwrap();

@@ -104,6 +104,8 @@ pub struct Blocks<R> {
     pub overlong: Vec<u64>,
     /// Buffers of blocks already read, handed back for the next blocks.
     spare: Vec<Vec<u8>>,
+    /// Why reading stopped before the end, once it has (see [`Blocks::take_error`]).
+    error: Option<io::Error>,
 }
 
 impl<R: Read> Blocks<R> {
@@ -118,10 +120,19 @@ impl<R: Read> Blocks<R> {
             eof: false,
             overlong: Vec::new(),
             spare: Vec::new(),
+            error: None,
         }
     }
 
-    /// The next block, `None` at the end of the input.
+    /// Why the input ended early (a truncated gzip stream, a failing disk), when it did: the
+    /// blocks before it, up to the last whole line, were handed out first; the incomplete
+    /// line at the break was not.
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+
+    /// The next block, `None` at the end of the input (or where reading failed: see
+    /// [`Blocks::take_error`]).
     pub fn next_block(&mut self) -> io::Result<Option<Block>> {
         loop {
             if self.eof {
@@ -134,9 +145,20 @@ impl<R: Read> Blocks<R> {
             let want = self.block_size.max(start + self.block_size / 4);
             self.carry.reserve(want - start);
             // Reads into the spare capacity (no zero-filling first), up to `want` bytes.
-            let n = (&mut self.reader)
+            let read = (&mut self.reader)
                 .take((want - start) as u64)
-                .read_to_end(&mut self.carry)?;
+                .read_to_end(&mut self.carry);
+            let n = match read {
+                Ok(n) => n,
+                Err(e) => {
+                    // What was read before the failure is kept, up to its last whole line.
+                    let whole = memchr::memrchr(b'\n', &self.carry).map_or(0, |i| i + 1);
+                    self.carry.truncate(whole);
+                    self.error = Some(e);
+                    self.eof = true;
+                    continue;
+                }
+            };
             if n == 0 {
                 self.eof = true;
                 continue;

@@ -241,7 +241,12 @@ fn read_stream(
                 }
                 cfg.health.read(lines);
             }
-            Ok(None) => return true,
+            Ok(None) => {
+                if let Some(e) = blocks.take_error() {
+                    tracing::error!(target: "runner", source = name, error = %e, "reading stopped early; the lines before were counted, no more are read from it");
+                }
+                return true;
+            }
             Err(e) => {
                 tracing::error!(target: "runner", source = name, error = %e, "cannot read; no more lines are read from it");
                 return false;

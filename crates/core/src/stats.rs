@@ -97,6 +97,9 @@ pub struct SourceRow {
     pub lines: LineStats,
     /// First rejected lines.
     pub rejected_samples: Vec<RejectedLine>,
+    /// Why reading it stopped before its end, when it did (the lines before are counted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A time span.
@@ -448,6 +451,7 @@ impl Stats {
                     format: s.format.map(|f| f.name()),
                     lines: s.lines,
                     rejected_samples: s.rejected_samples().into_iter().cloned().collect(),
+                    error: s.error.clone(),
                 })
                 .collect(),
             requests: t.requests,

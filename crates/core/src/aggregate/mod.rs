@@ -331,7 +331,13 @@ impl Aggregate {
                 format: None,
                 lines: LineStats::default(),
                 rejected: TopN::new(cap),
+                error: None,
             })
+    }
+
+    /// Notes that reading `source` stopped early, for `why`.
+    pub fn record_read_error(&mut self, source: &str, why: String) {
+        self.source_mut(source).error = Some(why);
     }
 
     /// Adds everything counted in `o` (its detection frames only by [`Aggregate::merge_owned`]).
@@ -342,6 +348,9 @@ impl Aggregate {
             mine.lines.merge(&s.lines);
             mine.format = mine.format.or(s.format);
             mine.rejected.merge(&s.rejected);
+            if mine.error.is_none() {
+                mine.error.clone_from(&s.error);
+            }
         }
         self.totals.merge(&o.totals);
         for (a, b) in self.status.iter_mut().zip(&o.status) {

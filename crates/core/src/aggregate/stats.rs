@@ -43,6 +43,9 @@ pub struct SourceStats {
     /// Its line counts.
     pub lines: LineStats,
     pub(super) rejected: TopN<Reverse<u64>, RejectedLine>,
+    /// Why reading it stopped before its end, when it did (the lines before are counted).
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 impl SourceStats {

@@ -430,9 +430,10 @@ fn bandwidth(out: &mut Vec<Insight>, s: &Stats, lang: Lang) {
     );
 }
 
-/// A client whose 404s hit fewer distinct paths than this is fetching something missing (a
-/// dead link, a client on a timer), not scanning.
-const SCANNER_MIN_PATHS: f64 = 8.0;
+/// A client whose 404s hit fewer than three distinct paths is fetching something missing (a
+/// dead link, a client on a timer), not scanning; a scanner probes at least a handful
+/// (`/.env`, `/.git/config`, `/wp-login.php`, …). The estimate of three paths is 3.07.
+const SCANNER_MIN_PATHS: f64 = 2.5;
 
 fn scanners(out: &mut Vec<Insight>, agg: &Aggregate, lang: Lang) {
     let suspects = agg

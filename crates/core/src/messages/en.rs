@@ -313,6 +313,9 @@ pub(super) fn msg(m: &Msg) -> String {
         } => {
             format!("Requests: {requests} | lines read: {read} | rejected: {rejected}")
         }
+        Msg::ReadStopped { source, error } => {
+            format!("Reading {source} stopped early ({error}); the lines before are counted")
+        }
         Msg::TotalRequestsLine {
             requests,
             read,

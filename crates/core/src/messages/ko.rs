@@ -303,6 +303,9 @@ pub(super) fn msg(m: &Msg) -> String {
         } => {
             format!("요청: {requests}건 | 읽은 줄: {read} | 파싱 실패: {rejected}")
         }
+        Msg::ReadStopped { source, error } => {
+            format!("{source} 읽기가 중간에 멈췄습니다 ({error}); 그 전까지의 줄은 집계했습니다")
+        }
         Msg::TotalRequestsLine {
             requests,
             read,

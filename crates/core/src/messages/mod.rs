@@ -217,6 +217,10 @@ pub enum Msg<'a> {
         read: u64,
         rejected: u64,
     },
+    ReadStopped {
+        source: &'a str,
+        error: &'a str,
+    },
     TotalRequestsLine {
         requests: u64,
         read: u64,

@@ -53,6 +53,15 @@ pub fn render(a: &Analysis, lang: Lang) -> String {
         }
         .text(lang)
     );
+    for src in &s.sources {
+        if let Some(error) = &src.error {
+            let line = Msg::ReadStopped {
+                source: &src.name,
+                error,
+            };
+            let _ = writeln!(o, "{}", line.text(lang));
+        }
+    }
     if let Some(line) = route_cap_line(s, lang) {
         let _ = writeln!(o, "{line}");
     }
