@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod error;
 pub mod history;
+pub mod metrics;
 
 use crate::lang::Lang;
 use crate::live::Snapshot;
@@ -137,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(assets::index))
         .route("/assets/{name}", get(assets::asset))
         .route("/healthz", get(api::healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/summary", get(api::summary))
         .route("/api/timeseries", get(api::timeseries))
         .route("/api/status", get(api::status))
