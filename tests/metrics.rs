@@ -1,5 +1,6 @@
 //! `/metrics` scraped by a real Prometheus (Debian's `prometheus`, which `.ci/run` installs):
-//! the series it stores hold the numbers counted apart from the log.
+//! the series it stores hold the numbers counted apart from the log, and every query of the
+//! Grafana dashboard in docs/ finds series there.
 
 mod common;
 
@@ -43,8 +44,11 @@ impl Drop for Killed {
     }
 }
 
-/// The value of the instant query `q` as Prometheus answers it, once it has one.
-fn query(prom: &str, q: &str) -> Option<Vec<(BTreeMap<String, String>, f64)>> {
+type Series = Vec<(BTreeMap<String, String>, f64)>;
+
+/// The instant query `q` as Prometheus answers it: `None` while it cannot (not up yet, or
+/// an invalid query), else its series, maybe none.
+fn answer(prom: &str, q: &str) -> Option<Series> {
     let url = format!("{prom}/api/v1/query");
     let body: serde_json::Value = ureq::get(&url)
         .query("query", q)
@@ -53,20 +57,29 @@ fn query(prom: &str, q: &str) -> Option<Vec<(BTreeMap<String, String>, f64)>> {
         .body_mut()
         .read_json()
         .ok()?;
+    if body["status"] != "success" {
+        return None;
+    }
     let result = body["data"]["result"].as_array()?;
-    let rows: Vec<_> = result
-        .iter()
-        .map(|r| {
-            let labels = serde_json::from_value(r["metric"].clone()).unwrap_or_default();
-            let v = r["value"][1]
-                .as_str()
-                .unwrap_or("nan")
-                .parse()
-                .unwrap_or(f64::NAN);
-            (labels, v)
-        })
-        .collect();
-    (!rows.is_empty()).then_some(rows)
+    Some(
+        result
+            .iter()
+            .map(|r| {
+                let labels = serde_json::from_value(r["metric"].clone()).unwrap_or_default();
+                let v = r["value"][1]
+                    .as_str()
+                    .unwrap_or("nan")
+                    .parse()
+                    .unwrap_or(f64::NAN);
+                (labels, v)
+            })
+            .collect(),
+    )
+}
+
+/// The series of the instant query `q`, once it has some.
+fn query(prom: &str, q: &str) -> Option<Series> {
+    answer(prom, q).filter(|rows| !rows.is_empty())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,7 +175,63 @@ async fn prometheus_scrapes_the_numbers_of_the_log() {
     let want_series = named + usize::from(n > named);
     let routes = routes.expect("route series")[0].1;
     assert_eq!(routes, want_series as f64, "route series, capped");
+    dashboard_queries_answer(&format!("http://127.0.0.1:{prom_port}")).await;
     let _ = stop.send(());
     server.await.unwrap().unwrap();
     live.shutdown().await;
+}
+
+/// The Grafana dashboard in docs/ has what Grafana needs to import it, and every query in it
+/// runs on the Prometheus that scraped tailpulse and finds series.
+async fn dashboard_queries_answer(prom: &str) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/grafana-dashboard.json"
+    ))
+    .unwrap();
+    let d: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for key in ["uid", "title"] {
+        assert!(d[key].as_str().is_some_and(|s| !s.is_empty()), "{key}");
+    }
+    assert!(d["schemaVersion"].as_u64().is_some());
+    let panels = d["panels"].as_array().unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut exprs = Vec::new();
+    for p in panels {
+        assert!(
+            ids.insert(p["id"].as_u64().unwrap()),
+            "panel ids are unique"
+        );
+        let g = &p["gridPos"];
+        let (x, w) = (g["x"].as_u64().unwrap(), g["w"].as_u64().unwrap());
+        assert!(x + w <= 24 && g["h"].as_u64().unwrap() > 0, "{g}");
+        assert!(["timeseries", "stat", "table"].contains(&p["type"].as_str().unwrap()));
+        for t in p["targets"].as_array().unwrap() {
+            assert!(t["refId"].as_str().is_some());
+            exprs.push(t["expr"].as_str().unwrap().to_owned());
+        }
+    }
+    let prom = prom.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let start = Instant::now();
+        for e in exprs {
+            let q = e.replace("$instance", ".*").replace("$__range", "5m");
+            // No incident is open in this log: that query answers with no series.
+            let may_be_empty = q.contains("tailpulse_incidents_open");
+            // `rate` needs two scrapes in its window: wait for them.
+            loop {
+                match answer(&prom, &q) {
+                    Some(rows) if !rows.is_empty() || may_be_empty => break,
+                    _ => {}
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "no answer to {q}"
+                );
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        }
+    })
+    .await
+    .unwrap();
 }
