@@ -380,3 +380,64 @@ fn advice_follows_the_evidence() {
     assert!(!scanner["window"].is_null());
     assert!(!insights.iter().any(|i| i["kind"] == "scanner"));
 }
+
+/// One combined line, read apart from tailpulse: (client, UTC day, path without query,
+/// status, bytes, user agent).
+fn combined_fields(line: &str) -> Option<(String, i64, String, u16, u64, String)> {
+    let re = regex::Regex::new(
+        r#"^(\S+) \S+ \S+ \[([^\]]+)\] "\S+ (\S+)[^"]*" (\d{3}) (\d+|-) "[^"]*" "([^"]*)""#,
+    )
+    .unwrap();
+    let c = re.captures(line)?;
+    let t = chrono::DateTime::parse_from_str(&c[2], "%d/%b/%Y:%H:%M:%S %z").ok()?;
+    let day = t.timestamp().div_euclid(86_400);
+    let path = c[3].split('?').next().unwrap().to_owned();
+    let bytes = c[5].parse().unwrap_or(0);
+    Some((c[1].into(), day, path, c[4].parse().ok()?, bytes, c[6].into()))
+}
+
+/// The GoAccess panels counted apart from the log: requests, bytes and visitors per UTC day,
+/// and the 404 paths with their requests and distinct clients.
+#[test]
+fn visitors_per_day_and_not_found_match_counts_made_apart() {
+    use std::collections::{BTreeMap, BTreeSet};
+    for name in ["blog_combined.log", "clustered.log", "ipv6_query.log"] {
+        let text = std::fs::read_to_string(fixture(name)).unwrap();
+        let mut days: BTreeMap<i64, (u64, u64, BTreeSet<(String, String)>)> = BTreeMap::new();
+        let mut missing: BTreeMap<String, (u64, BTreeSet<String>)> = BTreeMap::new();
+        for line in text.lines() {
+            let (client, day, path, status, bytes, agent) =
+                combined_fields(line).unwrap_or_else(|| panic!("{name}: {line}"));
+            let d = days.entry(day).or_default();
+            d.0 += 1;
+            d.1 += bytes;
+            d.2.insert((client.clone(), agent));
+            if status == 404 {
+                let m = missing.entry(path).or_default();
+                m.0 += 1;
+                m.1.insert(client);
+            }
+        }
+        let (v, _) = analyze(&[&fixture(name)]);
+        let got = v["visitors_by_day"].as_array().unwrap();
+        assert_eq!(got.len(), days.len(), "{name}: days");
+        for (row, (day, (requests, bytes, visitors))) in got.iter().zip(&days) {
+            let when = chrono::DateTime::from_timestamp(day * 86_400, 0).unwrap();
+            assert_eq!(row["day"], when.format("%Y-%m-%d").to_string(), "{name}");
+            assert_eq!(row["requests"], *requests, "{name} {row}");
+            assert_eq!(row["bytes"], *bytes, "{name} {row}");
+            let (est, n) = (row["visitors"].as_f64().unwrap(), visitors.len() as f64);
+            assert!((est - n).abs() <= (n * 0.02).max(1.0), "{name} {row}: {n} visitors");
+        }
+        let rows = v["not_found"].as_array().unwrap();
+        assert_eq!(rows.len(), missing.len().min(50), "{name}: 404 paths");
+        for row in rows {
+            let (requests, clients) = &missing[row["path"].as_str().unwrap()];
+            assert_eq!(row["requests"], *requests, "{name} {row}");
+            let (est, n) = (row["clients"].as_f64().unwrap(), clients.len() as f64);
+            assert!((est - n).abs() <= (n * 0.1).max(1.0), "{name} {row}: {n} clients");
+        }
+        let heaviest = missing.values().map(|m| m.0).max().unwrap_or(0);
+        assert_eq!(rows.first().map_or(0, |r| r["requests"].as_u64().unwrap()), heaviest);
+    }
+}

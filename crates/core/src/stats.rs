@@ -68,6 +68,8 @@ pub struct Stats {
     pub slowest_hour: Option<SlowHour>,
     /// Requests over time.
     pub timeline: Timeline,
+    /// Requests, visitors and bytes per UTC day, oldest first.
+    pub visitors_by_day: Vec<DayRow>,
     /// Per-route table, most requested first; `(other)`, when there is one, last.
     pub routes: Vec<RouteRow>,
     /// How many routes the table shows and how many it folded into `(other)`.
@@ -76,6 +78,8 @@ pub struct Stats {
     pub clients: Vec<ClientRow>,
     /// Requests per virtual host.
     pub vhosts: Vec<NameCount>,
+    /// The paths most often answered with 404 (without their query strings).
+    pub not_found: Vec<NotFoundRow>,
     /// Requests from bots, crawlers and scripts.
     pub bots: Share,
     /// Slowest requests, slowest first.
@@ -84,6 +88,30 @@ pub struct Stats {
     pub recent: Vec<SampleRow>,
     /// Most recent failed requests (status ≥ 400), newest first.
     pub recent_errors: Vec<SampleRow>,
+}
+
+/// One UTC day.
+#[derive(Debug, Clone, Serialize)]
+pub struct DayRow {
+    /// `2024-03-01`.
+    pub day: String,
+    /// Requests.
+    pub requests: u64,
+    /// Distinct (client, user agent) pairs, estimated.
+    pub visitors: u64,
+    /// Response bytes.
+    pub bytes: u64,
+}
+
+/// A path answered with 404.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotFoundRow {
+    /// The path, without its query string.
+    pub path: String,
+    /// 404 responses.
+    pub requests: u64,
+    /// Distinct clients that asked for it, estimated.
+    pub clients: u64,
 }
 
 /// One input.
@@ -494,6 +522,27 @@ impl Stats {
                 })
                 .collect(),
             vhosts,
+            visitors_by_day: agg
+                .days
+                .iter()
+                .map(|(t, d)| DayRow {
+                    day: crate::time::format_rfc3339(t)[..10].to_owned(),
+                    requests: d.requests,
+                    visitors: d.visitors.estimate() as u64,
+                    bytes: d.bytes,
+                })
+                .collect(),
+            not_found: agg
+                .not_found
+                .top()
+                .rows
+                .into_iter()
+                .map(|(path, m)| NotFoundRow {
+                    path: path.to_owned(),
+                    requests: m.requests,
+                    clients: m.clients.estimate(),
+                })
+                .collect(),
             bots: Share {
                 requests: agg.bots,
                 share: ratio(agg.bots, t.requests).unwrap_or(0.0),

@@ -7,6 +7,7 @@ pub mod counts;
 pub mod frame;
 pub mod latency;
 pub mod logstats;
+pub mod panels;
 pub mod recent;
 pub mod rollup;
 pub mod sample;
@@ -60,6 +61,13 @@ impl Default for Limits {
     }
 }
 
+/// 404 paths shown; eight times as many are counted by name.
+pub const NOT_FOUND_SHOWN: usize = 50;
+
+fn not_found_paths() -> Capped<panels::Missing> {
+    Capped::new(NOT_FOUND_SHOWN)
+}
+
 /// Unique visitors: HyperLogLog over (client, user agent), as GoAccess counts them.
 pub type Visitors = CardinalityEstimator<str, wyhash::WyHash, 14, 6>;
 
@@ -90,6 +98,12 @@ pub struct Aggregate {
     /// The heaviest clients.
     pub clients: Clients,
     visitors: Visitors,
+    /// Traffic per UTC day (absent from states saved before it existed).
+    #[serde(default)]
+    pub days: panels::Days,
+    /// Paths that answered 404 (absent from states saved before it existed).
+    #[serde(default = "not_found_paths")]
+    pub not_found: Capped<panels::Missing>,
     /// Requests whose user agent looks automated.
     pub bots: u64,
     slowest: TopN<(Option<u64>, i64, u64), SampleRequest>,
@@ -159,6 +173,8 @@ impl Aggregate {
             hour_of_day: [Counts::default(); 24],
             routes: Capped::new(limits.max_routes),
             vhosts: Capped::new(limits.max_vhosts),
+            days: panels::Days::default(),
+            not_found: not_found_paths(),
             clients: Clients::new(limits.max_clients),
             visitors: Visitors::new(),
             bots: 0,
@@ -241,8 +257,16 @@ impl Aggregate {
         self.hour_of_day[usize::from(crate::time::hour_of_day(req.ts_ms))].add(status, bytes, us);
 
         let agent = crate::hash::stable(crate::hash::Purpose::Agent, req.user_agent.as_bytes());
-        self.visitors
-            .insert_hash(crate::hash::visitor(req.client.as_bytes(), agent));
+        let visitor = crate::hash::visitor(req.client.as_bytes(), agent);
+        self.visitors.insert_hash(visitor);
+        self.days.add(req.ts_ms, bytes, visitor);
+        if status == 404 {
+            let bare = req.path.split_once('?').map_or(&*req.path, |(p, _)| p);
+            let m = self.not_found.entry(bare);
+            m.requests += 1;
+            let client = crate::hash::stable(crate::hash::Purpose::Client, req.client.as_bytes());
+            m.clients.insert(client);
+        }
         if self.bot_cache.len() > 4096 {
             self.bot_cache.clear();
         }
@@ -366,6 +390,8 @@ impl Aggregate {
         }
         self.routes.merge(&o.routes);
         self.vhosts.merge(&o.vhosts);
+        self.days.merge(&o.days);
+        self.not_found.merge(&o.not_found);
         self.clients.merge(&o.clients);
         self.visitors.merge(&o.visitors);
         self.bots += o.bots;
