@@ -393,7 +393,14 @@ fn combined_fields(line: &str) -> Option<(String, i64, String, u16, u64, String)
     let day = t.timestamp().div_euclid(86_400);
     let path = c[3].split('?').next().unwrap().to_owned();
     let bytes = c[5].parse().unwrap_or(0);
-    Some((c[1].into(), day, path, c[4].parse().ok()?, bytes, c[6].into()))
+    Some((
+        c[1].into(),
+        day,
+        path,
+        c[4].parse().ok()?,
+        bytes,
+        c[6].into(),
+    ))
 }
 
 /// The GoAccess panels counted apart from the log: requests, bytes and visitors per UTC day,
@@ -403,7 +410,8 @@ fn visitors_per_day_and_not_found_match_counts_made_apart() {
     use std::collections::{BTreeMap, BTreeSet};
     for name in ["blog_combined.log", "clustered.log", "ipv6_query.log"] {
         let text = std::fs::read_to_string(fixture(name)).unwrap();
-        let mut days: BTreeMap<i64, (u64, u64, BTreeSet<(String, String)>)> = BTreeMap::new();
+        type Day = (u64, u64, BTreeSet<(String, String)>);
+        let mut days: BTreeMap<i64, Day> = BTreeMap::new();
         let mut missing: BTreeMap<String, (u64, BTreeSet<String>)> = BTreeMap::new();
         for line in text.lines() {
             let (client, day, path, status, bytes, agent) =
@@ -427,7 +435,10 @@ fn visitors_per_day_and_not_found_match_counts_made_apart() {
             assert_eq!(row["requests"], *requests, "{name} {row}");
             assert_eq!(row["bytes"], *bytes, "{name} {row}");
             let (est, n) = (row["visitors"].as_f64().unwrap(), visitors.len() as f64);
-            assert!((est - n).abs() <= (n * 0.02).max(1.0), "{name} {row}: {n} visitors");
+            assert!(
+                (est - n).abs() <= (n * 0.02).max(1.0),
+                "{name} {row}: {n} visitors"
+            );
         }
         let rows = v["not_found"].as_array().unwrap();
         assert_eq!(rows.len(), missing.len().min(50), "{name}: 404 paths");
@@ -435,9 +446,15 @@ fn visitors_per_day_and_not_found_match_counts_made_apart() {
             let (requests, clients) = &missing[row["path"].as_str().unwrap()];
             assert_eq!(row["requests"], *requests, "{name} {row}");
             let (est, n) = (row["clients"].as_f64().unwrap(), clients.len() as f64);
-            assert!((est - n).abs() <= (n * 0.1).max(1.0), "{name} {row}: {n} clients");
+            assert!(
+                (est - n).abs() <= (n * 0.1).max(1.0),
+                "{name} {row}: {n} clients"
+            );
         }
         let heaviest = missing.values().map(|m| m.0).max().unwrap_or(0);
-        assert_eq!(rows.first().map_or(0, |r| r["requests"].as_u64().unwrap()), heaviest);
+        assert_eq!(
+            rows.first().map_or(0, |r| r["requests"].as_u64().unwrap()),
+            heaviest
+        );
     }
 }

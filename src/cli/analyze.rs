@@ -44,6 +44,10 @@ pub struct AnalyzeArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// End the text report with the three LLM prompts (the JSON and HTML reports always
+    /// carry them).
+    #[arg(long)]
+    pub prompts: bool,
     /// Report language.
     #[arg(long, value_parser = choice::<Lang>(), default_value = "en")]
     pub lang: Lang,
@@ -174,7 +178,7 @@ pub(super) fn analyze(a: AnalyzeArgs) -> Result<()> {
         }
     };
     let rendered = match a.output {
-        Output::Text => crate::report::text::render(&summary, a.lang),
+        Output::Text => crate::report::text::render_with(&summary, a.lang, a.prompts),
         Output::Json => serde_json::to_string_pretty(&summary)? + "\n",
         Output::Html => crate::report::html::render(&summary, a.lang),
     };

@@ -115,14 +115,24 @@ mod tests {
     fn small_sets_estimate_and_merge() {
         let mut a = SmallSet::default();
         for i in 0..40u64 {
-            a.insert(crate::hash::stable(crate::hash::Purpose::Client, &i.to_le_bytes()));
+            a.insert(crate::hash::stable(
+                crate::hash::Purpose::Client,
+                &i.to_le_bytes(),
+            ));
         }
         let n = a.estimate();
         assert!((36..=44).contains(&n), "{n}");
         let mut b = SmallSet::default();
-        b.insert(crate::hash::stable(crate::hash::Purpose::Client, &1u64.to_le_bytes()));
+        b.insert(crate::hash::stable(
+            crate::hash::Purpose::Client,
+            &1u64.to_le_bytes(),
+        ));
         a.union(&b);
-        assert_eq!(a.estimate(), n, "a client already counted is not counted again");
+        assert_eq!(
+            a.estimate(),
+            n,
+            "a client already counted is not counted again"
+        );
         assert_eq!(SmallSet::default().estimate(), 0);
     }
 

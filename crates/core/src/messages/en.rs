@@ -120,6 +120,11 @@ pub(super) fn text(t: Text) -> &'static str {
         Text::AdviceScannerIncident => {
             "Block or rate-limit the address (firewall, WAF, fail2ban) and make sure none of the probed paths exist."
         }
+        Text::Overview => "Overview",
+        Text::VisitorsPerDay => "Visitors per day (UTC)",
+        Text::NotFound => "Not found (404)",
+        Text::Day => "Day",
+        Text::Clients => "Clients",
         Text::AdviceBotSurge => {
             "Look first at which crawlers they are; check robots.txt, crawl budgets and rate limits for automated clients."
         }

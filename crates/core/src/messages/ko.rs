@@ -114,6 +114,11 @@ pub(super) fn text(t: Text) -> &'static str {
         Text::AdviceScannerIncident => {
             "해당 주소를 차단하거나 요청을 제한하고(방화벽, WAF, fail2ban), 탐색된 경로가 실제로 없는지 확인하세요."
         }
+        Text::Overview => "개요",
+        Text::VisitorsPerDay => "일별 방문자 (UTC)",
+        Text::NotFound => "찾을 수 없음 (404)",
+        Text::Day => "날짜",
+        Text::Clients => "클라이언트 수",
         Text::AdviceBotSurge => {
             "먼저 어떤 크롤러인지 확인하고 robots.txt, 크롤링 허용량, 자동화 클라이언트 요청 제한을 점검하세요."
         }

@@ -79,6 +79,11 @@ pub enum Text {
     AdviceNewRouteFailing,
     AdviceScannerIncident,
     AdviceBotSurge,
+    Overview,
+    VisitorsPerDay,
+    NotFound,
+    Day,
+    Clients,
 }
 
 impl Text {

@@ -1,6 +1,7 @@
 //! Rendering the analysis: the text report and the self-contained HTML page.
 
 pub mod html;
+pub mod tables;
 pub mod text;
 
 use crate::analysis::Analysis;

@@ -29,8 +29,13 @@ pub fn route_cap_line(s: &Stats, lang: Lang) -> Option<String> {
     Some(line.text(lang))
 }
 
-/// Renders the report: a short header, the insights with advice, then the LLM prompts.
+/// Renders the whole report: the tables, the insights with advice, then the LLM prompts.
 pub fn render(a: &Analysis, lang: Lang) -> String {
+    render_with(a, lang, true)
+}
+
+/// Renders the report, with the LLM prompts at its end when `prompts`.
+pub fn render_with(a: &Analysis, lang: Lang, prompts: bool) -> String {
     let s = &a.stats;
     let mut o = String::new();
     let _ = writeln!(o, "{}", Text::ReportTitle.get(lang));
@@ -65,6 +70,7 @@ pub fn render(a: &Analysis, lang: Lang) -> String {
     if let Some(line) = route_cap_line(s, lang) {
         let _ = writeln!(o, "{line}");
     }
+    super::tables::tables(&mut o, s, lang);
     section(&mut o, Text::SectionInsights.get(lang));
     if a.insights.is_empty() {
         let _ = writeln!(o, "- {}", Text::NoRequestsYet.get(lang));
@@ -86,6 +92,9 @@ pub fn render(a: &Analysis, lang: Lang) -> String {
     }
     if let Some(l) = &a.llm {
         llm_section(&mut o, l, lang);
+    }
+    if !prompts {
+        return o;
     }
     section(&mut o, Text::SectionPrompts.get(lang));
     for (n, p) in a.prompts.iter().enumerate() {
@@ -120,7 +129,8 @@ fn llm_section(o: &mut String, l: &crate::answer::LlmStatus, lang: Lang) {
 }
 
 /// A blank line, the section title and its rule.
-fn section(o: &mut String, title: &str) {
+/// A heading and its rule.
+pub(super) fn section(o: &mut String, title: &str) {
     let _ = writeln!(o, "\n{title}\n---");
 }
 

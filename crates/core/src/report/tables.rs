@@ -1,0 +1,151 @@
+//! The tables that open the text report, in GoAccess's order: overview, visitors per day,
+//! requests per route, not found, hosts, status codes.
+
+use super::text::section;
+use crate::lang::{Lang, bytes, ms, pct};
+use crate::messages::Text;
+use crate::stats::Stats;
+use std::fmt::Write;
+use unicode_width::UnicodeWidthStr;
+
+/// Rows per table (visitors per day shows the newest days).
+const ROWS: usize = 10;
+/// Days shown.
+const DAYS: usize = 31;
+/// Longest path or route shown, in characters; longer ones are cut with `…`.
+const WIDE: usize = 60;
+
+/// Writes every table of `s`.
+pub fn tables(o: &mut String, s: &Stats, lang: Lang) {
+    overview(o, s, lang);
+    if !s.visitors_by_day.is_empty() {
+        section(o, &format!("[{}]", Text::VisitorsPerDay.get(lang)));
+        let skip = s.visitors_by_day.len().saturating_sub(DAYS);
+        let rows = s.visitors_by_day[skip..].iter().map(|d| {
+            vec![
+                d.day.clone(),
+                d.requests.to_string(),
+                d.visitors.to_string(),
+                bytes(d.bytes),
+            ]
+        });
+        let head = [Text::Day, Text::Requests, Text::UniqueVisitors, Text::Bytes];
+        table(o, &head.map(|t| t.get(lang)), rows.collect());
+    }
+    if !s.routes.is_empty() {
+        section(o, &format!("[{}]", Text::Endpoints.get(lang)));
+        let rows = s.routes.iter().take(ROWS).map(|r| {
+            let avg = r.avg_ms.map_or("–".into(), |v| ms(lang, v));
+            vec![
+                cut(&r.route),
+                r.requests.to_string(),
+                r.errors_4xx.to_string(),
+                r.errors_5xx.to_string(),
+                avg,
+            ]
+        });
+        let head = [
+            Text::Route.get(lang),
+            Text::Requests.get(lang),
+            "4xx",
+            "5xx",
+            Text::AvgResponse.get(lang),
+        ];
+        table(o, &head, rows.collect());
+    }
+    if !s.not_found.is_empty() {
+        section(o, &format!("[{}]", Text::NotFound.get(lang)));
+        let rows = s
+            .not_found
+            .iter()
+            .take(ROWS)
+            .map(|r| vec![cut(&r.path), r.requests.to_string(), r.clients.to_string()]);
+        let head = [Text::Path, Text::Requests, Text::Clients];
+        table(o, &head.map(|t| t.get(lang)), rows.collect());
+    }
+    if !s.clients.is_empty() {
+        section(o, &format!("[{}]", Text::TopClients.get(lang)));
+        let rows = s.clients.iter().take(ROWS).map(|c| {
+            vec![
+                c.client.clone(),
+                c.requests.to_string(),
+                c.errors.to_string(),
+                bytes(c.bytes),
+            ]
+        });
+        let head = [Text::Client, Text::Requests, Text::Errors, Text::Bytes];
+        table(o, &head.map(|t| t.get(lang)), rows.collect());
+    }
+    if !s.status.is_empty() {
+        section(o, &format!("[{}]", Text::StatusCodes.get(lang)));
+        let codes: Vec<String> = s.status.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let _ = writeln!(o, "{}", codes.join(" | "));
+    }
+}
+
+fn overview(o: &mut String, s: &Stats, lang: Lang) {
+    let rt = s.response_time_ms.as_ref();
+    let rate = |v: Option<f64>| v.map_or("–".into(), pct);
+    let items = [
+        (Text::TotalRequests, s.requests.to_string()),
+        (Text::UniqueVisitors, s.unique_visitors.to_string()),
+        (Text::Bandwidth, bytes(s.bytes)),
+        (Text::SuccessRate, rate(s.success_rate)),
+        (Text::Rate4xx, rate(s.error_rate_4xx)),
+        (Text::Rate5xx, rate(s.error_rate_5xx)),
+        (
+            Text::AvgResponse,
+            rt.map_or("–".into(), |r| ms(lang, r.avg)),
+        ),
+        (
+            Text::P95Response,
+            rt.map_or("–".into(), |r| ms(lang, r.p95)),
+        ),
+    ];
+    section(o, &format!("[{}]", Text::Overview.get(lang)));
+    let rows = items
+        .into_iter()
+        .map(|(k, v)| vec![k.get(lang).to_owned(), v]);
+    table(o, &[], rows.collect());
+}
+
+/// `s` cut to [`WIDE`] characters.
+fn cut(s: &str) -> String {
+    match s.char_indices().nth(WIDE) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+/// Columns padded to their widest cell (in terminal columns: a Hangul syllable takes two);
+/// the first left-aligned, the rest right-aligned.
+fn table(o: &mut String, head: &[&str], rows: Vec<Vec<String>>) {
+    let cols = rows.first().map_or(head.len(), Vec::len);
+    let width = |c: usize| {
+        let cells = rows.iter().map(|r| r[c].chars().count());
+        cells
+            .chain(head.get(c).map(|h| h.chars().count()))
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..cols).map(width).collect();
+    let line = |o: &mut String, cells: &[&str]| {
+        let mut out = String::new();
+        for (c, cell) in cells.iter().enumerate() {
+            let pad = widths[c].saturating_sub(cell.width());
+            if c == 0 {
+                let _ = write!(out, "{cell}{}", " ".repeat(pad));
+            } else {
+                let _ = write!(out, "  {}{cell}", " ".repeat(pad));
+            }
+        }
+        let _ = writeln!(o, "{}", out.trim_end());
+    };
+    if !head.is_empty() {
+        line(o, head);
+    }
+    for r in &rows {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        line(o, &cells);
+    }
+}
