@@ -37,18 +37,34 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
 struct SnapshotMetrics(Arc<crate::live::Snapshot>);
 
 /// One metric family: its name, help, and the labelled values.
+fn family<L: prometheus_client::encoding::EncodeLabelSet, M: EncodeMetric>(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    series: impl IntoIterator<Item = (L, M)>,
+    kind: prometheus_client::metrics::MetricType,
+) -> std::fmt::Result {
+    let mut family = e.encode_descriptor(name, help, None, kind)?;
+    for (labels, metric) in series {
+        metric.encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
 fn counters<L: prometheus_client::encoding::EncodeLabelSet>(
     e: &mut DescriptorEncoder,
     name: &str,
     help: &str,
     series: impl IntoIterator<Item = (L, u64)>,
 ) -> std::fmt::Result {
-    let mut family =
-        e.encode_descriptor(name, help, None, ConstCounter::new(0u64).metric_type())?;
-    for (labels, v) in series {
-        ConstCounter::new(v).encode(family.encode_family(&labels)?)?;
-    }
-    Ok(())
+    let series = series.into_iter().map(|(l, v)| (l, ConstCounter::new(v)));
+    family(
+        e,
+        name,
+        help,
+        series,
+        prometheus_client::metrics::MetricType::Counter,
+    )
 }
 
 fn gauges<L: prometheus_client::encoding::EncodeLabelSet>(
@@ -57,11 +73,14 @@ fn gauges<L: prometheus_client::encoding::EncodeLabelSet>(
     help: &str,
     series: impl IntoIterator<Item = (L, f64)>,
 ) -> std::fmt::Result {
-    let mut family = e.encode_descriptor(name, help, None, ConstGauge::new(0.0).metric_type())?;
-    for (labels, v) in series {
-        ConstGauge::new(v).encode(family.encode_family(&labels)?)?;
-    }
-    Ok(())
+    let series = series.into_iter().map(|(l, v)| (l, ConstGauge::new(v)));
+    family(
+        e,
+        name,
+        help,
+        series,
+        prometheus_client::metrics::MetricType::Gauge,
+    )
 }
 
 type Labels = Vec<(&'static str, String)>;

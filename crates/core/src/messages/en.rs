@@ -1,6 +1,6 @@
 //! English.
 
-use super::{Msg, Text};
+use super::{Msg, Text, per_min};
 use crate::lang::{Lang, bytes, pct};
 
 fn ms(v: f64) -> String {
@@ -9,10 +9,6 @@ fn ms(v: f64) -> String {
 
 fn hour(h: u8) -> String {
     crate::lang::hour(Lang::En, h)
-}
-
-fn per_min(v: f64) -> String {
-    format!("{v:.0}")
 }
 
 fn over(window_min: f64) -> String {

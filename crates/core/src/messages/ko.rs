@@ -1,6 +1,6 @@
 //! 한국어 (Korean, the language of the original report).
 
-use super::{Msg, Text};
+use super::{Msg, Text, per_min};
 use crate::lang::{Lang, bytes, pct};
 
 fn ms(v: f64) -> String {
@@ -9,10 +9,6 @@ fn ms(v: f64) -> String {
 
 fn hour(h: u8) -> String {
     crate::lang::hour(Lang::Ko, h)
-}
-
-fn per_min(v: f64) -> String {
-    format!("{v:.0}")
 }
 
 fn over(window_min: f64) -> String {

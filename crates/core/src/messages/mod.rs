@@ -9,6 +9,11 @@ mod ko;
 
 use crate::lang::Lang;
 
+/// A rate per minute as written in every language: a whole number.
+fn per_min(v: f64) -> String {
+    format!("{v:.0}")
+}
+
 /// Fixed words: headings, table labels, advice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)]
