@@ -403,8 +403,17 @@ fn combined_fields(line: &str) -> Option<(String, i64, String, u16, u64, String)
     ))
 }
 
+/// The documented rule for static files, written out again here: the extension of the last
+/// path segment, without case, is one of the README's list.
+fn is_static(path: &str) -> bool {
+    const EXT: &str = "css js mjs map png jpg jpeg gif svg ico webp avif bmp woff woff2 ttf otf eot mp4 webm mp3 ogg wav pdf txt xml json zip gz tgz tar jar war deb rpm exe dmg iso";
+    let last = path.rsplit('/').next().unwrap_or(path);
+    last.rsplit_once('.')
+        .is_some_and(|(_, e)| EXT.split(' ').any(|x| x.eq_ignore_ascii_case(e)))
+}
+
 /// The GoAccess panels counted apart from the log: requests, bytes and visitors per UTC day,
-/// and the 404 paths with their requests and distinct clients.
+/// the 404 paths with their requests and distinct clients, static files and the dynamic rest.
 #[test]
 fn visitors_per_day_and_not_found_match_counts_made_apart() {
     use std::collections::{BTreeMap, BTreeSet};
@@ -413,6 +422,8 @@ fn visitors_per_day_and_not_found_match_counts_made_apart() {
         type Day = (u64, u64, BTreeSet<(String, String)>);
         let mut days: BTreeMap<i64, Day> = BTreeMap::new();
         let mut missing: BTreeMap<String, (u64, BTreeSet<String>)> = BTreeMap::new();
+        let mut statics: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let (mut all_requests, mut all_bytes) = (0u64, 0u64);
         for line in text.lines() {
             let (client, day, path, status, bytes, agent) =
                 combined_fields(line).unwrap_or_else(|| panic!("{name}: {line}"));
@@ -420,6 +431,13 @@ fn visitors_per_day_and_not_found_match_counts_made_apart() {
             d.0 += 1;
             d.1 += bytes;
             d.2.insert((client.clone(), agent));
+            all_requests += 1;
+            all_bytes += bytes;
+            if is_static(&path) {
+                let e = statics.entry(path.clone()).or_default();
+                e.0 += 1;
+                e.1 += bytes;
+            }
             if status == 404 {
                 let m = missing.entry(path).or_default();
                 m.0 += 1;
@@ -449,6 +467,20 @@ fn visitors_per_day_and_not_found_match_counts_made_apart() {
             assert!(
                 (est - n).abs() <= (n * 0.1).max(1.0),
                 "{name} {row}: {n} clients"
+            );
+        }
+        let (sr, sb) = statics
+            .values()
+            .fold((0, 0), |(r, b), x| (r + x.0, b + x.1));
+        assert_eq!(v["static"]["requests"], sr, "{name}");
+        assert_eq!(v["static"]["bytes"], sb, "{name}");
+        assert_eq!(v["dynamic"]["requests"], all_requests - sr, "{name}");
+        assert_eq!(v["dynamic"]["bytes"], all_bytes - sb, "{name}");
+        for row in v["static"]["top"].as_array().unwrap() {
+            let (requests, bytes) = statics[row["path"].as_str().unwrap()];
+            assert_eq!(
+                (row["requests"].clone(), row["bytes"].clone()),
+                (requests.into(), bytes.into())
             );
         }
         let heaviest = missing.values().map(|m| m.0).max().unwrap_or(0);

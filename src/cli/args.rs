@@ -66,6 +66,10 @@ pub struct RouteArgs {
     /// any number of segments), e.g. '/presentations/**'. Repeatable; tried in order.
     #[arg(long = "route-rule", value_name = "PATTERN")]
     pub route_rules: Vec<String>,
+    /// File extensions that make a request a static file (comma-separated, replacing the
+    /// default list: css, js, images, fonts, media, archives, …).
+    #[arg(long, value_name = "EXTS", value_delimiter = ',')]
+    pub static_ext: Option<Vec<String>>,
 }
 
 impl RouteArgs {
@@ -87,10 +91,15 @@ impl RouteArgs {
             .chain(&config.rules)
             .map(|r| Rule::new(r))
             .collect::<Result<_, _>>()?;
+        let statics = match &self.static_ext {
+            Some(list) => crate::route::StaticFiles::new(list.iter().map(String::as_str)),
+            None => crate::route::StaticFiles::default(),
+        };
         Ok(RouteOptions {
             mode: self.routes.or(config.mode).unwrap_or_default(),
             keep_query,
             rules,
+            statics,
         })
     }
 }

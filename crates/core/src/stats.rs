@@ -5,6 +5,7 @@
 use crate::aggregate::capped::OTHER;
 use crate::aggregate::counts::{Buckets, CLASSES, Counts};
 use crate::aggregate::latency::Latency;
+use crate::aggregate::panels::Served;
 use crate::aggregate::sample::{RejectedLine, SampleRequest};
 use crate::aggregate::stats::RouteStats;
 use crate::aggregate::{Aggregate, LineStats};
@@ -80,6 +81,11 @@ pub struct Stats {
     pub vhosts: Vec<NameCount>,
     /// The paths most often answered with 404 (without their query strings).
     pub not_found: Vec<NotFoundRow>,
+    /// Static files (by extension: see the README), with the most requested.
+    #[serde(rename = "static")]
+    pub statics: StaticPanel,
+    /// Everything else: the dynamic requests.
+    pub dynamic: Served,
     /// Requests from bots, crawlers and scripts.
     pub bots: Share,
     /// Slowest requests, slowest first.
@@ -99,6 +105,28 @@ pub struct DayRow {
     pub requests: u64,
     /// Distinct (client, user agent) pairs, estimated.
     pub visitors: u64,
+    /// Response bytes.
+    pub bytes: u64,
+}
+
+/// Static files served.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaticPanel {
+    /// Requests for static files.
+    pub requests: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// The most requested static paths (without query strings).
+    pub top: Vec<StaticRow>,
+}
+
+/// One static path.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaticRow {
+    /// The path.
+    pub path: String,
+    /// Requests.
+    pub requests: u64,
     /// Response bytes.
     pub bytes: u64,
 }
@@ -532,11 +560,32 @@ impl Stats {
                     bytes: d.bytes,
                 })
                 .collect(),
+            statics: StaticPanel {
+                requests: agg.statics.requests,
+                bytes: agg.statics.bytes,
+                top: agg
+                    .static_paths
+                    .top()
+                    .rows
+                    .into_iter()
+                    .take(crate::aggregate::PATHS_SHOWN)
+                    .map(|(path, s)| StaticRow {
+                        path: path.to_owned(),
+                        requests: s.requests,
+                        bytes: s.bytes,
+                    })
+                    .collect(),
+            },
+            dynamic: Served {
+                requests: t.requests.saturating_sub(agg.statics.requests),
+                bytes: t.bytes.saturating_sub(agg.statics.bytes),
+            },
             not_found: agg
                 .not_found
                 .top()
                 .rows
                 .into_iter()
+                .take(crate::aggregate::PATHS_SHOWN)
                 .map(|(path, m)| NotFoundRow {
                     path: path.to_owned(),
                     requests: m.requests,

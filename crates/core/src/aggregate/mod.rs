@@ -61,11 +61,19 @@ impl Default for Limits {
     }
 }
 
-/// 404 paths shown; eight times as many are counted by name.
-pub const NOT_FOUND_SHOWN: usize = 50;
+/// 404 and static paths shown.
+pub const PATHS_SHOWN: usize = 50;
+/// 404 and static paths kept apart (eight times as many are counted by name, so the rows
+/// shown do not depend on how the input was split between threads while the distinct paths
+/// fit).
+const PATHS_KEPT: usize = 1000;
 
 fn not_found_paths() -> Capped<panels::Missing> {
-    Capped::new(NOT_FOUND_SHOWN)
+    Capped::new(PATHS_KEPT)
+}
+
+fn static_paths() -> Capped<panels::Served> {
+    Capped::new(PATHS_KEPT)
 }
 
 /// Unique visitors: HyperLogLog over (client, user agent), as GoAccess counts them.
@@ -101,6 +109,12 @@ pub struct Aggregate {
     /// Traffic per UTC day (absent from states saved before it existed).
     #[serde(default)]
     pub days: panels::Days,
+    /// Static files served, all of them (absent from states saved before it existed).
+    #[serde(default)]
+    pub statics: panels::Served,
+    /// Static files served, per path.
+    #[serde(default = "static_paths")]
+    pub static_paths: Capped<panels::Served>,
     /// Paths that answered 404 (absent from states saved before it existed).
     #[serde(default = "not_found_paths")]
     pub not_found: Capped<panels::Missing>,
@@ -175,6 +189,8 @@ impl Aggregate {
             vhosts: Capped::new(limits.max_vhosts),
             days: panels::Days::default(),
             not_found: not_found_paths(),
+            statics: panels::Served::default(),
+            static_paths: static_paths(),
             clients: Clients::new(limits.max_clients),
             visitors: Visitors::new(),
             bots: 0,
@@ -260,6 +276,11 @@ impl Aggregate {
         let visitor = crate::hash::visitor(req.client.as_bytes(), agent);
         self.visitors.insert_hash(visitor);
         self.days.add(req.ts_ms, bytes, visitor);
+        if self.routing.statics.matches(&req.path) {
+            self.statics.add(bytes);
+            let bare = req.path.split_once('?').map_or(&*req.path, |(p, _)| p);
+            self.static_paths.entry(bare).add(bytes);
+        }
         if status == 404 {
             let bare = req.path.split_once('?').map_or(&*req.path, |(p, _)| p);
             let m = self.not_found.entry(bare);
@@ -392,6 +413,8 @@ impl Aggregate {
         self.vhosts.merge(&o.vhosts);
         self.days.merge(&o.days);
         self.not_found.merge(&o.not_found);
+        capped::Merge::merge(&mut self.statics, &o.statics);
+        self.static_paths.merge(&o.static_paths);
         self.clients.merge(&o.clients);
         self.visitors.merge(&o.visitors);
         self.bots += o.bots;

@@ -60,6 +60,36 @@ impl Weight for Missing {
     }
 }
 
+/// Requests and bytes served (static files, one static path).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Served {
+    /// Requests.
+    pub requests: u64,
+    /// Response bytes.
+    pub bytes: u64,
+}
+
+impl Served {
+    /// Counts one response of `bytes`.
+    pub fn add(&mut self, bytes: u64) {
+        self.requests += 1;
+        self.bytes = self.bytes.saturating_add(bytes);
+    }
+}
+
+impl Merge for Served {
+    fn merge(&mut self, o: &Self) {
+        self.requests += o.requests;
+        self.bytes = self.bytes.saturating_add(o.bytes);
+    }
+}
+
+impl Weight for Served {
+    fn weight(&self) -> u64 {
+        self.requests
+    }
+}
+
 /// One UTC day's traffic.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Day {

@@ -121,6 +121,9 @@ pub(super) fn text(t: Text) -> &'static str {
         Text::NotFound => "Not found (404)",
         Text::Day => "Day",
         Text::Clients => "Clients",
+        Text::StaticFiles => "Static files",
+        Text::AllStatic => "(all static files)",
+        Text::AllDynamic => "(dynamic requests)",
         Text::AdviceBotSurge => {
             "Look first at which crawlers they are; check robots.txt, crawl budgets and rate limits for automated clients."
         }

@@ -115,6 +115,9 @@ pub(super) fn text(t: Text) -> &'static str {
         Text::NotFound => "찾을 수 없음 (404)",
         Text::Day => "날짜",
         Text::Clients => "클라이언트 수",
+        Text::StaticFiles => "정적 파일",
+        Text::AllStatic => "(정적 파일 전체)",
+        Text::AllDynamic => "(동적 요청)",
         Text::AdviceBotSurge => {
             "먼저 어떤 크롤러인지 확인하고 robots.txt, 크롤링 허용량, 자동화 클라이언트 요청 제한을 점검하세요."
         }

@@ -89,6 +89,9 @@ pub enum Text {
     NotFound,
     Day,
     Clients,
+    StaticFiles,
+    AllStatic,
+    AllDynamic,
 }
 
 impl Text {

@@ -63,6 +63,22 @@ pub fn tables(o: &mut String, s: &Stats, lang: Lang) {
         let head = [Text::Path, Text::Requests, Text::Clients];
         table(o, &head.map(|t| t.get(lang)), rows.collect());
     }
+    if s.statics.requests > 0 {
+        section(o, &format!("[{}]", Text::StaticFiles.get(lang)));
+        let rows = s
+            .statics
+            .top
+            .iter()
+            .take(ROWS)
+            .map(|r| vec![cut(&r.path), r.requests.to_string(), bytes(r.bytes)]);
+        let all = [
+            (Text::AllStatic, &s.statics.requests, s.statics.bytes),
+            (Text::AllDynamic, &s.dynamic.requests, s.dynamic.bytes),
+        ];
+        let totals = all.map(|(t, n, b)| vec![t.get(lang).to_owned(), n.to_string(), bytes(b)]);
+        let head = [Text::Path, Text::Requests, Text::Bytes];
+        table(o, &head.map(|t| t.get(lang)), rows.chain(totals).collect());
+    }
     if !s.clients.is_empty() {
         section(o, &format!("[{}]", Text::TopClients.get(lang)));
         let rows = s.clients.iter().take(ROWS).map(|c| {

@@ -2,7 +2,7 @@
 
 pub mod options;
 
-pub use options::{KeepQuery, RouteMode, RouteOptions, Rule};
+pub use options::{KeepQuery, RouteMode, RouteOptions, Rule, StaticFiles};
 
 /// Longest route kept; longer paths are cut so one request cannot make a huge key.
 pub const MAX_ROUTE_LEN: usize = 200;

@@ -154,6 +154,45 @@ pub struct RouteOptions {
     pub keep_query: KeepQuery,
     /// User groupings, tried in order before anything else.
     pub rules: Vec<Rule>,
+    /// Which paths are static files.
+    pub statics: StaticFiles,
+}
+
+/// File extensions that make a path a static file, unless told otherwise.
+pub const STATIC_EXTENSIONS: &[&str] = &[
+    "css", "js", "mjs", "map", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "bmp",
+    "woff", "woff2", "ttf", "otf", "eot", "mp4", "webm", "mp3", "ogg", "wav", "pdf", "txt", "xml",
+    "json", "zip", "gz", "tgz", "tar", "jar", "war", "deb", "rpm", "exe", "dmg", "iso",
+];
+
+/// The rule that tells static files from the dynamic rest: the extension of the path's last
+/// segment (query string aside), compared without case, is in the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticFiles(Vec<String>);
+
+impl Default for StaticFiles {
+    fn default() -> Self {
+        StaticFiles::new(STATIC_EXTENSIONS.iter().copied())
+    }
+}
+
+impl StaticFiles {
+    /// Static files are those with one of `extensions` (without the dot).
+    pub fn new<'a>(extensions: impl IntoIterator<Item = &'a str>) -> Self {
+        let list = extensions
+            .into_iter()
+            .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
+            .filter(|e| !e.is_empty());
+        StaticFiles(list.collect())
+    }
+
+    /// Whether `path` is a static file.
+    pub fn matches(&self, path: &str) -> bool {
+        let bare = path.split(['?', '#']).next().unwrap_or(path);
+        let last = bare.rsplit('/').next().unwrap_or(bare);
+        last.rsplit_once('.')
+            .is_some_and(|(_, ext)| self.0.iter().any(|e| e.eq_ignore_ascii_case(ext)))
+    }
 }
 
 impl RouteOptions {
@@ -363,5 +402,27 @@ mod tests {
         ] {
             assert_eq!(route(&d, p), super::super::normalize(p), "{p:?}");
         }
+    }
+
+    #[test]
+    fn static_files_by_extension() {
+        let d = StaticFiles::default();
+        for p in [
+            "/style2.css",
+            "/img/a.PNG?v=3",
+            "/files/x-1.1.0-monolithic.jar",
+        ] {
+            assert!(d.matches(p), "{p}");
+        }
+        for p in [
+            "/",
+            "/blog/2015/post.html",
+            "/api/v1.2/users",
+            "/.env",
+            "/css/",
+        ] {
+            assert!(!d.matches(p), "{p}");
+        }
+        assert!(StaticFiles::new([".HTML"]).matches("/a/b.html"));
     }
 }
