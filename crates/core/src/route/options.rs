@@ -168,7 +168,7 @@ pub const STATIC_EXTENSIONS: &[&str] = &[
 /// The rule that tells static files from the dynamic rest: the extension of the path's last
 /// segment (query string aside), compared without case, is in the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaticFiles(Vec<String>);
+pub struct StaticFiles(Vec<u64>);
 
 impl Default for StaticFiles {
     fn default() -> Self {
@@ -176,22 +176,42 @@ impl Default for StaticFiles {
     }
 }
 
+/// Extensions longer than this are never static.
+const MAX_EXT: usize = 8;
+
+/// `ext` lowercased and packed into a number (it is asked for on every request).
+fn packed(ext: &[u8]) -> Option<u64> {
+    if ext.is_empty() || ext.len() > MAX_EXT {
+        return None;
+    }
+    let mut b = [0u8; MAX_EXT];
+    for (d, s) in b.iter_mut().zip(ext) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(u64::from_le_bytes(b))
+}
+
 impl StaticFiles {
     /// Static files are those with one of `extensions` (without the dot).
     pub fn new<'a>(extensions: impl IntoIterator<Item = &'a str>) -> Self {
-        let list = extensions
+        let mut list: Vec<u64> = extensions
             .into_iter()
-            .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
-            .filter(|e| !e.is_empty());
-        StaticFiles(list.collect())
+            .filter_map(|e| packed(e.trim().trim_start_matches('.').as_bytes()))
+            .collect();
+        list.sort_unstable();
+        list.dedup();
+        StaticFiles(list)
     }
 
     /// Whether `path` is a static file.
     pub fn matches(&self, path: &str) -> bool {
-        let bare = path.split(['?', '#']).next().unwrap_or(path);
-        let last = bare.rsplit('/').next().unwrap_or(bare);
-        last.rsplit_once('.')
-            .is_some_and(|(_, ext)| self.0.iter().any(|e| e.eq_ignore_ascii_case(ext)))
+        let p = path.as_bytes();
+        let bare = memchr::memchr2(b'?', b'#', p).map_or(p, |i| &p[..i]);
+        let Some(dot) = memchr::memrchr(b'.', bare) else {
+            return false;
+        };
+        let ext = &bare[dot + 1..];
+        !ext.contains(&b'/') && packed(ext).is_some_and(|k| self.0.binary_search(&k).is_ok())
     }
 }
 
