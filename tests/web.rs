@@ -164,6 +164,11 @@ async fn timeseries_ranges_and_steps() {
     );
     let (status, _, _) = get(&st, "/api/timeseries?range=forever").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Regression: a step finer than the buckets kept for the range was changed in silence.
+    let (_, headers, _) = get(&st, "/api/timeseries?range=30d&step=1m").await;
+    assert_eq!(headers["x-tailpulse-step-ms"], "3600000");
+    let (_, headers, _) = get(&st, "/api/timeseries?range=1h&step=5m").await;
+    assert_eq!(headers["x-tailpulse-step-ms"], "300000");
 }
 
 #[tokio::test]

@@ -509,7 +509,7 @@ fn rebucket(
 pub async fn timeseries(
     State(st): State<AppState>,
     Params(q): Params<Range>,
-) -> Result<Json<Vec<TimeRow>>, ApiError> {
+) -> Result<Response, ApiError> {
     let s = latest(&st);
     let scoped = ViewParams {
         route: q.route.clone(),
@@ -537,8 +537,11 @@ pub async fn timeseries(
     } else {
         3_600_000
     };
+    // Buckets are built from minutes up to a day back and from hours beyond: a finer step
+    // than those is raised to them, and the step used is said in `x-tailpulse-step-ms`.
+    let finest = if use_minutes { 60_000 } else { 3_600_000 };
     let step = match q.step.as_deref() {
-        Some(st) => duration_ms(st)?.max(60_000),
+        Some(st) => duration_ms(st)?.max(finest),
         None => default_step,
     };
     let rows = if use_minutes {
@@ -552,7 +555,7 @@ pub async fn timeseries(
     {
         fill_from_history(h, &mut out, step).await?;
     }
-    Ok(Json(out))
+    Ok(([("x-tailpulse-step-ms", step.to_string())], Json(out)).into_response())
 }
 
 /// Percentiles for the buckets older than the live per-minute window, from the stored
