@@ -74,12 +74,6 @@ fn a_truncated_gzip_counts_what_it_holds_and_says_so() {
     let mut prefix = Vec::new();
     let failed = flate2::read::GzDecoder::new(cut).read_to_end(&mut prefix);
     assert!(failed.is_err(), "the cut stream is incomplete");
-    let mut buf = [0u8; 4096];
-    let mut dec = flate2::read::GzDecoder::new(cut);
-    prefix.clear();
-    while let Ok(n @ 1..) = dec.read(&mut buf) {
-        prefix.extend_from_slice(&buf[..n]);
-    }
     let whole_lines = prefix.iter().filter(|&&b| b == b'\n').count() as u64;
     assert!(whole_lines > 100 && whole_lines < 3000, "{whole_lines}");
 

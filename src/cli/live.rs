@@ -252,7 +252,6 @@ pub fn run(a: RunArgs, level: &str, color: crate::logging::Color) -> Result<()> 
     } else {
         a.files.clone()
     };
-    crate::live::sources::check_inputs(&inputs).map_err(anyhow::Error::msg)?;
     let mut config = match &a.config {
         Some(p) => crate::config::Config::load(p)?,
         None => crate::config::Config::default(),

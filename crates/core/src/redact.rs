@@ -14,7 +14,7 @@ pub fn redacted(s: &Stats) -> Stats {
     let mut names = Pseudonyms::default();
     let mut out = s.clone();
     for r in &mut out.routes {
-        r.route = bare(&r.route).to_owned();
+        r.route = crate::route::without_query(&r.route).to_owned();
     }
     for c in &mut out.clients {
         c.client = names.of(&c.client);
@@ -25,11 +25,6 @@ pub fn redacted(s: &Stats) -> Stats {
         }
     }
     out
-}
-
-/// A path without its query string.
-fn bare(path: &str) -> &str {
-    path.split_once('?').map_or(path, |(p, _)| p)
 }
 
 #[derive(Default)]
@@ -47,7 +42,7 @@ impl Pseudonyms {
 
 fn redact_row(r: &mut SampleRow, names: &mut Pseudonyms) {
     r.client = names.of(&r.client);
-    r.path = bare(&r.path).to_owned();
+    r.path = crate::route::without_query(&r.path).to_owned();
     let ms = r
         .response_ms
         .map_or(String::new(), |m| format!(" {m:.3}ms"));

@@ -120,6 +120,29 @@ pub struct StaticPanel {
     pub top: Vec<StaticRow>,
 }
 
+impl StaticPanel {
+    /// The static files of `agg`: every path counted (the rows kept and their `(other)`).
+    fn of(agg: &Aggregate) -> StaticPanel {
+        let top = agg.static_paths.top();
+        let mut all = top.other.unwrap_or_default();
+        for (_, s) in &top.rows {
+            crate::aggregate::capped::Merge::merge(&mut all, *s);
+        }
+        let rows = top.rows.iter().take(crate::aggregate::PATHS_SHOWN);
+        StaticPanel {
+            requests: all.requests,
+            bytes: all.bytes,
+            top: rows
+                .map(|(path, s)| StaticRow {
+                    path: (*path).to_owned(),
+                    requests: s.requests,
+                    bytes: s.bytes,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// One static path.
 #[derive(Debug, Clone, Serialize)]
 pub struct StaticRow {
@@ -496,6 +519,7 @@ impl Stats {
                 .cmp(&a.requests)
                 .then_with(|| a.name.cmp(&b.name))
         });
+        let statics = StaticPanel::of(agg);
         Stats {
             schema: SCHEMA_VERSION,
             lines: agg.lines,
@@ -560,26 +584,11 @@ impl Stats {
                     bytes: d.bytes,
                 })
                 .collect(),
-            statics: StaticPanel {
-                requests: agg.statics.requests,
-                bytes: agg.statics.bytes,
-                top: agg
-                    .static_paths
-                    .top()
-                    .rows
-                    .into_iter()
-                    .take(crate::aggregate::PATHS_SHOWN)
-                    .map(|(path, s)| StaticRow {
-                        path: path.to_owned(),
-                        requests: s.requests,
-                        bytes: s.bytes,
-                    })
-                    .collect(),
-            },
             dynamic: Served {
-                requests: t.requests.saturating_sub(agg.statics.requests),
-                bytes: t.bytes.saturating_sub(agg.statics.bytes),
+                requests: t.requests.saturating_sub(statics.requests),
+                bytes: t.bytes.saturating_sub(statics.bytes),
             },
+            statics,
             not_found: agg
                 .not_found
                 .top()

@@ -109,10 +109,7 @@ pub struct Aggregate {
     /// Traffic per UTC day (absent from states saved before it existed).
     #[serde(default)]
     pub days: panels::Days,
-    /// Static files served, all of them (absent from states saved before it existed).
-    #[serde(default)]
-    pub statics: panels::Served,
-    /// Static files served, per path.
+    /// Static files served, per path (absent from states saved before it existed).
     #[serde(default = "static_paths")]
     pub static_paths: Capped<panels::Served>,
     /// Paths that answered 404 (absent from states saved before it existed).
@@ -189,7 +186,6 @@ impl Aggregate {
             vhosts: Capped::new(limits.max_vhosts),
             days: panels::Days::default(),
             not_found: not_found_paths(),
-            statics: panels::Served::default(),
             static_paths: static_paths(),
             clients: Clients::new(limits.max_clients),
             visitors: Visitors::new(),
@@ -276,13 +272,11 @@ impl Aggregate {
         let visitor = crate::hash::visitor(req.client.as_bytes(), agent);
         self.visitors.insert_hash(visitor);
         self.days.add(req.ts_ms, bytes, visitor);
-        if self.routing.statics.matches(&req.path) {
-            self.statics.add(bytes);
-            let bare = req.path.split_once('?').map_or(&*req.path, |(p, _)| p);
+        let bare = crate::route::without_query(&req.path);
+        if self.routing.statics.matches(bare) {
             self.static_paths.entry(bare).add(bytes);
         }
         if status == 404 {
-            let bare = req.path.split_once('?').map_or(&*req.path, |(p, _)| p);
             let m = self.not_found.entry(bare);
             m.requests += 1;
             let client = crate::hash::stable(crate::hash::Purpose::Client, req.client.as_bytes());
@@ -413,7 +407,6 @@ impl Aggregate {
         self.vhosts.merge(&o.vhosts);
         self.days.merge(&o.days);
         self.not_found.merge(&o.not_found);
-        capped::Merge::merge(&mut self.statics, &o.statics);
         self.static_paths.merge(&o.static_paths);
         self.clients.merge(&o.clients);
         self.visitors.merge(&o.visitors);

@@ -60,7 +60,7 @@ impl Record {
 
 /// A stable 32-bit hash of `path` without its query string.
 pub fn path_hash(path: &str) -> u32 {
-    let bare = path.split_once('?').map_or(path, |(p, _)| p);
+    let bare = crate::route::without_query(path);
     crate::hash::stable(crate::hash::Purpose::Path, bare.as_bytes()) as u32
 }
 

@@ -64,6 +64,11 @@ pub(crate) fn query_start(path: &str) -> usize {
     crate::cursor::find_either(path.as_bytes(), b'?', b'#').unwrap_or(path.len())
 }
 
+/// `path` without its query string or fragment.
+pub fn without_query(path: &str) -> &str {
+    &path[..query_start(path)]
+}
+
 /// [`normalize_into`] of a path without query or fragment.
 pub(crate) fn normalize_path_into(path: &str, out: &mut String) {
     out.clear();

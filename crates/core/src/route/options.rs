@@ -205,8 +205,7 @@ impl StaticFiles {
 
     /// Whether `path` is a static file.
     pub fn matches(&self, path: &str) -> bool {
-        let p = path.as_bytes();
-        let bare = memchr::memchr2(b'?', b'#', p).map_or(p, |i| &p[..i]);
+        let bare = super::without_query(path).as_bytes();
         let Some(dot) = memchr::memrchr(b'.', bare) else {
             return false;
         };
