@@ -163,6 +163,7 @@ pub(super) fn analyze(a: AnalyzeArgs) -> Result<()> {
                 let found = s.spawn(|| {
                     frames
                         .map(|f| {
+                            let f = f.finish();
                             crate::detect::find_all(f, crate::detect::DetectorConfig::default())
                         })
                         .unwrap_or_default()

@@ -44,14 +44,13 @@ pub struct RouteMinute {
 }
 
 impl RouteMinute {
-    /// Adds one request with `status` and response time `lat` (µs, and its log), automated
-    /// when `bot`.
-    pub fn add(&mut self, status: u16, lat: Option<(u64, f64)>, bot: bool, sketches: bool) {
+    /// Adds one request with `status` and response time `us` (µs), automated when `bot`.
+    pub fn add(&mut self, status: u16, us: Option<u64>, bot: bool, sketches: bool) {
         self.requests += 1;
         self.bots += u64::from(bot);
-        if let Some((us, l)) = lat {
+        if let Some(us) = us {
             if !bot {
-                self.stats.record(us, l);
+                self.stats.record_us(us);
             }
             if sketches {
                 self.latency.get_or_insert_default().record_us(us);
@@ -163,9 +162,8 @@ impl Frame {
 
     /// Adds one request (see [`Frames::add`]).
     fn add(&mut self, s: &Seen<'_>, sketches: bool, who: impl FnOnce() -> (u64, u32)) {
-        let lat = s.us.map(|us| (us, super::logstats::ln_ms(us)));
         let mut one = RouteMinute::default();
-        one.add(s.status, lat, s.bot, sketches);
+        one.add(s.status, s.us, s.bot, sketches);
         self.absorb(s.route, &one);
         if (400..500).contains(&s.status) {
             self.add_client(s.status, who);
@@ -222,6 +220,11 @@ impl Frame {
 pub struct FrameBuilder {
     done: Frames,
     hot: Option<Frame>,
+    /// The most routes a frame held so far: a new frame's map is made that large at once.
+    routes_hint: usize,
+    /// Frames built apart and merged in, added up only by [`FrameBuilder::finish`] (which
+    /// `analyze` runs beside the counting of the other numbers).
+    parts: Vec<Frames>,
 }
 
 impl FrameBuilder {
@@ -252,21 +255,25 @@ impl FrameBuilder {
                 floor(ts_ms)
             }
         };
-        let lat = us.map(|us| (us, super::logstats::ln_ms(us)));
         current
             .get_or_insert_with(|| (t, RouteMinute::default()))
             .1
-            .add(status, lat, bot, false);
+            .add(status, us, bot, false);
     }
 
     /// Hands `route`'s minute being filled (see [`FrameBuilder::add_route`]) to the frames.
     pub fn flush_route(&mut self, current: &mut Option<(i64, RouteMinute)>, route: &str) {
         if let Some((t, rm)) = current.take() {
+            let hint = self.routes_hint;
             let f = match &mut self.hot {
                 Some(f) if f.t_ms == t => f,
-                _ => self.done.open.entry(t).or_insert_with(|| Frame::empty(t)),
+                _ => self.done.open.entry(t).or_insert_with(|| Frame {
+                    routes: Map::with_capacity_and_hasher(hint, Default::default()),
+                    ..Frame::empty(t)
+                }),
             };
             f.absorb(route, &rm);
+            self.routes_hint = self.routes_hint.max(f.routes.len());
         }
     }
 
@@ -281,20 +288,30 @@ impl FrameBuilder {
         self.hot.as_mut().expect("set above")
     }
 
-    /// Adds the frames of `o`, built apart from other lines.
+    /// Adds the frames of `o`, built apart from other lines (added up by
+    /// [`FrameBuilder::finish`]).
     pub fn merge(&mut self, mut o: FrameBuilder) {
-        if let Some(f) = o.hot.take() {
-            o.done.put(f);
-        }
-        self.done.merge(o.done);
+        let mut parts = std::mem::take(&mut o.parts);
+        parts.push(o.finish_own());
+        self.parts.append(&mut parts);
     }
 
-    /// The frames built.
-    pub fn finish(mut self) -> Frames {
+    /// The frames built here, without those merged in.
+    fn finish_own(mut self) -> Frames {
         if let Some(f) = self.hot.take() {
             self.done.put(f);
         }
         self.done
+    }
+
+    /// The frames built, those merged in included.
+    pub fn finish(mut self) -> Frames {
+        let parts = std::mem::take(&mut self.parts);
+        let mut done = self.finish_own();
+        for p in parts {
+            done.merge(p);
+        }
+        done
     }
 }
 

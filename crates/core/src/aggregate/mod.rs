@@ -219,10 +219,11 @@ impl Aggregate {
         self
     }
 
-    /// The per-minute frames kept (see [`Aggregate::with_detection`]), taken out.
-    pub fn take_frames(&mut self) -> Option<frame::Frames> {
+    /// The per-minute frames kept (see [`Aggregate::with_detection`]), taken out; their
+    /// [`frame::FrameBuilder::finish`] adds up those of merged aggregates.
+    pub fn take_frames(&mut self) -> Option<frame::FrameBuilder> {
         self.flush_route_minutes();
-        self.frames.take().map(|f| f.finish())
+        self.frames.take().map(|f| *f)
     }
 
     /// Hands every route's minute being filled to the frames.

@@ -15,8 +15,13 @@ impl Detector {
         let mut out = Vec::new();
         let prev = self.prev.as_ref().map(|p| &p.clients);
         for (client, c) in &f.clients {
+            let p = prev.and_then(|p| p.get(client));
+            // Most failing clients are far from a scanner's count: no copy of their paths.
+            if c.not_found + p.map_or(0, |p| p.not_found) < SCANNER_NOT_FOUND {
+                continue;
+            }
             let mut both = c.clone();
-            if let Some(p) = prev.and_then(|p| p.get(client)) {
+            if let Some(p) = p {
                 both.merge(p);
             }
             if let Some(hit) = scanner_hit(*client, &both, f.t_ms) {
@@ -150,8 +155,14 @@ pub(super) fn cell(n: u64, e5: u64, lat: super::stats::LogStats) -> Cell {
 }
 
 /// A client with many 404s over many distinct paths in two minutes.
+/// 404 responses to one client in two minutes that make it a scanner (with
+/// [`SCANNER_PATHS`] distinct paths).
+const SCANNER_NOT_FOUND: u64 = 60;
+/// See [`SCANNER_NOT_FOUND`].
+const SCANNER_PATHS: usize = 10;
+
 fn scanner_hit(client: u64, c: &ClientMinute, t_ms: i64) -> Option<Hit> {
-    (c.not_found >= 60 && c.routes.len() >= 10).then(|| Hit {
+    (c.not_found >= SCANNER_NOT_FOUND && c.routes.len() >= SCANNER_PATHS).then(|| Hit {
         kind: AnomalyKind::Scanner,
         severity: Severity::Warning,
         route: String::new(),

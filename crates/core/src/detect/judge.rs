@@ -243,7 +243,12 @@ pub(super) fn judge(
     } else {
         Vec::new()
     };
-    let recent = h.recent(ONGOING_MINUTES);
+    // Whether an open incident goes on: summed only when one is open.
+    let recent = if ongoing.errors.is_some() || ongoing.ln_latency.is_some() {
+        h.recent(ONGOING_MINUTES)
+    } else {
+        Window::default()
+    };
     let start = |onset: usize| t_ms - onset as i64 * MINUTE_MS;
     let err = match ongoing.errors {
         Some(at) => {

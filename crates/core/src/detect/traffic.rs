@@ -83,13 +83,15 @@ impl Traffic {
         if v.len() < WARMUP {
             return None;
         }
-        v.sort_unstable();
         let mean = v.iter().sum::<u64>() as f64 / v.len() as f64;
+        let mid = v.len() / 2;
+        let (below, median, above) = v.select_nth_unstable(mid);
+        let median = *median;
         Some(Usual {
             mean,
-            median: v[v.len() / 2] as f64,
-            hi: v[v.len() - 1] as f64,
-            lo: v[0] as f64,
+            median: median as f64,
+            hi: above.iter().copied().max().unwrap_or(median) as f64,
+            lo: below.iter().copied().min().unwrap_or(median) as f64,
         })
     }
 
