@@ -1,6 +1,7 @@
-//! The configuration file (`--config tailpulse.toml`): alert rules and where alerts go, the
-//! LLM endpoint, and prompt redaction. Everything is optional; an unknown key is an error, so
-//! a typo does not silently switch an alert off.
+//! The configuration file (`--config tailpulse.toml`): every command-line option (tables
+//! `[run]`, `[analyze]`, `[generate]`, keys named as the long flags), alert rules and where
+//! alerts go, the LLM endpoint, and prompt redaction. Everything is optional; an unknown key
+//! is an error, so a typo does not silently switch an alert off.
 
 use crate::alert::RuleConfig;
 use crate::delivery::{EmailConfig, Retry, WebhookConfig};
@@ -24,6 +25,43 @@ pub struct Config {
     /// `[routes]`.
     #[serde(default)]
     pub routes: Routes,
+    /// `[run]`: options of `tailpulse run` (and of the demo), as on its command line.
+    #[serde(default)]
+    pub run: toml::Table,
+    /// `[analyze]`: options of `tailpulse analyze`.
+    #[serde(default)]
+    pub analyze: toml::Table,
+    /// `[generate]`: options of `tailpulse generate`.
+    #[serde(default)]
+    pub generate: toml::Table,
+    /// `log-level`, for every command.
+    #[serde(rename = "log-level")]
+    pub log_level: Option<String>,
+    /// `color`, for every command.
+    pub color: Option<String>,
+}
+
+impl Config {
+    /// The options the file sets for the command `name` (empty for other commands).
+    pub fn section(&self, name: &str) -> &toml::Table {
+        static EMPTY: std::sync::LazyLock<toml::Table> = std::sync::LazyLock::new(Default::default);
+        match name {
+            "run" => &self.run,
+            "analyze" => &self.analyze,
+            "generate" => &self.generate,
+            _ => &EMPTY,
+        }
+    }
+
+    /// The options of every command that the file sets: (argument id, (key, value)).
+    pub fn globals(&self) -> impl Iterator<Item = (&'static str, (&'static str, &str))> {
+        [
+            ("log_level", "log-level", &self.log_level),
+            ("color", "color", &self.color),
+        ]
+        .into_iter()
+        .filter_map(|(id, key, v)| v.as_deref().map(|v| (id, (key, v))))
+    }
 }
 
 /// `[routes]`: how paths become routes (the flags `--routes`, `--keep-query` and

@@ -1,10 +1,8 @@
 //! The `tailpulse` binary: parses arguments and hands over to the library.
 
-use clap::Parser;
-
 fn main() {
-    let cli = tailpulse::cli::Cli::parse();
-    if let Err(e) = tailpulse::cli::run(cli) {
+    let parsed = tailpulse::cli::settings::parse(std::env::args_os().collect());
+    if let Err(e) = parsed.and_then(tailpulse::cli::run) {
         eprintln!("Error: {e:#}");
         std::process::exit(1);
     }

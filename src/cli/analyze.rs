@@ -126,12 +126,17 @@ fn nothing_parsed(agg: &crate::aggregate::Aggregate) -> Result<()> {
     anyhow::bail!(msg)
 }
 
-pub(super) fn analyze(a: AnalyzeArgs) -> Result<()> {
+/// `tailpulse analyze`; `config` is the configuration file, whose `[routes]` apply.
+pub(super) fn analyze(a: AnalyzeArgs, config: Option<&std::path::Path>) -> Result<()> {
     // clap's `requires` is not enforced beside a positional list: said here, not ignored.
     anyhow::ensure!(
         a.db.is_some() || (a.since.is_none() && a.until.is_none()),
         "--since and --until choose a range of the history in --db; they do not filter log files"
     );
+    let routes = match config {
+        Some(p) => crate::config::Config::load(p)?.routes,
+        None => Default::default(),
+    };
     let defaults = BatchOptions::default();
     let opts = BatchOptions {
         format: a.format.options(),
@@ -144,11 +149,7 @@ pub(super) fn analyze(a: AnalyzeArgs) -> Result<()> {
         detect: !a.no_detect,
         not_after_ms: crate::clock::now_ms()
             .saturating_add(a.max_skew.as_millis().min(i64::MAX as u128 / 2) as i64),
-        routes: std::sync::Arc::new(
-            a.route
-                .options(&Default::default())
-                .map_err(anyhow::Error::msg)?,
-        ),
+        routes: std::sync::Arc::new(a.route.options(&routes).map_err(anyhow::Error::msg)?),
         ..defaults
     };
     let summary = match &a.db {

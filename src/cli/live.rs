@@ -52,9 +52,6 @@ pub struct RunArgs {
     /// Directory for tailpulse's own logs (default: logs/ in the data directory).
     #[arg(long)]
     pub logs: Option<PathBuf>,
-    /// Configuration file (TOML): alert rules, webhooks, email, the LLM endpoint.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
     /// Replace client addresses and drop query strings in the prompts (also set by
     /// `[prompts] redact = true`).
     #[arg(long)]
@@ -241,7 +238,12 @@ impl Places {
 }
 
 /// `tailpulse run` and the demo.
-pub fn run(a: RunArgs, level: &str, color: crate::logging::Color) -> Result<()> {
+pub fn run(
+    a: RunArgs,
+    config: Option<&Path>,
+    level: &str,
+    color: crate::logging::Color,
+) -> Result<()> {
     crate::health::install_crash_only();
     let places = Places::of(&a)?;
     let _guards = crate::logging::init_files(&places.logs, level, color)
@@ -252,7 +254,7 @@ pub fn run(a: RunArgs, level: &str, color: crate::logging::Color) -> Result<()> 
     } else {
         a.files.clone()
     };
-    let mut config = match &a.config {
+    let mut config = match config {
         Some(p) => crate::config::Config::load(p)?,
         None => crate::config::Config::default(),
     };

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 mod analyze;
 mod args;
 mod choice;
+mod config_cmd;
 pub mod live;
+pub mod settings;
 
 pub use analyze::{AnalyzeArgs, Output};
 pub use args::{FormatArgs, RouteArgs};
@@ -40,6 +42,11 @@ pub struct Cli {
     /// terminal and NO_COLOR is not set), always, never. Log files never have colour.
     #[arg(long, global = true, value_enum, default_value = "auto")]
     pub color: crate::logging::Color,
+    /// Configuration file (TOML): any option of any command (`[run]`, `[analyze]`,
+    /// `[generate]`), alert rules, webhooks, email, the LLM endpoint. The command line wins
+    /// over the environment (TAILPULSE_<OPTION>), which wins over the file.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -63,6 +70,21 @@ pub enum Command {
     },
     /// Print the manual page (roff): `tailpulse man | man -l -`.
     Man,
+    /// The configuration file: a full example, or a check of one.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `tailpulse config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example with every key: `tailpulse config example > tailpulse.toml`.
+    Example,
+    /// Check a configuration file; every mistake is named with its line. Exits 1 on any.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
 }
 
 /// `tailpulse db …`.
@@ -82,23 +104,30 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Analyze(a)) => {
             crate::logging::init_stderr(cli.log_level.as_deref().unwrap_or("warn"), cli.color);
-            analyze::analyze(a)
+            analyze::analyze(a, cli.config.as_deref())
         }
-        Some(Command::Run(a)) => {
-            live::run(a, cli.log_level.as_deref().unwrap_or("info"), cli.color)
+        Some(Command::Run(a)) => live::run(
+            a,
+            cli.config.as_deref(),
+            cli.log_level.as_deref().unwrap_or("info"),
+            cli.color,
+        ),
+        Some(Command::Config(ConfigCommand::Example)) => {
+            analyze::print_out(config_cmd::example().as_bytes())
         }
+        Some(Command::Config(ConfigCommand::Check { file })) => config_cmd::check(&file),
         Some(Command::Db(DbCommand::Check { db })) => {
             crate::logging::init_stderr(cli.log_level.as_deref().unwrap_or("warn"), cli.color);
             db_check(&db)
         }
         Some(Command::Completions { shell }) => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut cmd = settings::command();
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut cmd, "tailpulse", &mut out);
             analyze::print_out(&out)
         }
         Some(Command::Man) => {
-            let cmd = <Cli as clap::CommandFactory>::command();
+            let cmd = settings::command();
             let mut out = Vec::new();
             clap_mangen::Man::new(cmd)
                 .render(&mut out)
@@ -110,6 +139,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         None => live::run(
             cli.run,
+            cli.config.as_deref(),
             cli.log_level.as_deref().unwrap_or("info"),
             cli.color,
         ),
