@@ -280,7 +280,7 @@ fn version_completions_and_manual() {
         &man[..80]
     );
     assert!(man.contains(".TH tailpulse 1"));
-    for command in ["run", "analyze", "generate", "db", "completions"] {
+    for command in ["run", "analyze", "generate", "db", "completions", "config"] {
         assert!(man.contains(command), "{command}");
     }
 }

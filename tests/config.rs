@@ -166,6 +166,7 @@ fn check_names_the_line_of_every_mistake() {
 fn the_example_has_every_option_and_checks_clean_as_printed_and_uncommented() {
     let dir = tempfile::tempdir().unwrap();
     let example = stdout(&run(&["config", "example"], &[]));
+    insta::assert_snapshot!("config_example", example);
     let cmd = tailpulse::cli::settings::command();
     for section in tailpulse::cli::settings::SECTIONS {
         let sub = cmd.find_subcommand(section).unwrap();

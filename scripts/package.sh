@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds what tailpulse ships: the crates' packages (target/package/*.crate, which build with
+# `cargo install` and no Node.js) and a Debian package (target/debian/tailpulse_*.deb, with the
+# systemd unit, the default configuration, the man page and the shell completions).
+#
+# usage: scripts/package.sh      (needs npm for Chart.js, and cargo-deb: cargo install cargo-deb)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ -f node_modules/chart.js/dist/chart.umd.min.js ] || npm ci --no-audit --no-fund --ignore-scripts
+mkdir -p assets target/assets
+cp node_modules/chart.js/dist/chart.umd.min.js assets/
+git rev-parse --short=12 HEAD > assets/revision
+
+cargo build --release --locked
+bin=target/release/tailpulse
+"$bin" man | gzip -9n > target/assets/tailpulse.1.gz
+"$bin" completions bash > target/assets/tailpulse.bash
+"$bin" completions zsh > target/assets/_tailpulse
+"$bin" completions fish > target/assets/tailpulse.fish
+
+cargo deb --no-build --locked
+# assets/ is not in git (Chart.js comes from npm), so the tree counts as dirty.
+cargo package --workspace --locked --allow-dirty --no-verify
+ls -l target/debian/*.deb target/package/*.crate
