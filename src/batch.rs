@@ -7,7 +7,7 @@ use crate::input::{BLOCK_SIZE, Block, Blocks, ChunkBuf, FileChunks, Input, Input
 use std::fs::File;
 use std::io::Read;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::sync_channel;
 
 /// Why a batch analysis failed.
@@ -40,6 +40,37 @@ pub struct BatchOptions {
     pub routes: std::sync::Arc<crate::route::RouteOptions>,
     /// Also keep per-minute frames for anomaly detection (see [`Aggregate::take_frames`]).
     pub detect: bool,
+    /// Where the work done so far is counted, for a progress display.
+    pub progress: Option<std::sync::Arc<Progress>>,
+}
+
+/// The work done so far on the input being read, for a progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// The input being read and its length, when known (a file's; not a pipe's, nor the
+    /// uncompressed length of a `.gz`).
+    pub input: Mutex<Option<(String, Option<u64>)>>,
+    /// Bytes of that input read so far (of the file, or of the uncompressed stream).
+    pub bytes: AtomicU64,
+    /// Lines of that input read so far.
+    pub lines: AtomicU64,
+}
+
+impl Progress {
+    /// Starts counting the input `name`, of `len` bytes when known.
+    fn start(&self, name: &str, len: Option<u64>) {
+        if let Ok(mut input) = self.input.lock() {
+            *input = Some((name.to_owned(), len));
+        }
+        self.bytes.store(0, Ordering::Relaxed);
+        self.lines.store(0, Ordering::Relaxed);
+    }
+
+    /// Counts `bytes` bytes holding `lines` lines, read.
+    fn add(&self, bytes: usize, lines: u64) {
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.lines.fetch_add(lines, Ordering::Relaxed);
+    }
 }
 
 impl Default for BatchOptions {
@@ -53,6 +84,7 @@ impl Default for BatchOptions {
             not_after_ms: i64::MAX,
             routes: Default::default(),
             detect: false,
+            progress: None,
         }
     }
 }
@@ -72,8 +104,18 @@ pub fn aggregate_inputs(inputs: &[String], opts: &BatchOptions) -> Result<Aggreg
     for input in inputs {
         let name = source_name(input);
         let agg = match open(input)? {
-            Input::File(file, len) => aggregate_file(&name, &file, len, opts)?,
-            Input::Stream(reader) => aggregate_reader(&name, reader, opts)?,
+            Input::File(file, len) => {
+                if let Some(p) = &opts.progress {
+                    p.start(&name, Some(len));
+                }
+                aggregate_file(&name, &file, len, opts)?
+            }
+            Input::Stream(reader) => {
+                if let Some(p) = &opts.progress {
+                    p.start(&name, None);
+                }
+                aggregate_reader(&name, reader, opts)?
+            }
         };
         log_rejections(&agg);
         total = Some(merged(total, agg));
@@ -183,7 +225,7 @@ pub fn aggregate_file(
                         };
                         let first_line = || chunks.first_line(k, &lines).unwrap_or(0);
                         let block = &buf.bytes()[lines.range.clone()];
-                        ingest_block_at(
+                        let counted = ingest_block_at(
                             &mut agg,
                             source,
                             &mut parser,
@@ -192,6 +234,9 @@ pub fn aggregate_file(
                             first_line,
                             |_| {},
                         );
+                        if let Some(p) = &opts.progress {
+                            p.add(block.len(), counted.read);
+                        }
                         if lines.overlong_at.is_some() {
                             let before = memchr::memchr_iter(b'\n', block).count() as u64;
                             let line_no = chunks.first_line(k, &lines).map_or(0, |n| n + before);
@@ -249,7 +294,10 @@ pub fn aggregate_reader(
                             first_line: b.first_line,
                             offset: b.offset,
                         };
-                        ingest_block(&mut agg, source, &mut parser, &b.data, pos);
+                        let counted = ingest_block(&mut agg, source, &mut parser, &b.data, pos);
+                        if let Some(p) = &opts.progress {
+                            p.add(b.data.len(), counted.read);
+                        }
                         let _ = done.send(b.data);
                     }
                     agg

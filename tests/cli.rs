@@ -284,3 +284,44 @@ fn version_completions_and_manual() {
         assert!(man.contains(command), "{command}");
     }
 }
+
+/// Runs `args` under a pseudo-terminal (util-linux `script`), as a user at a terminal does;
+/// returns what the terminal showed.
+fn on_a_terminal(args: &str) -> String {
+    let bin = env!("CARGO_BIN_EXE_tailpulse");
+    let out = Command::new("script")
+        .args(["-qec", &format!("'{bin}' {args}"), "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn progress_is_shown_on_a_terminal_only() {
+    let log = common::FIXTURE;
+    let shown = on_a_terminal(&format!("analyze --output json --out /dev/null {log}"));
+    assert!(shown.contains("100%"), "a bar for a file: {shown}");
+    assert!(shown.contains("read 3,000 lines in"), "{shown}");
+    let piped = on_a_terminal(&format!("analyze --output json --out /dev/null - < {log}"));
+    assert!(
+        piped.contains("(stdin)") && piped.contains("read 3,000 lines"),
+        "{piped}"
+    );
+    let quiet = on_a_terminal(&format!(
+        "analyze --quiet --output json --out /dev/null {log}"
+    ));
+    assert!(!quiet.contains("lines"), "{quiet}");
+    let out = tailpulse(
+        &["analyze", "--output", "json", "--out", "/dev/null", log],
+        None,
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "not a terminal: nothing on standard error"
+    );
+}

@@ -65,6 +65,9 @@ pub struct AnalyzeArgs {
     /// Lines dated further than this ahead of the clock are rejected (future_timestamp).
     #[arg(long, default_value = "1d", value_parser = crate::params::duration)]
     pub max_skew: std::time::Duration,
+    /// No progress display (it is shown only when standard error is a terminal).
+    #[arg(long, short)]
+    pub quiet: bool,
     /// Skip anomaly detection (by default the log is run through the detector of a live
     /// run, in log time: a replay of the same file finds the same incidents).
     #[arg(long)]
@@ -156,7 +159,17 @@ pub(super) fn analyze(a: AnalyzeArgs, config: Option<&std::path::Path>) -> Resul
         Some(db) => stored_history(db, &a, opts.limits)?,
         None => {
             let files = inputs_or_stdin(&a.files)?;
-            let mut agg = aggregate_inputs(&files, &opts)?;
+            let progress = std::sync::Arc::new(crate::batch::Progress::default());
+            let display = (!a.quiet)
+                .then(|| super::progress::Display::start(progress.clone()))
+                .flatten();
+            let opts = BatchOptions {
+                progress: display.is_some().then_some(progress),
+                ..opts
+            };
+            let agg = aggregate_inputs(&files, &opts);
+            drop(display);
+            let mut agg = agg?;
             nothing_parsed(&agg)?;
             // Detection runs beside the counting of the numbers: both are serial work.
             let frames = agg.take_frames();

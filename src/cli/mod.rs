@@ -9,6 +9,7 @@ mod args;
 mod choice;
 mod config_cmd;
 pub mod live;
+mod progress;
 pub mod settings;
 
 pub use analyze::{AnalyzeArgs, Output};
