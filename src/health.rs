@@ -130,6 +130,30 @@ pub struct Health {
     store_ms: AtomicI64,
     /// Commits that failed since the start.
     pub store_failures: AtomicU64,
+    /// Commits tried since the start, and the time they took in all (µs).
+    store_commits: AtomicU64,
+    store_commit_us: AtomicU64,
+    /// Alert deliveries finished since the start, by channel kind and whether delivered.
+    alerts: std::sync::Mutex<std::collections::BTreeMap<(String, bool), u64>>,
+    /// Bytes of each followed file not read yet, as of the readers' last round.
+    files_behind: std::sync::Mutex<Vec<(std::sync::Arc<str>, u64)>>,
+}
+
+/// What [`Health`] has counted, for `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    /// Store commits tried, failed, and the seconds they took in all.
+    pub store_commits: u64,
+    /// See `store_commits`.
+    pub store_failures: u64,
+    /// See `store_commits`.
+    pub store_commit_seconds: f64,
+    /// Seconds since the last snapshot was published.
+    pub snapshot_age_seconds: Option<f64>,
+    /// Alert deliveries by channel kind and whether delivered.
+    pub alerts: Vec<(String, bool, u64)>,
+    /// Bytes of each followed file not read yet.
+    pub files_behind: Vec<(std::sync::Arc<str>, u64)>,
 }
 
 fn now() -> i64 {
@@ -180,11 +204,51 @@ impl Health {
         self.published_ms.store(now(), Ordering::Relaxed);
     }
 
-    /// The store committed (or failed to).
-    pub fn stored(&self, ok: bool) {
+    /// The store committed (or failed to), in `took`.
+    pub fn stored(&self, ok: bool, took: std::time::Duration) {
         self.store_ms.store(now(), Ordering::Relaxed);
+        self.store_commits.fetch_add(1, Ordering::Relaxed);
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.store_commit_us.fetch_add(us, Ordering::Relaxed);
         if !ok {
             self.store_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Alert deliveries finished: `(channel kind, delivered)` each.
+    pub fn alerts_done<'a>(&self, done: impl IntoIterator<Item = (&'a str, bool)>) {
+        if let Ok(mut m) = self.alerts.lock() {
+            for (channel, delivered) in done {
+                *m.entry((channel.to_owned(), delivered)).or_default() += 1;
+            }
+        }
+    }
+
+    /// The bytes of each followed file not read yet.
+    pub fn files_behind(&self, files: Vec<(std::sync::Arc<str>, u64)>) {
+        if let Ok(mut f) = self.files_behind.lock() {
+            *f = files;
+        }
+    }
+
+    /// What has been counted so far.
+    pub fn counters(&self) -> Counters {
+        let published = self.published_ms.load(Ordering::Relaxed);
+        Counters {
+            store_commits: self.store_commits.load(Ordering::Relaxed),
+            store_failures: self.store_failures.load(Ordering::Relaxed),
+            store_commit_seconds: self.store_commit_us.load(Ordering::Relaxed) as f64 / 1e6,
+            snapshot_age_seconds: (published > 0).then(|| (now() - published) as f64 / 1e3),
+            alerts: self
+                .alerts
+                .lock()
+                .map(|m| m.iter().map(|((c, d), n)| (c.clone(), *d, *n)).collect())
+                .unwrap_or_default(),
+            files_behind: self
+                .files_behind
+                .lock()
+                .map(|f| f.clone())
+                .unwrap_or_default(),
         }
     }
 

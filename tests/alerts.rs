@@ -249,11 +249,26 @@ async fn an_error_burst_fires_and_resolves_on_every_channel() {
                 && m.contains("X-Rcpt: ops@example.com")),
         "{mails:?}"
     );
+    let health = live.health.clone();
     live.shutdown().await;
     // Every delivery is in the history.
     let store = tailpulse::store::sqlite::SqliteStore::open_read_only(&db).unwrap();
     let alerts = store.alerts(100).unwrap();
     assert!(alerts.iter().any(|a| a.channel == "email" && a.delivered));
+    // And counted for /metrics, per channel and outcome, as stored.
+    let mut stored = std::collections::BTreeMap::new();
+    for a in &alerts {
+        *stored
+            .entry((a.channel.clone(), a.delivered))
+            .or_insert(0u64) += 1;
+    }
+    let counted: std::collections::BTreeMap<_, _> = health
+        .counters()
+        .alerts
+        .into_iter()
+        .map(|(c, d, n)| ((c, d), n))
+        .collect();
+    assert_eq!(counted, stored);
     assert!(
         alerts
             .iter()

@@ -87,7 +87,13 @@ async fn prometheus_scrapes_the_numbers_of_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
     std::fs::copy(common::FIXTURE, &log).unwrap();
-    let live = live::start(common::run_options(dir.path(), &[log.as_path()], None)).unwrap();
+    let db = dir.path().join("tailpulse.db");
+    let live = live::start(common::run_options(
+        dir.path(),
+        &[log.as_path()],
+        Some(db.clone()),
+    ))
+    .unwrap();
     let mut rx = live.snapshots.clone();
     tokio::time::timeout(
         Duration::from_secs(20),
@@ -98,7 +104,15 @@ async fn prometheus_scrapes_the_numbers_of_the_log() {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = tailpulse::web::AppState::new(live.snapshots.clone());
+    let state =
+        tailpulse::web::AppState::new(live.snapshots.clone()).with_health(live.health.clone());
+    // A commit of the history has been made (the store writer runs beside the analysis).
+    let health = live.health.clone();
+    let started = Instant::now();
+    while health.counters().store_commits == 0 {
+        assert!(started.elapsed() < Duration::from_secs(20), "no commit");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(tailpulse::web::serve(listener, state, async {
         let _ = stopped.await;
@@ -120,6 +134,22 @@ async fn prometheus_scrapes_the_numbers_of_the_log() {
         page.contains("# TYPE tailpulse_http_requests counter"),
         "{page}"
     );
+    // tailpulse's own parts: the file read to its end, the store, the snapshot's age.
+    let behind = format!(
+        "tailpulse_source_bytes_behind{{source=\"{}\"}} 0",
+        log.display()
+    );
+    assert!(page.contains(&behind), "{page}");
+    let commits = page
+        .lines()
+        .find_map(|l| l.strip_prefix("tailpulse_store_commits_total "))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(commits.is_some_and(|n| n >= 1), "{page}");
+    assert!(
+        page.contains("tailpulse_store_commit_failures_total 0"),
+        "{page}"
+    );
+    assert!(page.contains("tailpulse_snapshot_age_seconds "), "{page}");
 
     // A real Prometheus scraping it every second.
     let prom_port = free_port();
@@ -216,8 +246,10 @@ async fn dashboard_queries_answer(prom: &str) {
         let start = Instant::now();
         for e in exprs {
             let q = e.replace("$instance", ".*").replace("$__range", "5m");
-            // No incident is open in this log: that query answers with no series.
-            let may_be_empty = q.contains("tailpulse_incidents_open");
+            // No incident is open in this log, and no alert is configured: those queries
+            // answer with no series.
+            let may_be_empty =
+                q.contains("tailpulse_incidents_open") || q.contains("tailpulse_alert_deliveries");
             // `rate` needs two scrapes in its window: wait for them.
             loop {
                 match answer(&prom, &q) {

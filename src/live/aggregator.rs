@@ -249,7 +249,12 @@ impl Aggregator {
             })),
             report,
             insights,
-            alerts: self.sentinel.take_alert_records(),
+            alerts: {
+                let done = self.sentinel.take_alert_records();
+                self.health
+                    .alerts_done(done.iter().map(|r| (r.channel.as_str(), r.delivered)));
+                done
+            },
         }
     }
 }

@@ -471,11 +471,20 @@ impl Follower {
             positions.push((key, c.pos, c.finished));
         }
         crate::health::fault_point("reader");
-        let backlog = self
+        let progress: Vec<_> = self
             .tailers
             .iter()
-            .filter_map(Tailer::progress)
-            .fold((0, 0), |(r, t), (a, b)| (r + a, t + b));
+            .filter_map(|t| Some((t.name().clone(), t.progress()?)))
+            .collect();
+        let backlog = progress
+            .iter()
+            .fold((0, 0), |(r, t), (_, (a, b))| (r + a, t + b));
+        self.cfg.health.files_behind(
+            progress
+                .into_iter()
+                .map(|(name, (read, len))| (name, len.saturating_sub(read)))
+                .collect(),
+        );
         self.tx
             .blocking_send(Batch {
                 agg,

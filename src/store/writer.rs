@@ -66,7 +66,7 @@ fn run(
         let started = Instant::now();
         crate::health::fault_point("store");
         let result = store.commit(&c);
-        health.stored(result.is_ok());
+        health.stored(result.is_ok(), started.elapsed());
         match result {
             Ok(()) => {
                 tracing::debug!(target: "analysis", minutes = c.rollups.minutes.len(), ms = started.elapsed().as_millis() as u64, "history committed");

@@ -25,6 +25,9 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
     let snap = st.snapshots.borrow().clone();
     let mut registry = Registry::default();
     registry.register_collector(Box::new(SnapshotMetrics(snap)));
+    if let Some(h) = &st.health {
+        registry.register_collector(Box::new(HealthMetrics(h.counters())));
+    }
     let mut out = String::new();
     if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
         return super::error::ApiError::internal("metrics could not be written", &"fmt error")
@@ -228,6 +231,66 @@ impl SnapshotMetrics {
                 "tailpulse_llm_calls_last_hour",
                 "Calls made to the LLM endpoint in the last hour.",
                 [(Labels::new(), f64::from(l.calls_last_hour))],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The live run's parts: the store, alert deliveries, the readers' backlog per file.
+#[derive(Debug)]
+struct HealthMetrics(crate::health::Counters);
+
+impl Collector for HealthMetrics {
+    fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
+        let c = &self.0;
+        counters(
+            &mut e,
+            "tailpulse_store_commits",
+            "History commits tried.",
+            [(Labels::new(), c.store_commits)],
+        )?;
+        counters(
+            &mut e,
+            "tailpulse_store_commit_failures",
+            "History commits that failed (retried with the next).",
+            [(Labels::new(), c.store_failures)],
+        )?;
+        let seconds = ConstCounter::new(c.store_commit_seconds);
+        family(
+            &mut e,
+            "tailpulse_store_commit_seconds",
+            "Time spent in history commits.",
+            [(Labels::new(), seconds)],
+            prometheus_client::metrics::MetricType::Counter,
+        )?;
+        counters(
+            &mut e,
+            "tailpulse_alert_deliveries",
+            "Alert notifications delivered or given up on, per channel.",
+            c.alerts.iter().map(|(channel, delivered, n)| {
+                let mut l = label("channel", channel.as_str());
+                l.push((
+                    "outcome",
+                    if *delivered { "delivered" } else { "failed" }.into(),
+                ));
+                (l, *n)
+            }),
+        )?;
+        gauges(
+            &mut e,
+            "tailpulse_source_bytes_behind",
+            "Bytes of each followed file not read yet.",
+            c.files_behind
+                .iter()
+                .map(|(name, b)| (label("source", name.as_ref()), *b as f64)),
+        )?;
+        if let Some(age) = c.snapshot_age_seconds {
+            gauges(
+                &mut e,
+                "tailpulse_snapshot_age_seconds",
+                "Seconds since the newest analysis was published.",
+                [(Labels::new(), age)],
             )?;
         }
         Ok(())
