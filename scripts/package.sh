@@ -6,20 +6,21 @@
 # usage: scripts/package.sh      (needs npm for Chart.js, and cargo-deb: cargo install cargo-deb)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target=${CARGO_TARGET_DIR:-target}
 
 [ -f node_modules/chart.js/dist/chart.umd.min.js ] || npm ci --no-audit --no-fund --ignore-scripts
-mkdir -p assets target/assets
+mkdir -p assets pkg/generated
 cp node_modules/chart.js/dist/chart.umd.min.js assets/
 git rev-parse --short=12 HEAD > assets/revision
 
 cargo build --release --locked
-bin=target/release/tailpulse
-"$bin" man | gzip -9n > target/assets/tailpulse.1.gz
-"$bin" completions bash > target/assets/tailpulse.bash
-"$bin" completions zsh > target/assets/_tailpulse
-"$bin" completions fish > target/assets/tailpulse.fish
+bin="$target/release/tailpulse"
+"$bin" man | gzip -9n > pkg/generated/tailpulse.1.gz
+"$bin" completions bash > pkg/generated/tailpulse.bash
+"$bin" completions zsh > pkg/generated/_tailpulse
+"$bin" completions fish > pkg/generated/tailpulse.fish
 
 cargo deb --no-build --locked
 # assets/ is not in git (Chart.js comes from npm), so the tree counts as dirty.
 cargo package --workspace --locked --allow-dirty --no-verify
-ls -l target/debian/*.deb target/package/*.crate
+ls -l "$target"/debian/*.deb "$target"/package/*.crate

@@ -25,6 +25,9 @@ pub struct Config {
     /// `[routes]`.
     #[serde(default)]
     pub routes: Routes,
+    /// `[auth]`: who may use the dashboard and its API.
+    #[serde(default)]
+    pub auth: crate::web::auth::AuthConfig,
     /// `[run]`: options of `tailpulse run` (and of the demo), as on its command line.
     #[serde(default)]
     pub run: toml::Table,
@@ -273,6 +276,7 @@ impl Config {
     /// Checks values the types cannot: URLs, durations above zero, counts in range, and
     /// options that exclude each other.
     fn check(&self, path: &str) -> Result<(), ConfigError> {
+        self.auth.check().map_err(|m| invalid(path, m))?;
         let a = &self.alerts;
         for w in &a.webhooks {
             http_url(path, "alerts.webhooks.url", &w.url)?;

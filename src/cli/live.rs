@@ -69,6 +69,21 @@ pub struct RunArgs {
     /// Dashboard port (0 picks a free one).
     #[arg(long, default_value_t = 5000)]
     pub port: u16,
+    /// A host name clients use to reach the dashboard (repeatable; `*` for any). Requests
+    /// naming another host are refused, against DNS rebinding. Loopback names and the bound
+    /// address are always allowed.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    pub allowed_hosts: Vec<String>,
+    /// Serve off loopback without authentication ([auth] in the configuration file): anyone
+    /// who reaches the port reads everything. Warned about on every start.
+    #[arg(long)]
+    pub insecure_no_auth: bool,
+    /// Open connections to the dashboard at most; past it, new ones get a 503.
+    #[arg(long, default_value_t = 512, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections: usize,
+    /// Open event streams (live dashboards) at most; past it, new ones get a 503.
+    #[arg(long, default_value_t = 64, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_streams: usize,
     /// Lines dated further than this ahead of the clock are rejected (future_timestamp).
     #[arg(long, default_value = "1d", value_parser = crate::params::duration)]
     pub max_skew: Duration,
@@ -237,6 +252,49 @@ impl Places {
     }
 }
 
+/// How the dashboard server may be reached: refused off loopback without authentication
+/// (unless --insecure-no-auth), and the host names it answers to.
+fn exposure(
+    a: &RunArgs,
+    auth: &crate::web::auth::AuthConfig,
+) -> Result<crate::web::server::Limits> {
+    let loopback = a.bind.is_loopback();
+    if !loopback && !auth.is_on() {
+        anyhow::ensure!(
+            a.insecure_no_auth,
+            "--bind {} serves the dashboard off this machine, where anyone who reaches the port \
+             reads every request: configure [auth] (tailpulse auth token / tailpulse auth \
+             password) or accept that with --insecure-no-auth",
+            a.bind
+        );
+        tracing::warn!(target: "web", bind = %a.bind, "serving off loopback WITHOUT authentication (--insecure-no-auth)");
+        eprintln!(
+            "tailpulse: WARNING: the dashboard on {} has no authentication (--insecure-no-auth)",
+            a.bind
+        );
+    }
+    let mut hosts: Vec<String> = crate::web::server::LOOPBACK_NAMES
+        .iter()
+        .map(|h| (*h).to_owned())
+        .collect();
+    if !a.bind.is_unspecified() {
+        hosts.push(a.bind.to_string());
+    }
+    hosts.extend(a.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()));
+    anyhow::ensure!(
+        !a.bind.is_unspecified() || !a.allowed_hosts.is_empty(),
+        "--bind {} answers on every address: name the host names clients use with \
+         --allowed-host NAME (repeatable), or --allowed-host '*' to answer any",
+        a.bind
+    );
+    Ok(crate::web::server::Limits {
+        max_connections: a.max_connections,
+        max_streams: a.max_streams,
+        allowed_hosts: hosts,
+        ..Default::default()
+    })
+}
+
 /// `tailpulse run` and the demo.
 pub fn run(
     a: RunArgs,
@@ -259,6 +317,7 @@ pub fn run(
         None => crate::config::Config::default(),
     };
     config.prompts.redact |= a.redact;
+    let auth = config.auth.clone();
     let routes = a
         .route
         .options(&config.routes)
@@ -312,6 +371,7 @@ pub fn run(
             };
             writer::spawn(g, w, stop_gen.clone())
         });
+        let limits = exposure(&a, &auth)?;
         let listener = tokio::net::TcpListener::bind((a.bind, a.port))
             .await
             .with_context(|| format!("cannot listen on {}:{}", a.bind, a.port))?;
@@ -322,7 +382,9 @@ pub fn run(
         let mut state = crate::web::AppState::new(live.snapshots.clone())
             .with_queries(live.queries.clone())
             .with_health(live.health.clone())
-            .with_languages(live.alt_wanted.clone());
+            .with_languages(live.alt_wanted.clone())
+            .with_auth(&auth, false)
+            .with_limits(limits);
         if let Some(db) = &db {
             state = state
                 .with_history(db)

@@ -74,6 +74,30 @@ pub enum Command {
     /// The configuration file: a full example, or a check of one.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Credentials for [auth] in the configuration file.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+}
+
+/// `tailpulse auth …`.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Make a new bearer token: prints the token (give it to its holder; it is not kept) and
+    /// the [[auth.tokens]] entry with its hash.
+    Token {
+        /// Who holds it (named in the logs).
+        #[arg(long)]
+        name: String,
+        /// viewer (page, API, metrics), ingest (sending lines) or metrics (/metrics only).
+        #[arg(long, value_parser = ["viewer", "ingest", "metrics"], default_value = "viewer")]
+        role: String,
+    },
+    /// Hash a password read from standard input: prints the [[auth.users]] entry.
+    Password {
+        /// The name typed on the login page.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 /// `tailpulse config …`.
@@ -117,6 +141,34 @@ pub fn run(cli: Cli) -> Result<()> {
             analyze::print_out(config_cmd::example().as_bytes())
         }
         Some(Command::Config(ConfigCommand::Check { file })) => config_cmd::check(&file),
+        Some(Command::Auth(AuthCommand::Token { name, role })) => {
+            let token = crate::web::auth::new_secret();
+            println!("token (give it to {name}; it is not kept anywhere): {token}");
+            println!();
+            println!("[[auth.tokens]]");
+            println!("name = {}", toml_string(&name));
+            println!("role = \"{role}\"");
+            println!("sha256 = \"{}\"", crate::web::auth::token_hash(&token));
+            Ok(())
+        }
+        Some(Command::Auth(AuthCommand::Password { name })) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("cannot read the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(
+                password.chars().count() >= 8,
+                "the password on standard input is shorter than 8 characters"
+            );
+            println!("[[auth.users]]");
+            println!("name = {}", toml_string(&name));
+            println!(
+                "password = \"{}\"",
+                crate::web::auth::password_hash(password)
+            );
+            Ok(())
+        }
         Some(Command::Db(DbCommand::Check { db })) => {
             crate::logging::init_stderr(cli.log_level.as_deref().unwrap_or("warn"), cli.color);
             db_check(&db)
@@ -145,6 +197,11 @@ pub fn run(cli: Cli) -> Result<()> {
             cli.color,
         ),
     }
+}
+
+/// `s` as a TOML basic string (whose escapes are JSON's).
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
 }
 
 fn db_check(db: &std::path::Path) -> Result<()> {

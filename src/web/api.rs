@@ -13,7 +13,7 @@ use crate::live::{Query as ViewQuery, View};
 use crate::stats::{RouteRow, SampleRow, Stats, TimeRow, latency_between};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -252,19 +252,33 @@ pub struct LangParam {
 }
 
 /// `GET /api/stream`: a `snapshot` event with the summary each time a new one is published.
-pub async fn stream(
-    State(st): State<AppState>,
-    Params(l): Params<LangParam>,
-) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
+pub async fn stream(State(st): State<AppState>, Params(l): Params<LangParam>) -> Response {
+    // A stream holds a slot while open: past the limit, new ones are refused, not buffered.
+    let Some(slot) = st.streams.open(st.limits.max_streams) else {
+        tracing::warn!(target: "web", open = st.streams.open_now(), "too many event streams; one refused");
+        let mut res = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many open event streams; try later\n",
+        )
+            .into_response();
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+        return res;
+    };
     let cache = st.clone();
     let events = WatchStream::new(st.snapshots.clone()).map(move |s| {
+        let _open = &slot;
         let json = crate::health::as_part("web", || cache.summary_json(&s, l.lang));
-        Ok(Event::default()
-            .event("snapshot")
-            .id(s.generation.to_string())
-            .data(String::from_utf8_lossy(&json)))
+        Ok::<_, Infallible>(
+            Event::default()
+                .event("snapshot")
+                .id(s.generation.to_string())
+                .data(String::from_utf8_lossy(&json)),
+        )
     });
-    Sse::new(events).keep_alive(KeepAlive::default())
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 /// Filters shared by the list endpoints.

@@ -3,9 +3,11 @@
 
 pub mod api;
 pub mod assets;
+pub mod auth;
 pub mod error;
 pub mod history;
 pub mod metrics;
+pub mod server;
 
 use crate::lang::Lang;
 use crate::live::Snapshot;
@@ -32,6 +34,12 @@ pub struct AppState {
     pub history: Option<history::History>,
     /// The live run's heartbeats, for `/healthz`.
     pub health: Option<Arc<crate::health::Health>>,
+    /// Who may use the server (none: anyone who can reach it).
+    pub auth: Option<Arc<auth::Auth>>,
+    /// How connections are treated, and which host names are answered.
+    pub limits: Arc<server::Limits>,
+    /// Event streams open now.
+    pub streams: Arc<server::Streams>,
 }
 
 impl AppState {
@@ -44,7 +52,26 @@ impl AppState {
             history: None,
             health: None,
             alt_wanted: None,
+            auth: None,
+            limits: Arc::default(),
+            streams: Arc::default(),
         }
+    }
+
+    /// Asks for the credentials of `cfg` (when it has any).
+    pub fn with_auth(mut self, cfg: &auth::AuthConfig, tls: bool) -> Self {
+        self.auth = cfg.is_on().then(|| {
+            let mut a = auth::Auth::new(cfg);
+            a.secure_cookies = tls;
+            Arc::new(a)
+        });
+        self
+    }
+
+    /// Treats connections and host names as `limits` say.
+    pub fn with_limits(mut self, limits: server::Limits) -> Self {
+        self.limits = Arc::new(limits);
+        self
     }
 
     /// Also answers filtered views, through a live run's query channel.
@@ -106,7 +133,7 @@ impl AppState {
 
 /// The policy sent with every response: only this origin's scripts, styles and connections,
 /// no inline script, no framing.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
@@ -136,6 +163,8 @@ async fn in_web_part(req: axum::extract::Request, next: axum::middleware::Next) 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(assets::index))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", axum::routing::post(auth::logout))
         .route("/assets/{name}", get(assets::asset))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::metrics))
@@ -154,10 +183,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/history/reports", get(history::reports))
         .route("/api/history/alerts", get(history::alerts))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            server::check_host,
+        ))
         .layer(axum::middleware::from_fn(in_web_part))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
+
+/// The largest request body accepted (the login form; ingest sets its own).
+const MAX_BODY: usize = 64 * 1024;
 
 /// Serves until `shutdown` resolves (open event streams end when the snapshots do).
 pub async fn serve(
@@ -165,7 +206,6 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = (*state.limits).clone();
+    server::serve(listener, router(state), limits, shutdown).await
 }

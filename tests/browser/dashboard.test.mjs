@@ -210,3 +210,47 @@ test('Korean page and a phone-sized HTML report', { timeout: 90_000 }, async () 
     child.kill('SIGTERM');
   }
 });
+
+// With [auth], the page asks for a login first; after it, the dashboard runs on a session
+// cookie the page's scripts cannot read, and no secret is ever in a URL.
+test('logging in through the page', { timeout: 90_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailpulse-login-'));
+  const log = join(dir, 'access.log');
+  let text = '';
+  // The last 50 seconds: live data.
+  for (let i = 250; i < 300; i += 1) text += line(i);
+  writeFileSync(log, text);
+  const hashed = spawnSync(BIN, ['auth', 'password', '--name', 'ops'], { input: 'correct horse battery\n' });
+  assert.equal(hashed.status, 0, String(hashed.stderr));
+  const config = join(dir, 'tailpulse.toml');
+  writeFileSync(config, String(hashed.stdout));
+  const { child, url } = await startServer(log, dir, ['--config', config]);
+  const browser = await launch();
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const urls = [];
+    page.on('request', (r) => urls.push(r.url()));
+    await page.goto(url);
+    assert.match(page.url(), /\/login$/);
+    await page.fill('input[name=user]', 'ops');
+    await page.fill('input[name=password]', 'wrong password');
+    await page.click('button[type=submit]');
+    assert.match(await page.textContent('.login-error'), /Wrong name or password/);
+    await page.fill('input[name=user]', 'ops');
+    await page.fill('input[name=password]', 'correct horse battery');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#conn[data-state="live"]');
+    await page.waitForFunction(() => document.getElementById('c-total').textContent === '50');
+    const [cookie] = await context.cookies();
+    assert.equal(cookie.name, 'tailpulse_session');
+    assert.ok(cookie.httpOnly && cookie.sameSite === 'Strict');
+    assert.equal(await page.evaluate(() => document.cookie), '', 'scripts cannot read the session');
+    assert.ok(urls.every((u) => !u.includes('tp_') && !u.includes('password') && !u.includes(cookie.value)), urls.join('\n'));
+    // Without the cookie, the API answers nothing.
+    assert.equal((await fetch(url + 'api/summary')).status, 401);
+  } finally {
+    await browser.close();
+    child.kill('SIGTERM');
+  }
+});

@@ -1,0 +1,516 @@
+//! Who may use the server, when `[auth]` in the configuration says so: bearer tokens with a
+//! role (stored as SHA-256 hashes), and people who log in on `/login` (argon2 password
+//! hashes) and get a session cookie. Repeated failures from one address slow it down.
+
+use axum::extract::{Form, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+
+/// The session cookie's name.
+const COOKIE: &str = "tailpulse_session";
+/// Failures from one address before it is slowed down.
+const FREE_FAILURES: u32 = 5;
+/// The longest wait imposed on an address after failures.
+const MAX_LOCK_S: i64 = 900;
+/// Addresses with failures remembered at most (the oldest are forgotten first).
+const MAX_TRACKED: usize = 10_000;
+
+/// What a credential allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The page, the read API, the event stream and `/metrics`.
+    Viewer,
+    /// Sending log lines (`POST /api/ingest`) only.
+    Ingest,
+    /// `/metrics` only (a Prometheus scraper).
+    Metrics,
+}
+
+/// `[auth]` in the configuration file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `[[auth.tokens]]`: bearer tokens (`tailpulse auth token` makes one).
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+    /// `[[auth.users]]`: people who log in on the page, as viewers (`tailpulse auth
+    /// password` hashes a password).
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+    /// How long a login lasts (default 12h).
+    #[serde(with = "crate::params::serde_duration", default = "default_session")]
+    pub session: Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            tokens: Vec::new(),
+            users: Vec::new(),
+            session: default_session(),
+        }
+    }
+}
+
+fn default_session() -> Duration {
+    Duration::from_secs(12 * 3600)
+}
+
+/// One bearer token.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds it (named in the logs).
+    pub name: String,
+    /// What it allows.
+    pub role: Role,
+    /// SHA-256 of the token, in hex.
+    pub sha256: String,
+}
+
+/// One person who logs in.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// The name typed on the login page.
+    pub name: String,
+    /// The password's argon2 hash (PHC string, `$argon2id$…`).
+    pub password: String,
+}
+
+impl AuthConfig {
+    /// Whether any credential is configured (none: the server is open).
+    pub fn is_on(&self) -> bool {
+        !self.tokens.is_empty() || !self.users.is_empty()
+    }
+
+    /// What is wrong with the section, if anything.
+    pub fn check(&self) -> Result<(), String> {
+        for t in &self.tokens {
+            if digest_from_hex(&t.sha256).is_none() {
+                return Err(format!(
+                    "auth.tokens {:?}: sha256 must be 64 hex digits (tailpulse auth token makes one)",
+                    crate::text::clip(&t.name, 40)
+                ));
+            }
+        }
+        for u in &self.users {
+            if argon2::PasswordHash::new(&u.password).is_err() {
+                return Err(format!(
+                    "auth.users {:?}: password must be an argon2 hash (tailpulse auth password makes one)",
+                    crate::text::clip(&u.name, 40)
+                ));
+            }
+        }
+        if self.session.is_zero() {
+            return Err("auth.session must be longer than 0s".into());
+        }
+        Ok(())
+    }
+}
+
+fn digest_from_hex(s: &str) -> Option<[u8; 32]> {
+    let bytes = s.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        let hex = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(hex, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn sha256(secret: &[u8]) -> [u8; 32] {
+    Sha256::digest(secret).into()
+}
+
+/// A new random secret, as URL-safe text.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the system's random source works");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("tp_{hex}")
+}
+
+/// The hex SHA-256 of `token`, as `[[auth.tokens]] sha256` holds it.
+pub fn token_hash(token: &str) -> String {
+    sha256(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The argon2id hash of `password`, as `[[auth.users]] password` holds it.
+pub fn password_hash(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashes any password")
+        .to_string()
+}
+
+/// The credentials a server accepts, its sessions, and the failures it has seen.
+#[derive(Debug)]
+pub struct Auth {
+    tokens: Vec<(String, Role, [u8; 32])>,
+    users: Vec<(String, String)>,
+    session_ttl_ms: i64,
+    /// Sessions by the SHA-256 of their cookie: (user, expiry in UTC ms).
+    sessions: Mutex<HashMap<[u8; 32], (String, i64)>>,
+    /// Failures by address: (count, locked until UTC ms).
+    failures: Mutex<HashMap<IpAddr, (u32, i64)>>,
+    /// Whether cookies are sent with `Secure` (the server speaks TLS).
+    pub secure_cookies: bool,
+}
+
+impl Auth {
+    /// The credentials of `cfg` (checked by [`AuthConfig::check`]).
+    pub fn new(cfg: &AuthConfig) -> Auth {
+        Auth {
+            tokens: cfg
+                .tokens
+                .iter()
+                .filter_map(|t| Some((t.name.clone(), t.role, digest_from_hex(&t.sha256)?)))
+                .collect(),
+            users: cfg
+                .users
+                .iter()
+                .map(|u| (u.name.clone(), u.password.clone()))
+                .collect(),
+            session_ttl_ms: cfg.session.as_millis().min(i64::MAX as u128) as i64,
+            sessions: Mutex::default(),
+            failures: Mutex::default(),
+            secure_cookies: false,
+        }
+    }
+
+    /// The holder and role of the bearer `token`, compared in constant time.
+    fn token(&self, token: &str) -> Option<(&str, Role)> {
+        let d = sha256(token.as_bytes());
+        let mut found = None;
+        for (name, role, digest) in &self.tokens {
+            if bool::from(digest.ct_eq(&d)) {
+                found = Some((name.as_str(), *role));
+            }
+        }
+        found
+    }
+
+    /// The user whose session the cookie `id` is, while it lasts.
+    fn session(&self, id: &str) -> Option<String> {
+        let now = crate::clock::now_ms();
+        let mut s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let key = sha256(id.as_bytes());
+        match s.get(&key) {
+            Some((user, until)) if *until > now => Some(user.clone()),
+            Some(_) => {
+                s.remove(&key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// A new session for `user`: the cookie's value.
+    fn open_session(&self, user: &str) -> String {
+        let id = new_secret();
+        let now = crate::clock::now_ms();
+        let mut s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        s.retain(|_, (_, until)| *until > now);
+        s.insert(
+            sha256(id.as_bytes()),
+            (user.to_owned(), now + self.session_ttl_ms),
+        );
+        id
+    }
+
+    fn close_session(&self, id: &str) {
+        let mut s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        s.remove(&sha256(id.as_bytes()));
+    }
+
+    /// Seconds `ip` must still wait after its failures, if any.
+    fn locked(&self, ip: IpAddr) -> Option<i64> {
+        let f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let now = crate::clock::now_ms();
+        f.get(&ip)
+            .filter(|(_, until)| *until > now)
+            .map(|(_, until)| (until - now + 999) / 1000)
+    }
+
+    /// Counts a failure of `ip`: past [`FREE_FAILURES`], each doubles its wait.
+    fn failed(&self, ip: IpAddr) {
+        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let now = crate::clock::now_ms();
+        if f.len() >= MAX_TRACKED {
+            f.retain(|_, (_, until)| *until > now);
+            if f.len() >= MAX_TRACKED {
+                f.clear();
+            }
+        }
+        let e = f.entry(ip).or_insert((0, 0));
+        e.0 = e.0.saturating_add(1);
+        if e.0 > FREE_FAILURES {
+            let wait = 1i64 << (e.0 - FREE_FAILURES - 1).min(10);
+            e.1 = now + wait.min(MAX_LOCK_S) * 1000;
+        }
+    }
+
+    fn succeeded(&self, ip: IpAddr) {
+        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        f.remove(&ip);
+    }
+}
+
+/// The address of the client, as the server's accept loop recorded it.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
+
+fn peer_ip(req: &Request) -> IpAddr {
+    req.extensions()
+        .get::<Peer>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0.ip())
+}
+
+/// The role a path needs; `None`: open to all (the login page, assets, `/healthz`).
+fn needs(path: &str, method: &axum::http::Method) -> Option<&'static [Role]> {
+    match path {
+        "/login" | "/logout" | "/healthz" => None,
+        p if p.starts_with("/assets/") && method == axum::http::Method::GET => None,
+        "/metrics" => Some(&[Role::Viewer, Role::Metrics]),
+        "/api/ingest" => Some(&[Role::Ingest]),
+        _ => Some(&[Role::Viewer]),
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Lets a request through when its credentials allow its path (see [`needs`]).
+pub async fn require(State(st): State<super::AppState>, req: Request, next: Next) -> Response {
+    let Some(auth) = st.auth.clone() else {
+        return next.run(req).await;
+    };
+    let Some(roles) = needs(req.uri().path(), req.method()) else {
+        return next.run(req).await;
+    };
+    let ip = peer_ip(&req);
+    if let Some(wait) = auth.locked(ip) {
+        return too_many(wait);
+    }
+    let path = req.uri().path().to_owned();
+    if let Some(token) = bearer(req.headers()) {
+        return match auth.token(token) {
+            Some((_, role)) if roles.contains(&role) => next.run(req).await,
+            Some((name, role)) => {
+                tracing::warn!(target: "web", client = %ip, %path, token = %name, ?role, "token not allowed here");
+                refuse(StatusCode::FORBIDDEN, "this token is not allowed here")
+            }
+            None => {
+                auth.failed(ip);
+                tracing::warn!(target: "web", client = %ip, %path, "unknown bearer token");
+                refuse(StatusCode::UNAUTHORIZED, "unknown token")
+            }
+        };
+    }
+    if let Some(id) = cookie(req.headers(), COOKIE) {
+        if auth.session(id).is_some() && roles.contains(&Role::Viewer) {
+            return next.run(req).await;
+        }
+        tracing::info!(target: "web", client = %ip, %path, "expired or unknown session");
+    }
+    let wants_page = req.method() == axum::http::Method::GET && path == "/";
+    if wants_page {
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
+    }
+    refuse(StatusCode::UNAUTHORIZED, "authentication required")
+}
+
+fn refuse(status: StatusCode, why: &str) -> Response {
+    let mut res = (status, axum::Json(serde_json::json!({ "error": why }))).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"tailpulse\""),
+        );
+    }
+    res
+}
+
+fn too_many(wait_s: i64) -> Response {
+    let mut res = refuse(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many failed attempts from this address; wait",
+    );
+    if let Ok(v) = HeaderValue::from_str(&wait_s.max(1).to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// The login form's fields.
+#[derive(Debug, Deserialize)]
+pub struct Login {
+    user: String,
+    password: String,
+}
+
+/// `GET /login`: the form.
+pub async fn login_page() -> Response {
+    page(StatusCode::OK, "")
+}
+
+fn page(status: StatusCode, message: &str) -> Response {
+    let html = include_str!("../../web/login.html").replace("{{message}}", message);
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response()
+}
+
+/// `POST /login`: a session cookie for a right name and password.
+pub async fn login(
+    State(st): State<super::AppState>,
+    peer: Option<axum::Extension<Peer>>,
+    Form(f): Form<Login>,
+) -> Response {
+    let Some(auth) = st.auth.clone() else {
+        return (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+    };
+    let ip = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0.0.ip());
+    if let Some(wait) = auth.locked(ip) {
+        return too_many(wait);
+    }
+    let checker = auth.clone();
+    let user = f.user.clone();
+    // argon2 takes tens of milliseconds: off the server's threads. An unknown name is
+    // checked against a made-up hash, so it takes as long as a wrong password.
+    let ok = tokio::task::spawn_blocking(move || {
+        use argon2::PasswordVerifier;
+        static DUMMY: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| password_hash("not a password"));
+        let stored = checker
+            .users
+            .iter()
+            .find(|(n, _)| n == &user)
+            .map(|(_, h)| h.clone());
+        let known = stored.is_some();
+        let hash = stored.unwrap_or_else(|| DUMMY.clone());
+        let right = argon2::PasswordHash::new(&hash).is_ok_and(|h| {
+            argon2::Argon2::default()
+                .verify_password(f.password.as_bytes(), &h)
+                .is_ok()
+        });
+        known && right
+    })
+    .await
+    .unwrap_or(false);
+    let name = crate::text::clip(&f.user, 64);
+    if !ok {
+        auth.failed(ip);
+        tracing::warn!(target: "web", client = %ip, user = %name, "failed login");
+        return page(StatusCode::UNAUTHORIZED, "Wrong name or password.");
+    }
+    auth.succeeded(ip);
+    tracing::info!(target: "web", client = %ip, user = %name, "logged in");
+    let id = auth.open_session(&f.user);
+    let secure = if auth.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!(
+        "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+        auth.session_ttl_ms / 1000
+    );
+    let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// `POST /logout`: the session ends.
+pub async fn logout(State(st): State<super::AppState>, headers: HeaderMap) -> Response {
+    if let (Some(auth), Some(id)) = (&st.auth, cookie(&headers, COOKIE)) {
+        auth.close_session(id);
+    }
+    let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "tailpulse_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+        ),
+    );
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_slow_an_address_down_and_success_forgives() {
+        let a = Auth::new(&AuthConfig::default());
+        let ip: IpAddr = [10, 0, 0, 1].into();
+        for _ in 0..FREE_FAILURES {
+            a.failed(ip);
+        }
+        assert_eq!(a.locked(ip), None, "the first failures are free");
+        a.failed(ip);
+        assert_eq!(a.locked(ip), Some(1));
+        a.failed(ip);
+        assert_eq!(a.locked(ip), Some(2), "each failure doubles the wait");
+        a.succeeded(ip);
+        assert_eq!(a.locked(ip), None);
+    }
+
+    #[test]
+    fn tokens_are_found_by_their_hash_and_hashes_are_checked() {
+        let token = new_secret();
+        let cfg = AuthConfig {
+            tokens: vec![TokenConfig {
+                name: "grafana".into(),
+                role: Role::Metrics,
+                sha256: token_hash(&token),
+            }],
+            ..AuthConfig::default()
+        };
+        assert!(cfg.check().is_ok());
+        let a = Auth::new(&cfg);
+        assert_eq!(a.token(&token), Some(("grafana", Role::Metrics)));
+        assert_eq!(a.token("tp_guess"), None);
+        let bad = AuthConfig {
+            tokens: vec![TokenConfig {
+                sha256: "xyz".into(),
+                ..cfg.tokens[0].clone()
+            }],
+            ..AuthConfig::default()
+        };
+        assert!(bad.check().is_err());
+    }
+}

@@ -1,0 +1,258 @@
+//! The server's connections: each one is given a time to send its request headers, is closed
+//! after a while without any progress (an idle client, or a reader that stopped reading its
+//! event stream), and past a number of open connections new ones get a short 503. Requests
+//! must name a host the server knows (against DNS rebinding).
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// How the server treats connections.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Open connections at most; past it a new one gets a 503 and is closed.
+    pub max_connections: usize,
+    /// Open event streams (`/api/stream`) at most; past it, 503.
+    pub max_streams: usize,
+    /// Time a client has to send a request's headers.
+    pub header_timeout: Duration,
+    /// A connection that neither reads nor writes for this long is closed.
+    pub idle_timeout: Duration,
+    /// Host names requests may name (`Host`), lowercase, without port; empty: any.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 512,
+            max_streams: 64,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            allowed_hosts: Vec::new(),
+        }
+    }
+}
+
+/// The names a loopback server answers to by default.
+pub const LOOPBACK_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// Open event streams, counted by the streams themselves.
+#[derive(Debug, Default)]
+pub struct Streams(AtomicUsize);
+
+/// One open event stream; counted until dropped.
+#[derive(Debug)]
+pub struct StreamSlot(Arc<Streams>);
+
+impl Streams {
+    /// A slot for a new stream, unless `max` are open.
+    pub fn open(self: &Arc<Self>, max: usize) -> Option<StreamSlot> {
+        let mut n = self.0.load(Ordering::Relaxed);
+        loop {
+            if n >= max {
+                return None;
+            }
+            match self
+                .0
+                .compare_exchange(n, n + 1, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return Some(StreamSlot(self.clone())),
+                Err(now) => n = now,
+            }
+        }
+    }
+
+    /// Streams open now.
+    pub fn open_now(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The host a request names, lowercase, without port or brackets.
+fn host_of(req: &Request) -> Option<String> {
+    let raw = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().host().map(str::to_owned))?;
+    let host = match raw.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default().to_owned(),
+        None => raw
+            .rsplit_once(':')
+            .map_or(raw.as_str(), |(h, _)| h)
+            .to_owned(),
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+/// Refuses requests for a host the server does not know (421), so a page from another site
+/// that resolves its own name to this server cannot read it.
+pub async fn check_host(State(st): State<super::AppState>, req: Request, next: Next) -> Response {
+    let allowed = &st.limits.allowed_hosts;
+    if allowed.is_empty() || allowed.iter().any(|h| h == "*") {
+        return next.run(req).await;
+    }
+    match host_of(&req) {
+        Some(h) if allowed.contains(&h) => next.run(req).await,
+        h => {
+            tracing::warn!(target: "web", host = %crate::text::clip(h.as_deref().unwrap_or("(none)"), 80), "request for an unknown host refused");
+            (
+                StatusCode::MISDIRECTED_REQUEST,
+                "unknown host: tailpulse answers only to the names it was told (--allowed-host)\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A connection that notes the time of its last read or write.
+struct Watched<S> {
+    inner: S,
+    last: Arc<AtomicI64>,
+}
+
+fn now_ms() -> i64 {
+    crate::clock::now_ms()
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.last.store(now_ms(), Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let r = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(r, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.last.store(now_ms(), Ordering::Relaxed);
+        }
+        r
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Serves `app` on `listener` under `limits` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors, or a connection reset before it was taken: the
+                    // server goes on.
+                    tracing::warn!(target: "web", error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            tokio::spawn(turn_away(stream));
+            continue;
+        };
+        let last = Arc::new(AtomicI64::new(now_ms()));
+        let io = TokioIo::new(Watched {
+            inner: stream,
+            last: last.clone(),
+        });
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(super::auth::Peer(peer));
+                tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
+            });
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout);
+        let conn = builder
+            .serve_connection_with_upgrades(io, service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        let idle = limits.idle_timeout;
+        tokio::spawn(async move {
+            tokio::pin!(conn);
+            let check = (idle / 4).max(Duration::from_millis(100));
+            loop {
+                tokio::select! {
+                    _ = &mut conn => break,
+                    () = tokio::time::sleep(check) => {
+                        let quiet = now_ms() - last.load(Ordering::Relaxed);
+                        if quiet > idle.as_millis() as i64 {
+                            tracing::debug!(target: "web", %peer, quiet_ms = quiet, "idle connection closed");
+                            break;
+                        }
+                    }
+                }
+            }
+            drop(permit);
+        });
+    }
+    // Open event streams end with the snapshots; other requests get a moment to finish.
+    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+    Ok(())
+}
+
+/// A connection past the cap: a short 503, then closed.
+async fn turn_away(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    tracing::warn!(target: "web", "too many open connections; one turned away");
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        stream.write_all(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 32\r\nRetry-After: 5\r\nConnection: close\r\n\r\ntoo many connections; try later\n",
+        ),
+    )
+    .await;
+}

@@ -1,0 +1,420 @@
+//! A dashboard put on a network, tried as an attacker would: credentials and their roles,
+//! sessions, lockout, unknown hosts, slow and idle connections, too many connections and
+//! event streams, and a server that refuses to start exposed without authentication.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tailpulse::lang::Lang;
+use tailpulse::live::Snapshot;
+use tailpulse::web::AppState;
+use tailpulse::web::auth::{AuthConfig, Role, TokenConfig, UserConfig};
+use tailpulse::web::server::Limits;
+use tokio::sync::watch;
+
+/// A server on 127.0.0.1:0 with `auth` and `limits`; it stops when the sender is dropped.
+async fn server(
+    auth: &AuthConfig,
+    limits: Limits,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    watch::Sender<Arc<Snapshot>>,
+) {
+    let data = std::fs::read(common::FIXTURE).unwrap();
+    let agg = common::aggregate_bytes("combined.log", &data, 2, 1 << 16);
+    let snap = Snapshot {
+        generation: 1,
+        analysis: tailpulse::analysis::analyze(&agg, Lang::En),
+        lines_per_sec: 0.0,
+        lang: Lang::En,
+        minute_latency: agg.minute_latency.clone(),
+        progress: Default::default(),
+        alt: None,
+    };
+    let (tx, rx) = watch::channel(Arc::new(snap));
+    let state = AppState::new(rx).with_auth(auth, false).with_limits(limits);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(tailpulse::web::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    (addr, stop, tx)
+}
+
+/// One HTTP/1.1 exchange over a fresh connection: (status, head, body).
+fn exchange(addr: SocketAddr, request: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+fn get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String, String) {
+    exchange(
+        addr,
+        &format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{extra}Connection: close\r\n\r\n",
+            addr.port()
+        ),
+    )
+}
+
+fn post_form(addr: SocketAddr, path: &str, form: &str) -> (u16, String, String) {
+    exchange(
+        addr,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            addr.port(),
+            form.len()
+        ),
+    )
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+fn auth_config(viewer: &str, metrics: &str, password: &str) -> AuthConfig {
+    let token = |name: &str, role, t: &str| TokenConfig {
+        name: name.into(),
+        role,
+        sha256: tailpulse::web::auth::token_hash(t),
+    };
+    AuthConfig {
+        tokens: vec![
+            token("dash", Role::Viewer, viewer),
+            token("prom", Role::Metrics, metrics),
+        ],
+        users: vec![UserConfig {
+            name: "ops".into(),
+            password: tailpulse::web::auth::password_hash(password),
+        }],
+        ..AuthConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_have_roles_and_people_log_in_with_a_session_cookie() {
+    let (viewer, metrics) = (
+        tailpulse::web::auth::new_secret(),
+        tailpulse::web::auth::new_secret(),
+    );
+    let (addr, _stop, _tx) = server(
+        &auth_config(&viewer, &metrics, "correct horse"),
+        Limits::default(),
+    )
+    .await;
+    tokio::task::spawn_blocking(move || {
+        // Nothing without credentials, but the login page and the health check.
+        let (status, head, _) = get(addr, "/api/summary", "");
+        assert_eq!(status, 401);
+        assert!(header(&head, "www-authenticate").is_some_and(|v| v.starts_with("Bearer")));
+        let (status, head, _) = get(addr, "/", "");
+        assert_eq!((status, header(&head, "location")), (303, Some("/login")));
+        assert_eq!(get(addr, "/login", "").0, 200);
+        assert_eq!(get(addr, "/healthz", "").0, 200);
+        assert_eq!(get(addr, "/api/stream", "").0, 401, "no event stream either");
+        // Tokens, by role.
+        let bearer = |t: &str| format!("Authorization: Bearer {t}\r\n");
+        assert_eq!(get(addr, "/api/summary", &bearer(&viewer)).0, 200);
+        assert_eq!(get(addr, "/metrics", &bearer(&viewer)).0, 200);
+        assert_eq!(get(addr, "/metrics", &bearer(&metrics)).0, 200);
+        assert_eq!(get(addr, "/api/summary", &bearer(&metrics)).0, 403);
+        assert_eq!(get(addr, "/api/recent", &bearer("tp_wrong")).0, 401);
+        // A login: a wrong password, then the right one.
+        let (status, _, body) = post_form(addr, "/login", "user=ops&password=guess");
+        assert_eq!(status, 401);
+        assert!(body.contains("Wrong name or password"));
+        let (status, head, _) = post_form(addr, "/login", "user=ops&password=correct+horse");
+        assert_eq!(status, 303, "{head}");
+        let set = header(&head, "set-cookie").unwrap().to_owned();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+        assert!(!header(&head, "location").unwrap().contains('?'), "nothing secret in a URL");
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let with_cookie = format!("Cookie: {cookie}\r\n");
+        assert_eq!(get(addr, "/api/summary", &with_cookie).0, 200);
+        assert_eq!(get(addr, "/", &with_cookie).0, 200);
+        // The event stream with the cookie: its first event arrives.
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(s, "GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n{with_cookie}\r\n").unwrap();
+        let mut r = BufReader::new(s);
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        assert!(line.contains("200"), "{line}");
+        // Logged out, the cookie is worth nothing.
+        let logout = exchange(
+            addr,
+            &format!("POST /logout HTTP/1.1\r\nHost: 127.0.0.1\r\n{with_cookie}Content-Length: 0\r\nConnection: close\r\n\r\n"),
+        );
+        assert_eq!(logout.0, 303);
+        assert_eq!(get(addr, "/api/summary", &with_cookie).0, 401);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_lock_the_address_out() {
+    let viewer = tailpulse::web::auth::new_secret();
+    let (addr, _stop, _tx) = server(
+        &auth_config(&viewer, "tp_m", "correct horse"),
+        Limits::default(),
+    )
+    .await;
+    tokio::task::spawn_blocking(move || {
+        let mut statuses = Vec::new();
+        for i in 0..7 {
+            statuses.push(
+                get(
+                    addr,
+                    "/api/summary",
+                    &format!("Authorization: Bearer tp_guess{i}\r\n"),
+                )
+                .0,
+            );
+        }
+        assert_eq!(&statuses[..5], &[401; 5], "{statuses:?}");
+        assert_eq!(statuses[6], 429, "{statuses:?}");
+        // Locked out: even the right token waits, and says how long.
+        let (status, head, _) = get(
+            addr,
+            "/api/summary",
+            &format!("Authorization: Bearer {viewer}\r\n"),
+        );
+        assert_eq!(status, 429);
+        assert!(
+            header(&head, "retry-after").is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1))
+        );
+        let (status, _, _) = post_form(addr, "/login", "user=ops&password=correct+horse");
+        assert_eq!(status, 429, "the login page too");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_for_an_unknown_host_is_refused() {
+    let limits = Limits {
+        allowed_hosts: vec![
+            "localhost".into(),
+            "127.0.0.1".into(),
+            "dash.example.org".into(),
+        ],
+        ..Limits::default()
+    };
+    let (addr, _stop, _tx) = server(&AuthConfig::default(), limits).await;
+    tokio::task::spawn_blocking(move || {
+        let ask = |host: &str| {
+            exchange(
+                addr,
+                &format!("GET /api/summary HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+            )
+        };
+        assert_eq!(ask("attacker.example.com").0, 421);
+        assert_eq!(ask("attacker.example.com:5000").0, 421);
+        assert_eq!(ask("127.0.0.1:5000").0, 200);
+        assert_eq!(ask("Dash.Example.Org").0, 200);
+        let (status, head, _) = ask("evil.test");
+        assert_eq!(status, 421);
+        assert!(
+            header(&head, "content-security-policy").is_some(),
+            "security headers on errors too"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+/// Whether the server closed `s` within `within` (a read gives end of file or an error).
+fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
+    s.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_connections_are_closed() {
+    let limits = Limits {
+        header_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(2),
+        ..Limits::default()
+    };
+    let (addr, _stop, _tx) = server(&AuthConfig::default(), limits).await;
+    tokio::task::spawn_blocking(move || {
+        // Slowloris: a header line every 300 ms never finishes the request.
+        let mut slow = TcpStream::connect(addr).unwrap();
+        slow.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .unwrap();
+        let started = Instant::now();
+        let mut closed = false;
+        while started.elapsed() < Duration::from_secs(10) {
+            if slow.write_all(b"X-Slow: 1\r\n").is_err()
+                || closed_within(&mut slow, Duration::from_millis(300))
+            {
+                closed = true;
+                break;
+            }
+        }
+        assert!(closed, "a request whose headers never end is closed");
+        // A connection that says nothing is closed too.
+        let mut idle = TcpStream::connect(addr).unwrap();
+        assert!(
+            closed_within(&mut idle, Duration::from_secs(10)),
+            "idle connection closed"
+        );
+        // A quick request is served as before.
+        assert_eq!(get(addr, "/healthz", "").0, 200);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_and_event_streams_past_their_caps_get_503() {
+    let limits = Limits {
+        max_connections: 3,
+        max_streams: 1,
+        ..Limits::default()
+    };
+    let (addr, _stop, _tx) = server(&AuthConfig::default(), limits).await;
+    tokio::task::spawn_blocking(move || {
+        // One event stream, kept open.
+        let mut first = TcpStream::connect(addr).unwrap();
+        first
+            .write_all(b"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .unwrap();
+        let mut r = BufReader::new(first.try_clone().unwrap());
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        assert!(line.contains("200"), "{line}");
+        let (status, head, _) = get(addr, "/api/stream", "");
+        assert_eq!(status, 503, "a second stream");
+        assert!(header(&head, "retry-after").is_some());
+        // Two more connections held open fill the cap; the next is turned away.
+        let held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
+        let started = Instant::now();
+        let status = loop {
+            let (status, _, _) = get(addr, "/healthz", "");
+            if status == 503 || started.elapsed() > Duration::from_secs(10) {
+                break status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(status, 503);
+        drop(held);
+        drop(r);
+        drop(first);
+        // Once they are gone, connections are served again.
+        let started = Instant::now();
+        while get(addr, "/healthz", "").0 != 200 {
+            assert!(started.elapsed() < Duration::from_secs(10), "served again");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[test]
+fn off_loopback_without_authentication_it_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--no-db", "--port", "0", "--data-dir"];
+        let d = dir.path().to_str().unwrap().to_owned();
+        args.push(&d);
+        args.extend_from_slice(extra);
+        args.push(common::FIXTURE);
+        std::process::Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--bind", "0.0.0.0", "--allowed-host", "dash.example.org"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--insecure-no-auth") && err.contains("[auth]"),
+        "{err}"
+    );
+    let out = run(&["--bind", "0.0.0.0", "--insecure-no-auth"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allowed-host"));
+}
+
+#[test]
+fn auth_commands_make_entries_the_configuration_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_tailpulse");
+    let token = std::process::Command::new(bin)
+        .args(["auth", "token", "--name", "grafana", "--role", "metrics"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(token.stdout).unwrap();
+    let secret = token
+        .split_whitespace()
+        .find(|w| w.starts_with("tp_"))
+        .unwrap()
+        .to_owned();
+    let entry = &token[token.find("[[auth.tokens]]").unwrap()..];
+    assert!(entry.contains(&tailpulse::web::auth::token_hash(&secret)));
+    assert!(!entry.contains(&secret), "the entry keeps only the hash");
+    let mut child = std::process::Command::new(bin)
+        .args(["auth", "password", "--name", "ops"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery\n")
+        .unwrap();
+    let user = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    assert!(
+        user.contains("$argon2id$") && !user.contains("correct horse"),
+        "{user}"
+    );
+    let cfg = dir.path().join("t.toml");
+    std::fs::write(&cfg, format!("{entry}\n{user}")).unwrap();
+    let check = std::process::Command::new(bin)
+        .args(["config", "check", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
