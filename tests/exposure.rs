@@ -15,15 +15,24 @@ use tailpulse::web::auth::{AuthConfig, Role, TokenConfig, UserConfig};
 use tailpulse::web::server::Limits;
 use tokio::sync::watch;
 
-/// A server on 127.0.0.1:0 with `auth` and `limits`; it stops when the sender is dropped.
-async fn server(
-    auth: &AuthConfig,
-    limits: Limits,
-) -> (
+/// A running test server: its address, what stops it, and what publishes its snapshots.
+type Running = (
     SocketAddr,
     tokio::sync::oneshot::Sender<()>,
     watch::Sender<Arc<Snapshot>>,
-) {
+);
+
+/// A server on 127.0.0.1:0 with `auth` and `limits`; it stops when the sender is dropped.
+async fn server(auth: &AuthConfig, limits: Limits) -> Running {
+    server_with(auth, limits, false).await
+}
+
+/// [`server`] whose cookies are `Secure` (its limits carry the TLS acceptor).
+async fn server_tls(auth: &AuthConfig, limits: Limits) -> Running {
+    server_with(auth, limits, true).await
+}
+
+async fn server_with(auth: &AuthConfig, limits: Limits, tls: bool) -> Running {
     let data = std::fs::read(common::FIXTURE).unwrap();
     let agg = common::aggregate_bytes("combined.log", &data, 2, 1 << 16);
     let snap = Snapshot {
@@ -36,7 +45,7 @@ async fn server(
         alt: None,
     };
     let (tx, rx) = watch::channel(Arc::new(snap));
-    let state = AppState::new(rx).with_auth(auth, false).with_limits(limits);
+    let state = AppState::new(rx).with_auth(auth, tls).with_limits(limits);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -417,4 +426,97 @@ fn auth_commands_make_entries_the_configuration_accepts() {
         "{}",
         String::from_utf8_lossy(&check.stdout)
     );
+}
+
+/// A client that trusts only `cert` (DER), over TLS to `addr` as `localhost`: sends `request`,
+/// returns everything read until `until` appears in it (or the connection ends).
+async fn https(addr: SocketAddr, cert: &[u8], request: &str, until: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from(cert.to_vec()))
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.unwrap();
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    let read = async {
+        loop {
+            let n = tls.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&got).contains(until) {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), read)
+        .await
+        .expect("an answer in time");
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_a_generated_certificate_serves_the_api_the_stream_and_secure_cookies() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    let der = generated.cert.der().to_vec();
+    let viewer = tailpulse::web::auth::new_secret();
+    let limits = Limits {
+        tls: Some(tailpulse::web::server::tls_acceptor(&cert, &key).unwrap()),
+        ..Limits::default()
+    };
+    let auth = auth_config(&viewer, "tp_m", "correct horse");
+    let (addr, _stop, _tx) = server_tls(&auth, limits).await;
+    let get = |path: &str| {
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {viewer}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let summary = https(addr, &der, &get("/api/summary"), "\"requests\"").await;
+    assert!(summary.starts_with("HTTP/1.1 200"), "{summary}");
+    let stream = https(addr, &der, &get("/api/stream"), "event: snapshot").await;
+    assert!(stream.contains("event: snapshot"), "{stream}");
+    let form = "user=ops&password=correct+horse";
+    let login = https(
+        addr,
+        &der,
+        &format!("POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}", form.len()),
+        "\r\n\r\n",
+    )
+    .await;
+    assert!(login.starts_with("HTTP/1.1 303"), "{login}");
+    let cookie = header(&login, "set-cookie").unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    // Plain HTTP on the TLS port gets no answer.
+    let plain = tokio::task::spawn_blocking(move || get_plain(addr))
+        .await
+        .unwrap();
+    assert!(!plain.contains("HTTP/1.1 200"), "{plain}");
+}
+
+fn get_plain(addr: SocketAddr) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    String::from_utf8_lossy(&raw).into_owned()
 }

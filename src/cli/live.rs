@@ -78,6 +78,12 @@ pub struct RunArgs {
     /// who reaches the port reads everything. Warned about on every start.
     #[arg(long)]
     pub insecure_no_auth: bool,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
     /// Open connections to the dashboard at most; past it, new ones get a 503.
     #[arg(long, default_value_t = 512, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_connections: usize,
@@ -287,10 +293,15 @@ fn exposure(
          --allowed-host NAME (repeatable), or --allowed-host '*' to answer any",
         a.bind
     );
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::web::server::tls_acceptor(cert, key)?),
+        _ => None,
+    };
     Ok(crate::web::server::Limits {
         max_connections: a.max_connections,
         max_streams: a.max_streams,
         allowed_hosts: hosts,
+        tls,
         ..Default::default()
     })
 }
@@ -372,6 +383,12 @@ pub fn run(
             writer::spawn(g, w, stop_gen.clone())
         });
         let limits = exposure(&a, &auth)?;
+        let scheme = if limits.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let tls = limits.tls.is_some();
         let listener = tokio::net::TcpListener::bind((a.bind, a.port))
             .await
             .with_context(|| format!("cannot listen on {}:{}", a.bind, a.port))?;
@@ -383,7 +400,7 @@ pub fn run(
             .with_queries(live.queries.clone())
             .with_health(live.health.clone())
             .with_languages(live.alt_wanted.clone())
-            .with_auth(&auth, false)
+            .with_auth(&auth, tls)
             .with_limits(limits);
         if let Some(db) = &db {
             state = state
@@ -394,7 +411,7 @@ pub fn run(
             let _ = web_stopped.await;
         }));
         tracing::info!(target: "web", %addr, "dashboard listening");
-        println!("tailpulse: dashboard on http://{addr}/");
+        println!("tailpulse: dashboard on {scheme}://{addr}/");
         if demo {
             println!(
                 "tailpulse: demo — generating ~{} requests/s into {} and following it",

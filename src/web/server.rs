@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// How the server treats connections.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Limits {
     /// Open connections at most; past it a new one gets a 503 and is closed.
     pub max_connections: usize,
@@ -25,6 +25,59 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Host names requests may name (`Host`), lowercase, without port; empty: any.
     pub allowed_hosts: Vec<String>,
+    /// TLS, when the server speaks HTTPS.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// Why a certificate and key cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {path}: {why}")]
+pub struct TlsError {
+    what: &'static str,
+    path: String,
+    why: String,
+}
+
+/// A TLS acceptor for the PEM certificate chain `cert` and private key `key`.
+pub fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<tokio_rustls::TlsAcceptor, TlsError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let err = |what, path: &std::path::Path, why: String| TlsError {
+        what,
+        path: path.display().to_string(),
+        why,
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|i| i.collect::<Result<_, _>>())
+        .map_err(|e| err("cannot read the certificate", cert, e.to_string()))?;
+    if certs.is_empty() {
+        return Err(err("no certificate in", cert, "expected PEM".into()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| err("cannot read the private key", key, e.to_string()))?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| err("TLS setup for", cert, e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| err("the key does not fit the certificate", cert, e.to_string()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
+}
+
+impl std::fmt::Debug for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limits")
+            .field("max_connections", &self.max_connections)
+            .field("max_streams", &self.max_streams)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Limits {
@@ -35,6 +88,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             allowed_hosts: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -178,7 +232,6 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -200,39 +253,21 @@ pub async fn serve(
             tokio::spawn(turn_away(stream));
             continue;
         };
-        let last = Arc::new(AtomicI64::new(now_ms()));
-        let io = TokioIo::new(Watched {
-            inner: stream,
-            last: last.clone(),
-        });
         let app = app.clone();
-        let service =
-            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(super::auth::Peer(peer));
-                tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
-            });
-        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout);
-        let conn = builder
-            .serve_connection_with_upgrades(io, service)
-            .into_owned();
-        let conn = graceful.watch(conn);
-        let idle = limits.idle_timeout;
+        let limits = limits.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            tokio::pin!(conn);
-            let check = (idle / 4).max(Duration::from_millis(100));
-            loop {
-                tokio::select! {
-                    _ = &mut conn => break,
-                    () = tokio::time::sleep(check) => {
-                        let quiet = now_ms() - last.load(Ordering::Relaxed);
-                        if quiet > idle.as_millis() as i64 {
-                            tracing::debug!(target: "web", %peer, quiet_ms = quiet, "idle connection closed");
-                            break;
+            match &limits.tls {
+                None => connection(stream, peer, app, &limits, watcher).await,
+                Some(tls) => {
+                    // The handshake gets the time the headers get.
+                    let shake = tokio::time::timeout(limits.header_timeout, tls.accept(stream));
+                    match shake.await {
+                        Ok(Ok(s)) => connection(s, peer, app, &limits, watcher).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(target: "web", %peer, error = %e, "TLS handshake failed")
                         }
+                        Err(_) => tracing::debug!(target: "web", %peer, "TLS handshake timed out"),
                     }
                 }
             }
@@ -242,6 +277,54 @@ pub async fn serve(
     // Open event streams end with the snapshots; other requests get a moment to finish.
     let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
     Ok(())
+}
+
+/// Serves one connection until it ends, is idle past the limit, or the server shuts down.
+async fn connection<S>(
+    stream: S,
+    peer: std::net::SocketAddr,
+    app: axum::Router,
+    limits: &Limits,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let last = Arc::new(AtomicI64::new(now_ms()));
+    let io = TokioIo::new(Watched {
+        inner: stream,
+        last: last.clone(),
+    });
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(super::auth::Peer(peer));
+            tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
+        });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let conn = watcher.watch(
+        builder
+            .serve_connection_with_upgrades(io, service)
+            .into_owned(),
+    );
+    tokio::pin!(conn);
+    let idle = limits.idle_timeout;
+    let check = (idle / 4).max(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = &mut conn => break,
+            () = tokio::time::sleep(check) => {
+                let quiet = now_ms() - last.load(Ordering::Relaxed);
+                if quiet > idle.as_millis() as i64 {
+                    tracing::debug!(target: "web", %peer, quiet_ms = quiet, "idle connection closed");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// A connection past the cap: a short 503, then closed.
