@@ -100,6 +100,9 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+/// The token of the ingest role in [`auth_config`].
+const INGEST_TOKEN: &str = "tp_ingest_only";
+
 fn auth_config(viewer: &str, metrics: &str, password: &str) -> AuthConfig {
     let token = |name: &str, role, t: &str| TokenConfig {
         name: name.into(),
@@ -110,6 +113,7 @@ fn auth_config(viewer: &str, metrics: &str, password: &str) -> AuthConfig {
         tokens: vec![
             token("dash", Role::Viewer, viewer),
             token("prom", Role::Metrics, metrics),
+            token("ship", Role::Ingest, INGEST_TOKEN),
         ],
         users: vec![UserConfig {
             name: "ops".into(),
@@ -147,6 +151,13 @@ async fn tokens_have_roles_and_people_log_in_with_a_session_cookie() {
         assert_eq!(get(addr, "/metrics", &bearer(&metrics)).0, 200);
         assert_eq!(get(addr, "/api/summary", &bearer(&metrics)).0, 403);
         assert_eq!(get(addr, "/api/recent", &bearer("tp_wrong")).0, 401);
+        // The ingest role sends lines and reads nothing; a viewer sends nothing.
+        assert_eq!(get(addr, "/api/summary", &bearer(INGEST_TOKEN)).0, 403);
+        let send = |t: &str| {
+            exchange(addr, &format!("POST /api/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {t}\r\nContent-Type: text/plain\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx")).0
+        };
+        assert_eq!(send(&viewer), 403);
+        assert_eq!(send(INGEST_TOKEN), 404, "let through (ingest is off on this server)");
         // A login: a wrong password, then the right one.
         let (status, _, body) = post_form(addr, "/login", "user=ops&password=guess");
         assert_eq!(status, 401);

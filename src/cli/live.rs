@@ -78,6 +78,14 @@ pub struct RunArgs {
     /// who reaches the port reads everything. Warned about on every start.
     #[arg(long)]
     pub insecure_no_auth: bool,
+    /// Accept log lines on POST /api/ingest (newline-delimited JSON, JSON, or text lines;
+    /// gzip too), kept in spool files in the data directory before they are answered. With
+    /// no file given, no demo runs.
+    #[arg(long)]
+    pub ingest: bool,
+    /// The largest ingest body accepted, compressed or not (413 above).
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    pub ingest_max_body: usize,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, requires = "tls_key", value_name = "PEM")]
     pub tls_cert: Option<PathBuf>,
@@ -233,6 +241,7 @@ pub async fn shutdown_signal() {
 
 /// Where a run keeps its files.
 struct Places {
+    data: PathBuf,
     out_dir: PathBuf,
     db: PathBuf,
     logs: PathBuf,
@@ -245,7 +254,7 @@ impl Places {
     fn of(a: &RunArgs) -> Result<Places> {
         let data = match &a.data_dir {
             Some(d) => d.clone(),
-            None if a.files.is_empty() => PathBuf::from("."),
+            None if a.files.is_empty() && !a.ingest => PathBuf::from("."),
             None => dirs::data_dir()
                 .map(|d| d.join("tailpulse"))
                 .context("no data directory on this system; pass --data-dir")?,
@@ -254,6 +263,7 @@ impl Places {
             out_dir: a.out_dir.clone().unwrap_or_else(|| data.clone()),
             db: a.db.clone().unwrap_or_else(|| data.join("tailpulse.db")),
             logs: a.logs.clone().unwrap_or_else(|| data.join("logs")),
+            data,
         })
     }
 }
@@ -317,11 +327,21 @@ pub fn run(
     let places = Places::of(&a)?;
     let _guards = crate::logging::init_files(&places.logs, level, color)
         .with_context(|| format!("cannot create the log directory {}", places.logs.display()))?;
-    let demo = a.files.is_empty();
-    let inputs = if demo {
+    let demo = a.files.is_empty() && !a.ingest;
+    let mut inputs = if demo {
         vec![a.sample_log.to_string_lossy().into_owned()]
     } else {
         a.files.clone()
+    };
+    let spool = match a.ingest {
+        true => {
+            let dir = places.data.join("spool");
+            let spool = crate::web::ingest::Spool::open(&dir, a.ingest_max_body)
+                .with_context(|| format!("cannot create the ingest spool in {}", dir.display()))?;
+            inputs.extend(spool.inputs());
+            Some(Arc::new(spool))
+        }
+        false => None,
     };
     let mut config = match config {
         Some(p) => crate::config::Config::load(p)?,
@@ -402,6 +422,9 @@ pub fn run(
             .with_languages(live.alt_wanted.clone())
             .with_auth(&auth, tls)
             .with_limits(limits);
+        if let Some(spool) = &spool {
+            state = state.with_ingest(spool.clone());
+        }
         if let Some(db) = &db {
             state = state
                 .with_history(db)

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod history;
+pub mod ingest;
 pub mod metrics;
 pub mod server;
 
@@ -40,6 +41,8 @@ pub struct AppState {
     pub limits: Arc<server::Limits>,
     /// Event streams open now.
     pub streams: Arc<server::Streams>,
+    /// Where `POST /api/ingest` keeps what it accepts (none: ingest is off).
+    pub spool: Option<Arc<ingest::Spool>>,
 }
 
 impl AppState {
@@ -55,7 +58,14 @@ impl AppState {
             auth: None,
             limits: Arc::default(),
             streams: Arc::default(),
+            spool: None,
         }
+    }
+
+    /// Accepts log lines on `POST /api/ingest` into `spool`.
+    pub fn with_ingest(mut self, spool: Arc<ingest::Spool>) -> Self {
+        self.spool = Some(spool);
+        self
     }
 
     /// Asks for the credentials of `cfg` (when it has any).
@@ -182,6 +192,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/history/insights", get(history::insights))
         .route("/api/history/reports", get(history::reports))
         .route("/api/history/alerts", get(history::alerts))
+        .route(
+            "/api/ingest",
+            axum::routing::post(ingest::ingest).layer(axum::extract::DefaultBodyLimit::max(
+                state.spool.as_ref().map_or(MAX_BODY, |s| s.max_body),
+            )),
+        )
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,0 +1,335 @@
+//! `POST /api/ingest`: log lines sent by shippers (Vector's and Fluent Bit's `http` outputs,
+//! curl). An accepted batch is appended to a spool file and synced to disk before the answer,
+//! and the live run follows the spool files like any log — so what was acknowledged survives
+//! kill -9, and restarts, rotation and exactly-once counting are the file pipeline's.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The spool file raw text lines go to.
+pub const TEXT_SPOOL: &str = "ingest-text.log";
+/// The spool file JSON records go to.
+pub const JSON_SPOOL: &str = "ingest-json.log";
+/// A spool file this large, once read to its end, is rotated.
+const ROTATE_BYTES: u64 = 64 << 20;
+
+/// Where accepted batches go, and the limits on them.
+#[derive(Debug)]
+pub struct Spool {
+    dir: PathBuf,
+    /// The largest body accepted, compressed or not (413 above).
+    pub max_body: usize,
+    /// Bytes the run may have left to read in the spool before senders are told to wait
+    /// (503 with Retry-After).
+    pub max_behind: u64,
+    writers: Mutex<Writers>,
+}
+
+#[derive(Debug, Default)]
+struct Writers {
+    text: Option<std::fs::File>,
+    json: Option<std::fs::File>,
+}
+
+impl Spool {
+    /// Spool files in `dir` (created).
+    pub fn open(dir: &Path, max_body: usize) -> std::io::Result<Spool> {
+        std::fs::create_dir_all(dir)?;
+        for name in [TEXT_SPOOL, JSON_SPOOL] {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(name))?;
+        }
+        Ok(Spool {
+            dir: dir.to_owned(),
+            max_body,
+            max_behind: 256 << 20,
+            writers: Mutex::default(),
+        })
+    }
+
+    /// The spool files, as inputs for the run to follow.
+    pub fn inputs(&self) -> Vec<String> {
+        [TEXT_SPOOL, JSON_SPOOL]
+            .iter()
+            .map(|n| self.dir.join(n).to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Appends `text` (whole lines) and `json` (whole lines) to their files and syncs them.
+    fn append(
+        &self,
+        text: &[u8],
+        json: &[u8],
+        behind: &dyn Fn(&str) -> u64,
+    ) -> std::io::Result<()> {
+        let mut w = self.writers.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, data) in [(TEXT_SPOOL, text), (JSON_SPOOL, json)] {
+            if data.is_empty() {
+                continue;
+            }
+            let path = self.dir.join(name);
+            let slot = if name == TEXT_SPOOL {
+                &mut w.text
+            } else {
+                &mut w.json
+            };
+            // Read to its end and large: a new file (the run finishes the old one first).
+            let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            if len >= ROTATE_BYTES && behind(&path.to_string_lossy()) == 0 {
+                std::fs::rename(&path, path.with_extension("log.1"))?;
+                *slot = None;
+            }
+            let file = match slot {
+                Some(f) => f,
+                None => slot.insert(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&path)?,
+                ),
+            };
+            file.write_all(data)?;
+            file.sync_data()?;
+        }
+        Ok(())
+    }
+}
+
+/// Lines of a body, sorted into the spools: raw log lines, and JSON records.
+#[derive(Debug, Default, PartialEq)]
+pub struct Sorted {
+    /// Raw log lines, each ending in `\n`.
+    pub text: Vec<u8>,
+    /// JSON records, one a line.
+    pub json: Vec<u8>,
+    /// Lines taken.
+    pub lines: u64,
+}
+
+/// The string field that holds a whole log line in a shipper's or container's envelope:
+/// Vector's `message`, Docker's and Fluent Bit's `log`, journald's `MESSAGE`.
+const ENVELOPE_FIELDS: [&str; 3] = ["message", "log", "MESSAGE"];
+
+/// Sorts one JSON record: an envelope around a log line gives the line; any other object is
+/// a record for the JSON format.
+fn sort_record(v: &serde_json::Value, out: &mut Sorted) {
+    let obj = match v {
+        serde_json::Value::Object(o) => o,
+        serde_json::Value::Array(items) => {
+            for i in items {
+                sort_record(i, out);
+            }
+            return;
+        }
+        _ => return,
+    };
+    let wrapped = ENVELOPE_FIELDS
+        .iter()
+        .find_map(|k| obj.get(*k).and_then(|m| m.as_str()));
+    match wrapped {
+        Some(line) => {
+            for l in line.lines().filter(|l| !l.trim().is_empty()) {
+                out.text.extend_from_slice(l.as_bytes());
+                out.text.push(b'\n');
+                out.lines += 1;
+            }
+        }
+        None => {
+            if let Ok(s) = serde_json::to_vec(v) {
+                out.json.extend_from_slice(&s);
+                out.json.push(b'\n');
+                out.lines += 1;
+            }
+        }
+    }
+}
+
+/// Sorts a body of `kind` into spool lines; `Err` says why it is refused.
+pub fn sort_body(body: &[u8], json: bool) -> Result<Sorted, String> {
+    let mut out = Sorted::default();
+    if json {
+        // One record a line, or one array or object for the whole body.
+        let whole = serde_json::from_slice::<serde_json::Value>(body);
+        match whole {
+            Ok(v) => sort_record(&v, &mut out),
+            Err(_) => {
+                for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    let v: serde_json::Value = serde_json::from_slice(line)
+                        .map_err(|e| format!("line {} is not JSON: {e}", i + 1))?;
+                    sort_record(&v, &mut out);
+                }
+            }
+        }
+        return Ok(out);
+    }
+    for line in body.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        out.text.extend_from_slice(line);
+        out.text.push(b'\n');
+        out.lines += 1;
+    }
+    Ok(out)
+}
+
+fn refuse(status: StatusCode, why: &str) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": why }))).into_response()
+}
+
+/// Why a body is refused: the status and what to tell the sender.
+type Refusal = (StatusCode, String);
+
+/// The body, gunzipped when its encoding says so, within `max` bytes.
+fn decoded(headers: &HeaderMap, body: &Bytes, max: usize) -> Result<Vec<u8>, Refusal> {
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity")
+        .to_ascii_lowercase();
+    match encoding.as_str() {
+        "identity" => Ok(body.to_vec()),
+        "gzip" | "x-gzip" => {
+            let mut out = Vec::new();
+            let limit = u64::try_from(max).unwrap_or(u64::MAX) + 1;
+            flate2::read::MultiGzDecoder::new(&body[..])
+                .take(limit)
+                .read_to_end(&mut out)
+                .map_err(|e| (StatusCode::BAD_REQUEST, format!("bad gzip body: {e}")))?;
+            if out.len() > max {
+                return Err((
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the uncompressed body is too large".into(),
+                ));
+            }
+            Ok(out)
+        }
+        other => Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "unsupported content-encoding {:?}",
+                crate::text::clip(other, 40)
+            ),
+        )),
+    }
+}
+
+/// `POST /api/ingest`: `application/x-ndjson` or `application/json` (records, or envelopes
+/// around log lines), or `text/plain` log lines; gzip bodies too.
+pub async fn ingest(
+    State(st): State<super::AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(spool) = st.spool.clone() else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "ingest is off (tailpulse run --ingest turns it on)",
+        );
+    };
+    if body.len() > spool.max_body {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "the body is too large");
+    }
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/plain")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let json = match media.as_str() {
+        "application/x-ndjson" | "application/json" | "application/jsonlines" => true,
+        "text/plain" | "" => false,
+        other => {
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                &format!(
+                    "content-type {:?}: send application/x-ndjson, application/json or text/plain",
+                    crate::text::clip(other, 60)
+                ),
+            );
+        }
+    };
+    let behind = {
+        let health = st.health.clone();
+        move |path: &str| -> u64 {
+            health.as_ref().map_or(0, |h| {
+                h.counters()
+                    .files_behind
+                    .iter()
+                    .filter(|(n, _)| n.as_ref() == path)
+                    .map(|(_, b)| *b)
+                    .sum()
+            })
+        }
+    };
+    let pending: u64 = spool.inputs().iter().map(|p| behind(p)).sum();
+    if pending > spool.max_behind {
+        let mut res = refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the analysis is behind; send again later",
+        );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return res;
+    }
+    let work = tokio::task::spawn_blocking(move || {
+        let body = decoded(&headers, &body, spool.max_body)?;
+        let sorted = sort_body(&body, json).map_err(|why| (StatusCode::BAD_REQUEST, why))?;
+        spool
+            .append(&sorted.text, &sorted.json, &behind)
+            .map_err(|e| {
+                tracing::error!(target: "web", error = %e, "cannot write the ingest spool");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cannot keep the lines now; send again".to_owned(),
+                )
+            })?;
+        Ok::<_, Refusal>(sorted.lines)
+    })
+    .await;
+    match work {
+        Ok(Ok(lines)) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "accepted": lines })),
+        )
+            .into_response(),
+        Ok(Err((status, why))) => refuse(status, &why),
+        Err(_) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "ingest failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_give_their_line_and_records_stay_json() {
+        let body = br#"{"message":"1.2.3.4 - - [01/Mar/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 5","host":"web-1"}
+{"log":"5.6.7.8 - - [01/Mar/2024:00:00:01 +0000] \"GET /a HTTP/1.1\" 404 0\n","stream":"stdout","time":"2024-03-01T00:00:01Z"}
+{"status":200,"request":"GET /x HTTP/1.1","time_local":"01/Mar/2024:00:00:02 +0000"}
+"#;
+        let s = sort_body(body, true).unwrap();
+        assert_eq!(s.lines, 3);
+        assert_eq!(s.text.iter().filter(|&&b| b == b'\n').count(), 2);
+        assert!(String::from_utf8_lossy(&s.json).contains("\"status\":200"));
+        let arr = sort_body(br#"[{"log":"a"},{"log":"b"}]"#, true).unwrap();
+        assert_eq!(arr.text, b"a\nb\n");
+        assert!(sort_body(b"{\"a\":1}\nnot json\n", true).is_err());
+        let text = sort_body(b"one\r\n\ntwo", false).unwrap();
+        assert_eq!((text.text.as_slice(), text.lines), (&b"one\ntwo\n"[..], 2));
+    }
+}
