@@ -7,7 +7,7 @@
 
 pub use tailpulse_core::{
     aggregate, alert, analysis, cursor, detect, format, generate, hash, ingest, insights, lang,
-    params, prompts, redact, report, request, route, stats, text, time,
+    params, prompts, redact, report, request, route, stats, syslog, text, time,
 };
 
 pub mod batch;
@@ -25,4 +25,5 @@ pub mod llm;
 pub mod logging;
 pub mod retry;
 pub mod store;
+pub mod syslog_listener;
 pub mod web;

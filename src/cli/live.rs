@@ -86,6 +86,11 @@ pub struct RunArgs {
     /// The largest ingest body accepted, compressed or not (413 above).
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     pub ingest_max_body: usize,
+    /// Listen for syslog messages whose text is an access-log line (nginx's `access_log
+    /// syslog:server=…`, rsyslog forwarding): udp://HOST:PORT or tcp://HOST:PORT
+    /// (repeatable). RFC 3164 and 5424; TCP frames octet-counted or one a line.
+    #[arg(long, value_name = "URL")]
+    pub syslog: Vec<crate::syslog_listener::Listen>,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, requires = "tls_key", value_name = "PEM")]
     pub tls_cert: Option<PathBuf>,
@@ -254,7 +259,7 @@ impl Places {
     fn of(a: &RunArgs) -> Result<Places> {
         let data = match &a.data_dir {
             Some(d) => d.clone(),
-            None if a.files.is_empty() && !a.ingest => PathBuf::from("."),
+            None if a.files.is_empty() && !a.ingest && a.syslog.is_empty() => PathBuf::from("."),
             None => dirs::data_dir()
                 .map(|d| d.join("tailpulse"))
                 .context("no data directory on this system; pass --data-dir")?,
@@ -327,13 +332,14 @@ pub fn run(
     let places = Places::of(&a)?;
     let _guards = crate::logging::init_files(&places.logs, level, color)
         .with_context(|| format!("cannot create the log directory {}", places.logs.display()))?;
-    let demo = a.files.is_empty() && !a.ingest;
+    let network = a.ingest || !a.syslog.is_empty();
+    let demo = a.files.is_empty() && !network;
     let mut inputs = if demo {
         vec![a.sample_log.to_string_lossy().into_owned()]
     } else {
         a.files.clone()
     };
-    let spool = match a.ingest {
+    let spool = match network {
         true => {
             let dir = places.data.join("spool");
             let spool = crate::web::ingest::Spool::open(&dir, a.ingest_max_body)
@@ -423,7 +429,22 @@ pub fn run(
             .with_auth(&auth, tls)
             .with_limits(limits);
         if let Some(spool) = &spool {
-            state = state.with_ingest(spool.clone());
+            spool.read_by(live.health.clone());
+            if a.ingest {
+                state = state.with_ingest(spool.clone());
+            }
+            for listen in &a.syslog {
+                let bound = crate::syslog_listener::start(*listen, spool.clone())
+                    .await
+                    .with_context(|| format!("cannot listen for syslog on {listen:?}"))?;
+                println!(
+                    "tailpulse: syslog on {bound} ({})",
+                    match listen {
+                        crate::syslog_listener::Listen::Udp(_) => "udp, best effort",
+                        crate::syslog_listener::Listen::Tcp(_) => "tcp",
+                    }
+                );
+            }
         }
         if let Some(db) = &db {
             state = state

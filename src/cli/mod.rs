@@ -55,7 +55,7 @@ pub struct Cli {
 pub enum Command {
     /// Follow log files (no file: the demo), analyze continuously, write reports every few
     /// seconds.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Analyze log files once and print a report (text, JSON or self-contained HTML).
     Analyze(AnalyzeArgs),
     /// Append realistic synthetic traffic, with incidents, to a log file.
@@ -132,7 +132,7 @@ pub fn run(cli: Cli) -> Result<()> {
             analyze::analyze(a, cli.config.as_deref())
         }
         Some(Command::Run(a)) => live::run(
-            a,
+            *a,
             cli.config.as_deref(),
             cli.log_level.as_deref().unwrap_or("info"),
             cli.color,

@@ -28,6 +28,8 @@ pub struct Spool {
     /// (503 with Retry-After).
     pub max_behind: u64,
     writers: Mutex<Writers>,
+    /// The run's readers, which say how much of each spool file is still unread.
+    readers: std::sync::OnceLock<std::sync::Arc<crate::health::Health>>,
 }
 
 #[derive(Debug, Default)]
@@ -51,7 +53,32 @@ impl Spool {
             max_body,
             max_behind: 256 << 20,
             writers: Mutex::default(),
+            readers: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Learns how far the run's readers are from `health` (once the run has started).
+    pub fn read_by(&self, health: std::sync::Arc<crate::health::Health>) {
+        let _ = self.readers.set(health);
+    }
+
+    /// Bytes of the spool file `path` not read yet (unknown before the run started: 0,
+    /// and then no file is rotated).
+    fn behind(&self, path: &str) -> Option<u64> {
+        let h = self.readers.get()?;
+        Some(
+            h.counters()
+                .files_behind
+                .iter()
+                .filter(|(n, _)| n.as_ref() == path)
+                .map(|(_, b)| *b)
+                .sum(),
+        )
+    }
+
+    /// Bytes of all spool files not read yet.
+    pub fn pending(&self) -> u64 {
+        self.inputs().iter().filter_map(|p| self.behind(p)).sum()
     }
 
     /// The spool files, as inputs for the run to follow.
@@ -62,13 +89,13 @@ impl Spool {
             .collect()
     }
 
+    /// Appends raw log lines (whole lines) to the text spool and syncs it.
+    pub fn append_text(&self, text: &[u8]) -> std::io::Result<()> {
+        self.append(text, &[])
+    }
+
     /// Appends `text` (whole lines) and `json` (whole lines) to their files and syncs them.
-    fn append(
-        &self,
-        text: &[u8],
-        json: &[u8],
-        behind: &dyn Fn(&str) -> u64,
-    ) -> std::io::Result<()> {
+    fn append(&self, text: &[u8], json: &[u8]) -> std::io::Result<()> {
         let mut w = self.writers.lock().unwrap_or_else(|e| e.into_inner());
         for (name, data) in [(TEXT_SPOOL, text), (JSON_SPOOL, json)] {
             if data.is_empty() {
@@ -82,7 +109,7 @@ impl Spool {
             };
             // Read to its end and large: a new file (the run finishes the old one first).
             let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-            if len >= ROTATE_BYTES && behind(&path.to_string_lossy()) == 0 {
+            if len >= ROTATE_BYTES && self.behind(&path.to_string_lossy()) == Some(0) {
                 std::fs::rename(&path, path.with_extension("log.1"))?;
                 *slot = None;
             }
@@ -263,20 +290,7 @@ pub async fn ingest(
             );
         }
     };
-    let behind = {
-        let health = st.health.clone();
-        move |path: &str| -> u64 {
-            health.as_ref().map_or(0, |h| {
-                h.counters()
-                    .files_behind
-                    .iter()
-                    .filter(|(n, _)| n.as_ref() == path)
-                    .map(|(_, b)| *b)
-                    .sum()
-            })
-        }
-    };
-    let pending: u64 = spool.inputs().iter().map(|p| behind(p)).sum();
+    let pending = spool.pending();
     if pending > spool.max_behind {
         let mut res = refuse(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -289,15 +303,13 @@ pub async fn ingest(
     let work = tokio::task::spawn_blocking(move || {
         let body = decoded(&headers, &body, spool.max_body)?;
         let sorted = sort_body(&body, json).map_err(|why| (StatusCode::BAD_REQUEST, why))?;
-        spool
-            .append(&sorted.text, &sorted.json, &behind)
-            .map_err(|e| {
-                tracing::error!(target: "web", error = %e, "cannot write the ingest spool");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "cannot keep the lines now; send again".to_owned(),
-                )
-            })?;
+        spool.append(&sorted.text, &sorted.json).map_err(|e| {
+            tracing::error!(target: "web", error = %e, "cannot write the ingest spool");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot keep the lines now; send again".to_owned(),
+            )
+        })?;
         Ok::<_, Refusal>(sorted.lines)
     })
     .await;

@@ -37,5 +37,6 @@ pub mod request;
 pub mod route;
 pub mod severity;
 pub mod stats;
+pub mod syslog;
 pub mod text;
 pub mod time;

@@ -1,0 +1,175 @@
+//! The syslog listeners (`--syslog udp://ADDR`, `--syslog tcp://ADDR`): each message's text
+//! (an access-log line) goes to the ingest spool, which the run follows like any log. A TCP
+//! frame read is kept on disk (synced) before more is read; UDP is best effort, as syslog
+//! over UDP is.
+
+use crate::web::ingest::Spool;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where to listen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// Datagrams, one message each.
+    Udp(SocketAddr),
+    /// A stream of frames (RFC 6587).
+    Tcp(SocketAddr),
+}
+
+impl std::str::FromStr for Listen {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Listen, String> {
+        let (scheme, addr) = s
+            .split_once("://")
+            .ok_or_else(|| format!("{s:?}: write udp://HOST:PORT or tcp://HOST:PORT"))?;
+        let addr: SocketAddr = addr
+            .parse()
+            .map_err(|e| format!("{addr:?} is not an address and port: {e}"))?;
+        match scheme {
+            "udp" => Ok(Listen::Udp(addr)),
+            "tcp" => Ok(Listen::Tcp(addr)),
+            other => Err(format!("{other:?}: syslog listens on udp:// or tcp://")),
+        }
+    }
+}
+
+/// The log lines of `frames`: each message's text, newline-ended; frames that are not
+/// syslog are taken whole (a sender without a header).
+fn lines<'a>(frames: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for f in frames {
+        let text = String::from_utf8_lossy(f);
+        let msg = match crate::syslog::parse(&text) {
+            Some(m) => m.msg.to_owned(),
+            None => text.trim_end_matches(['\r', '\n']).to_owned(),
+        };
+        for l in msg.lines().filter(|l| !l.trim().is_empty()) {
+            out.extend_from_slice(l.as_bytes());
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// Keeps `data` in the spool, off the async threads.
+async fn keep(spool: &Arc<Spool>, data: Vec<u8>) -> std::io::Result<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let spool = spool.clone();
+    tokio::task::spawn_blocking(move || spool.append_text(&data))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+}
+
+/// Binds `listen` and serves it until the runtime ends; returns the bound address.
+pub async fn start(listen: Listen, spool: Arc<Spool>) -> std::io::Result<SocketAddr> {
+    match listen {
+        Listen::Udp(addr) => {
+            let socket = tokio::net::UdpSocket::bind(addr).await?;
+            let bound = socket.local_addr()?;
+            tokio::spawn(udp(socket, spool));
+            Ok(bound)
+        }
+        Listen::Tcp(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            let bound = listener.local_addr()?;
+            tokio::spawn(tcp(listener, spool));
+            Ok(bound)
+        }
+    }
+}
+
+async fn udp(socket: tokio::net::UdpSocket, spool: Arc<Spool>) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        // A batch: what arrives until the socket is quiet for a moment, or 1,000 messages.
+        let mut frames: Vec<Vec<u8>> = Vec::new();
+        match socket.recv_from(&mut buf).await {
+            Ok((n, _)) => frames.push(buf[..n].to_vec()),
+            Err(e) => {
+                tracing::warn!(target: "runner", error = %e, "syslog (udp): receive failed");
+                continue;
+            }
+        }
+        while frames.len() < 1000 {
+            match tokio::time::timeout(Duration::from_millis(20), socket.recv_from(&mut buf)).await
+            {
+                Ok(Ok((n, _))) => frames.push(buf[..n].to_vec()),
+                _ => break,
+            }
+        }
+        let data = lines(frames.iter().map(Vec::as_slice));
+        if let Err(e) = keep(&spool, data).await {
+            tracing::error!(target: "runner", error = %e, "syslog (udp): cannot keep messages");
+        }
+    }
+}
+
+async fn tcp(listener: tokio::net::TcpListener, spool: Arc<Spool>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                tokio::spawn(tcp_connection(stream, peer, spool.clone()));
+            }
+            Err(e) => {
+                tracing::warn!(target: "runner", error = %e, "syslog (tcp): cannot accept");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn tcp_connection(mut stream: tokio::net::TcpStream, peer: SocketAddr, spool: Arc<Spool>) {
+    use tokio::io::AsyncReadExt;
+    let mut framer = crate::syslog::Framer::default();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match stream.read(&mut buf).await {
+            Ok(0) => 0,
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!(target: "runner", %peer, error = %e, "syslog (tcp): connection failed");
+                0
+            }
+        };
+        let mut frames: Vec<Vec<u8>> = Vec::new();
+        if n == 0 {
+            framer.finish(|f| frames.push(f.to_vec()));
+        } else {
+            framer.push(&buf[..n], |f| frames.push(f.to_vec()));
+        }
+        let data = lines(frames.iter().map(Vec::as_slice));
+        // Kept before more is read: a sender that waits on TCP waits on the disk.
+        if let Err(e) = keep(&spool, data).await {
+            tracing::error!(target: "runner", %peer, error = %e, "syslog (tcp): cannot keep messages; closing");
+            return;
+        }
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_and_lines() {
+        assert_eq!(
+            "udp://127.0.0.1:5514".parse::<Listen>(),
+            Ok(Listen::Udp("127.0.0.1:5514".parse().unwrap()))
+        );
+        assert!("127.0.0.1:5514".parse::<Listen>().is_err());
+        assert!("http://127.0.0.1:1".parse::<Listen>().is_err());
+        let got = lines([
+            &b"<13>Nov 30 12:00:00 web nginx: a b\n"[..],
+            b"plain",
+            b"<13>1 - - - - - -",
+        ]);
+        assert_eq!(got, b"a b\nplain\n");
+    }
+}
