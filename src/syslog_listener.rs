@@ -59,9 +59,11 @@ async fn keep(spool: &Arc<Spool>, data: Vec<u8>) -> std::io::Result<()> {
         return Ok(());
     }
     let spool = spool.clone();
-    tokio::task::spawn_blocking(move || spool.append_text(&data))
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    tokio::task::spawn_blocking(move || {
+        crate::health::as_part("runner", || spool.append_text(&data))
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
 }
 
 /// Binds `listen` and serves it until the runtime ends; returns the bound address.
@@ -108,11 +110,25 @@ async fn udp(socket: tokio::net::UdpSocket, spool: Arc<Spool>) {
     }
 }
 
+/// Open syslog connections at most; past it, new ones are closed at once.
+const MAX_CONNECTIONS: usize = 256;
+/// A connection that sends nothing for this long is closed.
+const IDLE: Duration = Duration::from_secs(300);
+
 async fn tcp(listener: tokio::net::TcpListener, spool: Arc<Spool>) {
+    let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
-                tokio::spawn(tcp_connection(stream, peer, spool.clone()));
+                let Ok(permit) = open.clone().try_acquire_owned() else {
+                    tracing::debug!(target: "runner", %peer, "syslog (tcp): too many connections; one closed");
+                    continue;
+                };
+                let spool = spool.clone();
+                tokio::spawn(async move {
+                    tcp_connection(stream, peer, spool).await;
+                    drop(permit);
+                });
             }
             Err(e) => {
                 tracing::warn!(target: "runner", error = %e, "syslog (tcp): cannot accept");
@@ -127,11 +143,14 @@ async fn tcp_connection(mut stream: tokio::net::TcpStream, peer: SocketAddr, spo
     let mut framer = crate::syslog::Framer::default();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
-        let n = match stream.read(&mut buf).await {
-            Ok(0) => 0,
-            Ok(n) => n,
-            Err(e) => {
+        let n = match tokio::time::timeout(IDLE, stream.read(&mut buf)).await {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
                 tracing::debug!(target: "runner", %peer, error = %e, "syslog (tcp): connection failed");
+                0
+            }
+            Err(_) => {
+                tracing::debug!(target: "runner", %peer, "syslog (tcp): idle connection closed");
                 0
             }
         };

@@ -161,6 +161,16 @@ fn vector_fluent_bit_and_text_bodies_are_counted() {
         400
     );
     assert_eq!(post(&addr, "image/png", false, b"x").0, 415);
+    // A page on another site posting a form here (the browser adds Origin) is refused.
+    let forged = ureq::post(format!("http://{addr}/api/ingest"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .header("content-type", "text/plain")
+        .header("origin", "https://attacker.example")
+        .send(line(999).as_bytes())
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
     let big = vec![b'a'; (16 << 20) + 1];
     assert_eq!(post(&addr, "text/plain", false, &big).0, 413);
     let _ = child.kill();

@@ -294,6 +294,24 @@ fn exposure(
             a.bind
         );
     }
+    // Syslog has no authentication: listening off loopback is the operator's explicit choice.
+    let open_syslog =
+        a.syslog.iter().any(|l| {
+            let (crate::syslog_listener::Listen::Udp(addr)
+            | crate::syslog_listener::Listen::Tcp(addr)) = l;
+            !addr.ip().is_loopback()
+        });
+    anyhow::ensure!(
+        !open_syslog || a.insecure_no_auth,
+        "--syslog off loopback lets anyone who reaches the port add lines (syslog has no \
+         authentication): keep it on 127.0.0.1 behind a relay, or accept that with \
+         --insecure-no-auth"
+    );
+    anyhow::ensure!(
+        !a.allowed_hosts.iter().any(|h| h == "*") || auth.is_on() || a.insecure_no_auth,
+        "--allowed-host '*' answers pages of any site (DNS rebinding) and the dashboard has no \
+         [auth]: configure [auth], or accept that with --insecure-no-auth"
+    );
     let mut hosts: Vec<String> = crate::web::server::LOOPBACK_NAMES
         .iter()
         .map(|h| (*h).to_owned())

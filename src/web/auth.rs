@@ -321,20 +321,22 @@ pub async fn require(State(st): State<super::AppState>, req: Request, next: Next
         return next.run(req).await;
     };
     let ip = peer_ip(&req);
-    if let Some(wait) = auth.locked(ip) {
-        return too_many(wait);
-    }
     let path = req.uri().path().to_owned();
+    // A valid credential passes even from an address that is waiting: behind a proxy or a
+    // NAT, an attacker's failures must not lock out everyone else.
     if let Some(token) = bearer(req.headers()) {
         return match auth.token(token) {
             Some((_, role)) if roles.contains(&role) => next.run(req).await,
             Some((name, role)) => {
-                tracing::warn!(target: "web", client = %ip, %path, token = %name, ?role, "token not allowed here");
+                tracing::warn!(target: "web", client = %ip, path = ?path, token = ?name, ?role, "token not allowed here");
                 refuse(StatusCode::FORBIDDEN, "this token is not allowed here")
             }
             None => {
+                if let Some(wait) = auth.locked(ip) {
+                    return too_many(wait);
+                }
                 auth.failed(ip);
-                tracing::warn!(target: "web", client = %ip, %path, "unknown bearer token");
+                tracing::warn!(target: "web", client = %ip, path = ?path, "unknown bearer token");
                 refuse(StatusCode::UNAUTHORIZED, "unknown token")
             }
         };
@@ -343,7 +345,10 @@ pub async fn require(State(st): State<super::AppState>, req: Request, next: Next
         if auth.session(id).is_some() && roles.contains(&Role::Viewer) {
             return next.run(req).await;
         }
-        tracing::info!(target: "web", client = %ip, %path, "expired or unknown session");
+        tracing::info!(target: "web", client = %ip, path = ?path, "expired or unknown session");
+    }
+    if let Some(wait) = auth.locked(ip) {
+        return too_many(wait);
     }
     let wants_page = req.method() == axum::http::Method::GET && path == "/";
     if wants_page {
@@ -409,38 +414,49 @@ pub async fn login(
     if let Some(wait) = auth.locked(ip) {
         return too_many(wait);
     }
+    // argon2 takes ~19 MiB and tens of milliseconds: a few at a time, the rest wait.
+    static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+    let Ok(_turn) = VERIFYING.try_acquire() else {
+        return too_many(1);
+    };
+    // Counted before the check, forgiven on success: parallel guesses count too.
+    auth.failed(ip);
+    if auth.users.is_empty() {
+        return page(StatusCode::UNAUTHORIZED, "Wrong name or password.");
+    }
     let checker = auth.clone();
     let user = f.user.clone();
     // argon2 takes tens of milliseconds: off the server's threads. An unknown name is
     // checked against a made-up hash, so it takes as long as a wrong password.
     let ok = tokio::task::spawn_blocking(move || {
-        use argon2::PasswordVerifier;
-        static DUMMY: std::sync::LazyLock<String> =
-            std::sync::LazyLock::new(|| password_hash("not a password"));
-        let stored = checker
-            .users
-            .iter()
-            .find(|(n, _)| n == &user)
-            .map(|(_, h)| h.clone());
-        let known = stored.is_some();
-        let hash = stored.unwrap_or_else(|| DUMMY.clone());
-        let right = argon2::PasswordHash::new(&hash).is_ok_and(|h| {
-            argon2::Argon2::default()
-                .verify_password(f.password.as_bytes(), &h)
-                .is_ok()
-        });
-        known && right
+        crate::health::as_part("web", || {
+            use argon2::PasswordVerifier;
+            static DUMMY: std::sync::LazyLock<String> =
+                std::sync::LazyLock::new(|| password_hash("not a password"));
+            let stored = checker
+                .users
+                .iter()
+                .find(|(n, _)| n == &user)
+                .map(|(_, h)| h.clone());
+            let known = stored.is_some();
+            let hash = stored.unwrap_or_else(|| DUMMY.clone());
+            let right = argon2::PasswordHash::new(&hash).is_ok_and(|h| {
+                argon2::Argon2::default()
+                    .verify_password(f.password.as_bytes(), &h)
+                    .is_ok()
+            });
+            known && right
+        })
     })
     .await
     .unwrap_or(false);
     let name = crate::text::clip(&f.user, 64);
     if !ok {
-        auth.failed(ip);
-        tracing::warn!(target: "web", client = %ip, user = %name, "failed login");
+        tracing::warn!(target: "web", client = %ip, user = ?name, "failed login");
         return page(StatusCode::UNAUTHORIZED, "Wrong name or password.");
     }
     auth.succeeded(ip);
-    tracing::info!(target: "web", client = %ip, user = %name, "logged in");
+    tracing::info!(target: "web", client = %ip, user = ?name, "logged in");
     let id = auth.open_session(&f.user);
     let secure = if auth.secure_cookies { "; Secure" } else { "" };
     let cookie = format!(

@@ -107,10 +107,12 @@ impl Spool {
             } else {
                 &mut w.json
             };
-            // Read to its end and large: a new file (the run finishes the old one first).
+            // Large and read to its end: moved aside under a name of its own (never over
+            // another), and a new file begins; the run finishes the old one first.
             let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             if len >= ROTATE_BYTES && self.behind(&path.to_string_lossy()) == Some(0) {
-                std::fs::rename(&path, path.with_extension("log.1"))?;
+                let aside = path.with_extension(format!("log.{}", crate::clock::now_ms()));
+                std::fs::rename(&path, aside)?;
                 *slot = None;
             }
             let file = match slot {
@@ -122,8 +124,14 @@ impl Spool {
                         .open(&path)?,
                 ),
             };
-            file.write_all(data)?;
-            file.sync_data()?;
+            let before = file.metadata()?.len();
+            let written = file.write_all(data).and_then(|()| file.sync_data());
+            if let Err(e) = written {
+                // Nothing half-written stays: the next batch must not be glued to it.
+                let _ = file.set_len(before);
+                *slot = None;
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -265,9 +273,29 @@ pub async fn ingest(
             "ingest is off (tailpulse run --ingest turns it on)",
         );
     };
+    // A browser page elsewhere must not post lines here (shippers send no Origin).
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v != "same-origin" && v != "none")
+        || headers.contains_key(header::ORIGIN);
+    if cross_site {
+        tracing::warn!(target: "web", "cross-site ingest request refused");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "cross-site requests cannot send lines",
+        );
+    }
     if body.len() > spool.max_body {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, "the body is too large");
     }
+    // A few bodies are decoded at a time; the others are told to come back.
+    static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+    let Ok(_turn) = DECODING.try_acquire() else {
+        let mut res = refuse(StatusCode::SERVICE_UNAVAILABLE, "busy; send again shortly");
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return res;
+    };
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -301,16 +329,18 @@ pub async fn ingest(
         return res;
     }
     let work = tokio::task::spawn_blocking(move || {
-        let body = decoded(&headers, &body, spool.max_body)?;
-        let sorted = sort_body(&body, json).map_err(|why| (StatusCode::BAD_REQUEST, why))?;
-        spool.append(&sorted.text, &sorted.json).map_err(|e| {
-            tracing::error!(target: "web", error = %e, "cannot write the ingest spool");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "cannot keep the lines now; send again".to_owned(),
-            )
-        })?;
-        Ok::<_, Refusal>(sorted.lines)
+        crate::health::as_part("web", || {
+            let body = decoded(&headers, &body, spool.max_body)?;
+            let sorted = sort_body(&body, json).map_err(|why| (StatusCode::BAD_REQUEST, why))?;
+            spool.append(&sorted.text, &sorted.json).map_err(|e| {
+                tracing::error!(target: "web", error = %e, "cannot write the ingest spool");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "cannot keep the lines now; send again".to_owned(),
+                )
+            })?;
+            Ok::<_, Refusal>(sorted.lines)
+        })
     })
     .await;
     match work {

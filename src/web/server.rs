@@ -250,7 +250,10 @@ pub async fn serve(
             },
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
-            tokio::spawn(turn_away(stream));
+            // Over TLS a plain answer would be noise: the connection is just closed.
+            if limits.tls.is_none() {
+                tokio::spawn(turn_away(stream));
+            }
             continue;
         };
         let app = app.clone();
@@ -289,7 +292,7 @@ async fn connection<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::rt::{TokioIo, TokioTimer};
     let last = Arc::new(AtomicI64::new(now_ms()));
     let io = TokioIo::new(Watched {
         inner: stream,
@@ -300,16 +303,12 @@ async fn connection<S>(
             req.extensions_mut().insert(super::auth::Peer(peer));
             tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
         });
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only: the limits here (header time, one request at a time) are HTTP/1's.
+    let mut builder = hyper::server::conn::http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
-    let conn = watcher.watch(
-        builder
-            .serve_connection_with_upgrades(io, service)
-            .into_owned(),
-    );
+    let conn = watcher.watch(builder.serve_connection(io, service));
     tokio::pin!(conn);
     let idle = limits.idle_timeout;
     let check = (idle / 4).max(Duration::from_millis(100));
@@ -330,7 +329,7 @@ async fn connection<S>(
 /// A connection past the cap: a short 503, then closed.
 async fn turn_away(mut stream: tokio::net::TcpStream) {
     use tokio::io::AsyncWriteExt;
-    tracing::warn!(target: "web", "too many open connections; one turned away");
+    tracing::debug!(target: "web", "too many open connections; one turned away");
     let _ = tokio::time::timeout(
         Duration::from_secs(2),
         stream.write_all(

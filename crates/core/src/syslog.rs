@@ -167,11 +167,12 @@ impl Framer {
                 && digits <= 6
                 && rest.get(digits) == Some(&b' ')
                 && rest.get(digits + 1).is_none_or(|b| *b == b'<');
-            if counted {
-                let len: usize = std::str::from_utf8(&rest[..digits])
-                    .ok()
-                    .and_then(|d| d.parse().ok())
-                    .unwrap_or(0);
+            let len: usize = std::str::from_utf8(&rest[..digits])
+                .ok()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(0);
+            // A count past the longest frame is not waited for: the bytes are read as lines.
+            if counted && len <= MAX_FRAME {
                 let end = digits + 1 + len;
                 if rest.len() < end {
                     break;
@@ -258,6 +259,11 @@ mod tests {
                 "cut at {cut}"
             );
         }
+        // Regression (review): a count past the longest frame held everything after it.
+        let mut f = Framer::default();
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        f.push(b"999999 <1>x\n<2>y\n", |m| got.push(m.to_vec()));
+        assert_eq!(got, [b"999999 <1>x".to_vec(), b"<2>y".to_vec()]);
         let mut f = Framer::default();
         let mut got = Vec::new();
         f.push(b"no newline yet", |m| got.push(m.to_vec()));
