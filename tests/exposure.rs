@@ -561,3 +561,34 @@ async fn http2_prior_knowledge_is_not_spoken() {
     .await
     .unwrap();
 }
+
+/// Regression (review): one client could hold every connection slot; now each address has
+/// its own share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_connection() {
+    let limits = Limits {
+        max_per_address: 2,
+        ..Limits::default()
+    };
+    let (addr, _stop, _tx) = server(&AuthConfig::default(), limits).await;
+    tokio::task::spawn_blocking(move || {
+        let held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
+        let started = Instant::now();
+        let status = loop {
+            let (status, _, _) = get(addr, "/healthz", "");
+            if status == 503 || started.elapsed() > Duration::from_secs(10) {
+                break status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(status, 503, "a third connection from the same address");
+        drop(held);
+        let started = Instant::now();
+        while get(addr, "/healthz", "").0 != 200 {
+            assert!(started.elapsed() < Duration::from_secs(10), "served again");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap();
+}

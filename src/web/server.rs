@@ -17,6 +17,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 pub struct Limits {
     /// Open connections at most; past it a new one gets a 503 and is closed.
     pub max_connections: usize,
+    /// Open connections from one address at most (one client cannot take every slot).
+    pub max_per_address: usize,
     /// Open event streams (`/api/stream`) at most; past it, 503.
     pub max_streams: usize,
     /// Time a client has to send a request's headers.
@@ -73,6 +75,7 @@ impl std::fmt::Debug for Limits {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Limits")
             .field("max_connections", &self.max_connections)
+            .field("max_per_address", &self.max_per_address)
             .field("max_streams", &self.max_streams)
             .field("allowed_hosts", &self.allowed_hosts)
             .field("tls", &self.tls.is_some())
@@ -84,6 +87,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 512,
+            max_per_address: 64,
             max_streams: 64,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
@@ -172,6 +176,38 @@ pub async fn check_host(State(st): State<super::AppState>, req: Request, next: N
     }
 }
 
+/// Open connections per client address.
+#[derive(Debug, Default)]
+struct PerAddress(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+/// One open connection of an address; counted until dropped.
+struct AddressSlot(Arc<PerAddress>, std::net::IpAddr);
+
+impl PerAddress {
+    /// A slot for a connection from `ip`, unless it has `max` open.
+    fn open(self: &Arc<Self>, ip: std::net::IpAddr, max: usize) -> Option<AddressSlot> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = m.entry(ip).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot(self.clone(), ip))
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut m = self.0.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.1);
+            }
+        }
+    }
+}
+
 /// A connection that notes the time of its last read or write.
 struct Watched<S> {
     inner: S,
@@ -233,6 +269,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let per_address = Arc::new(PerAddress::default());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -248,6 +285,12 @@ pub async fn serve(
                     continue;
                 }
             },
+        };
+        let Some(slot) = per_address.open(peer.ip(), limits.max_per_address) else {
+            if limits.tls.is_none() {
+                tokio::spawn(turn_away(stream));
+            }
+            continue;
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
             // Over TLS a plain answer would be noise: the connection is just closed.
@@ -275,6 +318,7 @@ pub async fn serve(
                 }
             }
             drop(permit);
+            drop(slot);
         });
     }
     // Open event streams end with the snapshots; other requests get a moment to finish.
