@@ -8,7 +8,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tailpulse::lang::Lang;
 use tailpulse::live::Snapshot;
 use tailpulse::web::AppState;
 use tailpulse::web::auth::{AuthConfig, Role, TokenConfig, UserConfig};
@@ -33,18 +32,7 @@ async fn server_tls(auth: &AuthConfig, limits: Limits) -> Running {
 }
 
 async fn server_with(auth: &AuthConfig, limits: Limits, tls: bool) -> Running {
-    let data = std::fs::read(common::FIXTURE).unwrap();
-    let agg = common::aggregate_bytes("combined.log", &data, 2, 1 << 16);
-    let snap = Snapshot {
-        generation: 1,
-        analysis: tailpulse::analysis::analyze(&agg, Lang::En),
-        lines_per_sec: 0.0,
-        lang: Lang::En,
-        minute_latency: agg.minute_latency.clone(),
-        progress: Default::default(),
-        alt: None,
-    };
-    let (tx, rx) = watch::channel(Arc::new(snap));
+    let (tx, rx) = watch::channel(Arc::new(common::fixture_snapshot()));
     let state = AppState::new(rx).with_auth(auth, tls).with_limits(limits);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -91,6 +79,19 @@ fn post_form(addr: SocketAddr, path: &str, form: &str) -> (u16, String, String) 
             form.len()
         ),
     )
+}
+
+/// The status of `GET /healthz` once it is `want`, or the last one after 10 s (connections
+/// are counted free only once the server has seen them close).
+fn until_healthz(addr: SocketAddr, want: u16) -> u16 {
+    let started = Instant::now();
+    loop {
+        let (status, _, _) = get(addr, "/healthz", "");
+        if status == want || started.elapsed() > Duration::from_secs(10) {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
@@ -345,24 +346,13 @@ async fn connections_and_event_streams_past_their_caps_get_503() {
         assert!(header(&head, "retry-after").is_some());
         // Two more connections held open fill the cap; the next is turned away.
         let held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
-        let started = Instant::now();
-        let status = loop {
-            let (status, _, _) = get(addr, "/healthz", "");
-            if status == 503 || started.elapsed() > Duration::from_secs(10) {
-                break status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let status = until_healthz(addr, 503);
         assert_eq!(status, 503);
         drop(held);
         drop(r);
         drop(first);
         // Once they are gone, connections are served again.
-        let started = Instant::now();
-        while get(addr, "/healthz", "").0 != 200 {
-            assert!(started.elapsed() < Duration::from_secs(10), "served again");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        assert_eq!(until_healthz(addr, 200), 200, "served again");
     })
     .await
     .unwrap();
@@ -573,21 +563,10 @@ async fn one_address_cannot_take_every_connection() {
     let (addr, _stop, _tx) = server(&AuthConfig::default(), limits).await;
     tokio::task::spawn_blocking(move || {
         let held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
-        let started = Instant::now();
-        let status = loop {
-            let (status, _, _) = get(addr, "/healthz", "");
-            if status == 503 || started.elapsed() > Duration::from_secs(10) {
-                break status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let status = until_healthz(addr, 503);
         assert_eq!(status, 503, "a third connection from the same address");
         drop(held);
-        let started = Instant::now();
-        while get(addr, "/healthz", "").0 != 200 {
-            assert!(started.elapsed() < Duration::from_secs(10), "served again");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        assert_eq!(until_healthz(addr, 200), 200, "served again");
     })
     .await
     .unwrap();

@@ -1,6 +1,8 @@
 //! `POST /api/ingest` as shippers use it: the bodies Vector's and Fluent Bit's `http` outputs
 //! send, plain and gzip text, refusals, and a kill -9 during sustained ingest.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -76,25 +78,6 @@ fn post(addr: &str, content_type: &str, gzip: bool, body: &[u8]) -> (u16, String
     }
 }
 
-/// The request count the server reports, once it equals `want` (or panics after 30 s).
-fn until_requests(addr: &str, want: impl Fn(u64) -> bool) -> u64 {
-    let start = Instant::now();
-    loop {
-        let n = ureq::get(format!("http://{addr}/api/summary"))
-            .call()
-            .ok()
-            .and_then(|mut r| r.body_mut().read_json::<serde_json::Value>().ok())
-            .and_then(|v| v["requests"].as_u64());
-        if let Some(n) = n
-            && want(n)
-        {
-            return n;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "requests: {n:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Whether the run has read both spool files to their end (`/metrics`).
 fn caught_up(addr: &str) -> bool {
     let page = ureq::get(format!("http://{addr}/metrics"))
@@ -148,7 +131,7 @@ fn vector_fluent_bit_and_text_bodies_are_counted() {
     let (status, body) = post(&addr, "text/plain", true, text.as_bytes());
     assert_eq!(status, 200);
     assert!(body.contains("\"accepted\":50"), "{body}");
-    assert_eq!(until_requests(&addr, |n| n >= 200), 200);
+    assert_eq!(common::until_requests(&addr, |n| n >= 200), 200);
     // Refusals say why.
     assert_eq!(
         post(
@@ -199,7 +182,7 @@ fn acknowledged_lines_survive_kill_9() {
         })
     };
     // Killed in the middle of the stream of batches.
-    until_requests(&addr, |n| n >= 20 * BATCH);
+    common::until_requests(&addr, |n| n >= 20 * BATCH);
     child.kill().unwrap();
     child.wait().unwrap();
     let acked = sender.join().unwrap();
@@ -207,7 +190,7 @@ fn acknowledged_lines_survive_kill_9() {
     let (mut child, addr) = start(dir.path());
     // Every acknowledged line is counted once; at most the batch in flight when the server
     // died (kept on disk, not acknowledged) comes on top.
-    until_requests(&addr, |n| n >= acked);
+    common::until_requests(&addr, |n| n >= acked);
     let start = Instant::now();
     while !caught_up(&addr) {
         assert!(
@@ -216,7 +199,7 @@ fn acknowledged_lines_survive_kill_9() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let n = until_requests(&addr, |_| true);
+    let n = common::until_requests(&addr, |_| true);
     assert!(
         (acked..=acked + BATCH).contains(&n),
         "acked {acked}, counted {n}"

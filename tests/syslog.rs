@@ -2,10 +2,11 @@
 //! line framing), and a real rsyslog forwarding a file, as nginx's `access_log syslog:` and a
 //! relay would send.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 fn line(i: u64) -> String {
     let t = chrono::DateTime::from_timestamp(1_709_251_200 + i as i64, 0).unwrap();
@@ -59,25 +60,6 @@ fn start(dir: &Path, syslog: &[&str]) -> (Child, String, Vec<String>) {
     (child, web.unwrap(), bound)
 }
 
-fn until_requests(addr: &str, want: u64) {
-    let start = Instant::now();
-    loop {
-        let n = ureq::get(format!("http://{addr}/api/summary"))
-            .call()
-            .ok()
-            .and_then(|mut r| r.body_mut().read_json::<serde_json::Value>().ok())
-            .and_then(|v| v["requests"].as_u64());
-        if n == Some(want) {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "requests {n:?}, want {want}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn logger(args: &[&str], file: &Path) {
     let status = Command::new("logger")
         .args(args)
@@ -105,22 +87,22 @@ fn logger_over_udp_and_tcp_in_both_formats() {
         &[&host[..], &[&udp, "-d", "--rfc3164"]].concat(),
         &batch(0, "a"),
     );
-    until_requests(&web, 20);
+    common::until_requests(&web, |n| n == 20);
     logger(
         &[&host[..], &[&udp, "-d", "--rfc5424"]].concat(),
         &batch(20, "b"),
     );
-    until_requests(&web, 40);
+    common::until_requests(&web, |n| n == 40);
     logger(
         &[&host[..], &[&tcp, "-T", "--octet-count"]].concat(),
         &batch(40, "c"),
     );
-    until_requests(&web, 60);
+    common::until_requests(&web, |n| n == 60);
     logger(
         &[&host[..], &[&tcp, "-T", "--rfc3164"]].concat(),
         &batch(60, "d"),
     );
-    until_requests(&web, 80);
+    common::until_requests(&web, |n| n == 80);
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -166,7 +148,7 @@ fn rsyslog_forwards_a_file() {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    until_requests(&web, 200);
+    common::until_requests(&web, |n| n == 200);
     let _ = rsyslog.kill();
     let _ = rsyslog.wait();
     let _ = child.kill();

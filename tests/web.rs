@@ -9,25 +9,13 @@ use http_body_util::BodyExt;
 use std::io::{BufRead, BufReader, Write};
 use std::sync::Arc;
 use std::time::Duration;
-use tailpulse::lang::Lang;
 use tailpulse::live::Snapshot;
 use tailpulse::web::{AppState, router};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
 fn fixture_state() -> (watch::Sender<Arc<Snapshot>>, AppState) {
-    let data = std::fs::read(common::FIXTURE).unwrap();
-    let agg = common::aggregate_bytes("combined.log", &data, 2, 1 << 16);
-    let snap = Snapshot {
-        generation: 7,
-        analysis: tailpulse::analysis::analyze(&agg, Lang::En),
-        lines_per_sec: 12.5,
-        lang: Lang::En,
-        minute_latency: agg.minute_latency.clone(),
-        progress: Default::default(),
-        alt: None,
-    };
-    let (tx, rx) = watch::channel(Arc::new(snap));
+    let (tx, rx) = watch::channel(Arc::new(common::fixture_snapshot()));
     (tx, AppState::new(rx))
 }
 

@@ -167,3 +167,39 @@ pub fn incident_kinds(v: &serde_json::Value) -> std::collections::BTreeMap<Strin
     }
     kinds
 }
+
+/// The request count a server at `addr` reports on `/api/summary`, once `want` holds for it
+/// (panics after 30 s).
+pub fn until_requests(addr: &str, want: impl Fn(u64) -> bool) -> u64 {
+    use std::time::{Duration, Instant};
+    let start = Instant::now();
+    loop {
+        let n = ureq::get(format!("http://{addr}/api/summary"))
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_json::<serde_json::Value>().ok())
+            .and_then(|v| v["requests"].as_u64());
+        if let Some(n) = n
+            && want(n)
+        {
+            return n;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "requests: {n:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A snapshot of the fixture log, as a live run publishes it.
+pub fn fixture_snapshot() -> tailpulse::live::Snapshot {
+    let data = std::fs::read(FIXTURE).unwrap();
+    let agg = aggregate_bytes("combined.log", &data, 2, 1 << 16);
+    tailpulse::live::Snapshot {
+        generation: 7,
+        analysis: tailpulse::analysis::analyze(&agg, tailpulse::lang::Lang::En),
+        lines_per_sec: 12.5,
+        lang: tailpulse::lang::Lang::En,
+        minute_latency: agg.minute_latency.clone(),
+        progress: Default::default(),
+        alt: None,
+    }
+}
