@@ -23,7 +23,9 @@ echo "== dpkg -i $deb"
 dpkg -i "$deb"
 trap 'dpkg -r tailpulse >/dev/null 2>&1 || true' EXIT
 test -x /usr/bin/tailpulse
-/usr/bin/tailpulse --version | tee /dev/stderr | grep -q "$(cat assets/revision)"
+version=$(/usr/bin/tailpulse --version)
+echo "$version"
+grep -q "$(cat assets/revision)" <<<"$version"
 /usr/bin/tailpulse config check /etc/tailpulse/tailpulse.toml
 unit=/usr/lib/systemd/system/tailpulse.service
 test -f "$unit"
