@@ -40,8 +40,25 @@ pub struct BatchOptions {
     pub routes: std::sync::Arc<crate::route::RouteOptions>,
     /// Also keep per-minute frames for anomaly detection (see [`Aggregate::take_frames`]).
     pub detect: bool,
+    /// The host of lines that name none (see [`Aggregate::with_host`]).
+    pub host: String,
     /// Where the work done so far is counted, for a progress display.
     pub progress: Option<std::sync::Arc<Progress>>,
+}
+
+impl BatchOptions {
+    /// An empty aggregate for one parser thread.
+    fn worker_aggregate(&self) -> Aggregate {
+        let agg = Aggregate::new(self.limits)
+            .not_after(self.not_after_ms)
+            .with_routes(self.routes.clone())
+            .with_host(&self.host);
+        if self.detect {
+            agg.with_detection()
+        } else {
+            agg
+        }
+    }
 }
 
 /// The work done so far on the input being read, for a progress display.
@@ -84,6 +101,7 @@ impl Default for BatchOptions {
             not_after_ms: i64::MAX,
             routes: Default::default(),
             detect: false,
+            host: "localhost".to_owned(),
             progress: None,
         }
     }
@@ -204,12 +222,7 @@ pub fn aggregate_file(
             .map(|_| {
                 let (chunks, next, mut parser) = (&chunks, &next, parser.clone());
                 scope.spawn(move || {
-                    let mut agg = Aggregate::new(opts.limits)
-                        .not_after(opts.not_after_ms)
-                        .with_routes(opts.routes.clone());
-                    if opts.detect {
-                        agg = agg.with_detection();
-                    }
+                    let mut agg = opts.worker_aggregate();
                     let mut buf = new_buf();
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
@@ -281,12 +294,7 @@ pub fn aggregate_reader(
             .map(|_| {
                 let (rx, mut parser, done) = (&rx, parser.clone(), done_tx.clone());
                 scope.spawn(move || {
-                    let mut agg = Aggregate::new(opts.limits)
-                        .not_after(opts.not_after_ms)
-                        .with_routes(opts.routes.clone());
-                    if opts.detect {
-                        agg = agg.with_detection();
-                    }
+                    let mut agg = opts.worker_aggregate();
                     loop {
                         let next = rx.lock().map(|r| r.recv());
                         let Ok(Ok(b)) = next else { break };

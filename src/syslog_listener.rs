@@ -1,7 +1,7 @@
 //! The syslog listeners (`--syslog udp://ADDR`, `--syslog tcp://ADDR`): each message's text
 //! (an access-log line) goes to the ingest spool, which the run follows like any log. A TCP
-//! frame read is kept on disk (synced) before more is read; UDP is best effort, as syslog
-//! over UDP is.
+//! frame read is kept on disk (synced) before more is read, and nothing is read while the
+//! analysis is far behind; UDP is best effort, as syslog over UDP is.
 
 use crate::web::ingest::Spool;
 use std::net::SocketAddr;
@@ -35,19 +35,20 @@ impl std::str::FromStr for Listen {
     }
 }
 
-/// The log lines of `frames`: each message's text, newline-ended; frames that are not
+/// The log lines of `frames`, each with the address that sent it: each message's text,
+/// tagged with the host its header names (else the sender's address); frames that are not
 /// syslog are taken whole (a sender without a header).
-fn lines<'a>(frames: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+fn lines<'a>(frames: impl IntoIterator<Item = (&'a [u8], std::net::IpAddr)>) -> Vec<u8> {
     let mut out = Vec::new();
-    for f in frames {
+    for (f, sender) in frames {
         let text = String::from_utf8_lossy(f);
-        let msg = match crate::syslog::parse(&text) {
-            Some(m) => m.msg.to_owned(),
-            None => text.trim_end_matches(['\r', '\n']).to_owned(),
+        let (msg, host) = match crate::syslog::parse(&text) {
+            Some(m) => (m.msg, m.host.map(str::to_owned)),
+            None => (text.trim_end_matches(['\r', '\n']), None),
         };
+        let host = host.unwrap_or_else(|| sender.to_string());
         for l in msg.lines().filter(|l| !l.trim().is_empty()) {
-            out.extend_from_slice(l.as_bytes());
-            out.push(b'\n');
+            tailpulse_core::format::envelope::push_tagged(&mut out, &host, l.as_bytes());
         }
     }
     out
@@ -88,9 +89,9 @@ async fn udp(socket: tokio::net::UdpSocket, spool: Arc<Spool>) {
     let mut buf = vec![0u8; 65_536];
     loop {
         // A batch: what arrives until the socket is quiet for a moment, or 1,000 messages.
-        let mut frames: Vec<Vec<u8>> = Vec::new();
+        let mut frames: Vec<(Vec<u8>, std::net::IpAddr)> = Vec::new();
         match socket.recv_from(&mut buf).await {
-            Ok((n, _)) => frames.push(buf[..n].to_vec()),
+            Ok((n, from)) => frames.push((buf[..n].to_vec(), from.ip())),
             Err(e) => {
                 tracing::warn!(target: "runner", error = %e, "syslog (udp): receive failed");
                 continue;
@@ -99,11 +100,11 @@ async fn udp(socket: tokio::net::UdpSocket, spool: Arc<Spool>) {
         while frames.len() < 1000 {
             match tokio::time::timeout(Duration::from_millis(20), socket.recv_from(&mut buf)).await
             {
-                Ok(Ok((n, _))) => frames.push(buf[..n].to_vec()),
+                Ok(Ok((n, from))) => frames.push((buf[..n].to_vec(), from.ip())),
                 _ => break,
             }
         }
-        let data = lines(frames.iter().map(Vec::as_slice));
+        let data = lines(frames.iter().map(|(f, from)| (f.as_slice(), *from)));
         if let Err(e) = keep(&spool, data).await {
             tracing::error!(target: "runner", error = %e, "syslog (udp): cannot keep messages");
         }
@@ -143,6 +144,10 @@ async fn tcp_connection(mut stream: tokio::net::TcpStream, peer: SocketAddr, spo
     let mut framer = crate::syslog::Framer::default();
     let mut buf = vec![0u8; 256 * 1024];
     loop {
+        // While the analysis is far behind, nothing more is read: the sender waits on TCP.
+        while spool.pending() > spool.max_behind {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         let n = match tokio::time::timeout(IDLE, stream.read(&mut buf)).await {
             Ok(Ok(n)) => n,
             Ok(Err(e)) => {
@@ -160,7 +165,7 @@ async fn tcp_connection(mut stream: tokio::net::TcpStream, peer: SocketAddr, spo
         } else {
             framer.push(&buf[..n], |f| frames.push(f.to_vec()));
         }
-        let data = lines(frames.iter().map(Vec::as_slice));
+        let data = lines(frames.iter().map(|f| (f.as_slice(), peer.ip())));
         // Kept before more is read: a sender that waits on TCP waits on the disk.
         if let Err(e) = keep(&spool, data).await {
             tracing::error!(target: "runner", %peer, error = %e, "syslog (tcp): cannot keep messages; closing");
@@ -184,11 +189,12 @@ mod tests {
         );
         assert!("127.0.0.1:5514".parse::<Listen>().is_err());
         assert!("http://127.0.0.1:1".parse::<Listen>().is_err());
+        let sender = std::net::IpAddr::from([10, 1, 2, 3]);
         let got = lines([
-            &b"<13>Nov 30 12:00:00 web nginx: a b\n"[..],
-            b"plain",
-            b"<13>1 - - - - - -",
+            (&b"<13>Nov 30 12:00:00 web nginx: a b\n"[..], sender),
+            (b"plain", sender),
+            (b"<13>1 - - - - - -", sender),
         ]);
-        assert_eq!(got, b"a b\nplain\n");
+        assert_eq!(got, b"\x1eweb\x1fa b\n\x1e10.1.2.3\x1fplain\n");
     }
 }

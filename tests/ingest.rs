@@ -22,6 +22,11 @@ fn line(i: u64) -> String {
 
 /// `tailpulse run --ingest` keeping its state in `dir`; returns it and its address.
 fn start(dir: &Path) -> (Child, String) {
+    start_with(dir, &[])
+}
+
+/// [`start`] with more options.
+fn start_with(dir: &Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
         .args([
             "run",
@@ -33,6 +38,7 @@ fn start(dir: &Path) -> (Child, String) {
             "--data-dir",
         ])
         .arg(dir)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -56,7 +62,18 @@ fn start(dir: &Path) -> (Child, String) {
 }
 
 fn post(addr: &str, content_type: &str, gzip: bool, body: &[u8]) -> (u16, String) {
-    let mut req = ureq::post(format!("http://{addr}/api/ingest"))
+    post_query(addr, "", content_type, gzip, body)
+}
+
+/// [`post`] with a query string (`?host=…`).
+fn post_query(
+    addr: &str,
+    query: &str,
+    content_type: &str,
+    gzip: bool,
+    body: &[u8],
+) -> (u16, String) {
+    let mut req = ureq::post(format!("http://{addr}/api/ingest{query}"))
         .config()
         .http_status_as_error(false)
         .build()
@@ -76,6 +93,16 @@ fn post(addr: &str, content_type: &str, gzip: bool, body: &[u8]) -> (u16, String
         ),
         Err(_) => (0, String::new()),
     }
+}
+
+fn get_json(url: &str) -> serde_json::Value {
+    let body = ureq::get(url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    serde_json::from_str(&body).unwrap()
 }
 
 /// Whether the run has read both spool files to their end (`/metrics`).
@@ -126,12 +153,33 @@ fn vector_fluent_bit_and_text_bodies_are_counted() {
         post(&addr, "application/json", false, fluent.as_bytes()).0,
         200
     );
-    // curl --data-binary @access.log, gzip-compressed.
+    // curl --data-binary @access.log, gzip-compressed, naming its server.
     let text: String = (150..200).map(|i| line(i) + "\n").collect();
-    let (status, body) = post(&addr, "text/plain", true, text.as_bytes());
+    let (status, body) = post_query(&addr, "?host=web-2", "text/plain", true, text.as_bytes());
     assert_eq!(status, 200);
     assert!(body.contains("\"accepted\":50"), "{body}");
     assert_eq!(common::until_requests(&addr, |n| n >= 200), 200);
+    // Every line has a host: Vector's envelope names it, the query names it, and lines that
+    // name none are the sender's.
+    let summary = get_json(&format!("http://{addr}/api/summary"));
+    let hosts: std::collections::BTreeMap<String, u64> = summary["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["host"].as_str().unwrap().to_owned(),
+                h["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [("127.0.0.1", 50), ("web-1", 100), ("web-2", 50)];
+    assert_eq!(hosts, want.map(|(h, n)| (h.to_owned(), n)).into());
+    let web2 = get_json(&format!("http://{addr}/api/summary?host=web-2"));
+    assert_eq!(web2["requests"], 50);
+    let failed = (150..200).filter(|i| i % 10 == 0).count();
+    assert_eq!(web2["status_class"]["5xx"], failed as u64);
+    assert_eq!(web2["filter"]["host"], "web-2");
     // Refusals say why.
     assert_eq!(
         post(
@@ -204,6 +252,25 @@ fn acknowledged_lines_survive_kill_9() {
         (acked..=acked + BATCH).contains(&n),
         "acked {acked}, counted {n}"
     );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Regression: `--from-end` applied to the spool too, so lines acknowledged before a crash
+/// and not yet read were skipped at the next start.
+#[test]
+fn the_spool_is_read_from_its_start_even_with_from_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    let kept: String = (0..30)
+        .map(|i| format!("\u{1e}web-9\u{1f}{}\n", line(i)))
+        .collect();
+    std::fs::write(spool.join("ingest-text.log"), kept).unwrap();
+    let (mut child, addr) = start_with(dir.path(), &["--from-end", "--no-db"]);
+    assert_eq!(common::until_requests(&addr, |n| n >= 30), 30);
+    let v = get_json(&format!("http://{addr}/api/summary"));
+    assert_eq!(v["hosts"][0]["host"], "web-9");
     let _ = child.kill();
     let _ = child.wait();
 }

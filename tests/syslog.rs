@@ -60,6 +60,26 @@ fn start(dir: &Path, syslog: &[&str]) -> (Child, String, Vec<String>) {
     (child, web.unwrap(), bound)
 }
 
+/// Every request is counted under the host its syslog header names: this machine, as
+/// `logger` and rsyslog write it (RFC 3164 cuts the name at its first dot).
+fn assert_hosts_from_headers(web: &str, total: u64) {
+    let body = ureq::get(format!("http://{web}/api/summary"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let me = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let short = |h: &str| h.trim().split('.').next().unwrap_or_default().to_owned();
+    let hosts = v["hosts"].as_array().unwrap();
+    let sum: u64 = hosts.iter().map(|h| h["requests"].as_u64().unwrap()).sum();
+    assert_eq!(sum, total);
+    for h in hosts {
+        assert_eq!(short(h["host"].as_str().unwrap()), short(&me), "{h}");
+    }
+}
+
 fn logger(args: &[&str], file: &Path) {
     let status = Command::new("logger")
         .args(args)
@@ -103,6 +123,7 @@ fn logger_over_udp_and_tcp_in_both_formats() {
         &batch(60, "d"),
     );
     common::until_requests(&web, |n| n == 80);
+    assert_hosts_from_headers(&web, 80);
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -149,6 +170,7 @@ fn rsyslog_forwards_a_file() {
         .spawn()
         .unwrap();
     common::until_requests(&web, |n| n == 200);
+    assert_hosts_from_headers(&web, 200);
     let _ = rsyslog.kill();
     let _ = rsyslog.wait();
     let _ = child.kill();

@@ -18,6 +18,7 @@ const I18N = {
     lastError: 'last call failed', ongoing: 'ongoing since', resolved: 'resolved',
     catching_up: 'catching up', replay: 'replay (log time)', logTime: '(log time)',
     openAtEnd: 'open at the end of the data, since',
+    server: 'Server', servers: 'Servers',
   },
   ko: {
     connecting: '연결 중…', live: '실시간', reconnecting: '재연결 중…', range: '기간', route: '경로',
@@ -33,6 +34,7 @@ const I18N = {
     lastError: '마지막 호출 실패', ongoing: '진행 중, 시작', resolved: '해결됨',
     catching_up: '따라잡는 중', replay: '재생 (로그 시각)', logTime: '(로그 시각)',
     openAtEnd: '데이터 끝까지 진행 중, 시작',
+    server: '서버', servers: '서버별',
   },
 };
 const CLASS_COLORS = { '1xx': '#8e8e8e', '2xx': '#2e9d57', '3xx': '#3b7dd8', '4xx': '#e0a030', '5xx': '#d64545' };
@@ -234,7 +236,41 @@ function renderRoutes(s) {
 function sampleFilter(r) {
   const q = $('route-filter').value.trim();
   const st = $('status-filter').value;
-  return (!q || r.path.includes(q)) && (!st || String(r.status)[0] === st[0]);
+  const host = $('host-filter').value;
+  return (!q || r.path.includes(q)) && (!st || String(r.status)[0] === st[0])
+    && (!host || r.host === host);
+}
+
+// The servers of a fleet: a table (a row click filters by it) and the filter's choices,
+// shown once requests come from more than one.
+function renderServers(s) {
+  const hosts = s.hosts || [];
+  const select = $('host-filter');
+  const chosen = select.value;
+  $('servers').hidden = hosts.length < 2 && !chosen;
+  $('host-control').hidden = hosts.length < 2 && !chosen;
+  const names = hosts.map((h) => h.host).filter((h) => h !== '(other)');
+  if (chosen && !names.includes(chosen)) names.push(chosen);
+  const have = Array.from(select.options).slice(1).map((o) => o.value);
+  if (have.join('\n') !== names.join('\n')) {
+    select.replaceChildren(select.options[0], ...names.map((n) => {
+      const o = document.createElement('option');
+      o.value = n;
+      o.textContent = n;
+      return o;
+    }));
+    select.value = chosen;
+  }
+  const body = $('t-servers').tBodies[0];
+  body.replaceChildren(...hosts.map((h) => {
+    const tr = document.createElement('tr');
+    tr.dataset.host = h.host;
+    tr.className = h.host === chosen ? 'chosen' : '';
+    tr.append(cell(h.host, 'path'), cell(fmtInt(h.requests), 'n'), cell(fmtInt(h.errors_4xx), 'n'),
+      cell(fmtInt(h.errors_5xx), 'n'), cell(fmtMs(h.avg_ms), 'n'), cell(fmtMs(h.p90_ms), 'n'),
+      cell(fmtBytes(h.bytes), 'n'));
+    return tr;
+  }));
 }
 
 function renderSamples(id, rows, last) {
@@ -339,8 +375,10 @@ function filterParams() {
   const p = new URLSearchParams();
   const route = $('route-filter').value.trim();
   const status = $('status-filter').value;
+  const host = $('host-filter').value;
   if (route) p.set('route', route);
   if (status) p.set('status', status);
+  if (host) p.set('host', host);
   return p;
 }
 
@@ -388,6 +426,7 @@ function render(s) {
   const filtering = filterParams().toString() !== '';
   renderNumbers(filtering && ui.filtered ? ui.filtered : s);
   if (filtering) refreshFiltered(false);
+  renderServers(s);
   renderSamples('t-slow', s.slowest, clientOf);
   renderSamples('t-recent', s.recent, agentOf);
   renderReport(s);
@@ -434,7 +473,14 @@ function init() {
   document.querySelectorAll('#t-routes th[data-sort]').forEach((th) => {
     th.addEventListener('click', () => { ui.routeSort = th.dataset.sort; rerender(); });
   });
-  ['range', 'status-filter'].forEach((id) => $(id).addEventListener('change', rerender));
+  ['range', 'status-filter', 'host-filter'].forEach((id) => $(id).addEventListener('change', rerender));
+  $('t-servers').addEventListener('click', (e) => {
+    const row = e.target.closest('tr[data-host]');
+    if (!row || row.dataset.host === '(other)') return;
+    const select = $('host-filter');
+    select.value = select.value === row.dataset.host ? '' : row.dataset.host;
+    rerender();
+  });
   $('route-filter').addEventListener('input', rerender);
   applyI18n();
   setConn('connecting');

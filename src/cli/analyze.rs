@@ -153,6 +153,7 @@ pub(super) fn analyze(a: AnalyzeArgs, config: Option<&std::path::Path>) -> Resul
         not_after_ms: crate::clock::now_ms()
             .saturating_add(a.max_skew.as_millis().min(i64::MAX as u128 / 2) as i64),
         routes: std::sync::Arc::new(a.route.options(&routes).map_err(anyhow::Error::msg)?),
+        host: a.format.host(),
         ..defaults
     };
     let summary = match &a.db {

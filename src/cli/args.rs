@@ -27,9 +27,13 @@ pub struct FormatArgs {
     pub time_unit: Option<TimeUnit>,
     /// Map a request field to a JSON key: FIELD=KEY[:UNIT], e.g. response_time=latency:ms,
     /// path=req.url. Fields: time method path request protocol status bytes response_time
-    /// client user_agent referer vhost. Repeatable.
+    /// client user_agent referer vhost host. Repeatable.
     #[arg(long, value_parser = parse_json_field)]
     pub json_field: Vec<(String, String)>,
+    /// The host (server) that lines naming none are counted under; default: this machine's
+    /// name. Syslog headers and ingest envelopes name their own.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
 }
 
 impl FormatArgs {
@@ -44,6 +48,20 @@ impl FormatArgs {
             json_fields: self.json_field.clone(),
         }
     }
+
+    /// The host of lines that name none: `--host`, or else this machine's name.
+    pub fn host(&self) -> String {
+        self.host.clone().unwrap_or_else(this_host)
+    }
+}
+
+/// This machine's name (`localhost` when it has none that reads as text).
+pub fn this_host() -> String {
+    hostname::get()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 fn parse_json_field(s: &str) -> Result<(String, String), String> {

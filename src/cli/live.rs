@@ -52,8 +52,9 @@ pub struct RunArgs {
     /// Directory for tailpulse's own logs (default: logs/ in the data directory).
     #[arg(long)]
     pub logs: Option<PathBuf>,
-    /// Replace client addresses and drop query strings in the prompts (also set by
-    /// `[prompts] redact = true`).
+    /// Replace client addresses by pseudonyms and drop query strings in everything the run
+    /// shows and keeps: the page, the API, the reports, the history and the prompts (also
+    /// set by `[prompts] redact = true`).
     #[arg(long)]
     pub redact: bool,
     /// Report language.
@@ -352,7 +353,7 @@ pub fn run(
         .with_context(|| format!("cannot create the log directory {}", places.logs.display()))?;
     let network = a.ingest || !a.syslog.is_empty();
     let demo = a.files.is_empty() && !network;
-    let mut inputs = if demo {
+    let inputs = if demo {
         vec![a.sample_log.to_string_lossy().into_owned()]
     } else {
         a.files.clone()
@@ -362,7 +363,6 @@ pub fn run(
             let dir = places.data.join("spool");
             let spool = crate::web::ingest::Spool::open(&dir, a.ingest_max_body)
                 .with_context(|| format!("cannot create the ingest spool in {}", dir.display()))?;
-            inputs.extend(spool.inputs());
             Some(Arc::new(spool))
         }
         false => None,
@@ -380,6 +380,7 @@ pub fn run(
     let opts = RunOptions {
         config,
         inputs: inputs.clone(),
+        spool: spool.as_ref().map(|s| s.inputs()).unwrap_or_default(),
         from_end: a.from_end,
         format: a.format.options(),
         limits: Limits {
@@ -396,6 +397,7 @@ pub fn run(
         report_every: a.report_every,
         max_skew: a.max_skew,
         routes,
+        host: a.format.host(),
         ..RunOptions::default()
     };
     for dir in [
@@ -481,7 +483,12 @@ pub fn run(
                 a.sample_log.display()
             );
         } else {
-            println!("tailpulse: following {}", inputs.join(", "));
+            let followed: Vec<String> = inputs
+                .iter()
+                .cloned()
+                .chain(spool.iter().flat_map(|s| s.inputs()))
+                .collect();
+            println!("tailpulse: following {}", followed.join(", "));
         }
         println!(
             "  reports: {} every {} | history: {} | logs: {}/ | Ctrl-C to stop",

@@ -32,6 +32,8 @@ use tokio::sync::{mpsc, watch};
 pub struct RunOptions {
     /// Paths, glob patterns or `-`.
     pub inputs: Vec<String>,
+    /// The ingest spool files: literal paths, always read from their start.
+    pub spool: Vec<String>,
     /// Start files found at startup at their end.
     pub from_end: bool,
     /// Format options.
@@ -65,12 +67,15 @@ pub struct RunOptions {
     pub max_skew: Duration,
     /// How paths become routes.
     pub routes: crate::route::RouteOptions,
+    /// The host of lines that name none (files read here: this machine).
+    pub host: String,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             inputs: Vec::new(),
+            spool: Vec::new(),
             from_end: false,
             format: FormatOptions::default(),
             limits: Limits::default(),
@@ -87,6 +92,7 @@ impl Default for RunOptions {
             detector: crate::detect::DetectorConfig::default(),
             max_skew: DEFAULT_MAX_SKEW,
             routes: crate::route::RouteOptions::default(),
+            host: "localhost".to_owned(),
         }
     }
 }
@@ -190,12 +196,14 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
     let stop_sources = Arc::new(AtomicBool::new(false));
     let cfg = SourceConfig {
         inputs: opts.inputs.clone(),
+        spool: opts.spool.clone(),
         from_end: opts.from_end,
         format: opts.format.clone(),
         limits: opts.limits,
         poll: opts.poll,
         max_skew: opts.max_skew,
         routes: Arc::new(opts.routes.clone()),
+        host: opts.host.clone(),
         health: health.clone(),
     };
     let threads = sources::spawn(cfg, &checkpoints, tx, stop_sources.clone());

@@ -40,6 +40,9 @@ pub struct Batch {
 pub struct SourceConfig {
     /// Paths, glob patterns, or `-` for standard input.
     pub inputs: Vec<String>,
+    /// The ingest spool files: literal paths (never patterns), read from their start even
+    /// with `from_end` (what was acknowledged is counted).
+    pub spool: Vec<String>,
     /// Start files found at startup at their end.
     pub from_end: bool,
     /// Format options.
@@ -52,6 +55,8 @@ pub struct SourceConfig {
     pub max_skew: Duration,
     /// How paths become routes.
     pub routes: Arc<crate::route::RouteOptions>,
+    /// The host of lines that name none.
+    pub host: String,
     /// Where the readers' heartbeats go.
     pub health: Arc<crate::health::Health>,
 }
@@ -63,6 +68,7 @@ impl SourceConfig {
         Aggregate::new(self.limits)
             .not_after(crate::clock::now_ms().saturating_add(skew))
             .with_routes(self.routes.clone())
+            .with_host(&self.host)
     }
 
     /// An empty batch of compact records.
@@ -97,6 +103,7 @@ pub fn spawn(
             files.push(input.clone());
         }
     }
+    files.extend(cfg.spool.iter().cloned());
     if !files.is_empty() {
         let checkpoints = checkpoints.clone();
         threads.push(named("files", move || {
@@ -311,7 +318,7 @@ impl Follower {
         self.last_glob = Some(Instant::now());
         let mut found = Vec::new();
         for p in &self.patterns {
-            if is_glob(p) {
+            if is_glob(p) && !self.cfg.spool.contains(p) {
                 match glob::glob(p) {
                     Ok(paths) => found.extend(paths.flatten().filter(|p| p.is_file())),
                     Err(e) => {
@@ -363,9 +370,10 @@ impl Follower {
                     return added;
                 }
             }
-            // Files matched later by a glob are new: read them whole.
-            let tailer =
-                Tailer::new(&path, resume, self.cfg.from_end && first).with_first_id(current);
+            // Files matched later by a glob are new: read them whole; so is the spool.
+            let spooled = self.cfg.spool.iter().any(|s| Path::new(s) == path);
+            let from_end = self.cfg.from_end && first && !spooled;
+            let tailer = Tailer::new(&path, resume, from_end).with_first_id(current);
             self.keys.insert(tailer.name().clone(), key);
             self.tailers.push(tailer);
             added.push(path);

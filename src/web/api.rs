@@ -1,5 +1,5 @@
 //! JSON endpoints. Every list endpoint takes filters: `route` (substring of the route or
-//! path), `status` (`2xx` … `5xx` or a code), `vhost`, and `limit`; `timeseries` takes a
+//! path), `status` (`2xx` … `5xx` or a code), `vhost`, `host`, and `limit`; `timeseries` takes a
 //! time `range` and a `step`.
 
 use super::AppState;
@@ -32,20 +32,29 @@ pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not found")
 }
 
-/// `GET /healthz`.
-pub async fn healthz(State(st): State<AppState>) -> Response {
+/// `GET /healthz`: open to all, so that probes need no credential; with `[auth]`, only
+/// callers that may read the figures get the parts and counts, the others the status alone.
+pub async fn healthz(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     let s = latest(&st);
     let (ok, mut body) = match &st.health {
         Some(h) => h.report(),
         None => (true, serde_json::json!({ "status": "ok" })),
     };
-    body["generation"] = s.generation.into();
-    body["requests"] = s.analysis.stats.requests.into();
     let code = if ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    if st
+        .auth
+        .as_ref()
+        .is_some_and(|a| !super::auth::may_read(a, &headers))
+    {
+        let status = body["status"].clone();
+        return (code, Json(serde_json::json!({ "status": status }))).into_response();
+    }
+    body["generation"] = s.generation.into();
+    body["requests"] = s.analysis.stats.requests.into();
     (code, Json(body)).into_response()
 }
 
@@ -114,6 +123,7 @@ pub async fn summary(
             route: nonempty(&p.route),
             status: nonempty(&p.status),
             vhost: nonempty(&p.vhost),
+            host: nonempty(&p.host),
             range: nonempty(&p.range),
             window: view.window,
             window_from_ms: view.window_from_ms,
@@ -136,7 +146,7 @@ async fn older_than_window(
         return Ok(None);
     };
     let covered = view.window_from_ms.is_some_and(|w| w <= since);
-    if covered || f.route.is_some() || f.status.is_some() || f.vhost.is_some() {
+    if covered || f.route.is_some() || f.status.is_some() || f.vhost.is_some() || f.host.is_some() {
         return Ok(None);
     }
     let limits = crate::aggregate::Limits::default();
@@ -153,6 +163,7 @@ async fn older_than_window(
             route: None,
             status: None,
             vhost: None,
+            host: None,
             range: nonempty(&p.range),
             window: 0,
             window_from_ms: Some(since),
@@ -172,6 +183,8 @@ pub struct ViewParams {
     pub status: Option<String>,
     /// Virtual host.
     pub vhost: Option<String>,
+    /// Host (the server that logged the requests).
+    pub host: Option<String>,
     /// Time range (`15m`, `1h`, …, `all`).
     pub range: Option<String>,
     /// Language of the insights and prompts (`en`, `ko`).
@@ -197,6 +210,7 @@ impl ViewParams {
             route: nonempty(&self.route),
             status,
             vhost: nonempty(&self.vhost),
+            host: nonempty(&self.host),
             since_ms,
         })
     }
@@ -237,6 +251,7 @@ struct FilterInfo {
     route: Option<String>,
     status: Option<String>,
     vhost: Option<String>,
+    host: Option<String>,
     range: Option<String>,
     window: usize,
     window_from_ms: Option<i64>,
@@ -252,7 +267,11 @@ pub struct LangParam {
 }
 
 /// `GET /api/stream`: a `snapshot` event with the summary each time a new one is published.
-pub async fn stream(State(st): State<AppState>, Params(l): Params<LangParam>) -> Response {
+pub async fn stream(
+    State(st): State<AppState>,
+    Params(l): Params<LangParam>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     // A stream holds a slot while open: past the limit, new ones are refused, not buffered.
     let Some(slot) = st.streams.open(st.limits.max_streams) else {
         tracing::warn!(target: "web", open = st.streams.open_now(), "too many event streams; one refused");
@@ -266,16 +285,25 @@ pub async fn stream(State(st): State<AppState>, Params(l): Params<LangParam>) ->
         return res;
     };
     let cache = st.clone();
-    let events = WatchStream::new(st.snapshots.clone()).map(move |s| {
-        let _open = &slot;
-        let json = crate::health::as_part("web", || cache.summary_json(&s, l.lang));
-        Ok::<_, Infallible>(
-            Event::default()
-                .event("snapshot")
-                .id(s.generation.to_string())
-                .data(String::from_utf8_lossy(&json)),
-        )
-    });
+    // A stream opened with a session ends once the session does (logout or expiry).
+    let session = st.auth.clone().zip(super::auth::session_of(&headers));
+    let live = move || {
+        session
+            .as_ref()
+            .is_none_or(|(auth, id)| auth.session(id).is_some())
+    };
+    let events = WatchStream::new(st.snapshots.clone())
+        .take_while(move |_| live())
+        .map(move |s| {
+            let _open = &slot;
+            let json = crate::health::as_part("web", || cache.summary_json(&s, l.lang));
+            Ok::<_, Infallible>(
+                Event::default()
+                    .event("snapshot")
+                    .id(s.generation.to_string())
+                    .data(String::from_utf8_lossy(&json)),
+            )
+        });
     Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response()
@@ -290,6 +318,8 @@ pub struct Filter {
     pub status: Option<String>,
     /// Exact virtual host.
     pub vhost: Option<String>,
+    /// Exact host (the server that logged the requests).
+    pub host: Option<String>,
     /// Most rows returned.
     pub limit: Option<usize>,
     /// Sort key (routes: requests, errors, errors_4xx, errors_5xx, avg, p90, p99, bytes, route).
@@ -307,7 +337,7 @@ fn status_param(want: &Option<String>) -> Result<Option<StatusFilter>, ApiError>
         .transpose()?)
 }
 
-/// The kept requests that pass `f` (route, status, vhost, and `range` back from `last_ms`).
+/// The kept requests that pass `f` (route, status, vhost, host, and `range` back from `last_ms`).
 fn sample_rows(rows: &[SampleRow], f: &Filter, last_ms: i64) -> Result<Vec<SampleRow>, ApiError> {
     let status = status_param(&f.status)?;
     let since = match nonempty(&f.range).filter(|r| r != "all") {
@@ -316,12 +346,14 @@ fn sample_rows(rows: &[SampleRow], f: &Filter, last_ms: i64) -> Result<Vec<Sampl
     };
     let route = nonempty(&f.route);
     let vhost = nonempty(&f.vhost);
+    let host = nonempty(&f.host);
     let mut out: Vec<SampleRow> =
         rows.iter()
             .filter(|r| {
                 route.as_deref().is_none_or(|q| {
                     r.path.contains(q) || crate::route::normalize(&r.path).contains(q)
                 }) && vhost.as_deref().is_none_or(|v| r.vhost == v)
+                    && host.as_deref().is_none_or(|h| r.host == h)
                     && status.is_none_or(|s| s.matches(r.status))
                     && r.ts_ms >= since
             })
@@ -394,6 +426,7 @@ pub async fn routes(
     let s = latest(&st);
     let scoped = ViewParams {
         vhost: f.vhost.clone(),
+        host: f.host.clone(),
         range: f.range.clone(),
         ..ViewParams::default()
     };
@@ -464,6 +497,8 @@ pub struct Range {
     pub status: Option<String>,
     /// Virtual host.
     pub vhost: Option<String>,
+    /// Host (the server that logged the requests).
+    pub host: Option<String>,
 }
 
 /// A `range` or `step`: a duration of at least a second and at most [`MAX_SPAN_MS`].
@@ -529,6 +564,7 @@ pub async fn timeseries(
         route: q.route.clone(),
         status: q.status.clone(),
         vhost: q.vhost.clone(),
+        host: q.host.clone(),
         range: None,
         lang: None,
     };

@@ -148,52 +148,48 @@ pub struct Sorted {
     pub lines: u64,
 }
 
-/// The string field that holds a whole log line in a shipper's or container's envelope:
-/// Vector's `message`, Docker's and Fluent Bit's `log`, journald's `MESSAGE`.
-const ENVELOPE_FIELDS: [&str; 3] = ["message", "log", "MESSAGE"];
+use tailpulse_core::format::envelope;
 
-/// Sorts one JSON record: an envelope around a log line gives the line; any other object is
-/// a record for the JSON format.
-fn sort_record(v: &serde_json::Value, out: &mut Sorted) {
+/// Sorts one JSON record: an envelope around a log line gives the line, tagged with the
+/// envelope's host or else `host`; any other object is a record for the JSON format, tagged
+/// with `host` (a host field of the record itself wins when the record is read).
+fn sort_record(v: &serde_json::Value, host: &str, out: &mut Sorted) {
     let obj = match v {
         serde_json::Value::Object(o) => o,
         serde_json::Value::Array(items) => {
             for i in items {
-                sort_record(i, out);
+                sort_record(i, host, out);
             }
             return;
         }
         _ => return,
     };
-    let wrapped = ENVELOPE_FIELDS
-        .iter()
-        .find_map(|k| obj.get(*k).and_then(|m| m.as_str()));
-    match wrapped {
-        Some(line) => {
-            for l in line.lines().filter(|l| !l.trim().is_empty()) {
-                out.text.extend_from_slice(l.as_bytes());
-                out.text.push(b'\n');
+    match envelope::open_object(obj) {
+        Some(opened) => {
+            let host = opened.host.as_deref().unwrap_or(host);
+            for l in opened.line.lines().filter(|l| !l.trim().is_empty()) {
+                envelope::push_tagged(&mut out.text, host, l.as_bytes());
                 out.lines += 1;
             }
         }
         None => {
             if let Ok(s) = serde_json::to_vec(v) {
-                out.json.extend_from_slice(&s);
-                out.json.push(b'\n');
+                envelope::push_tagged(&mut out.json, host, &s);
                 out.lines += 1;
             }
         }
     }
 }
 
-/// Sorts a body of `kind` into spool lines; `Err` says why it is refused.
-pub fn sort_body(body: &[u8], json: bool) -> Result<Sorted, String> {
+/// Sorts a body of `kind` into spool lines, each tagged with the host that sent it (`host`,
+/// unless an envelope names its own); `Err` says why it is refused.
+pub fn sort_body(body: &[u8], json: bool, host: &str) -> Result<Sorted, String> {
     let mut out = Sorted::default();
     if json {
         // One record a line, or one array or object for the whole body.
         let whole = serde_json::from_slice::<serde_json::Value>(body);
         match whole {
-            Ok(v) => sort_record(&v, &mut out),
+            Ok(v) => sort_record(&v, host, &mut out),
             Err(_) => {
                 for (i, line) in body.split(|&b| b == b'\n').enumerate() {
                     if line.iter().all(u8::is_ascii_whitespace) {
@@ -201,7 +197,7 @@ pub fn sort_body(body: &[u8], json: bool) -> Result<Sorted, String> {
                     }
                     let v: serde_json::Value = serde_json::from_slice(line)
                         .map_err(|e| format!("line {} is not JSON: {e}", i + 1))?;
-                    sort_record(&v, &mut out);
+                    sort_record(&v, host, &mut out);
                 }
             }
         }
@@ -212,11 +208,32 @@ pub fn sort_body(body: &[u8], json: bool) -> Result<Sorted, String> {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        out.text.extend_from_slice(line);
-        out.text.push(b'\n');
+        envelope::push_tagged(&mut out.text, host, line);
         out.lines += 1;
     }
     Ok(out)
+}
+
+/// The header that names the server a body's lines come from.
+pub const HOST_HEADER: &str = "x-tailpulse-host";
+
+/// The host of a body's lines: the `X-Tailpulse-Host` header, the `host` query parameter,
+/// or else the sender's address.
+fn sender_host(headers: &HeaderMap, query: Option<&str>, peer: Option<std::net::IpAddr>) -> String {
+    let from_query = query.and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "host")
+            .map(|(_, v)| v.into_owned())
+    });
+    headers
+        .get(HOST_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(from_query)
+        .map(|h| envelope::clean_host(&h))
+        .filter(|h| !h.is_empty())
+        .or_else(|| peer.map(|ip| ip.to_string()))
+        .unwrap_or_else(|| "(unknown)".to_owned())
 }
 
 fn refuse(status: StatusCode, why: &str) -> Response {
@@ -264,6 +281,8 @@ fn decoded(headers: &HeaderMap, body: &Bytes, max: usize) -> Result<Vec<u8>, Ref
 /// around log lines), or `text/plain` log lines; gzip bodies too.
 pub async fn ingest(
     State(st): State<super::AppState>,
+    peer: Option<axum::Extension<super::auth::Peer>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -328,10 +347,12 @@ pub async fn ingest(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return res;
     }
+    let host = sender_host(&headers, uri.query(), peer.map(|p| p.0.0.ip()));
     let work = tokio::task::spawn_blocking(move || {
         crate::health::as_part("web", || {
             let body = decoded(&headers, &body, spool.max_body)?;
-            let sorted = sort_body(&body, json).map_err(|why| (StatusCode::BAD_REQUEST, why))?;
+            let sorted =
+                sort_body(&body, json, &host).map_err(|why| (StatusCode::BAD_REQUEST, why))?;
             spool.append(&sorted.text, &sorted.json).map_err(|e| {
                 tracing::error!(target: "web", error = %e, "cannot write the ingest spool");
                 (
@@ -364,14 +385,35 @@ mod tests {
 {"log":"5.6.7.8 - - [01/Mar/2024:00:00:01 +0000] \"GET /a HTTP/1.1\" 404 0\n","stream":"stdout","time":"2024-03-01T00:00:01Z"}
 {"status":200,"request":"GET /x HTTP/1.1","time_local":"01/Mar/2024:00:00:02 +0000"}
 "#;
-        let s = sort_body(body, true).unwrap();
+        let s = sort_body(body, true, "sender").unwrap();
         assert_eq!(s.lines, 3);
-        assert_eq!(s.text.iter().filter(|&&b| b == b'\n').count(), 2);
-        assert!(String::from_utf8_lossy(&s.json).contains("\"status\":200"));
-        let arr = sort_body(br#"[{"log":"a"},{"log":"b"}]"#, true).unwrap();
-        assert_eq!(arr.text, b"a\nb\n");
-        assert!(sort_body(b"{\"a\":1}\nnot json\n", true).is_err());
-        let text = sort_body(b"one\r\n\ntwo", false).unwrap();
-        assert_eq!((text.text.as_slice(), text.lines), (&b"one\ntwo\n"[..], 2));
+        let text = String::from_utf8(s.text).unwrap();
+        let hosts: Vec<&str> = text
+            .lines()
+            .map(|l| &l[1..l.find('\u{1f}').unwrap()])
+            .collect();
+        assert_eq!(hosts, ["web-1", "sender"], "the envelope's host wins");
+        assert!(String::from_utf8_lossy(&s.json).starts_with("\u{1e}sender\u{1f}{"));
+        let arr = sort_body(br#"[{"log":"a"},{"log":"b"}]"#, true, "h").unwrap();
+        assert_eq!(arr.text, b"\x1eh\x1fa\n\x1eh\x1fb\n");
+        assert!(sort_body(b"{\"a\":1}\nnot json\n", true, "h").is_err());
+        let text = sort_body(b"one\r\n\ntwo", false, "h").unwrap();
+        assert_eq!(
+            (text.text.as_slice(), text.lines),
+            (&b"\x1eh\x1fone\n\x1eh\x1ftwo\n"[..], 2)
+        );
+    }
+
+    #[test]
+    fn the_host_header_wins_over_the_query_and_the_address() {
+        let mut headers = HeaderMap::new();
+        let peer = Some(std::net::IpAddr::from([10, 0, 0, 9]));
+        assert_eq!(sender_host(&headers, None, peer), "10.0.0.9");
+        assert_eq!(
+            sender_host(&headers, Some("a=1&host=web%2D7"), peer),
+            "web-7"
+        );
+        headers.insert(HOST_HEADER, HeaderValue::from_static("web-8\t"));
+        assert_eq!(sender_host(&headers, Some("host=web-7"), peer), "web-8");
     }
 }

@@ -198,6 +198,8 @@ pub fn ingest_block_at(
             .map_or_else(|| Line::from(&block[start..end]), Line::from_text)
     };
     let not_after = agg.not_after_ms();
+    // Lines that name no server are counted under the input's host.
+    let host = agg.host_label();
     let mut start = 0usize;
     // Two requests, filled in place in turn: a line is counted once the next one is parsed,
     // so that meanwhile its client's table entry is fetched into the cache.
@@ -225,6 +227,9 @@ pub fn ingest_block_at(
             }
             Ok(true) => {
                 stats.parsed += 1;
+                if reqs[slot].host.is_empty() {
+                    reqs[slot].host = std::borrow::Cow::Borrowed(&host);
+                }
                 agg.clients.prefetch(&reqs[slot].client);
                 if let Some((s, from, to)) = pending.replace((slot, start, end)) {
                     finish(agg, &reqs[s], from, to);
@@ -245,7 +250,10 @@ pub fn ingest_block_at(
     }
     for (start, end) in candidates.ranges() {
         let raw = &block[start..end];
-        if let Ok(Some(req)) = parser.parse(line_at(start, end)) {
+        if let Ok(Some(mut req)) = parser.parse(line_at(start, end)) {
+            if req.host.is_empty() {
+                req.host = std::borrow::Cow::Borrowed(&host);
+            }
             agg.sample(&req, raw, offset + start as u64);
         }
     }

@@ -27,6 +27,9 @@ pub struct Request<'a> {
     pub referer: Cow<'a, str>,
     /// Virtual host; empty when not logged.
     pub vhost: Cow<'a, str>,
+    /// The server that logged the request (from a syslog header, an ingest envelope, or the
+    /// input's label); empty until the reader sets it.
+    pub host: Cow<'a, str>,
 }
 
 impl Default for Request<'_> {
@@ -43,6 +46,28 @@ impl Default for Request<'_> {
             user_agent: Cow::Borrowed(""),
             referer: Cow::Borrowed(""),
             vhost: Cow::Borrowed(""),
+            host: Cow::Borrowed(""),
+        }
+    }
+}
+
+impl Request<'_> {
+    /// The same request, owning all of its text.
+    pub fn into_owned(self) -> Request<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        Request {
+            ts_ms: self.ts_ms,
+            method: own(self.method),
+            path: own(self.path),
+            protocol: own(self.protocol),
+            status: self.status,
+            bytes: self.bytes,
+            response_ms: self.response_ms,
+            client: own(self.client),
+            user_agent: own(self.user_agent),
+            referer: own(self.referer),
+            vhost: own(self.vhost),
+            host: own(self.host),
         }
     }
 }
@@ -80,6 +105,14 @@ impl<'a> Line<'a> {
     /// The raw bytes of the line.
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
+    }
+
+    /// The part of the line from byte `at` on (`at` must not cut a character of a text line).
+    pub fn from_byte(self, at: usize) -> Self {
+        Line {
+            bytes: &self.bytes[at.min(self.bytes.len())..],
+            text: self.text.and_then(|t| t.get(at..)),
+        }
     }
 
     /// The line without surrounding ASCII whitespace.

@@ -79,6 +79,9 @@ pub struct Stats {
     pub clients: Vec<ClientRow>,
     /// Requests per virtual host.
     pub vhosts: Vec<NameCount>,
+    /// Numbers per server that logged the requests, most requests first; `(other)`, when
+    /// there is one, last.
+    pub hosts: Vec<HostRow>,
     /// The paths most often answered with 404 (without their query strings).
     pub not_found: Vec<NotFoundRow>,
     /// Static files (by extension: see the README), with the most requested.
@@ -315,6 +318,45 @@ pub struct RouteRow {
     pub bytes: u64,
 }
 
+/// One server (host) of the fleet.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostRow {
+    /// Its name: from a syslog header, an ingest envelope, or the input's label.
+    pub host: String,
+    /// Requests.
+    pub requests: u64,
+    /// 4xx responses.
+    pub errors_4xx: u64,
+    /// 5xx responses.
+    pub errors_5xx: u64,
+    /// Share of 5xx responses (0–1).
+    pub error_rate_5xx: Option<f64>,
+    /// Mean response time.
+    pub avg_ms: Option<f64>,
+    /// 90th percentile response time.
+    pub p90_ms: Option<f64>,
+    /// 99th percentile response time.
+    pub p99_ms: Option<f64>,
+    /// Response bytes.
+    pub bytes: u64,
+}
+
+impl HostRow {
+    fn of(host: &str, r: &RouteStats) -> Self {
+        HostRow {
+            host: host.to_owned(),
+            requests: r.requests,
+            errors_4xx: r.errors_4xx,
+            errors_5xx: r.errors_5xx,
+            error_rate_5xx: ratio(r.errors_5xx, r.requests),
+            avg_ms: r.latency.avg_ms().map(round3),
+            p90_ms: r.latency.quantile(0.9).map(round3),
+            p99_ms: r.latency.quantile(0.99).map(round3),
+            bytes: r.bytes,
+        }
+    }
+}
+
 /// One client.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClientRow {
@@ -371,6 +413,8 @@ pub struct SampleRow {
     pub user_agent: String,
     /// Virtual host.
     pub vhost: String,
+    /// The server that logged it.
+    pub host: String,
     /// The raw log line.
     pub line: String,
 }
@@ -388,6 +432,7 @@ impl From<&SampleRequest> for SampleRow {
             client: s.client.clone(),
             user_agent: s.user_agent.clone(),
             vhost: s.vhost.clone(),
+            host: s.host.clone(),
             line: s.line.clone(),
         }
     }
@@ -520,6 +565,13 @@ impl Stats {
                 .then_with(|| a.name.cmp(&b.name))
         });
         let statics = StaticPanel::of(agg);
+        let host_top = agg.hosts.top();
+        let mut hosts: Vec<HostRow> = host_top
+            .rows
+            .iter()
+            .map(|(k, r)| HostRow::of(k, r))
+            .collect();
+        hosts.extend(host_top.other.as_ref().map(|r| HostRow::of(OTHER, r)));
         Stats {
             schema: SCHEMA_VERSION,
             lines: agg.lines,
@@ -574,6 +626,7 @@ impl Stats {
                 })
                 .collect(),
             vhosts,
+            hosts,
             visitors_by_day: agg
                 .days
                 .iter()

@@ -45,6 +45,13 @@ pub struct Limits {
     pub hours: usize,
     /// Rejected lines kept per source.
     pub rejected_samples: usize,
+    /// Distinct servers (hosts) kept; the rest fold into `(other)`.
+    #[serde(default = "default_max_hosts")]
+    pub max_hosts: usize,
+}
+
+fn default_max_hosts() -> usize {
+    Limits::default().max_hosts
 }
 
 impl Default for Limits {
@@ -57,6 +64,7 @@ impl Default for Limits {
             minutes: 24 * 60,
             hours: 24 * 400,
             rejected_samples: 5,
+            max_hosts: 1000,
         }
     }
 }
@@ -67,6 +75,10 @@ pub const PATHS_SHOWN: usize = 50;
 /// shown do not depend on how the input was split between threads while the distinct paths
 /// fit).
 const PATHS_KEPT: usize = 1000;
+
+fn host_table() -> Capped<RouteStats> {
+    Capped::new(Limits::default().max_hosts)
+}
 
 fn not_found_paths() -> Capped<panels::Missing> {
     Capped::new(PATHS_KEPT)
@@ -103,6 +115,10 @@ pub struct Aggregate {
     pub routes: Capped<RouteStats>,
     /// Requests per virtual host.
     pub vhosts: Capped<u64>,
+    /// Numbers per server that logged the requests (absent from states saved before it
+    /// existed).
+    #[serde(default = "host_table")]
+    pub hosts: Capped<RouteStats>,
     /// The heaviest clients.
     pub clients: Clients,
     visitors: Visitors,
@@ -127,6 +143,9 @@ pub struct Aggregate {
     /// How paths become routes; set by the reader, not saved.
     #[serde(skip)]
     routing: std::sync::Arc<crate::route::RouteOptions>,
+    /// The host of requests whose line names none; set by the reader, not saved.
+    #[serde(skip)]
+    host: std::sync::Arc<str>,
     /// Per-minute frames for anomaly detection over a whole input (`analyze`); a live run
     /// builds its frames apart, as lines arrive.
     #[serde(skip)]
@@ -184,6 +203,7 @@ impl Aggregate {
             hour_of_day: [Counts::default(); 24],
             routes: Capped::new(limits.max_routes),
             vhosts: Capped::new(limits.max_vhosts),
+            hosts: Capped::new(limits.max_hosts),
             days: panels::Days::default(),
             not_found: not_found_paths(),
             static_paths: static_paths(),
@@ -195,6 +215,7 @@ impl Aggregate {
             recent_errors: TopN::new(limits.samples),
             not_after_ms: no_time_limit(),
             routing: Default::default(),
+            host: std::sync::Arc::from("(unnamed)"),
             frames: None,
             scratch: String::new(),
             bot_cache: hashbrown::HashMap::new(),
@@ -211,6 +232,17 @@ impl Aggregate {
     pub fn with_routes(mut self, routing: std::sync::Arc<crate::route::RouteOptions>) -> Self {
         self.routing = routing;
         self
+    }
+
+    /// This aggregate, counting requests whose line names no host under `host`.
+    pub fn with_host(mut self, host: &str) -> Self {
+        self.host = std::sync::Arc::from(crate::format::envelope::clean_host(host));
+        self
+    }
+
+    /// The host of requests whose line names none (see [`Aggregate::with_host`]).
+    pub fn host_label(&self) -> std::sync::Arc<str> {
+        self.host.clone()
     }
 
     /// This aggregate, also keeping per-minute frames for anomaly detection.
@@ -299,16 +331,13 @@ impl Aggregate {
             }
             frames.add_route(&mut r.minute, route, (req.ts_ms, status, us, bot));
         }
-        r.requests += 1;
-        r.bytes = r.bytes.saturating_add(bytes);
-        match status {
-            400..=499 => r.errors_4xx += 1,
-            500..=599 => r.errors_5xx += 1,
-            _ => {}
-        }
-        if let Some(us) = us {
-            r.latency.record_us(us);
-        }
+        r.add(status, bytes, us);
+        let host = if req.host.is_empty() {
+            &*self.host
+        } else {
+            &req.host
+        };
+        self.hosts.entry(host).add(status, bytes, us);
         if !req.vhost.is_empty() {
             *self.vhosts.entry(&req.vhost) += 1;
         }
@@ -406,6 +435,7 @@ impl Aggregate {
         }
         self.routes.merge(&o.routes);
         self.vhosts.merge(&o.vhosts);
+        self.hosts.merge(&o.hosts);
         self.days.merge(&o.days);
         self.not_found.merge(&o.not_found);
         self.static_paths.merge(&o.static_paths);

@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 /// Distinct route and host names kept; later ones share the `(other)` name.
 const MAX_NAMES: usize = 20_000;
 
-/// One request, in 40 bytes.
+/// One request, in 48 bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Record {
     /// UTC milliseconds.
@@ -25,6 +25,8 @@ pub struct Record {
     pub route: u32,
     /// Virtual host name id (0: none).
     pub vhost: u32,
+    /// Host (server) name id (0: none).
+    pub host: u32,
     /// Status code.
     pub status: u16,
     /// The user agent looked automated.
@@ -47,6 +49,7 @@ impl Record {
             }),
             route: 0,
             vhost: 0,
+            host: 0,
             status: req.status,
             bot,
             path: if (400..500).contains(&req.status) {
@@ -124,6 +127,7 @@ impl RecordBatch {
         let route = intern(&mut self.names, &mut self.index, route);
         self.scratch = scratch;
         let vhost = intern(&mut self.names, &mut self.index, &req.vhost);
+        let host = intern(&mut self.names, &mut self.index, &req.host);
         let hash = foldhash::fast::FixedState::with_seed(1);
         let bot = *self
             .bots
@@ -135,6 +139,7 @@ impl RecordBatch {
         self.records.push(Record {
             route,
             vhost,
+            host,
             ..Record::of(req, bot)
         });
     }
@@ -166,6 +171,8 @@ pub struct Filter {
     pub status: Option<StatusFilter>,
     /// Exact virtual host.
     pub vhost: Option<String>,
+    /// Exact host (the server that logged the request).
+    pub host: Option<String>,
     /// Only requests at or after this time (UTC ms).
     pub since_ms: Option<i64>,
 }
@@ -242,6 +249,7 @@ impl Recent {
             self.records.push_back(Record {
                 route: ids[r.route as usize],
                 vhost: ids[r.vhost as usize],
+                host: ids[r.host as usize],
                 ..*r
             });
         }
@@ -274,6 +282,7 @@ impl Recent {
             .map(|n| f.route.as_deref().is_none_or(|q| n.contains(q)))
             .collect();
         let vhost_id = f.vhost.as_deref().map(|v| self.index.get(v).copied());
+        let host_id = f.host.as_deref().map(|h| self.index.get(h).copied());
         // The names are routes already: counted as they are.
         let verbatim = crate::route::RouteOptions {
             mode: crate::route::RouteMode::Verbatim,
@@ -285,6 +294,7 @@ impl Recent {
             let pass = name_ok[r.route as usize]
                 && f.status.is_none_or(|s| s.matches(r.status))
                 && vhost_id.is_none_or(|id| id == Some(r.vhost))
+                && host_id.is_none_or(|id| id == Some(r.host))
                 && f.since_ms.is_none_or(|t| r.ts_ms >= t);
             if !pass {
                 continue;
@@ -301,6 +311,7 @@ impl Recent {
                 client: Cow::Borrowed(&client),
                 user_agent: Cow::Borrowed(if r.bot { "bot" } else { "browser" }),
                 vhost: Cow::Borrowed(&self.names[r.vhost as usize]),
+                host: Cow::Borrowed(&self.names[r.host as usize]),
                 ..Request::default()
             };
             agg.count(&req);

@@ -31,6 +31,9 @@ pub struct SampleRequest {
     pub user_agent: String,
     /// Virtual host.
     pub vhost: String,
+    /// The server that logged it (absent from states saved before it existed).
+    #[serde(default)]
+    pub host: String,
     /// The raw line (lossy UTF-8), cut to 1024 bytes.
     pub line: String,
 }
@@ -57,6 +60,7 @@ impl SampleRequest {
         set_truncated(&mut self.client, &req.client, 64);
         set_truncated(&mut self.user_agent, &req.user_agent, MAX_AGENT);
         set_truncated(&mut self.vhost, &req.vhost, 128);
+        set_truncated(&mut self.host, &req.host, 128);
         let raw = &raw[..raw.len().min(MAX_LINE)];
         set_truncated(
             &mut self.line,

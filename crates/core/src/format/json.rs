@@ -44,9 +44,10 @@ enum Field {
     UserAgent,
     Referer,
     Vhost,
+    Host,
 }
 
-const FIELD_NAMES: [(&str, Field); 12] = [
+const FIELD_NAMES: [(&str, Field); 13] = [
     ("time", Field::Time),
     ("method", Field::Method),
     ("path", Field::Path),
@@ -59,6 +60,7 @@ const FIELD_NAMES: [(&str, Field); 12] = [
     ("user_agent", Field::UserAgent),
     ("referer", Field::Referer),
     ("vhost", Field::Vhost),
+    ("host", Field::Host),
 ];
 
 /// Well-known keys per field, in order of preference. Response-time keys carry their unit.
@@ -146,6 +148,12 @@ const DEFAULT_KEYS: &[(Field, &str, Option<TimeUnit>)] = &[
     (Field::Vhost, "request.host", None),
     (Field::Vhost, "RequestHost", None),
     (Field::Vhost, "vhost", None),
+    // The server that logged the line (Filebeat's `host.name`, journald's `_HOSTNAME`); a
+    // bare `host` is the virtual host of web servers' JSON logs.
+    (Field::Host, "hostname", None),
+    (Field::Host, "host.name", None),
+    (Field::Host, "host.hostname", None),
+    (Field::Host, "_HOSTNAME", None),
 ];
 
 /// A JSON-lines parser with its key mapping.
@@ -238,6 +246,7 @@ impl Json {
             user_agent: self.text(&map, Field::UserAgent),
             referer: self.text(&map, Field::Referer),
             vhost: self.text(&map, Field::Vhost),
+            host: self.text(&map, Field::Host),
             method: self.text(&map, Field::Method),
             path: self.text(&map, Field::Path),
             protocol: self.text(&map, Field::Protocol),

@@ -6,6 +6,7 @@
 pub mod clf;
 pub mod custom;
 pub mod detect;
+pub mod envelope;
 pub mod json;
 pub mod timing;
 pub mod w3c;
@@ -137,6 +138,9 @@ impl Parser {
 
     /// [`Parser::parse`] into `req`, filled in place: true when the line was a request, false
     /// when it was skipped (blank, or a header line).
+    ///
+    /// A line in an envelope (a host tag, a CRI prefix, or a container's or shipper's JSON,
+    /// see [`envelope`]) is read as the line inside, and takes the envelope's host.
     #[inline]
     pub fn parse_into<'a>(
         &mut self,
@@ -144,6 +148,43 @@ impl Parser {
         req: &mut Request<'a>,
     ) -> Result<bool, LineError> {
         let line = line.into().trim();
+        let b = line.bytes();
+        match b.first() {
+            None => return Ok(false),
+            Some(&envelope::TAG) => {
+                if let Some((end, start)) = envelope::split_tag(b) {
+                    let ok = self.parse_bare(line.from_byte(start).trim(), req)?;
+                    if ok && req.host.is_empty() {
+                        req.host = line.text(&b[1..end]);
+                    }
+                    return Ok(ok);
+                }
+            }
+            Some(b'{') if !matches!(self, Parser::Json(_)) => {
+                if let Some(opened) = envelope::open(b) {
+                    return self.parse_opened(opened, req);
+                }
+            }
+            Some(b'0'..=b'9') => {
+                if let Some(start) = envelope::cri_start(b) {
+                    return self.parse_bare(line.from_byte(start).trim(), req);
+                }
+            }
+            _ => {}
+        }
+        match self.parse_bare(line, req) {
+            // A JSON line that is no request may be an envelope around one.
+            Err(e) if matches!(self, Parser::Json(_)) => match envelope::open(b) {
+                Some(opened) => self.parse_opened(opened, req).map_err(|_| e),
+                None => Err(e),
+            },
+            r => r,
+        }
+    }
+
+    /// Parses a line that is in no envelope.
+    #[inline]
+    fn parse_bare<'a>(&mut self, line: Line<'a>, req: &mut Request<'a>) -> Result<bool, LineError> {
         if line.bytes().is_empty() {
             return Ok(false);
         }
@@ -157,6 +198,25 @@ impl Parser {
             Parser::Custom(p) => *req = p.parse(line)?,
         }
         Ok(true)
+    }
+
+    /// Parses the line taken out of a JSON envelope.
+    fn parse_opened(
+        &mut self,
+        opened: envelope::Opened,
+        req: &mut Request<'_>,
+    ) -> Result<bool, LineError> {
+        let mut inner = Request::default();
+        let ok = self.parse_bare(Line::from_text(&opened.line), &mut inner)?;
+        if ok {
+            if inner.host.is_empty()
+                && let Some(host) = opened.host
+            {
+                inner.host = std::borrow::Cow::Owned(host);
+            }
+            *req = inner.into_owned();
+        }
+        Ok(ok)
     }
 
     /// Which format this parser reads.

@@ -29,6 +29,8 @@ pub enum InsightKind {
     ServerErrors,
     /// A route that takes most of the bandwidth.
     Bandwidth,
+    /// One server of a fleet failing far more often than the others.
+    ServerOutlier,
     /// A client that requests many missing paths.
     Scanner,
     /// Share of automated traffic.
@@ -204,6 +206,7 @@ pub fn insights(agg: &Aggregate, s: &Stats, lang: Lang) -> Vec<Insight> {
     }
     tail_latency(&mut out, agg, lang);
     server_errors(&mut out, s, lang);
+    server_outlier(&mut out, s, lang);
     bandwidth(&mut out, s, lang);
     scanners(&mut out, agg, lang);
     if s.requests > 0 && s.bots.share >= 0.1 {
@@ -396,6 +399,58 @@ fn server_errors(out: &mut Vec<Insight>, s: &Stats, lang: Lang) {
     );
 }
 
+/// Servers with fewer requests than this are not compared.
+const MIN_SERVER_REQUESTS: u64 = 100;
+
+/// One server of several answering with 5xx far more often than the rest: at least 1 % of its
+/// requests and 10 of them, and three times the others' rate.
+fn server_outlier(out: &mut Vec<Insight>, s: &Stats, lang: Lang) {
+    let hosts: Vec<_> = s
+        .hosts
+        .iter()
+        .filter(|h| h.host != OTHER && h.requests >= MIN_SERVER_REQUESTS)
+        .collect();
+    if hosts.len() < 2 {
+        return;
+    }
+    let rate = |e: u64, n: u64| e as f64 / n.max(1) as f64;
+    let Some(worst) = hosts
+        .iter()
+        .max_by(|a, b| rate(a.errors_5xx, a.requests).total_cmp(&rate(b.errors_5xx, b.requests)))
+    else {
+        return;
+    };
+    let (others_5xx, others_n) = hosts
+        .iter()
+        .filter(|h| h.host != worst.host)
+        .fold((0, 0), |(e, n), h| (e + h.errors_5xx, n + h.requests));
+    let (mine, others) = (
+        rate(worst.errors_5xx, worst.requests),
+        rate(others_5xx, others_n),
+    );
+    if worst.errors_5xx < 10 || mine < 0.01 || mine < 3.0 * others {
+        return;
+    }
+    out.push(
+        insight(
+            InsightKind::ServerOutlier,
+            Severity::Warning,
+            Some(&worst.host),
+            Msg::ServerOutlier {
+                host: &worst.host,
+                rate: mine,
+                others,
+                errors: worst.errors_5xx,
+            }
+            .text(lang),
+            Some(Text::AdviceServerOutlier.get(lang).into()),
+        )
+        .with("rate", mine)
+        .with("others_rate", others)
+        .with("errors_5xx", worst.errors_5xx as f64),
+    );
+}
+
 fn bandwidth(out: &mut Vec<Insight>, s: &Stats, lang: Lang) {
     if s.bytes == 0 || s.routes.len() < 2 {
         return;
@@ -496,6 +551,49 @@ mod tests {
             };
             agg.count(&req);
         }
+    }
+
+    fn from_host(agg: &mut Aggregate, host: &str, ok: usize, failed: usize) {
+        for (status, n) in [(200, ok), (503, failed)] {
+            for i in 0..n {
+                agg.count(&crate::request::Request {
+                    ts_ms: 1_431_857_103_000 + i as i64 * 1000,
+                    client: "10.0.0.1".into(),
+                    path: "/".into(),
+                    host: host.into(),
+                    status,
+                    ..Default::default()
+                });
+            }
+        }
+    }
+
+    fn outliers(agg: &Aggregate) -> Vec<Option<String>> {
+        let s = Stats::of(agg);
+        insights(agg, &s, Lang::En)
+            .into_iter()
+            .filter(|i| i.kind == InsightKind::ServerOutlier)
+            .map(|i| i.subject)
+            .collect()
+    }
+
+    #[test]
+    fn a_server_failing_far_more_than_the_others_is_named() {
+        let mut agg = Aggregate::default();
+        from_host(&mut agg, "web-1", 500, 1);
+        from_host(&mut agg, "web-2", 500, 2);
+        from_host(&mut agg, "web-3", 440, 60);
+        assert_eq!(outliers(&agg), vec![Some("web-3".to_owned())]);
+        // The same failures spread evenly: no server stands out.
+        let mut even = Aggregate::default();
+        for h in ["web-1", "web-2", "web-3"] {
+            from_host(&mut even, h, 480, 20);
+        }
+        assert!(outliers(&even).is_empty());
+        // One server alone is no fleet.
+        let mut one = Aggregate::default();
+        from_host(&mut one, "web-1", 400, 100);
+        assert!(outliers(&one).is_empty());
     }
 
     /// Regression (the 2015 Apache log): a configuration client fetching one missing jar

@@ -51,6 +51,8 @@ pub(super) fn text(t: Text) -> &'static str {
         Text::ResponseTime => "Time",
         Text::Client => "Client",
         Text::TopClients => "Top clients",
+        Text::Servers => "Servers",
+        Text::Server => "Server",
         Text::Errors => "Errors",
         Text::Inputs => "Inputs",
         Text::LinesReadParsedRejected => "lines read / parsed / rejected",
@@ -90,6 +92,9 @@ pub(super) fn text(t: Text) -> &'static str {
         }
         Text::AdviceServerErrors => {
             "Check that route's exception handling and the health of the services it depends on."
+        }
+        Text::AdviceServerOutlier => {
+            "Look at that server first: its deployment, disk, memory and upstreams; take it out of the load balancer if it keeps failing."
         }
         Text::AdviceBandwidth => {
             "Serve large responses through a CDN, enable compression and caching headers."
@@ -177,6 +182,16 @@ pub(super) fn msg(m: &Msg) -> String {
             "Tail latency: {route} p99 is {} — {ratio:.0}× its median ({})",
             ms(p99_ms),
             ms(p50_ms)
+        ),
+        Msg::ServerOutlier {
+            host,
+            rate,
+            others,
+            errors,
+        } => format!(
+            "Server {host} answers {} of its requests with 5xx ({errors}), the other servers {}",
+            pct(rate),
+            pct(others)
         ),
         Msg::ServerErrors {
             rate,

@@ -51,6 +51,8 @@ pub(super) fn text(t: Text) -> &'static str {
         Text::ResponseTime => "응답시간",
         Text::Client => "클라이언트",
         Text::TopClients => "주요 클라이언트",
+        Text::Servers => "서버별",
+        Text::Server => "서버",
         Text::Errors => "에러",
         Text::Inputs => "입력 파일",
         Text::LinesReadParsedRejected => "읽은 줄 / 파싱 / 실패",
@@ -87,6 +89,9 @@ pub(super) fn text(t: Text) -> &'static str {
             "락 경합, 느린 외부 의존성, GC 일시정지, 콜드 캐시 등을 확인하세요."
         }
         Text::AdviceServerErrors => "해당 엔드포인트의 예외 처리와 의존 서비스 상태를 점검하세요.",
+        Text::AdviceServerOutlier => {
+            "그 서버부터 살펴보세요: 배포, 디스크, 메모리, 업스트림을 확인하고 계속 실패하면 로드 밸런서에서 제외하세요."
+        }
         Text::AdviceBandwidth => "CDN, 압축, 캐시 헤더 적용을 고려하세요.",
         Text::AdviceScanner => "요청 속도 제한 또는 차단(fail2ban, WAF 규칙)을 고려하세요.",
         Text::AdviceErrorSpike => {
@@ -169,6 +174,16 @@ pub(super) fn msg(m: &Msg) -> String {
             "꼬리 지연: {route}의 p99가 {}로 중앙값({})의 {ratio:.0}배입니다",
             ms(p99_ms),
             ms(p50_ms)
+        ),
+        Msg::ServerOutlier {
+            host,
+            rate,
+            others,
+            errors,
+        } => format!(
+            "서버 {host}의 요청 중 {}가 5xx 응답입니다 ({errors}건). 다른 서버들은 {}입니다",
+            pct(rate),
+            pct(others)
         ),
         Msg::ServerErrors {
             rate,

@@ -108,6 +108,7 @@ pub fn render(a: &Analysis, lang: Lang) -> String {
     samples(&mut o, Text::SlowestRequests.get(lang), &s.slowest, lang);
     samples(&mut o, Text::MostRecentRequests.get(lang), &s.recent, lang);
     clients(&mut o, s, lang);
+    servers(&mut o, s, lang);
     sources(&mut o, s, lang);
     let _ = write!(o, "<h2>{}</h2>", Text::LlmPrompts.get(lang));
     for p in &a.prompts {
@@ -364,6 +365,34 @@ fn clients(o: &mut String, s: &Stats, lang: Lang) {
             c.not_found,
             c.errors,
             bytes(c.bytes)
+        );
+    }
+    let _ = write!(o, "</table></section>");
+}
+
+/// The servers of a fleet, when the requests came from more than one.
+fn servers(o: &mut String, s: &Stats, lang: Lang) {
+    if s.hosts.len() < 2 {
+        return;
+    }
+    let _ = write!(
+        o,
+        "<h2>{}</h2><section class=\"box\"><table><tr><th>{}</th><th class=n>{}</th><th class=n>4xx</th><th class=n>5xx</th><th class=n>p90</th><th class=n>{}</th></tr>",
+        Text::Servers.get(lang),
+        Text::Server.get(lang),
+        Text::Requests.get(lang),
+        Text::Bytes.get(lang),
+    );
+    for h in &s.hosts {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+            esc(&h.host),
+            h.requests,
+            h.errors_4xx,
+            h.errors_5xx,
+            h.p90_ms.map_or("–".into(), |v| ms(lang, v)),
+            bytes(h.bytes)
         );
     }
     let _ = write!(o, "</table></section>");

@@ -1,5 +1,5 @@
 //! The tables that open the text report, in GoAccess's order: overview, visitors per day,
-//! requests per route, not found, hosts, status codes.
+//! requests per route, not found, static files, clients, servers, status codes.
 
 use super::text::section;
 use crate::lang::{Lang, bytes, ms, pct};
@@ -91,6 +91,26 @@ pub fn tables(o: &mut String, s: &Stats, lang: Lang) {
         });
         let head = [Text::Client, Text::Requests, Text::Errors, Text::Bytes];
         table(o, &head.map(|t| t.get(lang)), rows.collect());
+    }
+    if s.hosts.len() > 1 {
+        section(o, &format!("[{}]", Text::Servers.get(lang)));
+        let rows = s.hosts.iter().take(ROWS * 2).map(|h| {
+            vec![
+                cut(&h.host),
+                h.requests.to_string(),
+                h.errors_4xx.to_string(),
+                h.errors_5xx.to_string(),
+                h.p90_ms.map_or("–".into(), |v| ms(lang, v)),
+            ]
+        });
+        let head = [
+            Text::Server.get(lang),
+            Text::Requests.get(lang),
+            "4xx",
+            "5xx",
+            "p90",
+        ];
+        table(o, &head, rows.collect());
     }
     if !s.status.is_empty() {
         section(o, &format!("[{}]", Text::StatusCodes.get(lang)));

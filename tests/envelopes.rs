@@ -1,0 +1,138 @@
+//! Logs inside containers' and shippers' envelopes (Docker's json-file, the CRI prefix of
+//! Kubernetes, journald's JSON) are read as the lines inside, and every request is counted
+//! under the server that logged it.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+/// The fields of a report that must not change when the same lines come wrapped.
+fn counted(v: &serde_json::Value) -> serde_json::Value {
+    let routes: Vec<_> = v["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["route"].clone(),
+                r["requests"].clone(),
+                r["p90_ms"].clone(),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "requests": v["requests"],
+        "status": v["status"],
+        "bytes": v["bytes"],
+        "period": v["period"],
+        "visitors": v["unique_visitors"],
+        "routes": routes,
+    })
+}
+
+fn hosts(v: &serde_json::Value) -> BTreeMap<String, u64> {
+    v["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["host"].as_str().unwrap().to_owned(),
+                h["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn analyze(data: &str, extra: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wrapped.log");
+    std::fs::write(&path, data).unwrap();
+    let mut args = vec![path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    common::analyze_json(&args).0
+}
+
+#[test]
+fn wrapped_lines_count_like_the_bare_log() {
+    let bare = std::fs::read_to_string(common::FIXTURE).unwrap();
+    let lines: Vec<&str> = bare.lines().filter(|l| !l.trim().is_empty()).collect();
+    let want = analyze(&bare, &["--host", "edge-1"]);
+    assert_eq!(
+        hosts(&want),
+        BTreeMap::from([("edge-1".to_owned(), lines.len() as u64)])
+    );
+
+    // Docker's json-file driver: the line, its newline included, under "log".
+    let docker: String = lines
+        .iter()
+        .map(|l| {
+            serde_json::json!({"log": format!("{l}\n"), "stream": "stdout", "time": "2024-03-01T00:00:00.000000001Z"})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    // Kubernetes' CRI log files: time, stream, a full-line tag, the line.
+    let cri: String = lines
+        .iter()
+        .map(|l| format!("2024-03-01T00:00:00.123456789Z stdout F {l}\n"))
+        .collect();
+    for (name, wrapped) in [("docker", docker), ("cri", cri)] {
+        let got = analyze(&wrapped, &["--host", "edge-1"]);
+        assert_eq!(counted(&got), counted(&want), "{name}");
+        assert_eq!(got["lines"]["rejected"], 0, "{name}");
+        assert_eq!(hosts(&got), hosts(&want), "{name}");
+    }
+
+    // journald's JSON export names the host of each entry.
+    let mut per_host: BTreeMap<String, u64> = BTreeMap::new();
+    let journal: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let host = format!("web-{}", i % 3);
+            *per_host.entry(host.clone()).or_default() += 1;
+            serde_json::json!({"MESSAGE": l, "_HOSTNAME": host, "PRIORITY": "6", "_SYSTEMD_UNIT": "nginx.service"})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    let got = analyze(&journal, &[]);
+    assert_eq!(counted(&got), counted(&want));
+    assert_eq!(hosts(&got), per_host);
+}
+
+#[test]
+fn json_access_logs_in_docker_envelopes_are_read_as_json() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/real/json_nginx.log"
+    );
+    let bare = std::fs::read_to_string(fixture).unwrap();
+    let want = analyze(&bare, &[]);
+    let docker: String = bare
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::json!({"log": format!("{l}\n"), "stream": "stdout", "time": "2024-03-01T00:00:00Z"})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    let got = analyze(&docker, &[]);
+    assert_eq!(counted(&got), counted(&want));
+    assert_eq!(got["sources"][0]["format"], "json");
+}
+
+#[test]
+fn a_host_tag_only_names_the_host_once() {
+    // A tagged line whose own text starts with a tag is not read as a second host.
+    let line = "10.0.0.1 - - [01/Mar/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"x\"";
+    let data = format!("\u{1e}web-1\u{1f}{line}\n\u{1e}web-1\u{1f}\u{1e}evil\u{1f}{line}\n");
+    let got = analyze(&data, &[]);
+    assert_eq!(
+        hosts(&got),
+        BTreeMap::from([("web-1".to_owned(), 2)]),
+        "the inner tag is text of the line, not a host"
+    );
+}
