@@ -113,6 +113,14 @@ fn redact_run_counts_every_line() {
     let v = until_report(dir.path(), |v| v["requests"] == 300);
     let prompts = v["prompts"].to_string();
     assert!(!prompts.contains("203.0.113."), "addresses are redacted");
+    // What the page and the API show is the same analysis: no address anywhere in it.
+    let all = v.to_string();
+    assert!(
+        !all.contains("203.0.113."),
+        "an address in the redacted report: {all}"
+    );
+    let client = v["clients"][0]["client"].as_str().unwrap();
+    assert!(client.starts_with("client-"), "{client}");
     assert!(stop(child).success());
 }
 

@@ -148,18 +148,15 @@ impl Aggregator {
         crate::health::fault_point("aggregator");
         self.generation += 1;
         let extras = self.sentinel.extras(&self.agg, self.opts.lang);
-        let analysis = crate::analysis::analyze_with(&self.agg, self.opts.lang, &extras);
+        let stats = crate::stats::Stats::of(&self.agg);
         let now = crate::clock::now_ms();
+        // The other language's analysis starts from the same numbers (not redacted twice).
         let alt = (now < self.alt_wanted.load(Ordering::Relaxed)).then(|| {
             let other = self.opts.lang.other();
             let extras = self.sentinel.extras(&self.agg, other);
-            Arc::new(Analysis::of(
-                analysis.stats.clone(),
-                &self.agg,
-                other,
-                &extras,
-            ))
+            Arc::new(Analysis::of(stats.clone(), &self.agg, other, &extras))
         });
+        let analysis = Analysis::of(stats, &self.agg, self.opts.lang, &extras);
         self.sentinel.after_publish(&analysis);
         let progress = self.last_progress;
         if progress.mode != Mode::CatchingUp && !self.announced && self.agg.totals.requests > 0 {

@@ -32,8 +32,11 @@ pub struct Analysis {
 pub struct Extras {
     /// Detected incidents as insights, most important first.
     pub incidents: Vec<Insight>,
-    /// Replace client addresses and drop query strings in the prompts.
+    /// Replace client addresses and drop query strings everywhere: numbers, insights,
+    /// incidents and prompts (see [`crate::redact`]).
     pub redact: bool,
+    /// The secret the pseudonyms of a redacted analysis depend on.
+    pub redact_key: u64,
     /// The LLM loop's state.
     pub llm: Option<LlmStatus>,
 }
@@ -53,11 +56,6 @@ impl Analysis {
     /// The analysis of `stats` (the numbers of `agg`) in `lang`: computed once, the numbers
     /// can be said in either language.
     pub fn of(stats: Stats, agg: &Aggregate, lang: Lang, extras: &Extras) -> Analysis {
-        let incidents = extras
-            .incidents
-            .iter()
-            .filter_map(IncidentRow::of)
-            .collect();
         // A scanner found as an incident (with its window) is not listed again as a finding
         // over the whole log.
         let scanned = |i: &Insight| {
@@ -73,11 +71,16 @@ impl Analysis {
                 .into_iter()
                 .filter(|i| !scanned(i)),
         );
-        let prompts = if extras.redact {
-            crate::prompts::prompts(&crate::redact::redacted(&stats), lang)
+        let (stats, insights) = if extras.redact {
+            let mut r = crate::redact::Redactor::new(extras.redact_key);
+            let stats = r.stats(&stats);
+            let insights = insights.iter().map(|i| r.insight(i)).collect();
+            (stats, insights)
         } else {
-            crate::prompts::prompts(&stats, lang)
+            (stats, insights)
         };
+        let incidents = insights.iter().filter_map(IncidentRow::of).collect();
+        let prompts = crate::prompts::prompts(&stats, lang);
         Analysis {
             stats,
             insights,
