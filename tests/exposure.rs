@@ -143,10 +143,13 @@ async fn tokens_have_roles_and_people_log_in_with_a_session_cookie() {
         let (status, head, _) = get(addr, "/", "");
         assert_eq!((status, header(&head, "location")), (303, Some("/login")));
         assert_eq!(get(addr, "/login", "").0, 200);
-        assert_eq!(get(addr, "/healthz", "").0, 200);
+        let (status, _, body) = get(addr, "/healthz", "");
+        assert_eq!(status, 200);
+        assert!(!body.contains("requests"), "the health check tells strangers no figures: {body}");
         assert_eq!(get(addr, "/api/stream", "").0, 401, "no event stream either");
         // Tokens, by role.
         let bearer = |t: &str| format!("Authorization: Bearer {t}\r\n");
+        assert!(get(addr, "/healthz", &bearer(&metrics)).2.contains("\"requests\""));
         assert_eq!(get(addr, "/api/summary", &bearer(&viewer)).0, 200);
         assert_eq!(get(addr, "/metrics", &bearer(&viewer)).0, 200);
         assert_eq!(get(addr, "/metrics", &bearer(&metrics)).0, 200);
@@ -291,6 +294,7 @@ async fn slow_and_idle_connections_are_closed() {
     let limits = Limits {
         header_timeout: Duration::from_secs(1),
         idle_timeout: Duration::from_secs(2),
+        request_deadline: Duration::from_secs(3),
         ..Limits::default()
     };
     let (addr, _stop, _tx) = server(&AuthConfig::default(), limits).await;
@@ -315,6 +319,30 @@ async fn slow_and_idle_connections_are_closed() {
         assert!(
             closed_within(&mut idle, Duration::from_secs(10)),
             "idle connection closed"
+        );
+        // A body trickled a byte at a time (never idle) is cut off at the deadline.
+        let mut trickle = TcpStream::connect(addr).unwrap();
+        trickle
+            .write_all(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n")
+            .unwrap();
+        trickle
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let started = Instant::now();
+        let mut answer = Vec::new();
+        while started.elapsed() < Duration::from_secs(15) && answer.is_empty() {
+            let _ = trickle.write_all(b"a");
+            let mut buf = [0u8; 256];
+            match trickle.read(&mut buf) {
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => break,
+            }
+        }
+        assert!(
+            answer.starts_with(b"HTTP/1.1 408"),
+            "a trickled body is answered 408: {:?}",
+            String::from_utf8_lossy(&answer)
         );
         // A quick request is served as before.
         assert_eq!(get(addr, "/healthz", "").0, 200);

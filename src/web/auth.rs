@@ -49,6 +49,10 @@ pub struct AuthConfig {
     /// How long a login lasts (default 12h).
     #[serde(with = "crate::params::serde_duration", default = "default_session")]
     pub session: Duration,
+    /// The page is reached over HTTPS through a proxy that ends TLS: session cookies are
+    /// sent `Secure` although tailpulse itself speaks plain HTTP.
+    #[serde(default)]
+    pub behind_https: bool,
 }
 
 impl Default for AuthConfig {
@@ -57,6 +61,7 @@ impl Default for AuthConfig {
             tokens: Vec::new(),
             users: Vec::new(),
             session: default_session(),
+            behind_https: false,
         }
     }
 }
@@ -170,9 +175,10 @@ pub struct Auth {
     /// Sessions by the SHA-256 of their cookie: (user, expiry in UTC ms).
     sessions: Mutex<HashMap<[u8; 32], (String, i64)>>,
     /// Failures by address: (count, locked until UTC ms).
-    failures: Mutex<HashMap<IpAddr, (u32, i64)>>,
+    failures: Mutex<HashMap<Failing, (u32, i64)>>,
     /// Whether cookies are sent with `Secure` (the server speaks TLS).
     pub secure_cookies: bool,
+    dummy: std::sync::OnceLock<String>,
 }
 
 impl Auth {
@@ -193,7 +199,31 @@ impl Auth {
             sessions: Mutex::default(),
             failures: Mutex::default(),
             secure_cookies: false,
+            dummy: std::sync::OnceLock::new(),
         }
+    }
+
+    /// A made-up hash with the algorithm and cost of the first user's, checked for names that
+    /// are no user: an unknown name takes as long as a wrong password.
+    fn dummy_hash(&self) -> &str {
+        self.dummy.get_or_init(|| {
+            use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+            let like = self
+                .users
+                .first()
+                .and_then(|(_, h)| argon2::PasswordHash::new(h).ok())
+                .and_then(|h| {
+                    let alg = argon2::Algorithm::try_from(h.algorithm).ok()?;
+                    let version = argon2::Version::try_from(h.version?).ok()?;
+                    let params = argon2::Params::try_from(&h).ok()?;
+                    Some(argon2::Argon2::new(alg, version, params))
+                })
+                .unwrap_or_default();
+            let salt = SaltString::generate(&mut OsRng);
+            like.hash_password(b"not a password", &salt)
+                .map(|h| h.to_string())
+                .unwrap_or_else(|_| password_hash("not a password"))
+        })
     }
 
     /// The holder and role of the bearer `token`, compared in constant time.
@@ -209,7 +239,7 @@ impl Auth {
     }
 
     /// The user whose session the cookie `id` is, while it lasts.
-    fn session(&self, id: &str) -> Option<String> {
+    pub fn session(&self, id: &str) -> Option<String> {
         let now = crate::clock::now_ms();
         let mut s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         let key = sha256(id.as_bytes());
@@ -241,26 +271,33 @@ impl Auth {
         s.remove(&sha256(id.as_bytes()));
     }
 
-    /// Seconds `ip` must still wait after its failures, if any.
-    fn locked(&self, ip: IpAddr) -> Option<i64> {
+    /// Seconds `who` must still wait after its failures, if any.
+    fn locked(&self, who: &Failing) -> Option<i64> {
         let f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = crate::clock::now_ms();
-        f.get(&ip)
+        f.get(who)
             .filter(|(_, until)| *until > now)
             .map(|(_, until)| (until - now + 999) / 1000)
     }
 
-    /// Counts a failure of `ip`: past [`FREE_FAILURES`], each doubles its wait.
-    fn failed(&self, ip: IpAddr) {
+    /// Counts a failure of `who`: past [`FREE_FAILURES`], each doubles its wait. When the
+    /// table is full, the entries with the fewest failures go first (whoever floods it from
+    /// many addresses does not wipe the waits of the others).
+    fn failed(&self, who: Failing) {
         let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = crate::clock::now_ms();
-        if f.len() >= MAX_TRACKED {
-            f.retain(|_, (_, until)| *until > now);
+        if f.len() >= MAX_TRACKED && !f.contains_key(&who) {
+            f.retain(|_, (n, until)| *until > now || *n <= FREE_FAILURES);
             if f.len() >= MAX_TRACKED {
-                f.clear();
+                let mut order: Vec<(u32, i64, Failing)> =
+                    f.iter().map(|(k, (n, u))| (*n, *u, k.clone())).collect();
+                order.sort_unstable_by_key(|(n, u, _)| (*n, *u));
+                for (_, _, k) in order.into_iter().take(MAX_TRACKED / 10) {
+                    f.remove(&k);
+                }
             }
         }
-        let e = f.entry(ip).or_insert((0, 0));
+        let e = f.entry(who).or_insert((0, 0));
         e.0 = e.0.saturating_add(1);
         if e.0 > FREE_FAILURES {
             let wait = 1i64 << (e.0 - FREE_FAILURES - 1).min(10);
@@ -268,9 +305,40 @@ impl Auth {
         }
     }
 
-    fn succeeded(&self, ip: IpAddr) {
+    fn succeeded(&self, who: &Failing) {
         let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        f.remove(&ip);
+        f.remove(who);
+    }
+
+    /// Whether `name` is a user of `[auth]`.
+    fn is_user(&self, name: &str) -> bool {
+        self.users.iter().any(|(n, _)| n == name)
+    }
+}
+
+/// What failures are counted against: a network (an IPv4 address, or the /64 of an IPv6
+/// address, which one host can hold whole), or a user name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Failing {
+    /// An address, or an IPv6 /64.
+    Net(IpAddr),
+    /// A user of `[auth]` (names that are no user are not counted).
+    User(String),
+}
+
+impl Failing {
+    /// The network of `ip`.
+    pub fn net(ip: IpAddr) -> Failing {
+        match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Failing::Net(IpAddr::V4(v4)),
+                None => {
+                    let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                    Failing::Net(IpAddr::V6(prefix.into()))
+                }
+            },
+            v4 => Failing::Net(v4),
+        }
     }
 }
 
@@ -312,6 +380,26 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Whether `headers` carry a credential that may read the run's figures (a viewer's or a
+/// metrics token, or a session); failures are not counted, nothing is refused.
+pub fn may_read(auth: &Auth, headers: &HeaderMap) -> bool {
+    if let Some(token) = bearer(headers) {
+        return auth
+            .token(token)
+            .is_some_and(|(_, role)| matches!(role, Role::Viewer | Role::Metrics));
+    }
+    cookie(headers, COOKIE).is_some_and(|id| auth.session(id).is_some())
+}
+
+/// The session a request came with, when it came with no bearer token: an event stream it
+/// opened ends when the session does (logout, expiry).
+pub fn session_of(headers: &HeaderMap) -> Option<String> {
+    if bearer(headers).is_some() {
+        return None;
+    }
+    cookie(headers, COOKIE).map(str::to_owned)
+}
+
 /// Lets a request through when its credentials allow its path (see [`needs`]).
 pub async fn require(State(st): State<super::AppState>, req: Request, next: Next) -> Response {
     let Some(auth) = st.auth.clone() else {
@@ -332,10 +420,10 @@ pub async fn require(State(st): State<super::AppState>, req: Request, next: Next
                 refuse(StatusCode::FORBIDDEN, "this token is not allowed here")
             }
             None => {
-                if let Some(wait) = auth.locked(ip) {
+                if let Some(wait) = auth.locked(&Failing::net(ip)) {
                     return too_many(wait);
                 }
-                auth.failed(ip);
+                auth.failed(Failing::net(ip));
                 tracing::warn!(target: "web", client = %ip, path = ?path, "unknown bearer token");
                 refuse(StatusCode::UNAUTHORIZED, "unknown token")
             }
@@ -347,7 +435,7 @@ pub async fn require(State(st): State<super::AppState>, req: Request, next: Next
         }
         tracing::info!(target: "web", client = %ip, path = ?path, "expired or unknown session");
     }
-    if let Some(wait) = auth.locked(ip) {
+    if let Some(wait) = auth.locked(&Failing::net(ip)) {
         return too_many(wait);
     }
     let wants_page = req.method() == axum::http::Method::GET && path == "/";
@@ -411,7 +499,13 @@ pub async fn login(
         return (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
     };
     let ip = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0.0.ip());
-    if let Some(wait) = auth.locked(ip) {
+    // Failures count against the address and against the user: guesses spread over many
+    // addresses still slow down on the one account they aim at.
+    let mut failing = vec![Failing::net(ip)];
+    if auth.is_user(&f.user) {
+        failing.push(Failing::User(f.user.clone()));
+    }
+    if let Some(wait) = failing.iter().filter_map(|w| auth.locked(w)).max() {
         return too_many(wait);
     }
     // argon2 takes ~19 MiB and tens of milliseconds: a few at a time, the rest wait.
@@ -420,7 +514,9 @@ pub async fn login(
         return too_many(1);
     };
     // Counted before the check, forgiven on success: parallel guesses count too.
-    auth.failed(ip);
+    for w in &failing {
+        auth.failed(w.clone());
+    }
     if auth.users.is_empty() {
         return page(StatusCode::UNAUTHORIZED, "Wrong name or password.");
     }
@@ -431,16 +527,15 @@ pub async fn login(
     let ok = tokio::task::spawn_blocking(move || {
         crate::health::as_part("web", || {
             use argon2::PasswordVerifier;
-            static DUMMY: std::sync::LazyLock<String> =
-                std::sync::LazyLock::new(|| password_hash("not a password"));
             let stored = checker
                 .users
                 .iter()
                 .find(|(n, _)| n == &user)
-                .map(|(_, h)| h.clone());
+                .map(|(_, h)| h.as_str());
             let known = stored.is_some();
-            let hash = stored.unwrap_or_else(|| DUMMY.clone());
-            let right = argon2::PasswordHash::new(&hash).is_ok_and(|h| {
+            let hash = stored.unwrap_or_else(|| checker.dummy_hash());
+            // The hash names its own parameters; verification follows them.
+            let right = argon2::PasswordHash::new(hash).is_ok_and(|h| {
                 argon2::Argon2::default()
                     .verify_password(f.password.as_bytes(), &h)
                     .is_ok()
@@ -455,7 +550,9 @@ pub async fn login(
         tracing::warn!(target: "web", client = %ip, user = ?name, "failed login");
         return page(StatusCode::UNAUTHORIZED, "Wrong name or password.");
     }
-    auth.succeeded(ip);
+    for w in &failing {
+        auth.succeeded(w);
+    }
     tracing::info!(target: "web", client = %ip, user = ?name, "logged in");
     let id = auth.open_session(&f.user);
     let secure = if auth.secure_cookies { "; Secure" } else { "" };
@@ -492,17 +589,44 @@ mod tests {
     #[test]
     fn failures_slow_an_address_down_and_success_forgives() {
         let a = Auth::new(&AuthConfig::default());
-        let ip: IpAddr = [10, 0, 0, 1].into();
+        let ip = Failing::net([10, 0, 0, 1].into());
         for _ in 0..FREE_FAILURES {
-            a.failed(ip);
+            a.failed(ip.clone());
         }
-        assert_eq!(a.locked(ip), None, "the first failures are free");
-        a.failed(ip);
-        assert_eq!(a.locked(ip), Some(1));
-        a.failed(ip);
-        assert_eq!(a.locked(ip), Some(2), "each failure doubles the wait");
-        a.succeeded(ip);
-        assert_eq!(a.locked(ip), None);
+        assert_eq!(a.locked(&ip), None, "the first failures are free");
+        a.failed(ip.clone());
+        assert_eq!(a.locked(&ip), Some(1));
+        a.failed(ip.clone());
+        assert_eq!(a.locked(&ip), Some(2), "each failure doubles the wait");
+        a.succeeded(&ip);
+        assert_eq!(a.locked(&ip), None);
+    }
+
+    #[test]
+    fn an_ipv6_host_is_its_64_and_a_flood_does_not_wipe_the_waits() {
+        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert_eq!(Failing::net(one), Failing::net(other));
+        assert_ne!(
+            Failing::net(one),
+            Failing::net("2001:db8:1:3::1".parse().unwrap())
+        );
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(Failing::net(mapped), Failing::net([10, 0, 0, 1].into()));
+        let a = Auth::new(&AuthConfig::default());
+        let attacker = Failing::net([10, 9, 9, 9].into());
+        for _ in 0..FREE_FAILURES + 3 {
+            a.failed(attacker.clone());
+        }
+        assert!(a.locked(&attacker).is_some());
+        // One failure each from more addresses than the table holds.
+        for i in 0..(MAX_TRACKED as u32 + 100) {
+            a.failed(Failing::net(IpAddr::from(i.to_be_bytes())));
+        }
+        assert!(
+            a.locked(&attacker).is_some(),
+            "the locked address is still waiting"
+        );
     }
 
     #[test]

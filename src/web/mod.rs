@@ -13,8 +13,8 @@ pub mod server;
 use crate::lang::Lang;
 use crate::live::Snapshot;
 use axum::Router;
-use axum::http::{HeaderValue, header};
-use axum::response::Response;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -72,7 +72,7 @@ impl AppState {
     pub fn with_auth(mut self, cfg: &auth::AuthConfig, tls: bool) -> Self {
         self.auth = cfg.is_on().then(|| {
             let mut a = auth::Auth::new(cfg);
-            a.secure_cookies = tls;
+            a.secure_cookies = tls || cfg.behind_https;
             Arc::new(a)
         });
         self
@@ -145,8 +145,18 @@ impl AppState {
 /// no inline script, no framing.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-async fn security_headers(mut res: Response) -> Response {
+async fn security_headers(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    mut res: Response,
+) -> Response {
     let h = res.headers_mut();
+    // Served over TLS: browsers keep to HTTPS for this host from now on.
+    if st.limits.tls.is_some() {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
@@ -167,6 +177,26 @@ async fn security_headers(mut res: Response) -> Response {
 /// counted, the server goes on (see [`crate::health`]).
 async fn in_web_part(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     crate::health::part("web", next.run(req)).await
+}
+
+/// Answers `408` to a request that is not done within its deadline
+/// ([`server::Limits::request_deadline`]): a body trickled a byte at a time would otherwise
+/// hold its connection and a decoding slot forever.
+async fn deadline(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(st.limits.request_deadline, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!(target: "web", "a request took longer than the deadline; closed");
+            let mut res = (StatusCode::REQUEST_TIMEOUT, "request took too long\n").into_response();
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            res
+        }
+    }
 }
 
 /// All routes of the dashboard server.
@@ -208,8 +238,15 @@ pub fn router(state: AppState) -> Router {
             server::check_host,
         ))
         .layer(axum::middleware::from_fn(in_web_part))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            deadline,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 

@@ -25,6 +25,9 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// A connection that neither reads nor writes for this long is closed.
     pub idle_timeout: Duration,
+    /// Time a request has to arrive whole and be answered (a streamed answer counts until
+    /// it starts); past it, 408.
+    pub request_deadline: Duration,
     /// Host names requests may name (`Host`), lowercase, without port; empty: any.
     pub allowed_hosts: Vec<String>,
     /// TLS, when the server speaks HTTPS.
@@ -91,6 +94,7 @@ impl Default for Limits {
             max_streams: 64,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            request_deadline: Duration::from_secs(60),
             allowed_hosts: Vec::new(),
             tls: None,
         }
