@@ -116,7 +116,8 @@ pub struct RunArgs {
     /// Demo: generated requests per second (daily average).
     #[arg(long, default_value_t = 10.0)]
     pub demo_rate: f64,
-    /// Demo: history written first when the sample log is empty.
+    /// Demo: history written first when the sample log is empty (at most about 2 million
+    /// lines: a high --demo-rate shortens it).
     #[arg(long, default_value = "2h", value_parser = crate::params::duration)]
     pub demo_backfill: Duration,
     /// How lines are read.
@@ -340,6 +341,19 @@ fn exposure(
     })
 }
 
+/// Lines of demo history written at most: a high `--demo-rate` shortens the backfill rather
+/// than writing gigabytes before the first page.
+const DEMO_BACKFILL_LINES: f64 = 2_000_000.0;
+
+/// The demo's history: `asked`, shortened to about [`DEMO_BACKFILL_LINES`] at `rate`.
+fn demo_backfill(asked: Duration, rate: f64) -> Duration {
+    let most = Duration::from_secs_f64(DEMO_BACKFILL_LINES / rate.max(1e-3));
+    if asked > most {
+        tracing::info!(target: "generator", asked_s = asked.as_secs(), written_s = most.as_secs(), "demo history shortened to about 2 million lines");
+    }
+    asked.min(most)
+}
+
 /// `tailpulse run` and the demo.
 pub fn run(
     a: RunArgs,
@@ -423,7 +437,7 @@ pub fn run(
             let w = WriterOptions {
                 path: a.sample_log.clone(),
                 interval: Duration::from_secs(3),
-                backfill: Some(a.demo_backfill),
+                backfill: Some(demo_backfill(a.demo_backfill, a.demo_rate)),
                 truth: None,
             };
             writer::spawn(g, w, stop_gen.clone())
@@ -540,4 +554,20 @@ fn status_line(s: &live::Snapshot) -> String {
         "{} requests | {:.1} lines/s | p95 {p95} | 5xx {e5} | rejected {}",
         m.requests, s.lines_per_sec, m.lines.rejected
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_high_demo_rate_shortens_the_history() {
+        let two_hours = Duration::from_secs(7200);
+        assert_eq!(demo_backfill(two_hours, 10.0), two_hours);
+        assert_eq!(
+            demo_backfill(two_hours, 2000.0),
+            Duration::from_secs(1000),
+            "2 million lines at 2,000 a second"
+        );
+    }
 }

@@ -69,6 +69,7 @@ impl SourceConfig {
             .not_after(crate::clock::now_ms().saturating_add(skew))
             .with_routes(self.routes.clone())
             .with_host(&self.host)
+            .with_host_latency()
     }
 
     /// An empty batch of compact records.

@@ -565,13 +565,11 @@ impl Stats {
                 .then_with(|| a.name.cmp(&b.name))
         });
         let statics = StaticPanel::of(agg);
-        let host_top = agg.hosts.top();
-        let mut hosts: Vec<HostRow> = host_top
-            .rows
+        let hosts: Vec<HostRow> = agg
+            .host_rows()
             .iter()
             .map(|(k, r)| HostRow::of(k, r))
             .collect();
-        hosts.extend(host_top.other.as_ref().map(|r| HostRow::of(OTHER, r)));
         Stats {
             schema: SCHEMA_VERSION,
             lines: agg.lines,

@@ -18,7 +18,7 @@ pub use stats::{LineStats, RouteStats, SourceStats, is_bot};
 
 use crate::format::FormatKind;
 use crate::request::Request;
-use capped::Capped;
+use capped::{Capped, Merge};
 use cardinality_estimator::CardinalityEstimator;
 use clients::Clients;
 use counts::{Buckets, Counts};
@@ -76,6 +76,11 @@ pub const PATHS_SHOWN: usize = 50;
 /// fit).
 const PATHS_KEPT: usize = 1000;
 
+/// The host of lines that name none until the reader names it.
+fn unnamed_host() -> std::sync::Arc<str> {
+    std::sync::Arc::from("(unnamed)")
+}
+
 fn host_table() -> Capped<RouteStats> {
     Capped::new(Limits::default().max_hosts)
 }
@@ -115,10 +120,14 @@ pub struct Aggregate {
     pub routes: Capped<RouteStats>,
     /// Requests per virtual host.
     pub vhosts: Capped<u64>,
-    /// Numbers per server that logged the requests (absent from states saved before it
-    /// existed).
+    /// Numbers per server named by the lines themselves (absent from states saved before
+    /// it existed).
     #[serde(default = "host_table")]
     pub hosts: Capped<RouteStats>,
+    /// Numbers of the requests whose line names no server: the input's own host (see
+    /// [`Aggregate::with_host`]). Response times only with [`Aggregate::with_host_latency`].
+    #[serde(default)]
+    own_host: RouteStats,
     /// The heaviest clients.
     pub clients: Clients,
     visitors: Visitors,
@@ -144,8 +153,12 @@ pub struct Aggregate {
     #[serde(skip)]
     routing: std::sync::Arc<crate::route::RouteOptions>,
     /// The host of requests whose line names none; set by the reader, not saved.
-    #[serde(skip)]
+    #[serde(skip, default = "unnamed_host")]
     host: std::sync::Arc<str>,
+    /// Whether the own host's response times are kept apart (see
+    /// [`Aggregate::with_host_latency`]); set by the reader, not saved.
+    #[serde(skip)]
+    own_latency: bool,
     /// Per-minute frames for anomaly detection over a whole input (`analyze`); a live run
     /// builds its frames apart, as lines arrive.
     #[serde(skip)]
@@ -204,6 +217,7 @@ impl Aggregate {
             routes: Capped::new(limits.max_routes),
             vhosts: Capped::new(limits.max_vhosts),
             hosts: Capped::new(limits.max_hosts),
+            own_host: RouteStats::default(),
             days: panels::Days::default(),
             not_found: not_found_paths(),
             static_paths: static_paths(),
@@ -215,7 +229,8 @@ impl Aggregate {
             recent_errors: TopN::new(limits.samples),
             not_after_ms: no_time_limit(),
             routing: Default::default(),
-            host: std::sync::Arc::from("(unnamed)"),
+            host: unnamed_host(),
+            own_latency: false,
             frames: None,
             scratch: String::new(),
             bot_cache: hashbrown::HashMap::new(),
@@ -238,6 +253,39 @@ impl Aggregate {
     pub fn with_host(mut self, host: &str) -> Self {
         self.host = std::sync::Arc::from(crate::format::envelope::clean_host(host));
         self
+    }
+
+    /// This aggregate, also keeping the response times of its own host's requests apart.
+    /// Without it (batch runs, where one host is the usual case) the own host's response
+    /// times are those of all requests when no line names another host, and unknown when
+    /// some do.
+    pub fn with_host_latency(mut self) -> Self {
+        self.own_latency = true;
+        self
+    }
+
+    /// Per-host numbers, most requests first: the hosts lines named, and the input's own
+    /// host; `(other)`, when some were folded, last.
+    pub fn host_rows(&self) -> Vec<(String, RouteStats)> {
+        let top = self.hosts.top();
+        let mut rows: Vec<(String, RouteStats)> = top
+            .rows
+            .iter()
+            .map(|(k, r)| ((*k).to_owned(), (*r).clone()))
+            .collect();
+        if self.own_host.requests > 0 {
+            let mut own = self.own_host.clone();
+            if own.latency.count() == 0 && top.rows.is_empty() && top.other.is_none() {
+                own.latency = self.latency();
+            }
+            match rows.iter_mut().find(|(k, _)| **k == *self.host) {
+                Some((_, r)) => r.merge(&own),
+                None => rows.push((self.host.to_string(), own)),
+            }
+        }
+        rows.sort_by(|a, b| b.1.requests.cmp(&a.1.requests).then_with(|| a.0.cmp(&b.0)));
+        rows.extend(top.other.map(|o| (capped::OTHER.to_owned(), o)));
+        rows
     }
 
     /// The host of requests whose line names none (see [`Aggregate::with_host`]).
@@ -332,12 +380,20 @@ impl Aggregate {
             frames.add_route(&mut r.minute, route, (req.ts_ms, status, us, bot));
         }
         r.add(status, bytes, us);
-        let host = if req.host.is_empty() {
-            &*self.host
+        // Lines that name no other host (the usual file) cost two counters, not a lookup.
+        let own = req.host.is_empty()
+            || std::ptr::eq(req.host.as_ptr(), self.host.as_ptr())
+            || *req.host == *self.host;
+        if own {
+            self.own_host.add_counts(status, bytes);
+            if self.own_latency
+                && let Some(us) = us
+            {
+                self.own_host.latency.record_us(us);
+            }
         } else {
-            &req.host
-        };
-        self.hosts.entry(host).add(status, bytes, us);
+            self.hosts.entry(&req.host).add(status, bytes, us);
+        }
         if !req.vhost.is_empty() {
             *self.vhosts.entry(&req.vhost) += 1;
         }
@@ -436,6 +492,11 @@ impl Aggregate {
         self.routes.merge(&o.routes);
         self.vhosts.merge(&o.vhosts);
         self.hosts.merge(&o.hosts);
+        if *o.host == *self.host {
+            self.own_host.merge(&o.own_host);
+        } else if o.own_host.requests > 0 {
+            self.hosts.entry(&o.host).merge(&o.own_host);
+        }
         self.days.merge(&o.days);
         self.not_found.merge(&o.not_found);
         self.static_paths.merge(&o.static_paths);
@@ -567,6 +628,46 @@ mod tests {
         assert_eq!(a.period(), Some((1000, 3000)));
         assert_eq!(a.unique_visitors(), 1);
         assert_eq!(a.bots, 3, "no user agent counts as automated");
+    }
+
+    #[test]
+    fn hosts_named_by_lines_and_the_inputs_own() {
+        let timed = |host: &'static str, ms: f64| Request {
+            host: Cow::Borrowed(host),
+            ..req(1000, "/a", 200, Some(ms))
+        };
+        // One input of one host: its response times are those of all requests.
+        let mut a = Aggregate::default().with_host("edge-1");
+        a.count(&timed("", 10.0));
+        a.count(&timed("edge-1", 30.0));
+        let rows = a.host_rows();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].0.as_str(), rows[0].1.requests), ("edge-1", 2));
+        assert_eq!(rows[0].1.latency.count(), 2);
+        // Lines naming other hosts: those are timed on their own; the own host is only
+        // when kept apart.
+        a.count(&timed("web-2", 50.0));
+        let rows = a.host_rows();
+        let own = rows.iter().find(|r| r.0 == "edge-1").unwrap();
+        assert_eq!(own.1.latency.count(), 0, "unknown, not wrong");
+        let mut live = Aggregate::default().with_host("edge-1").with_host_latency();
+        live.count(&timed("", 10.0));
+        live.count(&timed("web-2", 50.0));
+        let own = live
+            .host_rows()
+            .into_iter()
+            .find(|r| r.0 == "edge-1")
+            .unwrap();
+        assert_eq!(own.1.latency.count(), 1);
+        // Merged into an aggregate of another label, the own host keeps its name.
+        let mut total = Aggregate::default();
+        total.merge(&live);
+        let names: Vec<(String, u64)> = total
+            .host_rows()
+            .into_iter()
+            .map(|(h, r)| (h, r.requests))
+            .collect();
+        assert_eq!(names, [("edge-1".to_owned(), 1), ("web-2".to_owned(), 1)]);
     }
 
     #[test]

@@ -84,15 +84,21 @@ impl RouteStats {
     /// Counts one response: its status, size and, when timed, response time in µs.
     #[inline]
     pub fn add(&mut self, status: u16, bytes: u64, us: Option<u64>) {
+        self.add_counts(status, bytes);
+        if let Some(us) = us {
+            self.latency.record_us(us);
+        }
+    }
+
+    /// Counts one response's status and size, not its response time.
+    #[inline]
+    pub fn add_counts(&mut self, status: u16, bytes: u64) {
         self.requests += 1;
         self.bytes = self.bytes.saturating_add(bytes);
         match status {
             400..=499 => self.errors_4xx += 1,
             500..=599 => self.errors_5xx += 1,
             _ => {}
-        }
-        if let Some(us) = us {
-            self.latency.record_us(us);
         }
     }
 }

@@ -165,19 +165,22 @@ impl Parser {
                     return self.parse_opened(opened, req);
                 }
             }
-            Some(b'0'..=b'9') => {
+            _ => {}
+        }
+        // The bare line first: the other envelopes are looked for only in lines that are no
+        // request as they are, so the usual line pays nothing for them.
+        match self.parse_bare(line, req) {
+            Err(e) => {
                 if let Some(start) = envelope::cri_start(b) {
                     return self.parse_bare(line.from_byte(start).trim(), req);
                 }
+                // A JSON line that is no request may be an envelope around one.
+                let json = matches!(self, Parser::Json(_));
+                match json.then(|| envelope::open(b)).flatten() {
+                    Some(opened) => self.parse_opened(opened, req).map_err(|_| e),
+                    None => Err(e),
+                }
             }
-            _ => {}
-        }
-        match self.parse_bare(line, req) {
-            // A JSON line that is no request may be an envelope around one.
-            Err(e) if matches!(self, Parser::Json(_)) => match envelope::open(b) {
-                Some(opened) => self.parse_opened(opened, req).map_err(|_| e),
-                None => Err(e),
-            },
             r => r,
         }
     }
