@@ -105,7 +105,7 @@ fn get_json(url: &str) -> serde_json::Value {
     serde_json::from_str(&body).unwrap()
 }
 
-/// Whether the run has read both spool files to their end (`/metrics`).
+/// Whether the run has read every spool file to its end (`/metrics`).
 fn caught_up(addr: &str) -> bool {
     let page = ureq::get(format!("http://{addr}/metrics"))
         .call()
@@ -116,7 +116,8 @@ fn caught_up(addr: &str) -> bool {
         .lines()
         .filter(|l| l.starts_with("tailpulse_source_bytes_behind{") && l.contains("ingest-"))
         .collect();
-    behind.len() == 2
+    // One line per spool file: detected text, three named text formats, JSON records.
+    behind.len() == 5
         && behind
             .iter()
             .all(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) == Some(0.0))
@@ -271,6 +272,41 @@ fn the_spool_is_read_from_its_start_even_with_from_end() {
     assert_eq!(common::until_requests(&addr, |n| n >= 30), 30);
     let v = get_json(&format!("http://{addr}/api/summary"));
     assert_eq!(v["hosts"][0]["host"], "web-9");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Senders with different formats share one run: each names its format, and its lines are
+/// read in it (one spool file per named format), whatever the others send.
+#[test]
+fn each_sender_names_its_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = start(dir.path());
+    let combined: String = (0..40).map(|i| line(i) + "\n").collect();
+    assert_eq!(post(&addr, "text/plain", false, combined.as_bytes()).0, 200);
+    // Apache's vhost_combined: `host:port` first. Read as combined, every line would fail.
+    let vhost: String = (40..70)
+        .map(|i| format!("shop.example:443 {}\n", line(i)))
+        .collect();
+    let (status, body) = post_query(
+        &addr,
+        "?format=vhost-combined",
+        "text/plain",
+        false,
+        vhost.as_bytes(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(common::until_requests(&addr, |n| n >= 70), 70);
+    let v = get_json(&format!("http://{addr}/api/summary"));
+    assert_eq!(v["lines"]["rejected"], 0);
+    assert_eq!(v["vhosts"][0]["name"], "shop.example");
+    assert_eq!(v["vhosts"][0]["requests"], 30);
+    let (status, body) = post_query(&addr, "?format=nginx-ish", "text/plain", false, b"x\n");
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("vhost-combined"),
+        "the refusal names the formats: {body}"
+    );
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -500,7 +500,7 @@ pub fn run(
             let followed: Vec<String> = inputs
                 .iter()
                 .cloned()
-                .chain(spool.iter().flat_map(|s| s.inputs()))
+                .chain(spool.iter().flat_map(|s| s.inputs()).map(|(p, _)| p))
                 .collect();
             println!("tailpulse: following {}", followed.join(", "));
         }

@@ -32,8 +32,9 @@ use tokio::sync::{mpsc, watch};
 pub struct RunOptions {
     /// Paths, glob patterns or `-`.
     pub inputs: Vec<String>,
-    /// The ingest spool files: literal paths, always read from their start.
-    pub spool: Vec<String>,
+    /// The ingest spool files: literal paths, always read from their start, each with the
+    /// format it is read in when that is fixed.
+    pub spool: Vec<(String, Option<crate::format::FormatKind>)>,
     /// Start files found at startup at their end.
     pub from_end: bool,
     /// Format options.

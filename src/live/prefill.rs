@@ -34,7 +34,8 @@ pub fn recent_records(path: &Path, pos: &FilePos, cfg: &SourceConfig) -> Option<
         memchr::memchr(b'\n', &buf).map_or(buf.len(), |i| i + 1)
     };
     let data = &buf[from..];
-    let mut parser = crate::format::detect::detect_in(data, &cfg.format).ok()?;
+    let mut parser =
+        crate::format::detect::detect_in(data, &cfg.format_for(&path.to_string_lossy())).ok()?;
     let mut scratch = cfg.aggregate();
     let mut records = cfg.records();
     let name = path.to_string_lossy();

@@ -41,8 +41,9 @@ pub struct SourceConfig {
     /// Paths, glob patterns, or `-` for standard input.
     pub inputs: Vec<String>,
     /// The ingest spool files: literal paths (never patterns), read from their start even
-    /// with `from_end` (what was acknowledged is counted).
-    pub spool: Vec<String>,
+    /// with `from_end` (what was acknowledged is counted), each with the format it is read
+    /// in when that is fixed.
+    pub spool: Vec<(String, Option<crate::format::FormatKind>)>,
     /// Start files found at startup at their end.
     pub from_end: bool,
     /// Format options.
@@ -70,6 +71,24 @@ impl SourceConfig {
             .with_routes(self.routes.clone())
             .with_host(&self.host)
             .with_host_latency()
+    }
+
+    /// The format options for the input at `path`: a spool file of a fixed format is read
+    /// in it.
+    pub(super) fn format_for(&self, path: &str) -> std::borrow::Cow<'_, FormatOptions> {
+        match self.spool.iter().find(|(p, _)| p == path) {
+            Some((_, Some(kind))) => std::borrow::Cow::Owned(FormatOptions {
+                kind: Some(*kind),
+                log_format: None,
+                ..self.format.clone()
+            }),
+            _ => std::borrow::Cow::Borrowed(&self.format),
+        }
+    }
+
+    /// Whether `path` is a spool file.
+    fn is_spool(&self, path: &str) -> bool {
+        self.spool.iter().any(|(p, _)| p == path)
     }
 
     /// An empty batch of compact records.
@@ -104,7 +123,7 @@ pub fn spawn(
             files.push(input.clone());
         }
     }
-    files.extend(cfg.spool.iter().cloned());
+    files.extend(cfg.spool.iter().map(|(p, _)| p.clone()));
     if !files.is_empty() {
         let checkpoints = checkpoints.clone();
         threads.push(named("files", move || {
@@ -319,7 +338,7 @@ impl Follower {
         self.last_glob = Some(Instant::now());
         let mut found = Vec::new();
         for p in &self.patterns {
-            if is_glob(p) && !self.cfg.spool.contains(p) {
+            if is_glob(p) && !self.cfg.is_spool(p) {
                 match glob::glob(p) {
                     Ok(paths) => found.extend(paths.flatten().filter(|p| p.is_file())),
                     Err(e) => {
@@ -372,7 +391,7 @@ impl Follower {
                 }
             }
             // Files matched later by a glob are new: read them whole; so is the spool.
-            let spooled = self.cfg.spool.iter().any(|s| Path::new(s) == path);
+            let spooled = self.cfg.is_spool(&path.to_string_lossy());
             let from_end = self.cfg.from_end && first && !spooled;
             let tailer = Tailer::new(&path, resume, from_end).with_first_id(current);
             self.keys.insert(tailer.name().clone(), key);
@@ -455,11 +474,11 @@ impl Follower {
             }
             if !c.data.is_empty() {
                 let key = (c.path.clone(), c.pos.id);
-                let fmt = &self.cfg.format;
+                let fmt = self.cfg.format_for(&c.path);
                 let parser = self
                     .parsers
                     .entry(key)
-                    .or_insert_with(|| detect_from(&c.data, fmt));
+                    .or_insert_with(|| detect_from(&c.data, &fmt));
                 let pos = BlockPos {
                     first_line: c.first_line,
                     offset: c.start,

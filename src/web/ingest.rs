@@ -11,12 +11,37 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The spool file raw text lines go to.
+use tailpulse_core::format::FormatKind;
+
+/// The spool file raw text lines of a detected format go to.
 pub const TEXT_SPOOL: &str = "ingest-text.log";
 /// The spool file JSON records go to.
 pub const JSON_SPOOL: &str = "ingest-json.log";
 /// A spool file this large, once read to its end, is rotated.
 const ROTATE_BYTES: u64 = 64 << 20;
+/// The formats a sender may name for its text lines (`?format=` or `X-Tailpulse-Format`);
+/// each has a spool file of its own, read in that format.
+pub const NAMED_FORMATS: [FormatKind; 3] = [
+    FormatKind::Combined,
+    FormatKind::VhostCombined,
+    FormatKind::Traefik,
+];
+
+/// The spool file of text lines in `format` (`None`: detected from its first lines).
+fn text_spool(format: Option<FormatKind>) -> String {
+    match format {
+        None => TEXT_SPOOL.to_owned(),
+        Some(k) => format!("ingest-text-{}.log", k.name()),
+    }
+}
+
+/// Every spool file, with the format it is read in when that is fixed.
+fn spool_files() -> Vec<(String, Option<FormatKind>)> {
+    let mut out = vec![(TEXT_SPOOL.to_owned(), None)];
+    out.extend(NAMED_FORMATS.map(|k| (text_spool(Some(k)), Some(k))));
+    out.push((JSON_SPOOL.to_owned(), Some(FormatKind::Json)));
+    out
+}
 
 /// Where accepted batches go, and the limits on them.
 #[derive(Debug)]
@@ -27,22 +52,17 @@ pub struct Spool {
     /// Bytes the run may have left to read in the spool before senders are told to wait
     /// (503 with Retry-After).
     pub max_behind: u64,
-    writers: Mutex<Writers>,
+    /// Open spool files by name.
+    writers: Mutex<std::collections::HashMap<String, std::fs::File>>,
     /// The run's readers, which say how much of each spool file is still unread.
     readers: std::sync::OnceLock<std::sync::Arc<crate::health::Health>>,
-}
-
-#[derive(Debug, Default)]
-struct Writers {
-    text: Option<std::fs::File>,
-    json: Option<std::fs::File>,
 }
 
 impl Spool {
     /// Spool files in `dir` (created).
     pub fn open(dir: &Path, max_body: usize) -> std::io::Result<Spool> {
         std::fs::create_dir_all(dir)?;
-        for name in [TEXT_SPOOL, JSON_SPOOL] {
+        for (name, _) in spool_files() {
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -78,46 +98,45 @@ impl Spool {
 
     /// Bytes of all spool files not read yet.
     pub fn pending(&self) -> u64 {
-        self.inputs().iter().filter_map(|p| self.behind(p)).sum()
+        self.inputs()
+            .iter()
+            .filter_map(|(p, _)| self.behind(p))
+            .sum()
     }
 
-    /// The spool files, as inputs for the run to follow.
-    pub fn inputs(&self) -> Vec<String> {
-        [TEXT_SPOOL, JSON_SPOOL]
-            .iter()
-            .map(|n| self.dir.join(n).to_string_lossy().into_owned())
+    /// The spool files, as inputs for the run to follow, with the format each is read in
+    /// when that is fixed.
+    pub fn inputs(&self) -> Vec<(String, Option<FormatKind>)> {
+        spool_files()
+            .into_iter()
+            .map(|(n, k)| (self.dir.join(n).to_string_lossy().into_owned(), k))
             .collect()
     }
 
     /// Appends raw log lines (whole lines) to the text spool and syncs it.
     pub fn append_text(&self, text: &[u8]) -> std::io::Result<()> {
-        self.append(text, &[])
+        self.append(&[(TEXT_SPOOL.to_owned(), text)])
     }
 
-    /// Appends `text` (whole lines) and `json` (whole lines) to their files and syncs them.
-    fn append(&self, text: &[u8], json: &[u8]) -> std::io::Result<()> {
+    /// Appends each batch (whole lines) to its spool file and syncs it.
+    fn append(&self, batches: &[(String, &[u8])]) -> std::io::Result<()> {
         let mut w = self.writers.lock().unwrap_or_else(|e| e.into_inner());
-        for (name, data) in [(TEXT_SPOOL, text), (JSON_SPOOL, json)] {
+        for (name, data) in batches {
             if data.is_empty() {
                 continue;
             }
             let path = self.dir.join(name);
-            let slot = if name == TEXT_SPOOL {
-                &mut w.text
-            } else {
-                &mut w.json
-            };
             // Large and read to its end: moved aside under a name of its own (never over
             // another), and a new file begins; the run finishes the old one first.
             let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             if len >= ROTATE_BYTES && self.behind(&path.to_string_lossy()) == Some(0) {
                 let aside = path.with_extension(format!("log.{}", crate::clock::now_ms()));
                 std::fs::rename(&path, aside)?;
-                *slot = None;
+                w.remove(name);
             }
-            let file = match slot {
-                Some(f) => f,
-                None => slot.insert(
+            let file = match w.entry(name.clone()) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(
                     std::fs::OpenOptions::new()
                         .create(true)
                         .append(true)
@@ -129,7 +148,7 @@ impl Spool {
             if let Err(e) = written {
                 // Nothing half-written stays: the next batch must not be glued to it.
                 let _ = file.set_len(before);
-                *slot = None;
+                w.remove(name);
                 return Err(e);
             }
         }
@@ -217,14 +236,51 @@ pub fn sort_body(body: &[u8], json: bool, host: &str) -> Result<Sorted, String> 
 /// The header that names the server a body's lines come from.
 pub const HOST_HEADER: &str = "x-tailpulse-host";
 
+/// The header that names the format of a body's text lines.
+pub const FORMAT_HEADER: &str = "x-tailpulse-format";
+
+/// The value of the query parameter `name`.
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The format a body's text lines are in, when the sender names it (`X-Tailpulse-Format`
+/// or `?format=`; `auto` or nothing: detected); `Err` names the formats there are.
+fn named_format(headers: &HeaderMap, query: Option<&str>) -> Result<Option<FormatKind>, String> {
+    let named = headers
+        .get(FORMAT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| query_param(query, "format"));
+    let Some(name) = named.map(|n| n.trim().to_ascii_lowercase()) else {
+        return Ok(None);
+    };
+    if name.is_empty() || name == "auto" {
+        return Ok(None);
+    }
+    if name == FormatKind::Json.name() {
+        return Ok(Some(FormatKind::Json));
+    }
+    NAMED_FORMATS
+        .into_iter()
+        .find(|k| k.name() == name)
+        .map(Some)
+        .ok_or_else(|| {
+            let names: Vec<&str> = NAMED_FORMATS.iter().map(|k| k.name()).collect();
+            format!(
+                "unknown format {:?}: name one of auto, json, {}",
+                crate::text::clip(&name, 40),
+                names.join(", ")
+            )
+        })
+}
+
 /// The host of a body's lines: the `X-Tailpulse-Host` header, the `host` query parameter,
 /// or else the sender's address.
 fn sender_host(headers: &HeaderMap, query: Option<&str>, peer: Option<std::net::IpAddr>) -> String {
-    let from_query = query.and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "host")
-            .map(|(_, v)| v.into_owned())
-    });
+    let from_query = query_param(query, "host");
     headers
         .get(HOST_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -324,7 +380,7 @@ pub async fn ingest(
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    let json = match media.as_str() {
+    let mut json = match media.as_str() {
         "application/x-ndjson" | "application/json" | "application/jsonlines" => true,
         "text/plain" | "" => false,
         other => {
@@ -336,6 +392,15 @@ pub async fn ingest(
                 ),
             );
         }
+    };
+    // The format of text lines, when the sender names it; JSON lines go with the records.
+    let format = match named_format(&headers, uri.query()) {
+        Ok(Some(FormatKind::Json)) => {
+            json = true;
+            None
+        }
+        Ok(f) => f,
+        Err(why) => return refuse(StatusCode::BAD_REQUEST, &why),
     };
     let pending = spool.pending();
     if pending > spool.max_behind {
@@ -353,7 +418,11 @@ pub async fn ingest(
             let body = decoded(&headers, &body, spool.max_body)?;
             let sorted =
                 sort_body(&body, json, &host).map_err(|why| (StatusCode::BAD_REQUEST, why))?;
-            spool.append(&sorted.text, &sorted.json).map_err(|e| {
+            let batches = [
+                (text_spool(format), &sorted.text[..]),
+                (JSON_SPOOL.to_owned(), &sorted.json[..]),
+            ];
+            spool.append(&batches).map_err(|e| {
                 tracing::error!(target: "web", error = %e, "cannot write the ingest spool");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
