@@ -124,15 +124,62 @@ fn json_access_logs_in_docker_envelopes_are_read_as_json() {
     assert_eq!(got["sources"][0]["format"], "json");
 }
 
+/// Regression (found trying it): a line starting with the tag byte but no tag, or a tag
+/// inside a tag, was read with the tag bytes in its client address.
 #[test]
-fn a_host_tag_only_names_the_host_once() {
-    // A tagged line whose own text starts with a tag is not read as a second host.
+fn a_host_tag_is_whole_or_the_line_is_rejected() {
     let line = "10.0.0.1 - - [01/Mar/2024:00:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"x\"";
-    let data = format!("\u{1e}web-1\u{1f}{line}\n\u{1e}web-1\u{1f}\u{1e}evil\u{1f}{line}\n");
-    let got = analyze(&data, &[]);
-    assert_eq!(
-        hosts(&got),
-        BTreeMap::from([("web-1".to_owned(), 2)]),
-        "the inner tag is text of the line, not a host"
-    );
+    let data = [
+        format!("\u{1e}web-1\u{1f}{line}"),
+        format!("\u{1e}web-1\u{1f}\u{1e}evil\u{1f}{line}"),
+        format!("\u{1e}{line}"),
+        format!("\u{1e}a\u{1e}b\u{1f}{line}"),
+        format!("\u{1e}{}\u{1f}{line}", "q".repeat(2000)),
+    ]
+    .join("\n");
+    let got = analyze(&data, &["--host", "edge-1"]);
+    assert_eq!(hosts(&got), BTreeMap::from([("web-1".to_owned(), 1)]));
+    assert_eq!(got["lines"]["rejected"], 4);
+    let samples = got["sources"][0]["rejected_samples"].to_string();
+    assert!(samples.contains("host tag"), "{samples}");
+    assert_eq!(got["clients"][0]["client"], "10.0.0.1");
+}
+
+/// Regression (found trying it): samples and prompts showed the envelope around a line
+/// (Docker's JSON, the CRI prefix, the spool's host tag) instead of the line.
+#[test]
+fn samples_show_the_line_inside_its_envelope() {
+    let bare = std::fs::read_to_string(common::FIXTURE).unwrap();
+    let lines: Vec<&str> = bare.lines().filter(|l| !l.trim().is_empty()).collect();
+    let docker: String = lines
+        .iter()
+        .map(|l| {
+            serde_json::json!({"log": format!("{l}\n"), "stream": "stdout"}).to_string() + "\n"
+        })
+        .collect();
+    let cri: String = lines
+        .iter()
+        .map(|l| format!("2024-03-01T00:00:00Z stdout F {l}\n"))
+        .collect();
+    let tagged: String = lines
+        .iter()
+        .map(|l| format!("\u{1e}web-1\u{1f}{l}\n"))
+        .collect();
+    for (name, data) in [("docker", docker), ("cri", cri), ("tagged", tagged)] {
+        let got = analyze(&data, &[]);
+        let shown: Vec<&str> = ["recent", "slowest", "recent_errors"]
+            .iter()
+            .flat_map(|k| got[*k].as_array().unwrap())
+            .map(|r| r["line"].as_str().unwrap())
+            .collect();
+        assert!(!shown.is_empty());
+        for l in shown {
+            assert!(lines.contains(&l), "{name}: {l:?} is not a line of the log");
+        }
+        let prompts = got["prompts"].to_string();
+        assert!(
+            !prompts.contains("stdout F") && !prompts.contains("\\u001e"),
+            "{name}"
+        );
+    }
 }

@@ -124,6 +124,49 @@ fn redact_run_counts_every_line() {
     assert!(stop(child).success());
 }
 
+/// Regression (found trying it): with `--redact` the page showed pseudonyms, but the history
+/// database kept every client address and query string in the stored state.
+#[test]
+fn redact_keeps_no_address_or_query_anywhere_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("input").join("r.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    let text: String = (0..300)
+        .map(|i| {
+            line(
+                1_431_857_103 + i * 60,
+                &format!("/post/{}?token=s3cret{i}", i % 7),
+                if i % 9 == 0 { 404 } else { 200 },
+            ) + "\n"
+        })
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    let out = dir.path().join("out");
+    let child = spawn_run(&out, &[log.to_str().unwrap()], &["--redact"]);
+    until_report(&out, |v| v["requests"] == 300);
+    assert!(stop(child).success());
+    // Every file the run wrote: reports, prompts, its own logs, the database and its journal.
+    let mut files = vec![out.clone()];
+    let mut seen = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        seen += 1;
+        let bytes = std::fs::read(&p).unwrap();
+        for secret in [&b"203.0.113."[..], b"s3cret"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret),
+                "{} holds {:?}",
+                p.display(),
+                String::from_utf8_lossy(secret)
+            );
+        }
+    }
+    assert!(seen >= 4, "reports and the database were written");
+}
+
 /// Runs the live pipeline on `inputs` until it has counted `expected` requests, gives a
 /// double count time to show itself, stops it and returns what it counted.
 async fn run_to(dir: &Path, inputs: Vec<PathBuf>, db: Option<PathBuf>, expected: u64) -> u64 {

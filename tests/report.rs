@@ -45,6 +45,7 @@ fn json_has_the_documented_keys() {
         "success_rate",
         "error_rate_4xx",
         "error_rate_5xx",
+        "hosts",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }

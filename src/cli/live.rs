@@ -386,6 +386,7 @@ pub fn run(
         None => crate::config::Config::default(),
     };
     config.prompts.redact |= a.redact;
+    let redact = config.prompts.redact;
     let auth = config.auth.clone();
     let routes = a
         .route
@@ -412,6 +413,10 @@ pub fn run(
         max_skew: a.max_skew,
         routes,
         host: a.format.host(),
+        // Pseudonyms keyed by a secret of this run.
+        redact: redact.then(|| {
+            std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0)
+        }),
         ..RunOptions::default()
     };
     for dir in [

@@ -70,6 +70,9 @@ pub struct RunOptions {
     pub routes: crate::route::RouteOptions,
     /// The host of lines that name none (files read here: this machine).
     pub host: String,
+    /// With `--redact`: the secret key of the run's client pseudonyms; requests are redacted
+    /// as they are read.
+    pub redact: Option<u64>,
 }
 
 impl Default for RunOptions {
@@ -94,6 +97,7 @@ impl Default for RunOptions {
             max_skew: DEFAULT_MAX_SKEW,
             routes: crate::route::RouteOptions::default(),
             host: "localhost".to_owned(),
+            redact: None,
         }
     }
 }
@@ -205,6 +209,7 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
         max_skew: opts.max_skew,
         routes: Arc::new(opts.routes.clone()),
         host: opts.host.clone(),
+        redact: opts.redact,
         health: health.clone(),
     };
     let threads = sources::spawn(cfg, &checkpoints, tx, stop_sources.clone());

@@ -27,8 +27,6 @@ pub struct Sentinel {
     state: DetectionState,
     alerts: Option<(Engine, Dispatcher)>,
     llm: Option<Llm>,
-    /// With `--redact`: the key of this run's pseudonyms.
-    redact: Option<u64>,
     opened: bool,
     llm_seen: (Option<i64>, Option<String>),
     /// While old data is read: incidents are logged quietly and counted by kind for one
@@ -70,10 +68,6 @@ impl Sentinel {
             state,
             alerts,
             llm,
-            // Pseudonyms keyed by a secret of this run.
-            redact: config.prompts.redact.then(|| {
-                std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0)
-            }),
             opened: false,
             llm_seen: (None, None),
             quiet: false,
@@ -205,8 +199,6 @@ impl Sentinel {
         let incidents = crate::insights::anomaly::incidents(agg, &self.state.incidents, lang);
         Extras {
             incidents,
-            redact: self.redact.is_some(),
-            redact_key: self.redact.unwrap_or_default(),
             llm: self.llm.as_ref().map(Llm::status),
         }
     }

@@ -58,6 +58,8 @@ pub struct SourceConfig {
     pub routes: Arc<crate::route::RouteOptions>,
     /// The host of lines that name none.
     pub host: String,
+    /// With `--redact`: the key of the run's client pseudonyms.
+    pub redact: Option<u64>,
     /// Where the readers' heartbeats go.
     pub health: Arc<crate::health::Health>,
 }
@@ -71,6 +73,7 @@ impl SourceConfig {
             .with_routes(self.routes.clone())
             .with_host(&self.host)
             .with_host_latency()
+            .with_redaction(self.redact)
     }
 
     /// The format options for the input at `path`: a spool file of a fixed format is read

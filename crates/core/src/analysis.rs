@@ -32,11 +32,6 @@ pub struct Analysis {
 pub struct Extras {
     /// Detected incidents as insights, most important first.
     pub incidents: Vec<Insight>,
-    /// Replace client addresses and drop query strings everywhere: numbers, insights,
-    /// incidents and prompts (see [`crate::redact`]).
-    pub redact: bool,
-    /// The secret the pseudonyms of a redacted analysis depend on.
-    pub redact_key: u64,
     /// The LLM loop's state.
     pub llm: Option<LlmStatus>,
 }
@@ -71,14 +66,6 @@ impl Analysis {
                 .into_iter()
                 .filter(|i| !scanned(i)),
         );
-        let (stats, insights) = if extras.redact {
-            let mut r = crate::redact::Redactor::new(extras.redact_key);
-            let stats = r.stats(&stats);
-            let insights = insights.iter().map(|i| r.insight(i)).collect();
-            (stats, insights)
-        } else {
-            (stats, insights)
-        };
         let incidents = insights.iter().filter_map(IncidentRow::of).collect();
         let prompts = crate::prompts::prompts(&stats, lang);
         Analysis {

@@ -200,6 +200,7 @@ pub fn ingest_block_at(
     let not_after = agg.not_after_ms();
     // Lines that name no server are counted under the input's host.
     let host = agg.host_label();
+    let redact = agg.redaction();
     let mut start = 0usize;
     // Two requests, filled in place in turn: a line is counted once the next one is parsed,
     // so that meanwhile its client's table entry is fetched into the cache.
@@ -230,6 +231,9 @@ pub fn ingest_block_at(
                 if reqs[slot].host.is_empty() {
                     reqs[slot].host = std::borrow::Cow::Borrowed(&host);
                 }
+                if let Some(key) = redact {
+                    crate::redact::request(&mut reqs[slot], key);
+                }
                 agg.clients.prefetch(&reqs[slot].client);
                 if let Some((s, from, to)) = pending.replace((slot, start, end)) {
                     finish(agg, &reqs[s], from, to);
@@ -254,7 +258,15 @@ pub fn ingest_block_at(
             if req.host.is_empty() {
                 req.host = std::borrow::Cow::Borrowed(&host);
             }
-            agg.sample(&req, raw, offset + start as u64);
+            // The line shown is the log line itself, or with --redact its redacted fields.
+            let shown = match redact {
+                Some(key) => {
+                    crate::redact::request(&mut req, key);
+                    std::borrow::Cow::Owned(crate::redact::line(&req).into_bytes())
+                }
+                None => crate::format::envelope::inner_line(raw),
+            };
+            agg.sample(&req, &shown, offset + start as u64);
         }
     }
     agg.record_lines(source, Some(parser.kind()), stats);

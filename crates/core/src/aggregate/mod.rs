@@ -155,6 +155,10 @@ pub struct Aggregate {
     /// The host of requests whose line names none; set by the reader, not saved.
     #[serde(skip, default = "unnamed_host")]
     host: std::sync::Arc<str>,
+    /// With `--redact`: the key of the run's pseudonyms; requests are redacted as they are
+    /// read (see [`crate::redact`]). Set by the reader, not saved.
+    #[serde(skip)]
+    redact: Option<u64>,
     /// Whether the own host's response times are kept apart (see
     /// [`Aggregate::with_host_latency`]); set by the reader, not saved.
     #[serde(skip)]
@@ -231,6 +235,7 @@ impl Aggregate {
             routing: Default::default(),
             host: unnamed_host(),
             own_latency: false,
+            redact: None,
             frames: None,
             scratch: String::new(),
             bot_cache: hashbrown::HashMap::new(),
@@ -253,6 +258,18 @@ impl Aggregate {
     pub fn with_host(mut self, host: &str) -> Self {
         self.host = std::sync::Arc::from(crate::format::envelope::clean_host(host));
         self
+    }
+
+    /// This aggregate, redacting requests as they are read with the pseudonyms of `key` (see
+    /// [`crate::redact`]).
+    pub fn with_redaction(mut self, key: Option<u64>) -> Self {
+        self.redact = key;
+        self
+    }
+
+    /// The key requests are redacted with, when they are.
+    pub fn redaction(&self) -> Option<u64> {
+        self.redact
     }
 
     /// This aggregate, also keeping the response times of its own host's requests apart.
@@ -423,6 +440,11 @@ impl Aggregate {
 
     /// Keeps a rejected line as a sample (counting is done by [`Aggregate::record_lines`]).
     pub fn reject_sample(&mut self, source: &str, line_no: u64, raw: &[u8], error: &str) {
+        let raw = if self.redact.is_some() {
+            crate::redact::WITHHELD
+        } else {
+            crate::format::envelope::strip_tag(raw)
+        };
         let s = self.source_mut(source);
         let key = Reverse(line_no);
         if s.rejected.admits(&key) {

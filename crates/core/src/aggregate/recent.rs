@@ -316,6 +316,9 @@ impl Recent {
             };
             agg.count(&req);
         }
+        // The records keep a hash of each client, not its address: a filtered view has no
+        // table of clients (its unique visitors are estimated from the hashes).
+        agg.clients = super::clients::Clients::new(limits.max_clients);
         agg.record_lines(
             "(filtered)",
             None,

@@ -56,7 +56,32 @@ pub fn split_tag(line: &[u8]) -> Option<(usize, usize)> {
         return None;
     }
     let end = memchr::memchr(TAG_END, &line[1..line.len().min(HOST_MAX + 2)])? + 1;
+    // A host of control characters is no tag (tailpulse writes none).
+    if line[1..end].iter().any(|&b| b < 0x20 || b == 0x7f) {
+        return None;
+    }
     Some((end, end + 1))
+}
+
+/// `line` without its host tag, when it has one.
+pub fn strip_tag(line: &[u8]) -> &[u8] {
+    match split_tag(line) {
+        Some((_, start)) => &line[start..],
+        None => line,
+    }
+}
+
+/// The log line inside `line`, as a sample shows it: without a host tag, a CRI prefix or a
+/// JSON envelope around it.
+pub fn inner_line(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let line = strip_tag(line);
+    if let Some(start) = cri_start(line) {
+        return std::borrow::Cow::Borrowed(&line[start..]);
+    }
+    match open(line) {
+        Some(opened) => std::borrow::Cow::Owned(opened.line.into_bytes()),
+        None => std::borrow::Cow::Borrowed(line),
+    }
 }
 
 /// For a CRI line (`<RFC 3339 time> stdout|stderr F|P <line>`): where its line begins.

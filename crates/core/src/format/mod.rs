@@ -26,6 +26,12 @@ pub enum LineError {
     /// The line is not a JSON object.
     #[error("not a JSON object")]
     NotJson,
+    /// A JSON object where a line of a text format was expected, with no log line in it.
+    #[error("a JSON object with no log line in it (log, MESSAGE or message)")]
+    NoLogLine,
+    /// A line that starts like a host tag (byte 0x1E) but is not one.
+    #[error("a malformed host tag (byte 0x1E)")]
+    Tag,
 }
 
 /// The log formats tailpulse reads.
@@ -152,18 +158,22 @@ impl Parser {
         match b.first() {
             None => return Ok(false),
             Some(&envelope::TAG) => {
-                if let Some((end, start)) = envelope::split_tag(b) {
-                    let ok = self.parse_bare(line.from_byte(start).trim(), req)?;
-                    if ok && req.host.is_empty() {
-                        req.host = line.text(&b[1..end]);
-                    }
-                    return Ok(ok);
+                let (end, start) = envelope::split_tag(b).ok_or(LineError::Tag)?;
+                let inner = line.from_byte(start).trim();
+                if inner.bytes().first() == Some(&envelope::TAG) {
+                    return Err(LineError::Tag);
                 }
+                let ok = self.parse_bare(inner, req)?;
+                if ok && req.host.is_empty() {
+                    req.host = line.text(&b[1..end]);
+                }
+                return Ok(ok);
             }
             Some(b'{') if !matches!(self, Parser::Json(_)) => {
-                if let Some(opened) = envelope::open(b) {
-                    return self.parse_opened(opened, req);
-                }
+                return match envelope::open(b) {
+                    Some(opened) => self.parse_opened(opened, req),
+                    None => Err(LineError::NoLogLine),
+                };
             }
             _ => {}
         }

@@ -139,10 +139,15 @@ fn overview(o: &mut String, s: &Stats, lang: Lang) {
         ),
     ];
     section(o, &format!("[{}]", Text::Overview.get(lang)));
-    let rows = items
+    let mut rows: Vec<Vec<String>> = items
         .into_iter()
-        .map(|(k, v)| vec![k.get(lang).to_owned(), v]);
-    table(o, &[], rows.collect());
+        .map(|(k, v)| vec![k.get(lang).to_owned(), v])
+        .collect();
+    // One server: named here (several get a table of their own).
+    if let [only] = s.hosts.as_slice() {
+        rows.insert(0, vec![Text::Server.get(lang).to_owned(), cut(&only.host)]);
+    }
+    table(o, &[], rows);
 }
 
 /// `s` cut to [`WIDE`] characters.
