@@ -222,12 +222,14 @@ pub fn sort_body(body: &[u8], json: bool, host: &str) -> Result<Sorted, String> 
         }
         return Ok(out);
     }
+    let tag = envelope::HostTag::new(host);
+    out.text.reserve(body.len() + body.len() / 16);
     for line in body.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        envelope::push_tagged(&mut out.text, host, line);
+        tag.push(&mut out.text, line);
         out.lines += 1;
     }
     Ok(out)

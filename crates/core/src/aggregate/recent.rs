@@ -5,7 +5,11 @@
 use super::{Aggregate, Limits};
 use crate::request::Request;
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+/// Name and agent tables, looked up several times per request: a fast hash (the keys are
+/// bounded, see [`MAX_NAMES`]).
+type HashMap<K, V> = hashbrown::HashMap<K, V>;
 
 /// Distinct route and host names kept; later ones share the `(other)` name.
 const MAX_NAMES: usize = 20_000;

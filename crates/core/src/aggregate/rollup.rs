@@ -8,7 +8,10 @@ use super::recent::RecordBatch;
 use super::stats::RouteStats;
 use super::{Aggregate, Visitors};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+/// Route tables, looked up once per request: a fast hash.
+type HashMap<K, V> = hashbrown::HashMap<K, V>;
 
 /// One minute in history.
 pub const MINUTE_MS: i64 = 60_000;

@@ -42,11 +42,28 @@ pub fn clean_host(host: &str) -> String {
 
 /// Appends `line` tagged with `host` (see [`clean_host`]) and a newline to `out`.
 pub fn push_tagged(out: &mut Vec<u8>, host: &str, line: &[u8]) {
-    out.push(TAG);
-    out.extend_from_slice(clean_host(host).as_bytes());
-    out.push(TAG_END);
-    out.extend_from_slice(line);
-    out.push(b'\n');
+    HostTag::new(host).push(out, line);
+}
+
+/// The tag of one host, made once for the many lines it goes in front of.
+#[derive(Debug, Clone)]
+pub struct HostTag(Vec<u8>);
+
+impl HostTag {
+    /// The tag naming `host` (see [`clean_host`]).
+    pub fn new(host: &str) -> Self {
+        let mut tag = vec![TAG];
+        tag.extend_from_slice(clean_host(host).as_bytes());
+        tag.push(TAG_END);
+        HostTag(tag)
+    }
+
+    /// Appends `line` with this tag in front and a newline to `out`.
+    pub fn push(&self, out: &mut Vec<u8>, line: &[u8]) {
+        out.extend_from_slice(&self.0);
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
 }
 
 /// For a tagged line: where its host ends and its line begins (`line[1..end]` is the host,
