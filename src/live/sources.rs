@@ -249,8 +249,10 @@ fn read_stream(
                     first_line: b.first_line,
                     offset: b.offset,
                 };
-                let mut lines =
-                    ingest_block_with(&mut agg, name, p, &b.data, pos, |r| records.push(r)).read;
+                let mut lines = ingest_block_with(&mut agg, name, p, &b.data, pos, |r, c| {
+                    records.push_counted(r, c)
+                })
+                .read;
                 for line_no in blocks.overlong.drain(..) {
                     agg.record_overlong(name, line_no);
                     lines += 1;
@@ -486,9 +488,10 @@ impl Follower {
                     first_line: c.first_line,
                     offset: c.start,
                 };
-                lines +=
-                    ingest_block_with(&mut agg, &c.path, parser, &c.data, pos, |r| records.push(r))
-                        .read;
+                lines += ingest_block_with(&mut agg, &c.path, parser, &c.data, pos, |r, c| {
+                    records.push_counted(r, c)
+                })
+                .read;
             }
             if c.finished {
                 self.parsers.remove(&(c.path.clone(), c.pos.id));

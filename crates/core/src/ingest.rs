@@ -158,7 +158,7 @@ pub fn ingest_block(
     block: &[u8],
     pos: BlockPos,
 ) -> LineStats {
-    ingest_block_with(agg, source, parser, block, pos, |_| {})
+    ingest_block_with(agg, source, parser, block, pos, |_, _| {})
 }
 
 /// [`ingest_block`], also handing every parsed request to `each` (the live path keeps a
@@ -169,7 +169,7 @@ pub fn ingest_block_with(
     parser: &mut Parser,
     block: &[u8],
     pos: BlockPos,
-    each: impl FnMut(&crate::request::Request<'_>),
+    each: impl FnMut(&crate::request::Request<'_>, crate::aggregate::Counted<'_>),
 ) -> LineStats {
     let first_line = || pos.first_line;
     ingest_block_at(agg, source, parser, block, pos.offset, first_line, each)
@@ -185,7 +185,7 @@ pub fn ingest_block_at(
     block: &[u8],
     offset: u64,
     first_line: impl FnOnce() -> u64,
-    mut each: impl FnMut(&crate::request::Request<'_>),
+    mut each: impl FnMut(&crate::request::Request<'_>, crate::aggregate::Counted<'_>),
 ) -> LineStats {
     let first_line = std::cell::LazyCell::new(first_line);
     let mut stats = LineStats::default();
@@ -207,8 +207,8 @@ pub fn ingest_block_at(
     let mut reqs = [Request::default(), Request::default()];
     let mut pending: Option<(usize, usize, usize)> = None;
     let mut finish = |agg: &mut Aggregate, req: &Request<'_>, start: usize, end: usize| {
-        agg.count(req);
-        each(req);
+        let counted = agg.count(req);
+        each(req, counted);
         candidates.offer(SampleKeys::of(req, offset + start as u64), (start, end));
     };
     let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));

@@ -179,6 +179,16 @@ impl Default for Aggregate {
     }
 }
 
+/// What counting a request found out, so that a caller keeping a compact copy of it does not
+/// work it out again.
+#[derive(Debug, Clone, Copy)]
+pub struct Counted<'s> {
+    /// Its route.
+    pub route: &'s str,
+    /// Its user agent looked automated.
+    pub bot: bool,
+}
+
 /// The keys that rank a request in the sample lists, so a caller holding many requests can
 /// pick the few worth sampling (with [`topn::TopN`]) before building any sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -349,8 +359,9 @@ impl Aggregate {
         self.sample(req, raw, seq);
     }
 
-    /// Counts one request without offering it to the sample lists (see [`SampleKeys`]).
-    pub fn count(&mut self, req: &Request<'_>) {
+    /// Counts one request without offering it to the sample lists (see [`SampleKeys`]);
+    /// says what it found out on the way.
+    pub fn count<'s>(&'s mut self, req: &'s Request<'_>) -> Counted<'s> {
         let (status, bytes) = (req.status, req.bytes);
         let us = req.response_ms.map(latency::ms_to_us);
         self.totals.add(status, bytes, us);
@@ -415,6 +426,7 @@ impl Aggregate {
             *self.vhosts.entry(&req.vhost) += 1;
         }
         self.clients.add(&req.client, status, bytes, &req.path);
+        Counted { route, bot }
     }
 
     /// Offers one request to the slowest / most recent / recent failures lists.

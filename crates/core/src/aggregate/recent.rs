@@ -123,15 +123,9 @@ impl RecordBatch {
 
     /// Keeps a compact copy of `req`.
     pub fn push(&mut self, req: &Request<'_>) {
-        if self.names.is_empty() {
-            (self.names, self.index) = new_names();
-        }
         let mut scratch = std::mem::take(&mut self.scratch);
-        let route = self.routing.route_of(&req.path, &mut scratch);
-        let route = intern(&mut self.names, &mut self.index, route);
-        self.scratch = scratch;
-        let vhost = intern(&mut self.names, &mut self.index, &req.vhost);
-        let host = intern(&mut self.names, &mut self.index, &req.host);
+        let routing = self.routing.clone();
+        let route = routing.route_of(&req.path, &mut scratch);
         let hash = foldhash::fast::FixedState::with_seed(1);
         let bot = *self
             .bots
@@ -140,11 +134,24 @@ impl RecordBatch {
                 req.user_agent.as_bytes(),
             ))
             .or_insert_with(|| super::is_bot(&req.user_agent));
+        self.push_counted(req, super::Counted { route, bot });
+        self.scratch = scratch;
+    }
+
+    /// Keeps a compact copy of `req`, whose route and automation an aggregate found out
+    /// while counting it.
+    pub fn push_counted(&mut self, req: &Request<'_>, counted: super::Counted<'_>) {
+        if self.names.is_empty() {
+            (self.names, self.index) = new_names();
+        }
+        let route = intern(&mut self.names, &mut self.index, counted.route);
+        let vhost = intern(&mut self.names, &mut self.index, &req.vhost);
+        let host = intern(&mut self.names, &mut self.index, &req.host);
         self.records.push(Record {
             route,
             vhost,
             host,
-            ..Record::of(req, bot)
+            ..Record::of(req, counted.bot)
         });
     }
 
