@@ -138,7 +138,7 @@ pub fn aggregate_inputs(inputs: &[String], opts: &BatchOptions) -> Result<Aggreg
         log_rejections(&agg);
         total = Some(merged(total, agg));
     }
-    Ok(total.unwrap_or_else(|| Aggregate::new(opts.limits)))
+    Ok(total.unwrap_or_else(|| opts.worker_aggregate()))
 }
 
 /// `total` with `agg` added; an aggregate is not copied into an empty one.
@@ -173,7 +173,7 @@ fn log_rejections(agg: &Aggregate) {
 
 /// The aggregate of an empty input: `source` is listed, with no lines.
 fn nothing_read(source: &str, opts: &BatchOptions) -> Aggregate {
-    let mut empty = Aggregate::new(opts.limits);
+    let mut empty = opts.worker_aggregate();
     empty.record_lines(source, opts.format.kind, LineStats::default());
     empty
 }

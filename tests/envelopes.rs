@@ -183,3 +183,36 @@ fn samples_show_the_line_inside_its_envelope() {
         );
     }
 }
+
+/// Regression (review): lines sent over ingest or syslog are tagged with their host, and a
+/// CRI or Docker line inside the tag was rejected; so was Fluent Bit's `{"log": <CRI line>}`.
+#[test]
+fn envelopes_inside_a_host_tag_or_around_a_cri_line_are_opened() {
+    let bare = std::fs::read_to_string(common::FIXTURE).unwrap();
+    let lines: Vec<&str> = bare
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(300)
+        .collect();
+    let data: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match i % 3 {
+            0 => format!("\u{1e}web-1\u{1f}2024-03-01T00:00:00Z stdout F {l}\n"),
+            1 => format!(
+                "\u{1e}web-1\u{1f}{}\n",
+                serde_json::json!({"log": format!("{l}\n"), "stream": "stdout"})
+            ),
+            _ => {
+                serde_json::json!({"log": format!("2024-03-01T00:00:00Z stdout F {l}")}).to_string()
+                    + "\n"
+            }
+        })
+        .collect();
+    let got = analyze(&data, &["--host", "edge-1"]);
+    assert_eq!(got["lines"]["rejected"], 0);
+    assert_eq!(
+        hosts(&got),
+        BTreeMap::from([("edge-1".to_owned(), 100), ("web-1".to_owned(), 200)])
+    );
+}

@@ -165,6 +165,34 @@ fn redact_keeps_no_address_or_query_anywhere_on_disk() {
         }
     }
     assert!(seen >= 4, "reports and the database were written");
+    // The same client keeps its pseudonym across a restart (the key is kept beside the
+    // history, readable by its owner only).
+    let before = until_report(&out, |_| true)["unique_visitors"].clone();
+    assert_eq!(before, 10, "the log has ten clients");
+    std::fs::remove_file(out.join("analysis_report.json")).unwrap();
+    let child = spawn_run(&out, &[log.to_str().unwrap()], &["--redact"]);
+    until_report(&out, |v| v["requests"] == 300);
+    // The same ten clients again, after the restart.
+    let more: String = (300..360)
+        .map(|i| line(1_431_857_103 + i * 60, "/post/1", 200) + "\n")
+        .collect();
+    append(&log, more.as_bytes());
+    let after = until_report(&out, |v| v["requests"] == 360);
+    assert!(stop(child).success());
+    assert_eq!(
+        after["unique_visitors"], before,
+        "a client keeps its pseudonym"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(out.join("redact.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "redact.key is readable by others: {mode:o}"
+    );
 }
 
 /// Runs the live pipeline on `inputs` until it has counted `expected` requests, gives a

@@ -341,6 +341,39 @@ fn exposure(
     })
 }
 
+/// The secret of `--redact`'s pseudonyms in `dir` (`redact.key`, beside the history database,
+/// readable by its owner only), made the first time.
+fn redact_key(dir: &Path) -> Result<crate::redact::Key> {
+    let path = dir.join("redact.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let bytes: Vec<u8> = (0..text.trim().len() / 2)
+            .filter_map(|i| u8::from_str_radix(text.trim().get(2 * i..2 * i + 2)?, 16).ok())
+            .collect();
+        return bytes.try_into().map_err(|_| {
+            anyhow::anyhow!(
+                "{} is not a key tailpulse wrote; delete it to make a new one",
+                path.display()
+            )
+        });
+    }
+    let mut key = [0u8; 16];
+    getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(dir)?;
+    let mut f = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?
+    };
+    std::io::Write::write_all(&mut f, hex.as_bytes())?;
+    f.sync_all()?;
+    Ok(key)
+}
+
 /// Lines of demo history written at most: a high `--demo-rate` shortens the backfill rather
 /// than writing gigabytes before the first page.
 const DEMO_BACKFILL_LINES: f64 = 2_000_000.0;
@@ -386,7 +419,17 @@ pub fn run(
         None => crate::config::Config::default(),
     };
     config.prompts.redact |= a.redact;
-    let redact = config.prompts.redact;
+    // Pseudonyms keyed by a secret kept beside the history: the same across restarts (with
+    // no history, a secret of this process).
+    let redact = match (config.prompts.redact, a.no_db) {
+        (false, _) => None,
+        (true, false) => Some(redact_key(places.db.parent().unwrap_or(Path::new(".")))?),
+        (true, true) => {
+            let mut key = [0u8; 16];
+            getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
+            Some(key)
+        }
+    };
     let auth = config.auth.clone();
     let routes = a
         .route
@@ -413,10 +456,7 @@ pub fn run(
         max_skew: a.max_skew,
         routes,
         host: a.format.host(),
-        // Pseudonyms keyed by a secret of this run.
-        redact: redact.then(|| {
-            std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0)
-        }),
+        redact,
         ..RunOptions::default()
     };
     for dir in [

@@ -72,7 +72,7 @@ pub struct RunOptions {
     pub host: String,
     /// With `--redact`: the secret key of the run's client pseudonyms; requests are redacted
     /// as they are read.
-    pub redact: Option<u64>,
+    pub redact: Option<crate::redact::Key>,
 }
 
 impl Default for RunOptions {

@@ -59,7 +59,7 @@ pub struct SourceConfig {
     /// The host of lines that name none.
     pub host: String,
     /// With `--redact`: the key of the run's client pseudonyms.
-    pub redact: Option<u64>,
+    pub redact: Option<crate::redact::Key>,
     /// Where the readers' heartbeats go.
     pub health: Arc<crate::health::Health>,
 }

@@ -287,7 +287,8 @@ impl Auth {
         let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = crate::clock::now_ms();
         if f.len() >= MAX_TRACKED && !f.contains_key(&who) {
-            f.retain(|_, (n, until)| *until > now || *n <= FREE_FAILURES);
+            // Expired waits of few failures go first; then the fewest failures.
+            f.retain(|_, (n, until)| *until > now || *n > FREE_FAILURES);
             if f.len() >= MAX_TRACKED {
                 let mut order: Vec<(u32, i64, Failing)> =
                     f.iter().map(|(k, (n, u))| (*n, *u, k.clone())).collect();
@@ -309,11 +310,6 @@ impl Auth {
         let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         f.remove(who);
     }
-
-    /// Whether `name` is a user of `[auth]`.
-    fn is_user(&self, name: &str) -> bool {
-        self.users.iter().any(|(n, _)| n == name)
-    }
 }
 
 /// What failures are counted against: a network (an IPv4 address, or the /64 of an IPv6
@@ -322,8 +318,9 @@ impl Auth {
 pub enum Failing {
     /// An address, or an IPv6 /64.
     Net(IpAddr),
-    /// A user of `[auth]` (names that are no user are not counted).
-    User(String),
+    /// A user name tried at the login (every name alike, so that the answers do not tell
+    /// which names are users), by its SHA-256.
+    User([u8; 32]),
 }
 
 impl Failing {
@@ -501,10 +498,7 @@ pub async fn login(
     let ip = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0.0.ip());
     // Failures count against the address and against the user: guesses spread over many
     // addresses still slow down on the one account they aim at.
-    let mut failing = vec![Failing::net(ip)];
-    if auth.is_user(&f.user) {
-        failing.push(Failing::User(f.user.clone()));
-    }
+    let failing = [Failing::net(ip), Failing::User(sha256(f.user.as_bytes()))];
     if let Some(wait) = failing.iter().filter_map(|w| auth.locked(w)).max() {
         return too_many(wait);
     }

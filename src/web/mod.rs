@@ -145,18 +145,8 @@ impl AppState {
 /// no inline script, no framing.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-async fn security_headers(
-    axum::extract::State(st): axum::extract::State<AppState>,
-    mut res: Response,
-) -> Response {
+async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
-    // Served over TLS: browsers keep to HTTPS for this host from now on.
-    if st.limits.tls.is_some() {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        );
-    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
@@ -187,16 +177,37 @@ async fn deadline(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // Ingest: the deadline is on receiving the body only. Once a batch is being kept it is
+    // answered, however long the disk takes: a 408 for a batch that was kept would make the
+    // sender send it again, and its lines would be counted twice.
+    if req.uri().path() == "/api/ingest" && req.method() == axum::http::Method::POST {
+        let limit = st.spool.as_ref().map_or(MAX_BODY, |s| s.max_body);
+        let (parts, body) = req.into_parts();
+        let read = axum::body::to_bytes(body, limit + 1);
+        return match tokio::time::timeout(st.limits.request_deadline, read).await {
+            Ok(Ok(bytes)) => {
+                let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+                next.run(req).await
+            }
+            Ok(Err(_)) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "the body is too large\n").into_response()
+            }
+            Err(_) => too_slow(),
+        };
+    }
     match tokio::time::timeout(st.limits.request_deadline, next.run(req)).await {
         Ok(res) => res,
-        Err(_) => {
-            tracing::warn!(target: "web", "a request took longer than the deadline; closed");
-            let mut res = (StatusCode::REQUEST_TIMEOUT, "request took too long\n").into_response();
-            res.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            res
-        }
+        Err(_) => too_slow(),
     }
+}
+
+/// The answer to a request past its deadline; its connection is closed.
+fn too_slow() -> Response {
+    tracing::warn!(target: "web", "a request took longer than the deadline; closed");
+    let mut res = (StatusCode::REQUEST_TIMEOUT, "request took too long\n").into_response();
+    res.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res
 }
 
 /// All routes of the dashboard server.
@@ -229,6 +240,11 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .fallback(api::not_found)
+        // Inside the credential check: nobody unknown gets a body read.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            deadline,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require,
@@ -238,15 +254,8 @@ pub fn router(state: AppState) -> Router {
             server::check_host,
         ))
         .layer(axum::middleware::from_fn(in_web_part))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            deadline,
-        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::map_response_with_state(
-            state.clone(),
-            security_headers,
-        ))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
 

@@ -232,7 +232,7 @@ pub fn ingest_block_at(
                     reqs[slot].host = std::borrow::Cow::Borrowed(&host);
                 }
                 if let Some(key) = redact {
-                    crate::redact::request(&mut reqs[slot], key);
+                    crate::redact::request(&mut reqs[slot], &key);
                 }
                 agg.clients.prefetch(&reqs[slot].client);
                 if let Some((s, from, to)) = pending.replace((slot, start, end)) {
@@ -261,7 +261,7 @@ pub fn ingest_block_at(
             // The line shown is the log line itself, or with --redact its redacted fields.
             let shown = match redact {
                 Some(key) => {
-                    crate::redact::request(&mut req, key);
+                    crate::redact::request(&mut req, &key);
                     std::borrow::Cow::Owned(crate::redact::line(&req).into_bytes())
                 }
                 None => crate::format::envelope::inner_line(raw),

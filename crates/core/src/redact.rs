@@ -10,17 +10,25 @@
 use crate::request::Request;
 use std::borrow::Cow;
 
-/// The pseudonym of `client` under `key` (a secret of the run: a pseudonym cannot be turned
-/// back into its address by hashing candidate addresses).
-pub fn pseudonym(key: u64, client: &str) -> String {
-    let h = crate::hash::stable(crate::hash::Purpose::Client, client.as_bytes());
-    let mixed = (h ^ key).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    format!("client-{:012x}", mixed >> 16)
+/// The secret a run's pseudonyms are made with (kept in its data directory, so that one
+/// client keeps its pseudonym across restarts).
+pub type Key = [u8; 16];
+
+/// The pseudonym of `client` under `key`: the first 48 bits of SHA-256 over the key and the
+/// address, so that without the key no address can be found by hashing candidates.
+pub fn pseudonym(key: &Key, client: &str) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(key);
+    h.update(client.as_bytes());
+    let d = h.finalize();
+    let hex: String = d[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("client-{hex}")
 }
 
 /// Redacts `req` in place: its client becomes a pseudonym, its path loses the query string,
 /// its referrer is dropped.
-pub fn request(req: &mut Request<'_>, key: u64) {
+pub fn request(req: &mut Request<'_>, key: &Key) {
     req.client = Cow::Owned(pseudonym(key, &req.client));
     let bare = crate::route::without_query(&req.path);
     if bare.len() != req.path.len() {
@@ -65,7 +73,7 @@ mod tests {
             referer: "https://x/?ref=10.9.9.9".into(),
             ..Default::default()
         };
-        request(&mut req, 7);
+        request(&mut req, &[7; 16]);
         let name = req.client.to_string();
         assert!(name.starts_with("client-") && name.len() == 19, "{name}");
         assert_eq!(req.path, "/api/users");
@@ -82,8 +90,9 @@ mod tests {
 
     #[test]
     fn pseudonyms_depend_on_the_key() {
-        assert_eq!(pseudonym(1, "10.0.0.1"), pseudonym(1, "10.0.0.1"));
-        assert_ne!(pseudonym(1, "10.0.0.1"), pseudonym(2, "10.0.0.1"));
-        assert_ne!(pseudonym(1, "10.0.0.1"), pseudonym(1, "10.0.0.12"));
+        let (a, b) = ([1; 16], [2; 16]);
+        assert_eq!(pseudonym(&a, "10.0.0.1"), pseudonym(&a, "10.0.0.1"));
+        assert_ne!(pseudonym(&a, "10.0.0.1"), pseudonym(&b, "10.0.0.1"));
+        assert_ne!(pseudonym(&a, "10.0.0.1"), pseudonym(&a, "10.0.0.12"));
     }
 }

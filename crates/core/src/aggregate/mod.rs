@@ -158,7 +158,7 @@ pub struct Aggregate {
     /// With `--redact`: the key of the run's pseudonyms; requests are redacted as they are
     /// read (see [`crate::redact`]). Set by the reader, not saved.
     #[serde(skip)]
-    redact: Option<u64>,
+    redact: Option<crate::redact::Key>,
     /// Whether the own host's response times are kept apart (see
     /// [`Aggregate::with_host_latency`]); set by the reader, not saved.
     #[serde(skip)]
@@ -272,13 +272,13 @@ impl Aggregate {
 
     /// This aggregate, redacting requests as they are read with the pseudonyms of `key` (see
     /// [`crate::redact`]).
-    pub fn with_redaction(mut self, key: Option<u64>) -> Self {
+    pub fn with_redaction(mut self, key: Option<crate::redact::Key>) -> Self {
         self.redact = key;
         self
     }
 
     /// The key requests are redacted with, when they are.
-    pub fn redaction(&self) -> Option<u64> {
+    pub fn redaction(&self) -> Option<crate::redact::Key> {
         self.redact
     }
 

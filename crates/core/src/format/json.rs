@@ -246,7 +246,10 @@ impl Json {
             user_agent: self.text(&map, Field::UserAgent),
             referer: self.text(&map, Field::Referer),
             vhost: self.text(&map, Field::Vhost),
-            host: self.text(&map, Field::Host),
+            host: match self.text(&map, Field::Host) {
+                Cow::Borrowed(_) => Cow::Borrowed(""),
+                Cow::Owned(h) => Cow::Owned(super::envelope::clean_host(&h)),
+            },
             method: self.text(&map, Field::Method),
             path: self.text(&map, Field::Path),
             protocol: self.text(&map, Field::Protocol),

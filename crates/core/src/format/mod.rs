@@ -155,27 +155,37 @@ impl Parser {
     ) -> Result<bool, LineError> {
         let line = line.into().trim();
         let b = line.bytes();
-        match b.first() {
-            None => return Ok(false),
-            Some(&envelope::TAG) => {
-                let (end, start) = envelope::split_tag(b).ok_or(LineError::Tag)?;
-                let inner = line.from_byte(start).trim();
-                if inner.bytes().first() == Some(&envelope::TAG) {
-                    return Err(LineError::Tag);
-                }
-                let ok = self.parse_bare(inner, req)?;
-                if ok && req.host.is_empty() {
-                    req.host = line.text(&b[1..end]);
-                }
-                return Ok(ok);
-            }
-            Some(b'{') if !matches!(self, Parser::Json(_)) => {
-                return match envelope::open(b) {
-                    Some(opened) => self.parse_opened(opened, req),
-                    None => Err(LineError::NoLogLine),
-                };
-            }
-            _ => {}
+        if b.first() != Some(&envelope::TAG) {
+            return self.parse_unwrapped(line, req);
+        }
+        let (end, start) = envelope::split_tag(b).ok_or(LineError::Tag)?;
+        let inner = line.from_byte(start).trim();
+        if inner.bytes().first() == Some(&envelope::TAG) {
+            return Err(LineError::Tag);
+        }
+        // What a sender sent may itself be wrapped (a CRI or Docker line posted as text).
+        let ok = self.parse_unwrapped(inner, req)?;
+        if ok && req.host.is_empty() {
+            req.host = line.text(&b[1..end]);
+        }
+        Ok(ok)
+    }
+
+    /// [`Parser::parse_into`] for a line with no host tag: bare, or in a CRI or JSON
+    /// envelope.
+    #[inline]
+    fn parse_unwrapped<'a>(
+        &mut self,
+        line: Line<'a>,
+        req: &mut Request<'a>,
+    ) -> Result<bool, LineError> {
+        let b = line.bytes();
+        let json = matches!(self, Parser::Json(_));
+        if !json
+            && b.first() == Some(&b'{')
+            && let Some(opened) = envelope::open(b)
+        {
+            return self.parse_opened(opened, req);
         }
         // The bare line first: the other envelopes are looked for only in lines that are no
         // request as they are, so the usual line pays nothing for them.
@@ -184,8 +194,10 @@ impl Parser {
                 if let Some(start) = envelope::cri_start(b) {
                     return self.parse_bare(line.from_byte(start).trim(), req);
                 }
+                if !json && b.first() == Some(&b'{') {
+                    return Err(LineError::NoLogLine);
+                }
                 // A JSON line that is no request may be an envelope around one.
-                let json = matches!(self, Parser::Json(_));
                 match json.then(|| envelope::open(b)).flatten() {
                     Some(opened) => self.parse_opened(opened, req).map_err(|_| e),
                     None => Err(e),
@@ -220,7 +232,10 @@ impl Parser {
         req: &mut Request<'_>,
     ) -> Result<bool, LineError> {
         let mut inner = Request::default();
-        let ok = self.parse_bare(Line::from_text(&opened.line), &mut inner)?;
+        // Fluent Bit's tail input without its CRI parser sends CRI lines under `log`.
+        let line = Line::from_text(&opened.line);
+        let start = envelope::cri_start(line.bytes()).unwrap_or(0);
+        let ok = self.parse_bare(line.from_byte(start).trim(), &mut inner)?;
         if ok {
             if inner.host.is_empty()
                 && let Some(host) = opened.host
