@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::hosts;
+
 use std::collections::BTreeMap;
 
 /// The fields of a report that must not change when the same lines come wrapped.
@@ -28,20 +30,6 @@ fn counted(v: &serde_json::Value) -> serde_json::Value {
         "visitors": v["unique_visitors"],
         "routes": routes,
     })
-}
-
-fn hosts(v: &serde_json::Value) -> BTreeMap<String, u64> {
-    v["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            (
-                h["host"].as_str().unwrap().to_owned(),
-                h["requests"].as_u64().unwrap(),
-            )
-        })
-        .collect()
 }
 
 fn analyze(data: &str, extra: &[&str]) -> serde_json::Value {

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::get_json;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -95,16 +97,6 @@ fn post_query(
     }
 }
 
-fn get_json(url: &str) -> serde_json::Value {
-    let body = ureq::get(url)
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
-    serde_json::from_str(&body).unwrap()
-}
-
 /// Whether the run has read every spool file to its end (`/metrics`).
 fn caught_up(addr: &str) -> bool {
     let page = ureq::get(format!("http://{addr}/metrics"))
@@ -162,18 +154,7 @@ fn vector_fluent_bit_and_text_bodies_are_counted() {
     assert_eq!(common::until_requests(&addr, |n| n >= 200), 200);
     // Every line has a host: Vector's envelope names it, the query names it, and lines that
     // name none are the sender's.
-    let summary = get_json(&format!("http://{addr}/api/summary"));
-    let hosts: std::collections::BTreeMap<String, u64> = summary["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            (
-                h["host"].as_str().unwrap().to_owned(),
-                h["requests"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let hosts = common::hosts(&get_json(&format!("http://{addr}/api/summary")));
     let want = [("127.0.0.1", 50), ("web-1", 100), ("web-2", 50)];
     assert_eq!(hosts, want.map(|(h, n)| (h.to_owned(), n)).into());
     let web2 = get_json(&format!("http://{addr}/api/summary?host=web-2"));

@@ -479,11 +479,11 @@ impl Follower {
             }
             if !c.data.is_empty() {
                 let key = (c.path.clone(), c.pos.id);
-                let fmt = self.cfg.format_for(&c.path);
+                let cfg = &self.cfg;
                 let parser = self
                     .parsers
                     .entry(key)
-                    .or_insert_with(|| detect_from(&c.data, &fmt));
+                    .or_insert_with(|| detect_from(&c.data, &cfg.format_for(&c.path)));
                 let pos = BlockPos {
                     first_line: c.first_line,
                     offset: c.start,

@@ -189,6 +189,31 @@ pub fn until_requests(addr: &str, want: impl Fn(u64) -> bool) -> u64 {
     }
 }
 
+/// The JSON a server answers at `url` (`http://…`).
+pub fn get_json(url: &str) -> serde_json::Value {
+    ureq::get(url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap()
+}
+
+/// Requests per host of a report or summary (its `hosts` table).
+pub fn hosts(v: &serde_json::Value) -> std::collections::BTreeMap<String, u64> {
+    v["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["host"].as_str().unwrap().to_owned(),
+                h["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// A snapshot of the fixture log, as a live run publishes it.
 pub fn fixture_snapshot() -> tailpulse::live::Snapshot {
     let data = std::fs::read(FIXTURE).unwrap();
