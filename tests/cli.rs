@@ -172,6 +172,22 @@ fn html_report_is_self_contained() {
 }
 
 #[test]
+fn out_dash_is_standard_output_not_a_file_named_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = std::fs::canonicalize(common::FIXTURE).unwrap();
+    let args = ["analyze", "--output", "json", "--out", "-"];
+    let o = common::tailpulse_in(
+        Some(dir.path()),
+        &[&args[..], &[fixture.to_str().unwrap()]].concat(),
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["requests"], 3000);
+    assert!(!dir.path().join("-").exists());
+}
+
+#[test]
 fn errors_are_reported_not_panicked() {
     let o = tailpulse(&["analyze", "/nonexistent/access.log"], None);
     assert_eq!(o.status.code(), Some(1));

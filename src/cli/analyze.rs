@@ -41,7 +41,7 @@ pub struct AnalyzeArgs {
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
-    /// Write the report to this file instead of standard output.
+    /// Write the report to this file instead of standard output (`-` is standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// End the text report with the three LLM prompts (the JSON and HTML reports always
@@ -198,7 +198,7 @@ pub(super) fn analyze(a: AnalyzeArgs, config: Option<&std::path::Path>) -> Resul
         Output::Json => serde_json::to_string_pretty(&summary)? + "\n",
         Output::Html => crate::report::html::render(&summary, a.lang),
     };
-    match &a.out {
+    match a.out.as_deref().filter(|p| *p != std::path::Path::new("-")) {
         Some(path) => std::fs::write(path, rendered)
             .with_context(|| format!("cannot write {}", path.display())),
         None => print_out(rendered.as_bytes()),

@@ -595,8 +595,16 @@ fn status_line(s: &live::Snapshot) -> String {
         .response_time_ms
         .map_or("–".into(), |r| crate::lang::ms(Lang::En, r.p95));
     let e5 = m.error_rate_5xx.map_or("–".into(), crate::lang::pct);
+    let mode = match s.progress.mode {
+        live::Mode::Live => String::new(),
+        live::Mode::CatchingUp => match s.progress.progress {
+            Some(p) => format!(" | catching up: {:.0}% read", (p * 100.0).floor()),
+            None => " | catching up".to_owned(),
+        },
+        live::Mode::Replay => " | replay (log time)".to_owned(),
+    };
     format!(
-        "{} requests | {:.1} lines/s | p95 {p95} | 5xx {e5} | rejected {}",
+        "{} requests | {:.1} lines/s | p95 {p95} | 5xx {e5} | rejected {}{mode}",
         m.requests, s.lines_per_sec, m.lines.rejected
     )
 }
@@ -604,6 +612,37 @@ fn status_line(s: &live::Snapshot) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn snapshot(progress: live::Progress) -> live::Snapshot {
+        let agg = crate::aggregate::Aggregate::default();
+        live::Snapshot {
+            generation: 1,
+            analysis: crate::analysis::analyze(&agg, Lang::En),
+            lines_per_sec: 12.0,
+            lang: Lang::En,
+            minute_latency: agg.minute_latency.clone(),
+            progress,
+            alt: None,
+        }
+    }
+
+    #[test]
+    fn the_status_line_says_how_far_a_backlog_is_read() {
+        let catching = live::Progress {
+            mode: live::Mode::CatchingUp,
+            progress: Some(0.427),
+            ..Default::default()
+        };
+        let line = status_line(&snapshot(catching));
+        assert!(line.ends_with("| catching up: 42% read"), "{line}");
+        let replay = live::Progress {
+            mode: live::Mode::Replay,
+            ..Default::default()
+        };
+        assert!(status_line(&snapshot(replay)).ends_with("| replay (log time)"));
+        let plain = status_line(&snapshot(live::Progress::default()));
+        assert!(plain.ends_with("rejected 0"), "{plain}");
+    }
 
     #[test]
     fn a_high_demo_rate_shortens_the_history() {

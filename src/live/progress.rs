@@ -81,6 +81,9 @@ impl Tracker {
     }
 }
 
+/// The span [`Rate`] averages over.
+const RATE_WINDOW: Duration = Duration::from_secs(5);
+
 /// Lines per second over a sliding window of a few seconds.
 #[derive(Default)]
 pub(super) struct Rate {
@@ -94,17 +97,46 @@ impl Rate {
         while self
             .window
             .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(5))
+            .is_some_and(|(t, _)| now.duration_since(*t) > RATE_WINDOW)
         {
             self.window.pop_front();
         }
     }
 
+    /// Lines per second over the last few seconds: zero once nothing has been read for
+    /// that long, not the rate of the last batch.
     pub fn per_sec(&self) -> f64 {
-        let Some((first, _)) = self.window.front() else {
+        self.per_sec_at(Instant::now())
+    }
+
+    fn per_sec_at(&self, now: Instant) -> f64 {
+        let recent = || {
+            self.window
+                .iter()
+                .filter(move |(t, _)| now.saturating_duration_since(*t) <= RATE_WINDOW)
+        };
+        let Some((first, _)) = recent().next() else {
             return 0.0;
         };
-        let span = first.elapsed().as_secs_f64().max(1.0);
-        self.window.iter().map(|(_, n)| *n).sum::<u64>() as f64 / span
+        let span = now.saturating_duration_since(*first).as_secs_f64().max(1.0);
+        recent().map(|(_, n)| *n).sum::<u64>() as f64 / span
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_falls_to_zero_once_reading_stops() {
+        let mut r = Rate::default();
+        r.add(500);
+        let then = r.window[0].0;
+        assert_eq!(r.per_sec_at(then + Duration::from_millis(500)), 500.0);
+        assert_eq!(
+            r.per_sec_at(then + RATE_WINDOW + Duration::from_secs(1)),
+            0.0,
+            "not the rate of the last batch read"
+        );
     }
 }
