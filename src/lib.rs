@@ -7,7 +7,7 @@
 
 pub use tailpulse_core::{
     aggregate, alert, analysis, cursor, detect, format, generate, hash, ingest, insights, lang,
-    params, prompts, redact, report, request, route, stats, syslog, text, time,
+    params, prompts, redact, report, request, route, sift, stats, syslog, text, time,
 };
 
 pub mod batch;

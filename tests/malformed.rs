@@ -54,7 +54,8 @@ fn every_kind_of_garbage_is_counted() {
             parsed: 2,
             rejected: bad,
             skipped: 0,
-            future: 0
+            future: 0,
+            excluded: 0,
         }
     );
     let samples = json["sources"][0]["rejected_samples"].as_array().unwrap();
@@ -122,7 +123,8 @@ fn a_line_over_the_limit_is_skipped_and_counted() {
                 parsed: 2,
                 rejected: 1,
                 skipped: 0,
-                future: 0
+                future: 0,
+                excluded: 0,
             }
         );
         let rejected = agg.sources()["in"].rejected_samples();

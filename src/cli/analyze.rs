@@ -19,6 +19,9 @@ pub enum Output {
     Json,
     /// A self-contained HTML page with charts.
     Html,
+    /// The panels as CSV tables: one with --panel, else all of them (to a directory given
+    /// with --out, one file per panel).
+    Csv,
 }
 
 /// `tailpulse analyze`.
@@ -44,6 +47,9 @@ pub struct AnalyzeArgs {
     /// Write the report to this file instead of standard output (`-` is standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// With --output csv: only this panel (its JSON key: browsers, referrers, not_found, …).
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(crate::report::csv::PANELS))]
+    pub panel: Option<String>,
     /// End the text report with the three LLM prompts (the JSON and HTML reports always
     /// carry them).
     #[arg(long)]
@@ -136,6 +142,10 @@ pub(super) fn analyze(a: AnalyzeArgs, config: Option<&std::path::Path>) -> Resul
         a.db.is_some() || (a.since.is_none() && a.until.is_none()),
         "--since and --until choose a range of the history in --db; they do not filter log files"
     );
+    anyhow::ensure!(
+        a.panel.is_none() || matches!(a.output, Output::Csv),
+        "--panel chooses a table of --output csv"
+    );
     let routes = match config {
         Some(p) => crate::config::Config::load(p)?.routes,
         None => Default::default(),
@@ -193,16 +203,32 @@ pub(super) fn analyze(a: AnalyzeArgs, config: Option<&std::path::Path>) -> Resul
             crate::analysis::Analysis::of(stats, &agg, a.lang, &extras)
         }
     };
+    let out = a.out.as_deref().filter(|p| *p != std::path::Path::new("-"));
     let rendered = match a.output {
         Output::Text => crate::report::text::render_with(&summary, a.lang, a.prompts),
         Output::Json => serde_json::to_string_pretty(&summary)? + "\n",
         Output::Html => crate::report::html::render(&summary, a.lang),
+        Output::Csv => match (&a.panel, out) {
+            (Some(p), _) => crate::report::csv::panel(&summary.stats, p).unwrap_or_default(),
+            (None, Some(dir)) if dir.is_dir() => return write_panels(&summary.stats, dir),
+            (None, _) => crate::report::csv::all(&summary.stats),
+        },
     };
-    match a.out.as_deref().filter(|p| *p != std::path::Path::new("-")) {
+    match out {
         Some(path) => std::fs::write(path, rendered)
             .with_context(|| format!("cannot write {}", path.display())),
         None => print_out(rendered.as_bytes()),
     }
+}
+
+/// Writes every panel of `s` to `DIR/<panel>.csv`.
+fn write_panels(s: &crate::stats::Stats, dir: &std::path::Path) -> Result<()> {
+    for name in crate::report::csv::PANELS {
+        let path = dir.join(format!("{name}.csv"));
+        let table = crate::report::csv::panel(s, name).unwrap_or_default();
+        std::fs::write(&path, table).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to standard output; a reader that stopped early (`| head`) is no error.

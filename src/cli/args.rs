@@ -69,7 +69,8 @@ fn parse_json_field(s: &str) -> Result<(String, String), String> {
     Ok((k.trim().to_owned(), v.trim().to_owned()))
 }
 
-/// How paths become routes.
+/// How requests are counted: how paths become routes, which are static files, and what is
+/// left out.
 #[derive(Debug, Clone, Args)]
 pub struct RouteArgs {
     /// How paths become routes: `normalized` replaces ids (numbers, UUIDs, hex hashes,
@@ -88,6 +89,24 @@ pub struct RouteArgs {
     /// default list: css, js, images, fonts, media, archives, …).
     #[arg(long, value_name = "EXTS", value_delimiter = ',')]
     pub static_ext: Option<Vec<String>>,
+    /// Leave out requests from these clients: addresses or networks (CIDR), comma-separated
+    /// or repeated, e.g. --exclude-ip 10.0.0.0/8,192.0.2.7.
+    #[arg(long, value_name = "CIDR", value_delimiter = ',', value_parser = crate::sift::parse_net)]
+    pub exclude_ip: Vec<crate::sift::IpNet>,
+    /// Leave out requests from crawlers, scripts and scanners.
+    #[arg(long)]
+    pub ignore_crawlers: bool,
+    /// Leave out requests for static files (see --static-ext).
+    #[arg(long)]
+    pub ignore_static: bool,
+    /// Count and show client addresses without their last part (IPv4: the last octet;
+    /// IPv6: all past the /48).
+    #[arg(long)]
+    pub anonymize_ip: bool,
+    /// The site's own host names (comma-separated or repeated): referrers on them are not
+    /// counted among the referring pages and sites.
+    #[arg(long, value_name = "HOST", value_delimiter = ',')]
+    pub site_host: Vec<String>,
 }
 
 impl RouteArgs {
@@ -118,6 +137,13 @@ impl RouteArgs {
             keep_query,
             rules,
             statics,
+            sift: crate::sift::Sift {
+                exclude: self.exclude_ip.clone(),
+                ignore_crawlers: self.ignore_crawlers,
+                ignore_static: self.ignore_static,
+                anonymize: self.anonymize_ip,
+                site_hosts: self.site_host.clone(),
+            },
         })
     }
 }

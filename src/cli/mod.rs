@@ -57,7 +57,7 @@ pub enum Command {
     /// seconds.
     Run(Box<RunArgs>),
     /// Analyze log files once and print a report (text, JSON or self-contained HTML).
-    Analyze(AnalyzeArgs),
+    Analyze(Box<AnalyzeArgs>),
     /// Append realistic synthetic traffic, with incidents, to a log file.
     Generate(GenerateArgs),
     /// Look after the history database.
@@ -129,7 +129,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Analyze(a)) => {
             crate::logging::init_stderr(cli.log_level.as_deref().unwrap_or("warn"), cli.color);
-            analyze::analyze(a, cli.config.as_deref())
+            analyze::analyze(*a, cli.config.as_deref())
         }
         Some(Command::Run(a)) => live::run(
             *a,

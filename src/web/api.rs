@@ -173,8 +173,10 @@ async fn older_than_window(
     Ok(Some(Json(body).into_response()))
 }
 
-/// Filters for the views: `route` (substring), `status` (`5xx` or `404`), `vhost`, and
-/// `range` (how far back from the newest request, e.g. `15m`).
+/// Filters for the views, combined with AND: `route` (substring), `status` (`5xx` or `404`),
+/// `vhost`, `host`, `browser`, `os`, `device`, `client` (address or CIDR), `ua` (substring),
+/// `referer` (site), `path` (prefix), `min_ms`, and `range` (how far back from the newest
+/// request, e.g. `15m`).
 #[derive(Debug, Default, Deserialize)]
 pub struct ViewParams {
     /// Substring of the route.
@@ -187,6 +189,22 @@ pub struct ViewParams {
     pub host: Option<String>,
     /// Time range (`15m`, `1h`, …, `all`).
     pub range: Option<String>,
+    /// Browser family, as the Browsers panel names it.
+    pub browser: Option<String>,
+    /// Operating system, as the panel names it.
+    pub os: Option<String>,
+    /// Device class: desktop, mobile, tablet, bot, other.
+    pub device: Option<String>,
+    /// Client address or network (CIDR), or a client logged as a name.
+    pub client: Option<String>,
+    /// Substring of the user agent (case ignored).
+    pub ua: Option<String>,
+    /// Referring site.
+    pub referer: Option<String>,
+    /// Path prefix.
+    pub path: Option<String>,
+    /// Only requests that took at least this many milliseconds.
+    pub min_ms: Option<String>,
     /// Language of the insights and prompts (`en`, `ko`).
     pub lang: Option<crate::lang::Lang>,
 }
@@ -206,14 +224,56 @@ impl ViewParams {
             Some(r) => Some(last_ms - duration_ms(&r)? + 1),
             None => None,
         };
+        let bad = |what: &str, v: &str| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("{what} cannot be {:?}", crate::text::clip(v, 40)),
+            )
+        };
+        let device = match nonempty(&self.device) {
+            Some(d) => Some(device_named(&d).ok_or_else(|| bad("device", &d))?),
+            None => None,
+        };
+        let min_ms = match nonempty(&self.min_ms) {
+            Some(m) => Some(
+                m.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .ok_or_else(|| bad("min_ms", &m))?,
+            ),
+            None => None,
+        };
         Ok(ViewFilter {
             route: nonempty(&self.route),
             status,
             vhost: nonempty(&self.vhost),
             host: nonempty(&self.host),
             since_ms,
+            browser: nonempty(&self.browser),
+            os: nonempty(&self.os),
+            device,
+            client: nonempty(&self.client)
+                .map(|c| crate::aggregate::filter::ClientFilter::parse(&c)),
+            ua: nonempty(&self.ua),
+            referer: nonempty(&self.referer),
+            path: nonempty(&self.path),
+            min_ms,
         })
     }
+}
+
+/// The device class named `name` (`desktop`, `mobile`, …).
+fn device_named(name: &str) -> Option<crate::aggregate::agents::Device> {
+    use crate::aggregate::agents::Device;
+    [
+        Device::Desktop,
+        Device::Mobile,
+        Device::Tablet,
+        Device::Bot,
+        Device::Other,
+    ]
+    .into_iter()
+    .find(|d| d.name().eq_ignore_ascii_case(name))
 }
 
 /// The filtered view for `p`, or `None` when nothing is filtered (the snapshot is the view).
@@ -484,21 +544,13 @@ pub async fn status(
     ))
 }
 
-/// Query of `/api/timeseries`.
+/// Query of `/api/timeseries` (its filters are the views' [`ViewParams`]).
 #[derive(Debug, Deserialize)]
 pub struct Range {
     /// `15m`, `1h`, `6h`, `24h` or `all` (default `1h`).
     pub range: Option<String>,
     /// Bucket width (`1m`, `5m`, `1h`, …); default: 1 minute up to 6 h, 1 hour beyond.
     pub step: Option<String>,
-    /// Substring of the route.
-    pub route: Option<String>,
-    /// Status class or code.
-    pub status: Option<String>,
-    /// Virtual host.
-    pub vhost: Option<String>,
-    /// Host (the server that logged the requests).
-    pub host: Option<String>,
 }
 
 /// A `range` or `step`: a duration of at least a second and at most [`MAX_SPAN_MS`].
@@ -558,15 +610,13 @@ fn rebucket(
 pub async fn timeseries(
     State(st): State<AppState>,
     Params(q): Params<Range>,
+    Params(filters): Params<ViewParams>,
 ) -> Result<Response, ApiError> {
     let s = latest(&st);
     let scoped = ViewParams {
-        route: q.route.clone(),
-        status: q.status.clone(),
-        vhost: q.vhost.clone(),
-        host: q.host.clone(),
         range: None,
         lang: None,
+        ..filters
     };
     let view = view_of(&st, &scoped, false).await?;
     let (timeline, minutes) = match &view {

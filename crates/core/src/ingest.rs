@@ -201,6 +201,7 @@ pub fn ingest_block_at(
     // Lines that name no server are counted under the input's host.
     let host = agg.host_label();
     let redact = agg.redaction();
+    let anonymize = agg.anonymizes();
     let mut start = 0usize;
     // Two requests, filled in place in turn: a line is counted once the next one is parsed,
     // so that meanwhile its client's table entry is fetched into the cache.
@@ -226,6 +227,7 @@ pub fn ingest_block_at(
                 let line_no = *first_line + index;
                 agg.reject_sample(source, line_no, raw, FUTURE_TIMESTAMP);
             }
+            Ok(true) if !agg.keeps(&mut reqs[slot]) => stats.excluded += 1,
             Ok(true) => {
                 stats.parsed += 1;
                 if reqs[slot].host.is_empty() {
@@ -258,10 +260,17 @@ pub fn ingest_block_at(
             if req.host.is_empty() {
                 req.host = std::borrow::Cow::Borrowed(&host);
             }
-            // The line shown is the log line itself, or with --redact its redacted fields.
+            // Only counted requests are candidates: this one is kept, and its client is
+            // anonymized again when the run anonymizes.
+            agg.keeps(&mut req);
+            // The line shown is the log line itself, or with --redact (or anonymized
+            // addresses) a line made of its fields.
             let shown = match redact {
                 Some(key) => {
                     crate::redact::request(&mut req, &key);
+                    std::borrow::Cow::Owned(crate::redact::line(&req).into_bytes())
+                }
+                None if anonymize => {
                     std::borrow::Cow::Owned(crate::redact::line(&req).into_bytes())
                 }
                 None => crate::format::envelope::inner_line(raw),
@@ -300,7 +309,8 @@ mod tests {
                 parsed: 2,
                 rejected: 2,
                 skipped: 1,
-                future: 0
+                future: 0,
+                excluded: 0,
             }
         );
         let src = &agg.sources()["f"];

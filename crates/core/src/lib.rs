@@ -12,7 +12,8 @@
 //! - [`summary`] and [`analysis`] turn aggregates into the numbers and findings a report
 //!   shows, [`insights`] into words, [`report`] into text, HTML and LLM prompts;
 //! - [`alert`] decides when a rule fires; [`generate`] is the seeded traffic model of the
-//!   demo; [`params`] and [`choice`] read the values users write; [`hash`] is the pinned hash of
+//!   demo; [`params`] and [`choice`] read the values users write; [`sift`] is what the user
+//!   leaves out as requests are read; [`hash`] is the pinned hash of
 //!   everything stored.
 
 pub mod aggregate;
@@ -36,6 +37,7 @@ pub mod report;
 pub mod request;
 pub mod route;
 pub mod severity;
+pub mod sift;
 pub mod stats;
 pub mod syslog;
 pub mod text;

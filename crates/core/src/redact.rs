@@ -53,8 +53,8 @@ pub fn line(req: &Request<'_>) -> String {
     )
 }
 
-/// What a rejected line is shown as when lines are redacted.
-pub const WITHHELD: &[u8] = b"(line withheld: --redact)";
+/// What a rejected line is shown as when lines are redacted or addresses anonymized.
+pub const WITHHELD: &[u8] = b"(line withheld: --redact or --anonymize-ip)";
 
 #[cfg(test)]
 mod tests {

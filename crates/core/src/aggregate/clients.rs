@@ -25,6 +25,14 @@ pub struct ClientStats {
     /// before it existed.
     #[serde(default)]
     pub not_found_bits: u64,
+    /// Responses with status 500–599 (the 4xx are `errors` less these). Absent from states
+    /// saved before it existed.
+    #[serde(default)]
+    pub errors_5xx: u64,
+    /// Time of its first and last request (UTC ms) since it was tracked. Absent from states
+    /// saved before it existed.
+    #[serde(default)]
+    pub seen: Option<(i64, i64)>,
 }
 
 impl ClientStats {
@@ -34,6 +42,11 @@ impl ClientStats {
         self.errors += o.errors;
         self.bytes = self.bytes.saturating_add(o.bytes);
         self.not_found_bits |= o.not_found_bits;
+        self.errors_5xx += o.errors_5xx;
+        self.seen = match (self.seen, o.seen) {
+            (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+            (a, b) => a.or(b),
+        };
     }
 
     /// Distinct paths among its 404s, estimated (linear counting over 64 bits: exact enough
@@ -95,10 +108,14 @@ impl Clients {
         }
     }
 
-    /// Counts one request from `client` for `path`.
-    pub fn add(&mut self, client: &str, status: u16, bytes: u64, path: &str) {
+    /// Counts one request from `client` for `path`, made at `ts_ms`.
+    pub fn add(&mut self, client: &str, status: u16, bytes: u64, path: &str, ts_ms: i64) {
         let s = self.entry(client);
         s.requests += 1;
+        s.seen = Some(
+            s.seen
+                .map_or((ts_ms, ts_ms), |(a, b)| (a.min(ts_ms), b.max(ts_ms))),
+        );
         s.bytes = s.bytes.saturating_add(bytes);
         if status == 404 {
             s.not_found += 1;
@@ -106,6 +123,7 @@ impl Clients {
         }
         if status >= 400 {
             s.errors += 1;
+            s.errors_5xx += u64::from(status >= 500);
         }
         if self.map.len() > self.cap {
             self.prune();
@@ -212,13 +230,14 @@ mod tests {
     fn heavy_clients_survive_pruning() {
         let mut c = Clients::new(10);
         for i in 0..1000 {
-            c.add("heavy", 404, 1, "/x");
-            c.add(&format!("light{i}"), 200, 1, "/");
+            c.add("heavy", 404, 1, "/x", i);
+            c.add(&format!("light{i}"), 200, 1, "/", i);
         }
         let top = c.top(1);
         assert_eq!(top[0].0, "heavy");
         assert_eq!(top[0].1.requests, 1000);
         assert_eq!(top[0].1.not_found, 1000);
+        assert_eq!(top[0].1.seen, Some((0, 999)));
         assert!(c.map.len() <= 11);
     }
 
@@ -227,7 +246,7 @@ mod tests {
         let mut c = Clients::new(1000);
         for i in 0..200u64 {
             for _ in 0..(i * 7) % 13 {
-                c.add(&format!("10.0.{}.{}", i % 5, i), 200, 1, "/");
+                c.add(&format!("10.0.{}.{}", i % 5, i), 200, 1, "/", 0);
             }
         }
         let all = c.top(usize::MAX);

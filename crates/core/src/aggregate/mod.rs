@@ -1,12 +1,15 @@
 //! The streaming aggregate: everything the report and the dashboard show, in bounded memory,
 //! mergeable so that chunks aggregated on different cores combine into the same result.
 
+pub mod agents;
 pub mod capped;
 pub mod clients;
 pub mod counts;
+pub mod filter;
 pub mod frame;
 pub mod latency;
 pub mod logstats;
+pub mod origins;
 pub mod panels;
 pub mod recent;
 pub mod rollup;
@@ -142,6 +145,19 @@ pub struct Aggregate {
     pub not_found: Capped<panels::Missing>,
     /// Requests whose user agent looks automated.
     pub bots: u64,
+    /// Requests and visitors per kind of user agent (absent from states saved before it
+    /// existed).
+    #[serde(default)]
+    pub agents: agents::Agents,
+    /// Referring pages and sites (absent from states saved before it existed).
+    #[serde(default)]
+    pub referrers: origins::Referrers,
+    /// Requests per method (absent from states saved before it existed).
+    #[serde(default)]
+    pub methods: origins::Few,
+    /// Requests per protocol (absent from states saved before it existed).
+    #[serde(default)]
+    pub protocols: origins::Few,
     slowest: TopN<(Option<u64>, i64, u64), SampleRequest>,
     recent: TopN<(i64, u64), SampleRequest>,
     recent_errors: TopN<(i64, u64), SampleRequest>,
@@ -169,8 +185,6 @@ pub struct Aggregate {
     frames: Option<Box<frame::FrameBuilder>>,
     #[serde(skip)]
     scratch: String,
-    #[serde(skip)]
-    bot_cache: hashbrown::HashMap<u64, bool>,
 }
 
 impl Default for Aggregate {
@@ -238,6 +252,10 @@ impl Aggregate {
             clients: Clients::new(limits.max_clients),
             visitors: Visitors::new(),
             bots: 0,
+            agents: agents::Agents::default(),
+            referrers: origins::Referrers::default(),
+            methods: origins::Few::default(),
+            protocols: origins::Few::default(),
             slowest: TopN::new(limits.samples),
             recent: TopN::new(limits.samples),
             recent_errors: TopN::new(limits.samples),
@@ -248,7 +266,6 @@ impl Aggregate {
             redact: None,
             frames: None,
             scratch: String::new(),
-            bot_cache: hashbrown::HashMap::new(),
         }
     }
 
@@ -275,6 +292,11 @@ impl Aggregate {
     pub fn with_redaction(mut self, key: Option<crate::redact::Key>) -> Self {
         self.redact = key;
         self
+    }
+
+    /// True when client addresses lose their last part as they are read (`--anonymize-ip`).
+    pub fn anonymizes(&self) -> bool {
+        self.routing.sift.anonymize
     }
 
     /// The key requests are redacted with, when they are.
@@ -391,14 +413,12 @@ impl Aggregate {
             let client = crate::hash::stable(crate::hash::Purpose::Client, req.client.as_bytes());
             m.clients.insert(client);
         }
-        if self.bot_cache.len() > 4096 {
-            self.bot_cache.clear();
-        }
-        let bot = *self
-            .bot_cache
-            .entry(agent)
-            .or_insert_with(|| is_bot(&req.user_agent));
+        let kind = self.agents.add(&req.user_agent, agent, visitor);
+        let bot = kind.device == agents::Device::Bot;
         self.bots += u64::from(bot);
+        self.referrers.add(&req.referer, &self.routing.sift);
+        self.methods.add(&req.method, 1);
+        self.protocols.add(&req.protocol, 1);
         let route = self.routing.route_of(&req.path, &mut self.scratch);
         let r = self.routes.entry(route);
         if let Some(frames) = &mut self.frames {
@@ -425,8 +445,39 @@ impl Aggregate {
         if !req.vhost.is_empty() {
             *self.vhosts.entry(&req.vhost) += 1;
         }
-        self.clients.add(&req.client, status, bytes, &req.path);
+        self.clients
+            .add(&req.client, status, bytes, &req.path, req.ts_ms);
         Counted { route, bot }
+    }
+
+    /// Whether `req` is counted at all: false when the run's exclusions (see
+    /// [`crate::sift`]) leave it out; with `--anonymize-ip` its client loses its last part.
+    pub fn keeps(&mut self, req: &mut Request<'_>) -> bool {
+        let routing = std::sync::Arc::clone(&self.routing);
+        let sift = &routing.sift;
+        if sift.is_noop() {
+            return true;
+        }
+        if sift.excludes_client(&req.client)
+            || (sift.ignore_static
+                && routing
+                    .statics
+                    .matches(crate::route::without_query(&req.path)))
+        {
+            return false;
+        }
+        if sift.ignore_crawlers {
+            let agent = crate::hash::stable(crate::hash::Purpose::Agent, req.user_agent.as_bytes());
+            if self.agents.is_bot(&req.user_agent, agent) {
+                return false;
+            }
+        }
+        if sift.anonymize
+            && let Some(a) = crate::sift::anonymize(&req.client)
+        {
+            req.client = std::borrow::Cow::Owned(a);
+        }
+        true
     }
 
     /// Offers one request to the slowest / most recent / recent failures lists.
@@ -452,7 +503,7 @@ impl Aggregate {
 
     /// Keeps a rejected line as a sample (counting is done by [`Aggregate::record_lines`]).
     pub fn reject_sample(&mut self, source: &str, line_no: u64, raw: &[u8], error: &str) {
-        let raw = if self.redact.is_some() {
+        let raw = if self.redact.is_some() || self.anonymizes() {
             crate::redact::WITHHELD
         } else {
             crate::format::envelope::strip_tag(raw)
@@ -537,6 +588,10 @@ impl Aggregate {
         self.clients.merge(&o.clients);
         self.visitors.merge(&o.visitors);
         self.bots += o.bots;
+        self.agents.merge(&o.agents);
+        self.referrers.merge(&o.referrers);
+        self.methods.merge(&o.methods);
+        self.protocols.merge(&o.protocols);
         self.slowest.merge(&o.slowest);
         self.recent.merge(&o.recent);
         self.recent_errors.merge(&o.recent_errors);

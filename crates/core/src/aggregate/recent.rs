@@ -1,7 +1,8 @@
-//! A compact copy of the most recent requests, so that any view can be filtered by route,
-//! status class, virtual host and time range — the numbers for one route, one host or the
-//! failures only — in bounded memory.
+//! A compact copy of the most recent requests, so that any view can be filtered (see
+//! [`super::filter`]) — the numbers for one route, one host, one browser, one network or
+//! the failures only — in bounded memory.
 
+pub use super::filter::{Filter, StatusFilter};
 use super::{Aggregate, Limits};
 use crate::request::Request;
 use std::borrow::Cow;
@@ -13,8 +14,11 @@ type HashMap<K, V> = hashbrown::HashMap<K, V>;
 
 /// Distinct route and host names kept; later ones share the `(other)` name.
 const MAX_NAMES: usize = 20_000;
+/// Distinct paths, user agents and referring sites kept; later ones share the `(other)` name
+/// (such a request passes no path, agent or referrer filter).
+const MAX_TEXTS: usize = 50_000;
 
-/// One request, in 48 bytes.
+/// One request, in 80 bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Record {
     /// UTC milliseconds.
@@ -38,6 +42,14 @@ pub struct Record {
     /// Hash of the path without its query, for failed requests (4xx) only: how many
     /// distinct paths a client probes.
     pub path: u32,
+    /// Path (without its query) id.
+    pub page: u32,
+    /// User agent id.
+    pub agent: u32,
+    /// Referring site id (0: none).
+    pub site: u32,
+    /// Client address as IPv6 (IPv4 mapped); 0 when the client is logged as a name.
+    pub ip: u128,
 }
 
 impl Record {
@@ -61,7 +73,23 @@ impl Record {
             } else {
                 0
             },
+            page: 0,
+            agent: 0,
+            site: 0,
+            ip: crate::sift::parse_addr(&req.client).map_or(0, |ip| match ip {
+                std::net::IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+                std::net::IpAddr::V6(v6) => u128::from(v6),
+            }),
         }
+    }
+
+    /// The client's address, when it was logged as one.
+    pub fn addr(&self) -> Option<std::net::IpAddr> {
+        (self.ip != 0).then(|| {
+            let v6 = std::net::Ipv6Addr::from(self.ip);
+            v6.to_ipv4_mapped()
+                .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4)
+        })
     }
 }
 
@@ -71,11 +99,59 @@ pub fn path_hash(path: &str) -> u32 {
     crate::hash::stable(crate::hash::Purpose::Path, bare.as_bytes()) as u32
 }
 
+/// Names with ids: id 0 is the empty name, id 1 `(other)`, which every name past the cap
+/// shares.
+#[derive(Debug, Clone)]
+struct Names {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+    cap: usize,
+}
+
+impl Names {
+    fn new(cap: usize) -> Self {
+        let (names, index) = new_names();
+        Names { names, index, cap }
+    }
+
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.index.get(name) {
+            return id;
+        }
+        if self.names.len() >= self.cap {
+            return 1;
+        }
+        self.names.push(name.to_owned());
+        let id = self.names.len() as u32 - 1;
+        self.index.insert(name.to_owned(), id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// The id of each of `o`'s names in this table.
+    fn map(&mut self, o: &Names) -> Vec<u32> {
+        o.names.iter().map(|n| self.intern(n)).collect()
+    }
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names::new(MAX_TEXTS)
+    }
+}
+
 /// Records with their own names, as a reader sends them.
 #[derive(Debug, Default)]
 pub struct RecordBatch {
     names: Vec<String>,
     index: HashMap<String, u32>,
+    /// Paths, user agents and referring sites.
+    pages: Names,
+    agents: Names,
+    sites: Names,
     records: Vec<Record>,
     scratch: String,
     /// User-agent hash → automated, so the pattern match runs once per distinct agent.
@@ -133,7 +209,7 @@ impl RecordBatch {
                 &hash,
                 req.user_agent.as_bytes(),
             ))
-            .or_insert_with(|| super::is_bot(&req.user_agent));
+            .or_insert_with(|| super::agents::is_automated(&req.user_agent));
         self.push_counted(req, super::Counted { route, bot });
         self.scratch = scratch;
     }
@@ -147,10 +223,20 @@ impl RecordBatch {
         let route = intern(&mut self.names, &mut self.index, counted.route);
         let vhost = intern(&mut self.names, &mut self.index, &req.vhost);
         let host = intern(&mut self.names, &mut self.index, &req.host);
+        let page = self.pages.intern(crate::route::without_query(&req.path));
+        let agent = self.agents.intern(&req.user_agent);
+        let site = if req.referer.is_empty() {
+            0
+        } else {
+            self.sites.intern(super::origins::site_of(&req.referer))
+        };
         self.records.push(Record {
             route,
             vhost,
             host,
+            page,
+            agent,
+            site,
             ..Record::of(req, counted.bot)
         });
     }
@@ -173,67 +259,17 @@ impl RecordBatch {
     }
 }
 
-/// Which requests a view counts.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Filter {
-    /// Substring of the route.
-    pub route: Option<String>,
-    /// Status class (`5` for 5xx) or exact code.
-    pub status: Option<StatusFilter>,
-    /// Exact virtual host.
-    pub vhost: Option<String>,
-    /// Exact host (the server that logged the request).
-    pub host: Option<String>,
-    /// Only requests at or after this time (UTC ms).
-    pub since_ms: Option<i64>,
-}
-
-/// A status filter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusFilter {
-    /// `2xx`-style class: the hundreds digit.
-    Class(u16),
-    /// One code.
-    Code(u16),
-}
-
-impl StatusFilter {
-    /// Reads `5xx` or `404`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.as_bytes() {
-            [c @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => {
-                Some(StatusFilter::Class(u16::from(c - b'0')))
-            }
-            _ => s
-                .parse()
-                .ok()
-                .filter(|c| (100..600).contains(c))
-                .map(StatusFilter::Code),
-        }
-    }
-
-    /// True when `status` passes.
-    pub fn matches(self, status: u16) -> bool {
-        match self {
-            StatusFilter::Class(c) => status / 100 == c,
-            StatusFilter::Code(c) => status == c,
-        }
-    }
-}
-
-impl Filter {
-    /// True when nothing is filtered.
-    pub fn is_empty(&self) -> bool {
-        *self == Filter::default()
-    }
-}
-
 /// The newest `cap` requests.
 #[derive(Debug, Clone)]
 pub struct Recent {
     cap: usize,
     names: Vec<String>,
     index: HashMap<String, u32>,
+    pages: Names,
+    agents: Names,
+    /// What each user agent is, by agent id.
+    kinds: Vec<super::agents::Kind>,
+    sites: Names,
     records: VecDeque<Record>,
 }
 
@@ -245,6 +281,10 @@ impl Recent {
             cap,
             names,
             index,
+            pages: Names::default(),
+            agents: Names::default(),
+            kinds: Vec::new(),
+            sites: Names::default(),
             records: VecDeque::new(),
         }
     }
@@ -256,11 +296,22 @@ impl Recent {
             .iter()
             .map(|n| intern(&mut self.names, &mut self.index, n))
             .collect();
+        let pages = self.pages.map(&batch.pages);
+        let agents = self.agents.map(&batch.agents);
+        let sites = self.sites.map(&batch.sites);
+        while self.kinds.len() < self.agents.names.len() {
+            let ua = &self.agents.names[self.kinds.len()];
+            self.kinds
+                .push(super::agents::classify(ua, super::is_bot(ua)));
+        }
         for r in &batch.records {
             self.records.push_back(Record {
                 route: ids[r.route as usize],
                 vhost: ids[r.vhost as usize],
                 host: ids[r.host as usize],
+                page: pages[r.page as usize],
+                agent: agents[r.agent as usize],
+                site: sites[r.site as usize],
                 ..*r
             });
         }
@@ -294,6 +345,26 @@ impl Recent {
             .collect();
         let vhost_id = f.vhost.as_deref().map(|v| self.index.get(v).copied());
         let host_id = f.host.as_deref().map(|h| self.index.get(h).copied());
+        // Per agent, path and site: whether it passes (the `(other)` ids never do).
+        let by_agent =
+            f.browser.is_some() || f.os.is_some() || f.device.is_some() || f.ua.is_some();
+        let agent_ok: Vec<bool> = (self.kinds.iter().enumerate())
+            .map(|(i, k)| !by_agent || (i != 1 && f.agent_passes(self.agents.get(i as u32), k)))
+            .collect();
+        let page_ok: Vec<bool> = self
+            .pages
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, p)| f.path.as_deref().is_none_or(|q| i != 1 && p.starts_with(q)))
+            .collect();
+        let site_id = f
+            .referer
+            .as_deref()
+            .map(|s| self.sites.index.get(s).copied());
+        let min_us = f
+            .min_ms
+            .map(|ms| super::latency::ms_to_us(ms).min(u64::from(u32::MAX - 1)) as u32);
         // The names are routes already: counted as they are.
         let verbatim = crate::route::RouteOptions {
             mode: crate::route::RouteMode::Verbatim,
@@ -306,13 +377,26 @@ impl Recent {
                 && f.status.is_none_or(|s| s.matches(r.status))
                 && vhost_id.is_none_or(|id| id == Some(r.vhost))
                 && host_id.is_none_or(|id| id == Some(r.host))
-                && f.since_ms.is_none_or(|t| r.ts_ms >= t);
+                && f.since_ms.is_none_or(|t| r.ts_ms >= t)
+                && agent_ok[r.agent as usize]
+                && page_ok[r.page as usize]
+                && site_id.is_none_or(|id| id == Some(r.site))
+                && min_us.is_none_or(|m| r.us != u32::MAX && r.us >= m)
+                && f.client.as_ref().is_none_or(|c| match c {
+                    super::filter::ClientFilter::Net(net) => {
+                        r.addr().is_some_and(|a| net.contains(&a))
+                    }
+                    super::filter::ClientFilter::Name(h) => r.client == *h,
+                });
             if !pass {
                 continue;
             }
             client.clear();
             use std::fmt::Write;
-            let _ = write!(client, "{:016x}", r.client);
+            let _ = match r.addr() {
+                Some(a) => write!(client, "{a}"),
+                None => write!(client, "{:016x}", r.client),
+            };
             let req = Request {
                 ts_ms: r.ts_ms,
                 path: Cow::Borrowed(&self.names[r.route as usize]),
@@ -320,16 +404,14 @@ impl Recent {
                 bytes: r.bytes,
                 response_ms: (r.us != u32::MAX).then(|| f64::from(r.us) / 1000.0),
                 client: Cow::Borrowed(&client),
-                user_agent: Cow::Borrowed(if r.bot { "bot" } else { "browser" }),
+                user_agent: Cow::Borrowed(self.agents.get(r.agent)),
+                referer: Cow::Borrowed(self.sites.get(r.site)),
                 vhost: Cow::Borrowed(&self.names[r.vhost as usize]),
                 host: Cow::Borrowed(&self.names[r.host as usize]),
                 ..Request::default()
             };
             agg.count(&req);
         }
-        // The records keep a hash of each client, not its address: a filtered view has no
-        // table of clients (its unique visitors are estimated from the hashes).
-        agg.clients = super::clients::Clients::new(limits.max_clients);
         agg.record_lines(
             "(filtered)",
             None,

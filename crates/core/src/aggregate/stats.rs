@@ -23,6 +23,10 @@ pub struct LineStats {
     /// (`future_timestamp`).
     #[serde(default)]
     pub future: u64,
+    /// Lines that gave a request left out by the run's exclusions (`--exclude-ip`,
+    /// `--ignore-crawlers`, `--ignore-static`); not among the parsed.
+    #[serde(default)]
+    pub excluded: u64,
 }
 
 impl LineStats {
@@ -32,6 +36,7 @@ impl LineStats {
         self.rejected += o.rejected;
         self.skipped += o.skipped;
         self.future += o.future;
+        self.excluded += o.excluded;
     }
 }
 

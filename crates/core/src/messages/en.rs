@@ -129,6 +129,20 @@ pub(super) fn text(t: Text) -> &'static str {
         Text::StaticFiles => "Static files",
         Text::AllStatic => "(all static files)",
         Text::AllDynamic => "(dynamic requests)",
+        Text::OperatingSystems => "Operating systems",
+        Text::Browsers => "Browsers",
+        Text::Devices => "Devices",
+        Text::Crawlers => "Crawlers and scripts",
+        Text::ReferringSites => "Referring sites",
+        Text::Referrers => "Referring pages",
+        Text::Methods => "Methods",
+        Text::Protocols => "Protocols",
+        Text::Name => "Name",
+        Text::Site => "Site",
+        Text::Visitors => "Visitors",
+        Text::Page => "Page",
+        Text::FirstSeen => "First",
+        Text::LastSeen => "Last",
         Text::AdviceBotSurge => {
             "Look first at which crawlers they are; check robots.txt, crawl budgets and rate limits for automated clients."
         }

@@ -123,6 +123,20 @@ pub(super) fn text(t: Text) -> &'static str {
         Text::StaticFiles => "정적 파일",
         Text::AllStatic => "(정적 파일 전체)",
         Text::AllDynamic => "(동적 요청)",
+        Text::OperatingSystems => "운영체제",
+        Text::Browsers => "브라우저",
+        Text::Devices => "기기",
+        Text::Crawlers => "크롤러와 스크립트",
+        Text::ReferringSites => "유입 사이트",
+        Text::Referrers => "유입 페이지",
+        Text::Methods => "메서드",
+        Text::Protocols => "프로토콜",
+        Text::Name => "이름",
+        Text::Site => "사이트",
+        Text::Visitors => "방문자",
+        Text::Page => "페이지",
+        Text::FirstSeen => "처음",
+        Text::LastSeen => "마지막",
         Text::AdviceBotSurge => {
             "먼저 어떤 크롤러인지 확인하고 robots.txt, 크롤링 허용량, 자동화 클라이언트 요청 제한을 점검하세요."
         }

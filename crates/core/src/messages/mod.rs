@@ -95,6 +95,20 @@ pub enum Text {
     StaticFiles,
     AllStatic,
     AllDynamic,
+    OperatingSystems,
+    Browsers,
+    Devices,
+    Crawlers,
+    ReferringSites,
+    Referrers,
+    Methods,
+    Protocols,
+    Name,
+    Site,
+    Visitors,
+    Page,
+    FirstSeen,
+    LastSeen,
 }
 
 impl Text {

@@ -1,5 +1,6 @@
-//! Rendering the analysis: the text report and the self-contained HTML page.
+//! Rendering the analysis: the text report, the self-contained HTML page and CSV tables.
 
+pub mod csv;
 pub mod html;
 pub mod tables;
 pub mod text;

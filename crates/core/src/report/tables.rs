@@ -1,5 +1,7 @@
 //! The tables that open the text report, in GoAccess's order: overview, visitors per day,
-//! requests per route, not found, static files, clients, servers, status codes.
+//! requests per route, not found, static files, clients, servers, operating systems,
+//! browsers, devices, crawlers, referring sites and pages, status codes, methods and
+//! protocols.
 
 use super::text::section;
 use crate::lang::{Lang, bytes, ms, pct};
@@ -112,10 +114,69 @@ pub fn tables(o: &mut String, s: &Stats, lang: Lang) {
         ];
         table(o, &head, rows.collect());
     }
+    audience(o, s, lang);
     if !s.status.is_empty() {
         section(o, &format!("[{}]", Text::StatusCodes.get(lang)));
         let codes: Vec<String> = s.status.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         let _ = writeln!(o, "{}", codes.join(" | "));
+    }
+    let a = &s.audience;
+    for (title, rows) in [(Text::Methods, &a.methods), (Text::Protocols, &a.protocols)] {
+        if !rows.is_empty() {
+            section(o, &format!("[{}]", title.get(lang)));
+            let items: Vec<String> = rows
+                .iter()
+                .map(|r| format!("{}: {}", cut(&r.name), r.requests))
+                .collect();
+            let _ = writeln!(o, "{}", items.join(" | "));
+        }
+    }
+}
+
+/// Operating systems, browsers, devices, crawlers, referring sites and pages.
+fn audience(o: &mut String, s: &Stats, lang: Lang) {
+    let a = &s.audience;
+    let head = [Text::Name, Text::Requests, Text::Visitors].map(|t| t.get(lang));
+    for (title, rows) in [
+        (Text::OperatingSystems, &a.os),
+        (Text::Browsers, &a.browsers),
+        (Text::Devices, &a.devices),
+        (Text::Crawlers, &a.crawlers),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        section(o, &format!("[{}]", title.get(lang)));
+        let rows = rows.iter().take(ROWS).map(|r| {
+            let share = pct(r.requests as f64 / s.requests.max(1) as f64);
+            vec![
+                cut(&r.name),
+                format!("{} ({share})", r.requests),
+                r.visitors.to_string(),
+            ]
+        });
+        table(o, &head, rows.collect());
+    }
+    let sites: Vec<(&str, u64)> = a
+        .referring_sites
+        .iter()
+        .map(|r| (&*r.site, r.requests))
+        .collect();
+    let pages: Vec<(&str, u64)> = a.referrers.iter().map(|r| (&*r.url, r.requests)).collect();
+    for (title, col, rows) in [
+        (Text::ReferringSites, Text::Site, sites),
+        (Text::Referrers, Text::Page, pages),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        section(o, &format!("[{}]", title.get(lang)));
+        let rows = rows
+            .into_iter()
+            .take(ROWS)
+            .map(|(k, n)| vec![cut(k), n.to_string()]);
+        let head = [col.get(lang), Text::Requests.get(lang)];
+        table(o, &head, rows.collect());
     }
 }
 

@@ -156,6 +156,8 @@ pub struct RouteOptions {
     pub rules: Vec<Rule>,
     /// Which paths are static files.
     pub statics: StaticFiles,
+    /// What is left out or blurred as requests are read.
+    pub sift: crate::sift::Sift,
 }
 
 /// File extensions that make a path a static file, unless told otherwise.

@@ -15,6 +15,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub mod audience;
+
 /// Version of the JSON document; bumped when a key changes meaning or goes away.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -89,6 +91,9 @@ pub struct Stats {
     pub statics: StaticPanel,
     /// Everything else: the dynamic requests.
     pub dynamic: Served,
+    /// Browsers, operating systems, devices, crawlers, referrers, methods and protocols.
+    #[serde(flatten)]
+    pub audience: audience::Audience,
     /// Requests from bots, crawlers and scripts.
     pub bots: Share,
     /// Slowest requests, slowest first.
@@ -100,7 +105,7 @@ pub struct Stats {
 }
 
 /// One UTC day.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct DayRow {
     /// `2024-03-01`.
     pub day: String,
@@ -147,7 +152,7 @@ impl StaticPanel {
 }
 
 /// One static path.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct StaticRow {
     /// The path.
     pub path: String,
@@ -158,7 +163,7 @@ pub struct StaticRow {
 }
 
 /// A path answered with 404.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct NotFoundRow {
     /// The path, without its query string.
     pub path: String,
@@ -298,7 +303,7 @@ pub struct TimeRow {
 }
 
 /// One route.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct RouteRow {
     /// Normalized path (`/users/{id}`), or `(other)` for routes past the cap.
     pub route: String,
@@ -319,7 +324,7 @@ pub struct RouteRow {
 }
 
 /// One server (host) of the fleet.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct HostRow {
     /// Its name: from a syslog header, an ingest envelope, or the input's label.
     pub host: String,
@@ -358,7 +363,7 @@ impl HostRow {
 }
 
 /// One client.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ClientRow {
     /// Address.
     pub client: String,
@@ -368,12 +373,20 @@ pub struct ClientRow {
     pub not_found: u64,
     /// 4xx and 5xx responses.
     pub errors: u64,
+    /// 4xx responses.
+    pub errors_4xx: u64,
+    /// 5xx responses.
+    pub errors_5xx: u64,
     /// Response bytes.
     pub bytes: u64,
+    /// Its first request since it was tracked (RFC 3339, UTC).
+    pub first: Option<String>,
+    /// Its last request (RFC 3339, UTC).
+    pub last: Option<String>,
 }
 
 /// A name and a count.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct NameCount {
     /// Name.
     pub name: String,
@@ -620,7 +633,11 @@ impl Stats {
                     requests: s.requests,
                     not_found: s.not_found,
                     errors: s.errors,
+                    errors_4xx: s.errors - s.errors_5xx.min(s.errors),
+                    errors_5xx: s.errors_5xx,
                     bytes: s.bytes,
+                    first: s.seen.map(|(a, _)| format_rfc3339(a)),
+                    last: s.seen.map(|(_, b)| format_rfc3339(b)),
                 })
                 .collect(),
             vhosts,
@@ -640,6 +657,7 @@ impl Stats {
                 bytes: t.bytes.saturating_sub(statics.bytes),
             },
             statics,
+            audience: audience::Audience::of(agg),
             not_found: agg
                 .not_found
                 .top()

@@ -1,0 +1,185 @@
+//! Where requests come from and how they are made: referring pages and sites, methods and
+//! protocols.
+
+use super::capped::{Capped, Merge, OTHER};
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+
+/// Referring URLs and sites kept apart (the panels show the heaviest 50).
+const KEPT: usize = 1000;
+
+fn urls() -> Capped<u64> {
+    Capped::new(KEPT)
+}
+
+/// Referring pages and the sites they are on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Referrers {
+    /// Requests per referring URL, without its query string.
+    pub urls: Capped<u64>,
+    /// Requests per referring site (the URL's host).
+    pub sites: Capped<u64>,
+}
+
+impl Default for Referrers {
+    fn default() -> Self {
+        Referrers {
+            urls: urls(),
+            sites: urls(),
+        }
+    }
+}
+
+impl Referrers {
+    /// Counts a request referred by `referer` (empty: none), unless it comes from one of the
+    /// site's own hosts.
+    pub fn add(&mut self, referer: &str, own: &crate::sift::Sift) {
+        if referer.is_empty() {
+            return;
+        }
+        let site = site_of(referer);
+        if own.is_own_site(site) {
+            return;
+        }
+        *self.urls.entry(crate::route::without_query(referer)) += 1;
+        *self.sites.entry(site) += 1;
+    }
+
+    /// Adds the referrers of `o`.
+    pub fn merge(&mut self, o: &Referrers) {
+        self.urls.merge(&o.urls);
+        self.sites.merge(&o.sites);
+    }
+}
+
+/// The host of a referring URL (`www.example.com` of `https://www.example.com:8443/a`),
+/// lowercased only if it had to be; the whole text when it is no URL.
+pub fn site_of(referer: &str) -> &str {
+    let rest = referer.split_once("://").map_or(referer, |(scheme, rest)| {
+        if scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        {
+            rest
+        } else {
+            referer
+        }
+    });
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match host.rsplit_once(':') {
+        Some((h, port)) if !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// Distinct names a [`Few`] table keeps; the rest are counted as `(other)`.
+const FEW: usize = 24;
+/// Longest name a [`Few`] table keeps.
+const FEW_LEN: usize = 24;
+
+/// Requests per name where names are few (methods, protocols): a short list searched in
+/// order, cheaper than a hash table for a handful of names; a hostile line's garbage beyond
+/// [`FEW`] names, or longer than a name can be, is counted as `(other)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Few(Vec<(CompactString, u64)>);
+
+impl Few {
+    /// Counts `n` requests of `name` (empty names are not counted).
+    pub fn add(&mut self, name: &str, n: u64) {
+        if name.is_empty() {
+            return;
+        }
+        if let Some(e) = self.0.iter_mut().find(|e| e.0 == name) {
+            e.1 += n;
+            return;
+        }
+        let name = if self.0.len() >= FEW || name.len() > FEW_LEN {
+            OTHER
+        } else {
+            name
+        };
+        match self.0.iter_mut().find(|e| e.0 == name) {
+            Some(e) => e.1 += n,
+            None => self.0.push((name.into(), n)),
+        }
+    }
+
+    /// Names and requests, most first (ties by name), `(other)` last.
+    pub fn rows(&self) -> Vec<(&str, u64)> {
+        let mut v: Vec<(&str, u64)> = self.0.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        v.sort_by(|a, b| {
+            (a.0 == OTHER)
+                .cmp(&(b.0 == OTHER))
+                .then(b.1.cmp(&a.1))
+                .then(a.0.cmp(b.0))
+        });
+        v
+    }
+}
+
+impl Merge for Few {
+    fn merge(&mut self, o: &Few) {
+        for (k, n) in &o.0 {
+            self.add(k, *n);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sites_of_urls() {
+        for (url, site) in [
+            ("https://www.example.com/a?b=1", "www.example.com"),
+            ("http://user:pw@example.org:8080/x", "example.org"),
+            ("https://[2001:db8::1]:443/", "[2001:db8::1]"),
+            (
+                "android-app://com.google.android.gm/",
+                "com.google.android.gm",
+            ),
+            ("example.net/page", "example.net"),
+            ("-garbage", "-garbage"),
+        ] {
+            assert_eq!(site_of(url), site, "{url}");
+        }
+    }
+
+    #[test]
+    fn referrers_leave_out_the_sites_own_pages() {
+        let own = crate::sift::Sift {
+            site_hosts: vec!["www.example.com".into()],
+            ..Default::default()
+        };
+        let mut r = Referrers::default();
+        r.add("https://www.example.com/blog", &own);
+        r.add("https://WWW.example.com/blog", &own);
+        r.add("https://news.example.net/item?id=1", &own);
+        r.add("https://news.example.net/item?id=2", &own);
+        r.add("", &own);
+        let urls: Vec<_> = r.urls.iter().map(|(k, n)| (k.to_owned(), *n)).collect();
+        assert_eq!(urls, [("https://news.example.net/item".to_owned(), 2)]);
+        assert_eq!(r.sites.iter().count(), 1);
+    }
+
+    #[test]
+    fn few_names_bounded_against_garbage() {
+        let mut f = Few::default();
+        f.add("GET", 3);
+        f.add("POST", 1);
+        for i in 0..100 {
+            f.add(&format!("M{i}"), 1);
+        }
+        f.add(&"X".repeat(500), 1);
+        let rows = f.rows();
+        assert_eq!(rows[0], ("GET", 3));
+        assert_eq!(rows.len(), FEW + 1);
+        assert_eq!(*rows.last().unwrap(), (OTHER, 100 - (FEW - 2) as u64 + 1));
+        let mut g = Few::default();
+        g.merge(&f);
+        assert_eq!(g.rows(), rows);
+    }
+}

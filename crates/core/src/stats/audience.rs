@@ -1,0 +1,152 @@
+//! The panels of who visits and from where: browsers, operating systems, devices and
+//! crawlers, referring pages and sites, methods and protocols.
+
+use crate::aggregate::Aggregate;
+use crate::aggregate::Visitors;
+use crate::aggregate::agents::Tally;
+use crate::aggregate::capped::{Capped, OTHER};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Rows shown per panel; the rest are summed into one `(other)` row.
+pub const SHOWN: usize = 50;
+
+/// A browser, an operating system, a device class or a crawler.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AgentRow {
+    /// Its name.
+    pub name: String,
+    /// Requests.
+    pub requests: u64,
+    /// Distinct (client, user agent) pairs, estimated.
+    pub visitors: u64,
+}
+
+/// A referring page.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReferrerRow {
+    /// The URL, without its query string.
+    pub url: String,
+    /// Requests it referred.
+    pub requests: u64,
+}
+
+/// A referring site.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SiteRow {
+    /// The host of the referring URLs.
+    pub site: String,
+    /// Requests it referred.
+    pub requests: u64,
+}
+
+/// A name and its requests (a method, a protocol).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CountRow {
+    /// The name.
+    pub name: String,
+    /// Requests.
+    pub requests: u64,
+}
+
+/// Who visits and from where.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Audience {
+    /// Browser families, most requests first; automated clients as `Crawlers`.
+    pub browsers: Vec<AgentRow>,
+    /// Operating systems.
+    pub os: Vec<AgentRow>,
+    /// Device classes: desktop, mobile, tablet, bot, other.
+    pub devices: Vec<AgentRow>,
+    /// Automated clients by name (`Googlebot`, `curl`).
+    pub crawlers: Vec<AgentRow>,
+    /// Referring pages (without query strings), the site's own excluded with `--site-host`.
+    pub referrers: Vec<ReferrerRow>,
+    /// Referring sites.
+    pub referring_sites: Vec<SiteRow>,
+    /// Requests per HTTP method.
+    pub methods: Vec<CountRow>,
+    /// Requests per protocol (`HTTP/1.1`, `HTTP/2.0`).
+    pub protocols: Vec<CountRow>,
+}
+
+impl Audience {
+    /// The panels of `agg`.
+    pub fn of(agg: &Aggregate) -> Audience {
+        let few = |f: &crate::aggregate::origins::Few| {
+            f.rows()
+                .into_iter()
+                .map(|(name, requests)| CountRow {
+                    name: name.to_owned(),
+                    requests,
+                })
+                .collect()
+        };
+        Audience {
+            browsers: agent_rows(agg, |t| Some(t.kind.browser.as_str())),
+            os: agent_rows(agg, |t| Some(t.kind.os.as_str())),
+            devices: agent_rows(agg, |t| Some(t.kind.device.name())),
+            crawlers: agent_rows(agg, |t| t.kind.crawler.as_deref()),
+            referrers: capped_rows(&agg.referrers.urls, |url, requests| ReferrerRow {
+                url,
+                requests,
+            }),
+            referring_sites: capped_rows(&agg.referrers.sites, |site, requests| SiteRow {
+                site,
+                requests,
+            }),
+            methods: few(&agg.methods),
+            protocols: few(&agg.protocols),
+        }
+    }
+}
+
+/// The kinds of agent grouped by `name`, most requests first (ties by name), past
+/// [`SHOWN`] summed into `(other)`.
+fn agent_rows<'a>(
+    agg: &'a Aggregate,
+    name: impl Fn(&'a Tally) -> Option<&'a str>,
+) -> Vec<AgentRow> {
+    let mut groups: BTreeMap<&str, (u64, Visitors)> = BTreeMap::new();
+    for t in agg.agents.iter() {
+        if let Some(n) = name(t) {
+            let g = groups.entry(n).or_insert_with(|| (0, Visitors::new()));
+            g.0 += t.requests;
+            g.1.merge(&t.visitors);
+        }
+    }
+    let mut rows: Vec<(&str, (u64, Visitors))> = groups.into_iter().collect();
+    rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    let row = |name: &str, (requests, visitors): &(u64, Visitors)| AgentRow {
+        name: name.to_owned(),
+        requests: *requests,
+        visitors: visitors.estimate() as u64,
+    };
+    let mut out: Vec<AgentRow> = rows.iter().take(SHOWN).map(|(n, g)| row(n, g)).collect();
+    if rows.len() > SHOWN {
+        let mut rest = (0, Visitors::new());
+        for (_, g) in &rows[SHOWN..] {
+            rest.0 += g.0;
+            rest.1.merge(&g.1);
+        }
+        out.push(row(OTHER, &rest));
+    }
+    out
+}
+
+/// The heaviest [`SHOWN`] keys of `table`, and `(other)` with the rest.
+fn capped_rows<T>(table: &Capped<u64>, row: impl Fn(String, u64) -> T) -> Vec<T> {
+    let top = table.top();
+    let rest: u64 =
+        top.rows.iter().skip(SHOWN).map(|(_, n)| **n).sum::<u64>() + top.other.unwrap_or(0);
+    let mut out: Vec<T> = top
+        .rows
+        .iter()
+        .take(SHOWN)
+        .map(|(k, n)| row((*k).to_owned(), **n))
+        .collect();
+    if rest > 0 {
+        out.push(row(OTHER.to_owned(), rest));
+    }
+    out
+}
