@@ -108,7 +108,8 @@ fn agent_rows<'a>(
     name: impl Fn(&'a Tally) -> Option<&'a str>,
 ) -> Vec<AgentRow> {
     let mut groups: BTreeMap<&str, (u64, Visitors)> = BTreeMap::new();
-    for t in agg.agents.iter() {
+    // Agents looked at but left out (`--ignore-crawlers`) have kinds with no requests.
+    for t in agg.agents.iter().filter(|t| t.requests > 0) {
         if let Some(n) = name(t) {
             let g = groups.entry(n).or_insert_with(|| (0, Visitors::new()));
             g.0 += t.requests;
