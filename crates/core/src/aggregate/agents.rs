@@ -144,6 +144,9 @@ pub struct Tally {
     pub requests: u64,
     /// Distinct (client, user agent) pairs.
     pub visitors: Visitors,
+    /// The visitor last counted (not saved).
+    #[serde(skip)]
+    last_visitor: Option<u64>,
 }
 
 /// Distinct kinds counted apart; past this, new kinds are counted as one unknown kind (only
@@ -188,7 +191,11 @@ impl Agents {
         };
         let t = &mut self.rows[row as usize];
         t.requests += 1;
-        t.visitors.insert_hash(visitor);
+        // A visitor's requests often come one after another: the sketch is left alone then.
+        if t.last_visitor != Some(visitor) {
+            t.visitors.insert_hash(visitor);
+            t.last_visitor = Some(visitor);
+        }
         &t.kind
     }
 
@@ -231,6 +238,7 @@ impl Agents {
                 kind: k.clone(),
                 requests: 0,
                 visitors: Visitors::new(),
+                last_visitor: None,
             });
             (rows.len() - 1) as u32
         })

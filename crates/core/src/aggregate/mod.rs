@@ -185,6 +185,10 @@ pub struct Aggregate {
     frames: Option<Box<frame::FrameBuilder>>,
     #[serde(skip)]
     scratch: String,
+    /// The visitor last counted: a visitor's requests often come one after another, and
+    /// the sketch is left alone then (not saved).
+    #[serde(skip)]
+    last_visitor: Option<u64>,
 }
 
 impl Default for Aggregate {
@@ -266,6 +270,7 @@ impl Aggregate {
             redact: None,
             frames: None,
             scratch: String::new(),
+            last_visitor: None,
         }
     }
 
@@ -401,7 +406,10 @@ impl Aggregate {
 
         let agent = crate::hash::stable(crate::hash::Purpose::Agent, req.user_agent.as_bytes());
         let visitor = crate::hash::visitor(req.client.as_bytes(), agent);
-        self.visitors.insert_hash(visitor);
+        if self.last_visitor != Some(visitor) {
+            self.visitors.insert_hash(visitor);
+            self.last_visitor = Some(visitor);
+        }
         self.days.add(req.ts_ms, bytes, visitor);
         let bare = crate::route::without_query(&req.path);
         if self.routing.statics.matches(bare) {

@@ -80,10 +80,29 @@ const FEW: usize = 24;
 const FEW_LEN: usize = 24;
 
 /// Requests per name where names are few (methods, protocols): a short list searched in
-/// order, cheaper than a hash table for a handful of names; a hostile line's garbage beyond
+/// order, each name's first eight bytes kept as one word so that the usual names (`GET`,
+/// `HTTP/1.1`) compare as two integers, not as strings; a hostile line's garbage beyond
 /// [`FEW`] names, or longer than a name can be, is counted as `(other)`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Few(Vec<(CompactString, u64)>);
+#[serde(from = "Vec<(CompactString, u64)>", into = "Vec<(CompactString, u64)>")]
+pub struct Few(Vec<FewEntry>);
+
+/// One name of a [`Few`] table and its requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FewEntry {
+    word: u64,
+    len: usize,
+    name: CompactString,
+    requests: u64,
+}
+
+/// The first eight bytes of `b`, zero-padded, as one word.
+fn word(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let k = b.len().min(8);
+    w[..k].copy_from_slice(&b[..k]);
+    u64::from_le_bytes(w)
+}
 
 impl Few {
     /// Counts `n` requests of `name` (empty names are not counted).
@@ -91,8 +110,8 @@ impl Few {
         if name.is_empty() {
             return;
         }
-        if let Some(e) = self.0.iter_mut().find(|e| e.0 == name) {
-            e.1 += n;
+        if let Some(e) = self.find(name) {
+            e.requests += n;
             return;
         }
         let name = if self.0.len() >= FEW || name.len() > FEW_LEN {
@@ -100,15 +119,32 @@ impl Few {
         } else {
             name
         };
-        match self.0.iter_mut().find(|e| e.0 == name) {
-            Some(e) => e.1 += n,
-            None => self.0.push((name.into(), n)),
+        match self.find(name) {
+            Some(e) => e.requests += n,
+            None => self.0.push(FewEntry {
+                word: word(name.as_bytes()),
+                len: name.len(),
+                name: name.into(),
+                requests: n,
+            }),
         }
+    }
+
+    fn find(&mut self, name: &str) -> Option<&mut FewEntry> {
+        let b = name.as_bytes();
+        let w = word(b);
+        self.0
+            .iter_mut()
+            .find(|e| e.word == w && e.len == b.len() && (b.len() <= 8 || e.name == name))
     }
 
     /// Names and requests, most first (ties by name), `(other)` last.
     pub fn rows(&self) -> Vec<(&str, u64)> {
-        let mut v: Vec<(&str, u64)> = self.0.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        let mut v: Vec<(&str, u64)> = self
+            .0
+            .iter()
+            .map(|e| (e.name.as_str(), e.requests))
+            .collect();
         v.sort_by(|a, b| {
             (a.0 == OTHER)
                 .cmp(&(b.0 == OTHER))
@@ -119,10 +155,26 @@ impl Few {
     }
 }
 
+impl From<Vec<(CompactString, u64)>> for Few {
+    fn from(rows: Vec<(CompactString, u64)>) -> Self {
+        let mut f = Few::default();
+        for (k, n) in rows {
+            f.add(&k, n);
+        }
+        f
+    }
+}
+
+impl From<Few> for Vec<(CompactString, u64)> {
+    fn from(f: Few) -> Self {
+        f.0.into_iter().map(|e| (e.name, e.requests)).collect()
+    }
+}
+
 impl Merge for Few {
     fn merge(&mut self, o: &Few) {
-        for (k, n) in &o.0 {
-            self.add(k, *n);
+        for e in &o.0 {
+            self.add(&e.name, e.requests);
         }
     }
 }
@@ -181,5 +233,17 @@ mod tests {
         let mut g = Few::default();
         g.merge(&f);
         assert_eq!(g.rows(), rows);
+        let back: Few = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert_eq!(back.rows(), rows);
+        let mut z = Few::default();
+        z.add("GET", 1);
+        z.add("GET\0", 1);
+        z.add("HTTP/1.1x", 1);
+        z.add("HTTP/1.1y", 1);
+        assert_eq!(
+            z.rows(),
+            [("GET", 1), ("GET\0", 1), ("HTTP/1.1x", 1), ("HTTP/1.1y", 1)],
+            "names equal in their first eight bytes, or but for padding, are apart"
+        );
     }
 }

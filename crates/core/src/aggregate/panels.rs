@@ -103,7 +103,13 @@ pub struct Day {
 
 /// Traffic per UTC day, the newest [`MAX_DAYS`] days.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Days(BTreeMap<i64, Day>);
+pub struct Days(
+    BTreeMap<i64, Day>,
+    /// The day and visitor last counted: a visitor's requests often come one after another,
+    /// and the sketch is left alone then (not saved).
+    #[serde(skip)]
+    Option<(i64, u64)>,
+);
 
 impl Days {
     /// Counts a request at `ts_ms` of `bytes` from the visitor hashed `visitor`.
@@ -112,7 +118,10 @@ impl Days {
         let d = self.0.entry(day).or_default();
         d.requests += 1;
         d.bytes = d.bytes.saturating_add(bytes);
-        d.visitors.insert_hash(visitor);
+        if self.1 != Some((day, visitor)) {
+            d.visitors.insert_hash(visitor);
+            self.1 = Some((day, visitor));
+        }
         if self.0.len() > MAX_DAYS {
             self.0.pop_first();
         }
