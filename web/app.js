@@ -19,6 +19,19 @@ const I18N = {
     catching_up: 'catching up', replay: 'replay (log time)', logTime: '(log time)',
     openAtEnd: 'open at the end of the data, since',
     server: 'Server', servers: 'Servers',
+    visitorsByDay: 'Visitors per day', browsers: 'Browsers', osPanel: 'Operating systems', devices: 'Devices',
+    crawlers: 'Crawlers', refSites: 'Referring sites', refPages: 'Referring pages', notFound: 'Not found (404)',
+    staticFiles: 'Static files', topClients: 'Top clients', methodsProtocols: 'Methods and protocols',
+    methods: 'Methods', protocols: 'Protocols', day: 'Day', visitorsCol: 'Visitors', browser: 'Browser',
+    os: 'Operating system', device: 'Device', crawler: 'Crawler', site: 'Site', page: 'Page', clientsCol: 'Clients',
+    protocol: 'Protocol', firstSeen: 'First seen', lastSeen: 'Last seen', staticReq: 'Static', dynamicReq: 'Dynamic',
+    csvTitle: 'Download the rows shown as CSV', slowerThan: 'Slower than', msAtLeast: 'ms',
+    pathPrefix: 'Path prefix', referer: 'Referring site', respTime: 'Response time', filters: 'Filters', clearAll: 'Clear all',
+    removeFilter: 'Remove filter', filterBy: 'Click to filter by this row; click again to clear',
+    topOf: 'top {n} of {m}', dev_desktop: 'Desktop', dev_mobile: 'Mobile', dev_tablet: 'Tablet', dev_bot: 'Bot',
+    dev_other: 'Other', filterWindow: 'Filtered figures count the requests kept in memory, since',
+    filterFailed: 'The filtered view is unavailable', loading: 'loading…',
+    samplesUnfiltered: 'The samples below are not filtered by browser, operating system, device, referring site or client network.',
   },
   ko: {
     connecting: '연결 중…', live: '실시간', reconnecting: '재연결 중…', range: '기간', route: '경로',
@@ -35,10 +48,33 @@ const I18N = {
     catching_up: '따라잡는 중', replay: '재생 (로그 시각)', logTime: '(로그 시각)',
     openAtEnd: '데이터 끝까지 진행 중, 시작',
     server: '서버', servers: '서버별',
+    visitorsByDay: '일별 방문자', browsers: '브라우저', osPanel: '운영체제', devices: '기기',
+    crawlers: '크롤러', refSites: '유입 사이트', refPages: '유입 페이지', notFound: '찾을 수 없음 (404)',
+    staticFiles: '정적 파일', topClients: '상위 클라이언트', methodsProtocols: '메서드와 프로토콜',
+    methods: '메서드', protocols: '프로토콜', day: '날짜', visitorsCol: '방문자', browser: '브라우저',
+    os: '운영체제', device: '기기', crawler: '크롤러', site: '사이트', page: '페이지', clientsCol: '클라이언트 수',
+    protocol: '프로토콜', firstSeen: '첫 요청', lastSeen: '마지막 요청', staticReq: '정적', dynamicReq: '동적',
+    csvTitle: '표시된 행을 CSV로 내려받기', slowerThan: '응답시간', msAtLeast: 'ms 이상',
+    pathPrefix: '경로 접두사', referer: '유입 사이트', respTime: '응답시간', filters: '필터', clearAll: '모두 지우기',
+    removeFilter: '필터 제거', filterBy: '클릭하면 이 행으로 필터링, 다시 클릭하면 해제',
+    topOf: '전체 {m}개 중 상위 {n}개', dev_desktop: '데스크톱', dev_mobile: '모바일', dev_tablet: '태블릿', dev_bot: '봇',
+    dev_other: '기타', filterWindow: '필터 결과는 메모리에 남아 있는 요청 기준, 시작',
+    filterFailed: '필터 결과를 가져오지 못했습니다', loading: '불러오는 중…',
+    samplesUnfiltered: '아래 표본은 브라우저, 운영체제, 기기, 유입 사이트, 클라이언트 대역으로는 필터링되지 않습니다.',
   },
 };
 const CLASS_COLORS = { '1xx': '#8e8e8e', '2xx': '#2e9d57', '3xx': '#3b7dd8', '4xx': '#e0a030', '5xx': '#d64545' };
 const CLASSES = Object.keys(CLASS_COLORS);
+
+// The filters, in the order they appear in URLs and API queries. `route`, `status`, `host`
+// and `min_ms` live in the header's controls; the others are set by clicking a panel's row.
+const FILTER_KEYS = ['route', 'status', 'host', 'min_ms', 'browser', 'os', 'device', 'client', 'path', 'referer'];
+const DRILL_KEYS = ['browser', 'os', 'device', 'client', 'path', 'referer'];
+const DEVICES = ['desktop', 'mobile', 'tablet', 'bot', 'other'];
+const FILTER_LABELS = { route: 'route', status: 'status', host: 'server', min_ms: 'respTime', browser: 'browser', os: 'os', device: 'device', client: 'client', path: 'pathPrefix', referer: 'referer' };
+const MAX_VALUE = 200;
+const DEFAULT_RANGE = '1h';
+const PANEL_ROWS = 12;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -46,7 +82,10 @@ const ui = {
   routeSort: 'requests',
   summary: null,
   filtered: null,
+  filterError: null,
   lastFiltered: 0,
+  drill: {},
+  typingUntil: 0,
   seenRecent: new Set(),
   lastSeries: 0,
   charts: {},
@@ -59,6 +98,7 @@ function t(key) {
 function applyI18n() {
   document.documentElement.lang = ui.lang;
   document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll('[data-i18n-title]').forEach((el) => { el.title = t(el.dataset.i18nTitle); });
   $('lang').textContent = ui.lang === 'en' ? '한국어' : 'English';
   setConn($('conn').dataset.state);
 }
@@ -67,7 +107,7 @@ function setConn(state) {
   const el = $('conn');
   el.dataset.state = state;
   const live = ui.summary && ui.summary.live;
-  if (state === 'live' && live && live.mode !== 'live') {
+  if (state === 'live' && live && live.mode && live.mode !== 'live') {
     el.dataset.state = live.mode;
     const pct = live.progress == null ? '' : ' ' + Math.floor(live.progress * 100) + '%';
     el.textContent = t(live.mode) + pct;
@@ -87,18 +127,28 @@ function rateText(s) {
 const fmtInt = (v) => (v == null ? '–' : Math.round(v).toLocaleString('en-US'));
 const fmtMs = (v) => (v == null ? '–' : (v >= 10 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1)) + ' ms');
 const fmtPct = (v) => (v == null ? '–' : (v * 100).toFixed(1) + '%');
+const fmtShare = (v) => (v > 0 && v < 0.001 ? '<0.1%' : fmtPct(v));
 function fmtBytes(v) {
+  if (v == null) return '–';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   while (v >= 1024 && i < units.length - 1) { v /= 1024; i += 1; }
   return (i === 0 ? v : v.toFixed(1)) + ' ' + units[i];
 }
 const fmtTime = (ms) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+// An RFC 3339 time as "2015-05-17 10:05" (UTC).
+function fmtStamp(iso) {
+  const ms = iso ? Date.parse(iso) : NaN;
+  return Number.isNaN(ms) ? '–' : fmtTime(ms).slice(0, 16);
+}
 
-function cell(text, cls) {
+// A table cell. `raw`, when given, is what a CSV download holds instead of the shown text
+// (the plain number behind "1.2 MiB" or "3,166").
+function cell(text, cls, raw) {
   const td = document.createElement('td');
   td.textContent = text;
   if (cls) td.className = cls;
+  if (raw !== undefined) td.dataset.v = raw == null ? '' : String(raw);
   return td;
 }
 
@@ -158,7 +208,7 @@ function renderCharts(s) {
     data: { labels: [], datasets: [{ data: [], backgroundColor: [] }] },
   });
   if (st) {
-    const codes = Object.keys(s.status);
+    const codes = Object.keys(s.status || {});
     st.data.labels = codes;
     st.data.datasets[0].data = codes.map((c) => s.status[c]);
     st.data.datasets[0].backgroundColor = codes.map((c) => CLASS_COLORS[c[0] + 'xx'] || '#999');
@@ -170,9 +220,10 @@ function renderCharts(s) {
     options: { plugins: { legend: { display: false } } },
   });
   if (h) {
+    const hours = s.by_hour || [];
     h.data.datasets[0].label = t('requests');
-    h.data.labels = s.by_hour.map((r) => String(r.hour));
-    h.data.datasets[0].data = s.by_hour.map((r) => r.requests);
+    h.data.labels = hours.map((r) => String(r.hour));
+    h.data.datasets[0].data = hours.map((r) => r.requests);
     h.update();
   }
   const top = filteredRoutes(s).slice(0, 12);
@@ -200,10 +251,12 @@ function renderCharts(s) {
   }
 }
 
+const isClass = (st) => /^[1-5]xx$/i.test(st);
+
 function filteredRoutes(s) {
   const q = $('route-filter').value.trim();
   const st = $('status-filter').value;
-  return s.routes.filter((r) => (!q || r.route.includes(q))
+  return (s.routes || []).filter((r) => (!q || r.route.includes(q))
     && (st !== '4xx' || r.errors_4xx > 0) && (st !== '5xx' || r.errors_5xx > 0));
 }
 
@@ -223,9 +276,9 @@ function renderRoutes(s) {
   const body = $('t-routes').tBodies[0];
   body.replaceChildren(...rows.map((r) => {
     const tr = document.createElement('tr');
-    tr.append(cell(r.route, 'path'), cell(fmtInt(r.requests), 'n'), cell(fmtInt(r.errors_4xx), 'n'),
-      cell(fmtInt(r.errors_5xx), 'n'), cell(fmtMs(r.avg_ms), 'n'), cell(fmtMs(r.p90_ms), 'n'),
-      cell(fmtMs(r.p99_ms), 'n'), cell(fmtBytes(r.bytes), 'n'));
+    tr.append(cell(r.route, 'path'), cell(fmtInt(r.requests), 'n', r.requests), cell(fmtInt(r.errors_4xx), 'n', r.errors_4xx),
+      cell(fmtInt(r.errors_5xx), 'n', r.errors_5xx), cell(fmtMs(r.avg_ms), 'n', r.avg_ms), cell(fmtMs(r.p90_ms), 'n', r.p90_ms),
+      cell(fmtMs(r.p99_ms), 'n', r.p99_ms), cell(fmtBytes(r.bytes), 'n', r.bytes));
     return tr;
   }));
   document.querySelectorAll('#t-routes th[data-sort]').forEach((th) => {
@@ -233,12 +286,40 @@ function renderRoutes(s) {
   });
 }
 
+// An IPv4 address as a number, or null.
+function ipv4(s) {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s || '');
+  if (!m) return null;
+  const p = m.slice(1).map(Number);
+  return p.some((x) => x > 255) ? null : ((p[0] * 256 + p[1]) * 256 + p[2]) * 256 + p[3];
+}
+
+// Whether `client` is in the client filter `f` (an address, an IPv4 network, or a name);
+// null when the page cannot tell (an IPv6 network).
+function clientMatches(f, client) {
+  if (!f.includes('/')) return client === f;
+  const [net, bits] = f.split('/');
+  const a = ipv4(net);
+  const n = Number(bits);
+  if (a == null || !Number.isInteger(n) || n < 0 || n > 32) return null;
+  const b = ipv4(client);
+  if (b == null) return false;
+  const size = 2 ** (32 - n);
+  return Math.floor(a / size) === Math.floor(b / size);
+}
+
+// The samples (slowest, most recent) carry no browser or referrer: the page filters them by
+// what they do carry.
 function sampleFilter(r) {
-  const q = $('route-filter').value.trim();
-  const st = $('status-filter').value;
-  const host = $('host-filter').value;
-  return (!q || r.path.includes(q)) && (!st || String(r.status)[0] === st[0])
-    && (!host || r.host === host);
+  const f = activeFilters();
+  const st = f.status;
+  if (f.route && !r.path.includes(f.route)) return false;
+  if (st && (isClass(st) ? String(r.status)[0] !== st[0] : String(r.status) !== st)) return false;
+  if (f.host && r.host !== f.host) return false;
+  if (f.path && !r.path.split('?')[0].startsWith(f.path)) return false;
+  if (f.min_ms && !(r.response_ms != null && r.response_ms >= Number(f.min_ms))) return false;
+  if (f.client && clientMatches(f.client, r.client) === false) return false;
+  return true;
 }
 
 // The servers of a fleet: a table (a row click filters by it) and the filter's choices,
@@ -266,9 +347,9 @@ function renderServers(s) {
     const tr = document.createElement('tr');
     tr.dataset.host = h.host;
     tr.className = h.host === chosen ? 'chosen' : '';
-    tr.append(cell(h.host, 'path'), cell(fmtInt(h.requests), 'n'), cell(fmtInt(h.errors_4xx), 'n'),
-      cell(fmtInt(h.errors_5xx), 'n'), cell(fmtMs(h.avg_ms), 'n'), cell(fmtMs(h.p90_ms), 'n'),
-      cell(fmtBytes(h.bytes), 'n'));
+    tr.append(cell(h.host, 'path'), cell(fmtInt(h.requests), 'n', h.requests), cell(fmtInt(h.errors_4xx), 'n', h.errors_4xx),
+      cell(fmtInt(h.errors_5xx), 'n', h.errors_5xx), cell(fmtMs(h.avg_ms), 'n', h.avg_ms), cell(fmtMs(h.p90_ms), 'n', h.p90_ms),
+      cell(fmtBytes(h.bytes), 'n', h.bytes));
     return tr;
   }));
 }
@@ -276,26 +357,264 @@ function renderServers(s) {
 function renderSamples(id, rows, last) {
   const body = $(id).tBodies[0];
   const fresh = new Set();
-  body.replaceChildren(...rows.filter(sampleFilter).map((r) => {
+  body.replaceChildren(...(rows || []).filter(sampleFilter).map((r) => {
     const tr = document.createElement('tr');
     const key = r.ts_ms + ' ' + r.line;
     if (id === 't-recent' && !ui.seenRecent.has(key)) fresh.add(key);
     if (id === 't-recent' && fresh.has(key) && ui.seenRecent.size > 0) tr.className = 'fresh';
     tr.append(cell(fmtTime(r.ts_ms)), cell(r.method), cell(r.path, 'path'),
-      cell(String(r.status), 'n s' + String(r.status)[0]), cell(r.response_ms == null ? '–' : fmtMs(r.response_ms), 'n'),
+      cell(String(r.status), 'n s' + String(r.status)[0]), cell(r.response_ms == null ? '–' : fmtMs(r.response_ms), 'n', r.response_ms),
       cell(last(r), last === agentOf ? 'agent' : ''));
     return tr;
   }));
-  if (id === 't-recent') rows.forEach((r) => ui.seenRecent.add(r.ts_ms + ' ' + r.line));
+  if (id === 't-recent') (rows || []).forEach((r) => ui.seenRecent.add(r.ts_ms + ' ' + r.line));
   if (ui.seenRecent.size > 5000) ui.seenRecent.clear();
 }
 
 const agentOf = (r) => r.user_agent;
 const clientOf = (r) => r.client;
 
+// ---------------------------------------------------------------------------------------
+// Panels (GoAccess-style breakdowns). Each table: where its rows come from, its columns, and
+// — for the ones that drill down — the filter a row click sets and the row's value for it.
+// A column: header (an I18N key, or a literal), whether it is numeric, the text shown, the
+// raw value a CSV holds, and an optional bar (0–1) drawn behind the cell.
+
+const share = (r, c) => (c.total ? r.requests / c.total : null);
+const textCol = (h, get, extra = {}) => Object.assign({ h, text: (r) => String(get(r) ?? '–'), raw: get, name: true }, extra);
+const intCol = (h, get) => ({ h, n: true, text: (r) => fmtInt(get(r)), raw: get });
+const bytesCol = (h, get) => ({ h, n: true, text: (r) => fmtBytes(get(r)), raw: get });
+const shareCol = { h: '%', n: true, text: (r, c) => fmtShare(share(r, c)), raw: (r, c) => { const v = share(r, c); return v == null ? null : (v * 100).toFixed(2); } };
+const shareBar = (r, c) => share(r, c);
+const nameCols = (h, field = 'name', label = (r) => r[field]) => [
+  textCol(h, label, { raw: label, bar: shareBar }), intCol('requests', (r) => r.requests), shareCol,
+];
+
+const PANELS = [
+  {
+    id: 'visitors_by_day', title: 'visitorsByDay', tables: [{
+      // The newest days first.
+      rows: (s) => (s.visitors_by_day || []).slice(-15).reverse(),
+      limit: 15,
+      cols: [
+        textCol('day', (r) => r.day, { bar: (r, c) => (c.max ? r.visitors / c.max : 0) }),
+        intCol('visitorsCol', (r) => r.visitors), intCol('requests', (r) => r.requests), bytesCol('bytes', (r) => r.bytes),
+      ],
+      context: (rows) => ({ max: Math.max(0, ...rows.map((r) => r.visitors || 0)) }),
+    }],
+  },
+  { id: 'browsers', title: 'browsers', tables: [{ rows: (s) => s.browsers, filter: 'browser', value: (r) => r.name,
+    cols: [...nameCols('browser'), intCol('visitorsCol', (r) => r.visitors)] }] },
+  { id: 'os', title: 'osPanel', tables: [{ rows: (s) => s.os, filter: 'os', value: (r) => r.name,
+    cols: [...nameCols('os'), intCol('visitorsCol', (r) => r.visitors)] }] },
+  { id: 'devices', title: 'devices', tables: [{ rows: (s) => s.devices, filter: 'device', value: (r) => r.name,
+    cols: [...nameCols('device', 'name', (r) => deviceName(r.name)), intCol('visitorsCol', (r) => r.visitors)] }] },
+  { id: 'crawlers', title: 'crawlers', tables: [{ rows: (s) => s.crawlers,
+    cols: [...nameCols('crawler'), intCol('visitorsCol', (r) => r.visitors)] }] },
+  { id: 'referring_sites', title: 'refSites', tables: [{ rows: (s) => s.referring_sites, filter: 'referer', value: (r) => r.site,
+    cols: nameCols('site', 'site') }] },
+  { id: 'referrers', title: 'refPages', tables: [{ rows: (s) => s.referrers, cols: nameCols('page', 'url') }] },
+  { id: 'not_found', title: 'notFound', tables: [{ rows: (s) => s.not_found, filter: 'path', value: (r) => r.path,
+    cols: [textCol('path', (r) => r.path, { cls: 'mono' }), intCol('requests', (r) => r.requests), intCol('clientsCol', (r) => r.clients)] }] },
+  { id: 'static', title: 'staticFiles', note: staticNote, tables: [{ rows: (s) => s.static && s.static.top, filter: 'path', value: (r) => r.path,
+    cols: [textCol('path', (r) => r.path, { cls: 'mono', bar: (r, c) => (c.max ? r.requests / c.max : 0) }), intCol('requests', (r) => r.requests), bytesCol('bytes', (r) => r.bytes)],
+    context: (rows) => ({ max: Math.max(0, ...rows.map((r) => r.requests || 0)) }) }] },
+  { id: 'clients', title: 'topClients', wide: true, tables: [{ rows: (s) => s.clients, filter: 'client', value: (r) => r.client,
+    cols: [
+      textCol('client', (r) => r.client, { cls: 'mono', bar: shareBar }), intCol('requests', (r) => r.requests), shareCol,
+      intCol('404', (r) => r.not_found), intCol('4xx', (r) => r.errors_4xx), intCol('5xx', (r) => r.errors_5xx),
+      bytesCol('bytes', (r) => r.bytes),
+      { h: 'firstSeen', n: true, text: (r) => fmtStamp(r.first), raw: (r) => r.first },
+      { h: 'lastSeen', n: true, text: (r) => fmtStamp(r.last), raw: (r) => r.last },
+    ] }] },
+  { id: 'methods', title: 'methodsProtocols', tables: [
+    { name: 'methods', sub: 'methods', rows: (s) => s.methods, cols: nameCols('method') },
+    { name: 'protocols', sub: 'protocols', rows: (s) => s.protocols, cols: nameCols('protocol') },
+  ] },
+];
+
+function deviceName(d) {
+  return DEVICES.includes(d) ? t('dev_' + d) : d;
+}
+
+function staticNote(s) {
+  const st = s.static;
+  const dy = s.dynamic;
+  if (!st || !dy || !s.requests) return '';
+  const part = (label, x) => `${t(label)} ${fmtInt(x.requests)} (${fmtShare(x.requests / s.requests)}) · ${fmtBytes(x.bytes)}`;
+  return part('staticReq', st) + ' — ' + part('dynamicReq', dy);
+}
+
+const tableId = (name) => 't-' + name.replace(/_/g, '-');
+
+function csvButton(table, name) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'csv';
+  b.textContent = 'CSV';
+  b.dataset.table = table;
+  b.dataset.name = name;
+  b.dataset.i18nTitle = 'csvTitle';
+  return b;
+}
+
+function headed(tag, key, table, name) {
+  const head = document.createElement('div');
+  head.className = 'ph';
+  const h = document.createElement(tag);
+  h.dataset.i18n = key;
+  h.textContent = t(key);
+  const more = document.createElement('span');
+  more.className = 'muted more';
+  more.id = 'more-' + name;
+  head.append(h, more, csvButton(table, name));
+  return head;
+}
+
+// The panels' boxes, tables and headers, made once.
+function buildPanels() {
+  const section = $('panels');
+  section.replaceChildren(...PANELS.map((p) => {
+    const box = document.createElement('div');
+    box.className = 'box panel' + (p.wide ? ' wide2' : '');
+    box.id = 'p-' + p.id.replace(/_/g, '-');
+    box.hidden = true;
+    const single = p.tables.length === 1;
+    if (single) {
+      box.append(headed('h2', p.title, tableId(p.id), p.id));
+    } else {
+      const h = document.createElement('h2');
+      h.dataset.i18n = p.title;
+      box.append(h);
+    }
+    if (p.note) {
+      const note = document.createElement('p');
+      note.className = 'muted note';
+      box.append(note);
+    }
+    p.tables.forEach((spec) => {
+      const name = spec.name || p.id;
+      if (!single) box.append(headed('h3', spec.sub, tableId(name), name));
+      const table = document.createElement('table');
+      table.id = tableId(name);
+      table.className = 'panel-table';
+      if (spec.filter) table.dataset.filter = spec.filter;
+      const tr = document.createElement('tr');
+      spec.cols.forEach((c) => {
+        const th = document.createElement('th');
+        if (c.n) th.className = 'n';
+        if (I18N.en[c.h]) th.dataset.i18n = c.h;
+        th.textContent = t(c.h);
+        tr.append(th);
+      });
+      table.createTHead().append(tr);
+      table.createTBody();
+      const scroll = document.createElement('div');
+      scroll.className = 'scroll';
+      scroll.append(table);
+      box.append(scroll);
+    });
+    return box;
+  }));
+}
+
+function renderPanels(view) {
+  let any = false;
+  PANELS.forEach((p) => {
+    const box = $('p-' + p.id.replace(/_/g, '-'));
+    let shown = 0;
+    p.tables.forEach((spec) => {
+      const name = spec.name || p.id;
+      const all = spec.rows(view) || [];
+      const rows = all.slice(0, spec.limit || PANEL_ROWS);
+      shown += rows.length;
+      const ctx = Object.assign({ total: view.requests || 0 }, spec.context ? spec.context(rows) : {});
+      const chosen = spec.filter ? ui.drill[spec.filter] : undefined;
+      const data = rows.map((r) => {
+        const pick = spec.filter && spec.value(r) !== '(other)' && spec.value(r) != null ? String(spec.value(r)) : null;
+        return {
+          pick,
+          chosen: pick != null && pick === chosen,
+          cells: spec.cols.map((c) => {
+            const bar = c.bar ? c.bar(r, ctx) : null;
+            const raw = c.raw ? c.raw(r, ctx) : undefined;
+            return { text: c.text(r, ctx), raw: raw === undefined ? undefined : raw, n: !!c.n, name: !!c.name || !!c.cls, cls: c.cls || '', bar: bar == null ? null : Math.max(0, Math.min(1, bar)) };
+          }),
+        };
+      });
+      fillTable($(tableId(name)), data);
+      const more = $('more-' + name);
+      if (more) more.textContent = all.length > rows.length ? t('topOf').replace('{n}', rows.length).replace('{m}', all.length) : '';
+    });
+    if (p.note) box.querySelector('.note').textContent = p.note(view);
+    box.hidden = shown === 0;
+    any = any || shown > 0;
+  });
+  $('panels').hidden = !any;
+}
+
+// Replaces a table's rows, unless they are the same as already shown (so that a row keeps
+// its focus and hover between snapshots).
+const shownRows = new WeakMap();
+function fillTable(table, data) {
+  const sig = JSON.stringify(data) + ui.lang;
+  if (shownRows.get(table) === sig) return;
+  shownRows.set(table, sig);
+  table.tBodies[0].replaceChildren(...data.map((d) => {
+    const tr = document.createElement('tr');
+    if (d.pick != null) {
+      tr.dataset.pick = d.pick;
+      tr.className = 'pick' + (d.chosen ? ' chosen' : '');
+      tr.tabIndex = 0;
+      tr.title = t('filterBy');
+    }
+    d.cells.forEach((c) => {
+      const td = cell(c.text, [c.n ? 'n' : '', c.name ? 'name' : '', c.cls].filter(Boolean).join(' '), c.raw);
+      if (c.name) td.title = c.text;
+      if (c.bar != null) {
+        td.classList.add('bar');
+        td.style.setProperty('--w', (c.bar * 100).toFixed(1) + '%');
+      }
+      tr.append(td);
+    });
+    return tr;
+  }));
+}
+
+// ---------------------------------------------------------------------------------------
+// CSV downloads: exactly the rows a table shows, with its header line (RFC 4180). A cell a
+// spreadsheet would read as a formula gets a leading ' (paths and agents come from anyone).
+
+function csvField(v) {
+  let s = v == null ? '' : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
+  return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+}
+
+function tableCsv(table) {
+  const head = Array.from(table.tHead.rows[0].cells, (th) => th.textContent.trim());
+  const rows = Array.from(table.tBodies[0].rows, (tr) => Array.from(tr.cells, (td) => (td.dataset.v !== undefined ? td.dataset.v : td.textContent)));
+  return [head, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
+function downloadCsv(table, name) {
+  const url = URL.createObjectURL(new Blob([tableCsv(table)], { type: 'text/csv;charset=utf-8' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name + '.csv';
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+// ---------------------------------------------------------------------------------------
+
 function renderReport(s) {
   const list = $('insights');
-  list.replaceChildren(...(s.insights.length ? s.insights : [{ message: t('noData'), severity: 'info' }]).map((i) => {
+  const insights = s.insights || [];
+  list.replaceChildren(...(insights.length ? insights : [{ message: t('noData'), severity: 'info' }]).map((i) => {
     const li = document.createElement('li');
     li.className = i.severity;
     if (i.kind) li.dataset.kind = i.kind;
@@ -317,7 +636,7 @@ function renderReport(s) {
   }));
   renderLlm(s.llm);
   const box = $('prompts');
-  box.replaceChildren(...s.prompts.map((p) => {
+  box.replaceChildren(...(s.prompts || []).map((p) => {
     const div = document.createElement('div');
     div.className = 'prompt';
     div.dataset.prompt = p.id;
@@ -370,22 +689,182 @@ async function copy(text, button) {
   setTimeout(() => { button.textContent = t('copy'); }, 1500);
 }
 
-// Route and status filters: the server counts the matching requests (GET /api/summary?…).
+// ---------------------------------------------------------------------------------------
+// Filters: the header's controls and the panels' drill-downs. The server counts the matching
+// requests (GET /api/summary?…, all filters combined with AND); the page's URL keeps them.
+
+// A positive number of milliseconds as typed, or ''.
+function minMsValue() {
+  const v = $('min-ms').value.trim();
+  const n = Number(v);
+  return v !== '' && Number.isFinite(n) && n > 0 ? String(n) : '';
+}
+
+function activeFilters() {
+  const f = {
+    route: $('route-filter').value.trim(),
+    status: $('status-filter').value,
+    host: $('host-filter').value,
+    min_ms: minMsValue(),
+  };
+  DRILL_KEYS.forEach((k) => { f[k] = ui.drill[k] || ''; });
+  return f;
+}
+
 function filterParams() {
   const p = new URLSearchParams();
-  const route = $('route-filter').value.trim();
-  const status = $('status-filter').value;
-  const host = $('host-filter').value;
-  if (route) p.set('route', route);
-  if (status) p.set('status', status);
-  if (host) p.set('host', host);
+  const f = activeFilters();
+  FILTER_KEYS.forEach((k) => { if (f[k]) p.set(k, f[k]); });
   return p;
+}
+
+// What the page's URL holds: the filters and a range other than the default.
+function urlParams() {
+  const p = filterParams();
+  const range = $('range').value;
+  if (range !== DEFAULT_RANGE) p.set('range', range);
+  return p;
+}
+
+// A select's value, adding the choice when it is not there yet (a server not seen yet, a
+// status code).
+function choose(select, value) {
+  if (value && !Array.from(select.options).some((o) => o.value === value)) {
+    const o = document.createElement('option');
+    o.value = value;
+    o.textContent = value;
+    select.append(o);
+  }
+  select.value = value;
+}
+
+const clip = (v) => Array.from(v.trim()).slice(0, MAX_VALUE).join('');
+
+// Reads the filters and the range from the URL's query: known keys only, values clipped.
+function readUrl() {
+  const q = new URLSearchParams(location.search);
+  const get = (k) => clip(q.get(k) || '');
+  $('route-filter').value = get('route');
+  const status = get('status');
+  choose($('status-filter'), /^[1-5]xx$/.test(status) || /^[1-5]\d\d$/.test(status) ? status : '');
+  choose($('host-filter'), get('host'));
+  const ms = Number(get('min_ms'));
+  $('min-ms').value = get('min_ms') && Number.isFinite(ms) && ms > 0 ? String(ms) : '';
+  const range = get('range');
+  $('range').value = Array.from($('range').options).some((o) => o.value === range) ? range : DEFAULT_RANGE;
+  ui.drill = {};
+  DRILL_KEYS.forEach((k) => {
+    const v = get(k);
+    if (v && (k !== 'device' || DEVICES.includes(v))) ui.drill[k] = v;
+  });
+}
+
+// Puts the filters in the URL: a new history entry for each change, except while one types
+// into a field (the first key makes the entry, the next ones update it).
+function syncUrl(mode) {
+  const qs = urlParams().toString();
+  const url = location.pathname + (qs ? '?' + qs : '') + location.hash;
+  if (url === location.pathname + location.search + location.hash) return;
+  if (mode === 'replace') history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+}
+
+function changed(mode = 'push') {
+  if (mode === 'typing') {
+    const now = Date.now();
+    syncUrl(now < ui.typingUntil ? 'replace' : 'push');
+    ui.typingUntil = now + 1500;
+  } else {
+    ui.typingUntil = 0;
+    syncUrl(mode);
+  }
+  rerender();
+}
+
+function clearFilter(key) {
+  if (DRILL_KEYS.includes(key)) delete ui.drill[key];
+  else if (key === 'route') $('route-filter').value = '';
+  else if (key === 'status') $('status-filter').value = '';
+  else if (key === 'host') $('host-filter').value = '';
+  else if (key === 'min_ms') $('min-ms').value = '';
+}
+
+function toggleDrill(key, value) {
+  if (ui.drill[key] === value) delete ui.drill[key];
+  else ui.drill[key] = clip(value);
+  changed();
+}
+
+function chipText(key, value) {
+  if (key === 'device') return deviceName(value);
+  if (key === 'min_ms') return '≥ ' + value + ' ms';
+  return value;
+}
+
+// The active filters as chips, each with an ✕ that removes it.
+function renderChips() {
+  const f = activeFilters();
+  const keys = FILTER_KEYS.filter((k) => f[k]);
+  const box = $('filters');
+  box.hidden = keys.length === 0;
+  const list = $('chips');
+  const chips = keys.map((k) => {
+    const chip = document.createElement('span');
+    chip.className = 'chip';
+    chip.dataset.filter = k;
+    const label = document.createElement('span');
+    label.className = 'chip-key';
+    label.textContent = t(FILTER_LABELS[k]);
+    const value = document.createElement('span');
+    value.className = 'chip-value';
+    value.textContent = chipText(k, f[k]);
+    value.title = f[k];
+    const x = document.createElement('button');
+    x.type = 'button';
+    x.className = 'chip-x';
+    x.textContent = '✕';
+    x.title = t('removeFilter');
+    x.setAttribute('aria-label', t('removeFilter') + ': ' + t(FILTER_LABELS[k]));
+    x.addEventListener('click', () => { clearFilter(k); changed(); });
+    chip.append(label, value, x);
+    return chip;
+  });
+  if (keys.length > 1) {
+    const all = document.createElement('button');
+    all.type = 'button';
+    all.className = 'chip-clear';
+    all.textContent = t('clearAll');
+    all.addEventListener('click', () => { keys.forEach(clearFilter); changed(); });
+    chips.push(all);
+  }
+  list.replaceChildren(...chips);
+  const f2 = activeFilters();
+  const partial = f2.browser || f2.os || f2.device || f2.referer || (f2.client && clientMatches(f2.client, '') === null);
+  $('samples-note').hidden = !partial;
+}
+
+// Under the chips: how the filtered figures were counted, or why there are none.
+function renderFilterNote(view, filtering) {
+  const note = $('filter-note');
+  note.classList.toggle('error', !!ui.filterError);
+  if (!filtering) {
+    note.textContent = '';
+  } else if (ui.filterError) {
+    note.textContent = t('filterFailed') + ': ' + ui.filterError;
+  } else if (!ui.filtered) {
+    note.textContent = t('loading');
+  } else {
+    const from = view.filter && view.filter.window_from_ms;
+    const first = ui.summary && ui.summary.period && ui.summary.period.first_ms;
+    note.textContent = from && first && from > first ? t('filterWindow') + ' ' + fmtTime(from) + ' UTC' : '';
+  }
 }
 
 async function refreshFiltered(force) {
   const params = filterParams();
   if (!params.toString()) {
     ui.filtered = null;
+    ui.filterError = null;
     return;
   }
   const now = Date.now();
@@ -393,11 +872,20 @@ async function refreshFiltered(force) {
   ui.lastFiltered = now;
   try {
     const res = await fetch('/api/summary?' + params);
-    if (!res.ok) return;
+    if (filterParams().toString() !== params.toString()) return;
+    if (!res.ok) {
+      let why = res.status + ' ' + res.statusText;
+      try { why = (await res.json()).error || why; } catch (_) { /* not JSON */ }
+      if (filterParams().toString() !== params.toString()) return;
+      ui.filterError = String(why);
+      renderView();
+      return;
+    }
     const view = await res.json();
     if (filterParams().toString() !== params.toString()) return;
     ui.filtered = view;
-    renderNumbers(view);
+    ui.filterError = null;
+    renderView();
   } catch (_) { /* the next snapshot retries */ }
 }
 
@@ -421,10 +909,22 @@ function renderNumbers(view) {
   renderRoutes(view);
 }
 
+// Everything a filter changes: the filtered view once it has come, else the whole summary
+// (dimmed while the filtered one is on its way).
+function renderView() {
+  const filtering = filterParams().toString() !== '';
+  const view = filtering && ui.filtered ? ui.filtered : ui.summary;
+  document.body.classList.toggle('pending', filtering && !ui.filtered);
+  renderFilterNote(view || {}, filtering);
+  if (!view) return;
+  renderNumbers(view);
+  renderPanels(view);
+}
+
 function render(s) {
   ui.summary = s;
   const filtering = filterParams().toString() !== '';
-  renderNumbers(filtering && ui.filtered ? ui.filtered : s);
+  renderView();
   if (filtering) refreshFiltered(false);
   renderServers(s);
   renderSamples('t-slow', s.slowest, clientOf);
@@ -436,7 +936,13 @@ function render(s) {
 
 function rerender() {
   ui.filtered = null;
+  ui.filterError = null;
+  // The forced fetches below stand for the ones a render would start.
+  ui.lastFiltered = Date.now();
+  ui.lastSeries = Date.now();
+  renderChips();
   if (ui.summary) render(ui.summary);
+  else renderView();
   refreshFiltered(true);
   refreshSeries(true);
 }
@@ -470,21 +976,47 @@ function init() {
     rerender();
     connect();
   });
+  buildPanels();
   document.querySelectorAll('#t-routes th[data-sort]').forEach((th) => {
     th.addEventListener('click', () => { ui.routeSort = th.dataset.sort; rerender(); });
   });
-  ['range', 'status-filter', 'host-filter'].forEach((id) => $(id).addEventListener('change', rerender));
+  ['range', 'status-filter', 'host-filter'].forEach((id) => $(id).addEventListener('change', () => changed()));
   $('t-servers').addEventListener('click', (e) => {
     const row = e.target.closest('tr[data-host]');
     if (!row || row.dataset.host === '(other)') return;
     const select = $('host-filter');
     select.value = select.value === row.dataset.host ? '' : row.dataset.host;
+    changed();
+  });
+  // A click on a panel's row (or Enter / Space on it) sets its filter, or clears it.
+  const pick = (e) => {
+    const row = e.target.closest('tr[data-pick]');
+    const table = row && row.closest('table[data-filter]');
+    if (!table) return;
+    e.preventDefault();
+    toggleDrill(table.dataset.filter, row.dataset.pick);
+  };
+  $('panels').addEventListener('click', pick);
+  $('panels').addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') pick(e); });
+  document.addEventListener('click', (e) => {
+    const b = e.target.closest('button.csv');
+    if (b) downloadCsv($(b.dataset.table), b.dataset.name);
+  });
+  $('route-filter').addEventListener('input', () => changed('typing'));
+  $('min-ms').addEventListener('input', () => changed('typing'));
+  ['route-filter', 'min-ms'].forEach((id) => $(id).addEventListener('change', () => { ui.typingUntil = 0; }));
+  window.addEventListener('popstate', () => {
+    readUrl();
+    ui.typingUntil = 0;
     rerender();
   });
-  $('route-filter').addEventListener('input', rerender);
+  readUrl();
+  syncUrl('replace');
   applyI18n();
+  renderChips();
   setConn('connecting');
   connect();
+  refreshFiltered(true);
 }
 
 document.addEventListener('DOMContentLoaded', init);

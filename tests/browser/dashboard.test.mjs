@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, appendFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, appendFileSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -115,6 +115,85 @@ test('dashboard in a real browser', { timeout: 90_000 }, async () => {
       await page.waitForTimeout(300);
       await page.screenshot({ path: process.env.TAILPULSE_SCREENSHOT, fullPage: false });
     }
+    assert.deepEqual(problems, [], 'no console errors');
+  } finally {
+    await browser.close();
+    child.kill('SIGTERM');
+  }
+});
+
+// The panels drill down: a click on a Browsers row filters the whole page by that browser
+// (cards from /api/summary?browser=…), the URL keeps the filter, Back restores the unfiltered
+// view, a shared URL opens the filtered one, and a panel's CSV holds the rows it shows.
+test('panels, drill-down, URL state and CSV', { timeout: 90_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailpulse-panels-'));
+  const log = join(dir, 'access.log');
+  const agents = [
+    ...Array(5).fill('Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0'),
+    ...Array(3).fill('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'),
+    'curl/8.5.0',
+    'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+  ];
+  let text = '';
+  for (let i = 0; i < 200; i += 1) text += line(i, `/api/items/${i % 20}`, i % 13 === 0 ? 404 : 200, agents[i % agents.length]);
+  writeFileSync(log, text);
+  const { child, url } = await startServer(log, dir);
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+    const problems = [];
+    const summaries = [];
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+    page.on('pageerror', (e) => problems.push(String(e)));
+    page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`); });
+    page.on('request', (r) => { if (r.url().includes('/api/summary?')) summaries.push(new URL(r.url()).searchParams); });
+    await page.goto(url);
+    await page.waitForSelector('#conn[data-state="live"]');
+    await page.waitForFunction(() => document.getElementById('c-total').textContent === '200');
+    const unfiltered = await page.textContent('#c-total');
+
+    // The Browsers panel: its first (largest) row can be clicked.
+    const row = page.locator('#p-browsers:not([hidden]) #t-browsers tbody tr[data-pick]').first();
+    await row.waitFor();
+    const name = await row.getAttribute('data-pick');
+    assert.ok(name && name !== '(other)');
+    const filtered = await (await fetch(url + 'api/summary?browser=' + encodeURIComponent(name))).json();
+    assert.ok(filtered.requests > 0 && filtered.requests < 200, `${name}: ${filtered.requests} of 200`);
+
+    await row.click();
+    await page.waitForFunction((n) => new URLSearchParams(location.search).get('browser') === n, name);
+    await page.waitForFunction((n) => document.getElementById('c-total').textContent === n, filtered.requests.toLocaleString('en-US'), { timeout: 3000 });
+    assert.ok(summaries.some((p) => p.get('browser') === name), 'the filtered summary is asked with browser=…');
+    assert.equal(await page.textContent('#chips .chip[data-filter="browser"] .chip-value'), name);
+    assert.equal(Number((await page.textContent('#c-total')).replace(/,/g, '')) < Number(unfiltered.replace(/,/g, '')), true);
+
+    // Back: no filter, the whole count again; Forward: filtered again.
+    await page.goBack();
+    await page.waitForFunction(() => location.search === '');
+    await page.waitForFunction((n) => document.getElementById('c-total').textContent === n, unfiltered, { timeout: 3000 });
+    assert.equal(await page.locator('#chips .chip').count(), 0);
+    await page.goForward();
+    await page.waitForFunction((n) => document.getElementById('c-total').textContent === n, filtered.requests.toLocaleString('en-US'), { timeout: 3000 });
+    // Its chip's ✕ clears it.
+    await page.click('#chips .chip[data-filter="browser"] .chip-x');
+    await page.waitForFunction(() => location.search === '');
+    await page.waitForFunction((n) => document.getElementById('c-total').textContent === n, unfiltered, { timeout: 3000 });
+
+    // A shared URL opens the same view.
+    const shared = await browser.newPage();
+    await shared.goto(url + '?browser=' + encodeURIComponent(name));
+    await shared.waitForFunction((n) => document.getElementById('c-total').textContent === n, filtered.requests.toLocaleString('en-US'), { timeout: 5000 });
+    await shared.close();
+
+    // The Browsers panel's CSV: a header line, then the rows shown.
+    const shown = await page.$$eval('#t-browsers tbody tr', (rows) => rows.map((r) => r.cells[0].textContent));
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#p-browsers button.csv')]);
+    assert.equal(download.suggestedFilename(), 'browsers.csv');
+    const lines = readFileSync(await download.path(), 'utf8').replace(/\r\n$/, '').split('\r\n');
+    assert.match(lines[0], /^Browser,Requests,/);
+    assert.equal(lines.length, shown.length + 1);
+    assert.equal(lines[1].split(',')[0], shown[0]);
+
     assert.deepEqual(problems, [], 'no console errors');
   } finally {
     await browser.close();
