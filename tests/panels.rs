@@ -269,6 +269,9 @@ fn exclusions_leave_out_what_they_say_and_count_it() {
     );
 }
 
+/// One line the test wrote: (agent index, referer, client, path, ms).
+type Line = (usize, &'static str, String, String, u64);
+
 /// Every filter a panel row sets counts exactly the matching requests of a live run: the
 /// test keeps each line's fields and counts them itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,8 +280,7 @@ async fn panel_filters_count_only_matching_requests() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Lcg(11);
     let mut log = String::new();
-    // (agent index, referer, client, path, ms)
-    let mut truth: Vec<(usize, &str, String, String, u64)> = Vec::new();
+    let mut truth: Vec<Line> = Vec::new();
     for i in 0..900usize {
         let a = rng.pick(AGENTS.len());
         let referer = REFERERS[rng.pick(REFERERS.len())];
@@ -334,9 +336,7 @@ async fn panel_filters_count_only_matching_requests() {
             v["requests"].as_u64().unwrap()
         }
     };
-    let count = |f: &dyn Fn(&(usize, &str, String, String, u64)) -> bool| {
-        truth.iter().filter(|t| f(t)).count() as u64
-    };
+    let count = |f: &dyn Fn(&Line) -> bool| truth.iter().filter(|t| f(t)).count() as u64;
     assert_eq!(
         requests("/api/summary?browser=Firefox".into()).await,
         count(&|t| AGENTS[t.0].1 == "Firefox")
