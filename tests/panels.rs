@@ -376,3 +376,26 @@ async fn panel_filters_count_only_matching_requests() {
     );
     live.shutdown().await;
 }
+
+/// Panel names come from user agents, referrers and paths, which the client chooses: the
+/// HTML report shows them as text.
+#[test]
+fn the_html_panels_show_hostile_names_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    std::fs::write(
+        &path,
+        "192.0.2.9 - - [01/Mar/2024:10:00:00 +0000] \"GET /<img src=x onerror=alert(1)> HTTP/1.1\" 404 1 \"https://<b>evil</b>.example/\" \"<script>alert(1)</script> bot\"\n",
+    )
+    .unwrap();
+    let out = common::tailpulse_in(
+        None,
+        &["analyze", path.to_str().unwrap(), "--output", "html"],
+        None,
+    );
+    assert!(out.status.success());
+    let html = String::from_utf8(out.stdout).unwrap();
+    assert!(html.contains("Crawlers and scripts"), "the crawler panel is there");
+    assert!(html.contains("&lt;script&gt;"), "its name is escaped");
+    assert!(!html.contains("<script") && !html.contains("<img") && !html.contains("<b>"));
+}

@@ -105,6 +105,7 @@ pub fn render(a: &Analysis, lang: Lang) -> String {
     let _ = write!(o, "</div>");
     insights(&mut o, a, lang);
     routes_table(&mut o, s, lang);
+    super::html_panels::panels(&mut o, s, lang);
     samples(&mut o, Text::SlowestRequests.get(lang), &s.slowest, lang);
     samples(&mut o, Text::MostRecentRequests.get(lang), &s.recent, lang);
     clients(&mut o, s, lang);

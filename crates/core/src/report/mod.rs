@@ -2,6 +2,7 @@
 
 pub mod csv;
 pub mod html;
+pub mod html_panels;
 pub mod tables;
 pub mod text;
 
