@@ -395,7 +395,10 @@ fn the_html_panels_show_hostile_names_as_text() {
     );
     assert!(out.status.success());
     let html = String::from_utf8(out.stdout).unwrap();
-    assert!(html.contains("Crawlers and scripts"), "the crawler panel is there");
+    assert!(
+        html.contains("Crawlers and scripts"),
+        "the crawler panel is there"
+    );
     assert!(html.contains("&lt;script&gt;"), "its name is escaped");
     assert!(!html.contains("<script") && !html.contains("<img") && !html.contains("<b>evil"));
 }

@@ -103,6 +103,56 @@ async fn stored_history_reports_the_same_numbers_as_the_logs() {
     assert_eq!(morning["requests"].as_u64(), Some(expected));
 }
 
+/// The panels of a stored range are those of the log: browsers, systems, devices, crawlers,
+/// referring sites, not found and static files (visitors per browser are not stored).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_history_keeps_the_panels() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let real = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/real/blog_combined.log"
+    );
+    std::fs::copy(real, &log).unwrap();
+    let lines = std::fs::read_to_string(&log).unwrap().lines().count() as u64;
+    run_until(options(dir.path(), &log), lines).await;
+    let from_logs = analyze_json(&[log.to_str().unwrap()]);
+    let db = dir.path().join("tailpulse.db");
+    let from_db = analyze_json(&["--db", db.to_str().unwrap(), "--since", "1970-01-01"]);
+    let rows = |v: &serde_json::Value, panel: &str, key: &str| {
+        let mut r: Vec<(String, u64)> = v[panel]
+            .as_array()
+            .unwrap_or_else(|| panic!("{panel}"))
+            .iter()
+            .map(|r| {
+                (
+                    r[key].as_str().unwrap().to_owned(),
+                    r["requests"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        r.sort();
+        r
+    };
+    for (panel, key) in [
+        ("browsers", "name"),
+        ("os", "name"),
+        ("devices", "name"),
+        ("crawlers", "name"),
+        ("referring_sites", "site"),
+        ("not_found", "path"),
+    ] {
+        let want = rows(&from_logs, panel, key);
+        assert!(!want.is_empty(), "{panel} has rows in this log");
+        assert_eq!(rows(&from_db, panel, key), want, "{panel}");
+    }
+    assert_eq!(
+        from_db["static"]["requests"],
+        from_logs["static"]["requests"]
+    );
+    assert_eq!(from_db["browsers"][0]["visitors"], serde_json::Value::Null);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_keeps_the_dashboards_numbers() {
     let dir = tempfile::tempdir().unwrap();

@@ -206,6 +206,12 @@ pub trait Store: Send {
     ) -> Result<Vec<(String, RouteStats)>, StoreError>;
     /// Distinct clients of the hours that overlap `[from_ms, to_ms)`, merged.
     fn visitors(&self, from_ms: i64, to_ms: i64) -> Result<crate::aggregate::Visitors, StoreError>;
+    /// The panels of the hours that overlap `[from_ms, to_ms)`, merged.
+    fn panels(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<crate::aggregate::rollup::HourPanels, StoreError>;
     /// The newest `limit` reports, newest first.
     fn reports(&self, limit: usize) -> Result<Vec<StoredReport>, StoreError>;
     /// Findings seen in `[from_ms, to_ms)`, oldest first.
@@ -241,6 +247,7 @@ pub fn history(
         agg.add_route_stats(&route, &s);
     }
     agg.add_visitors(&store.visitors(from_ms, to_ms)?);
+    agg.add_panels(&store.panels(from_ms, to_ms)?);
     Ok(agg)
 }
 

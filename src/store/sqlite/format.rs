@@ -15,6 +15,8 @@ pub(super) const ROWS: u8 = 1;
 /// registers cannot be rehashed (an hour holding both counts a visitor seen before and after
 /// the upgrade twice).
 pub(super) const VISITORS: u8 = 2;
+/// Version of an hour's panels.
+pub(super) const PANELS: u8 = 1;
 /// Version of the JSON blobs: 2 fingerprints and ids with the pinned hash ([`crate::hash`]).
 pub(super) const JSON: u32 = 2;
 

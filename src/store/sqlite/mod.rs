@@ -7,6 +7,7 @@ mod schema;
 mod tests;
 mod write;
 
+use crate::aggregate::rollup::HourPanels;
 use format::decode_body;
 pub use recovery::{integrity_check, is_unreadable, move_aside};
 use recovery::{read_marker, unix_secs, with_suffix};
@@ -388,6 +389,28 @@ impl Store for SqliteStore {
         Ok(all)
     }
 
+    fn panels(&self, from_ms: i64, to_ms: i64) -> Result<HourPanels, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT body FROM panel_rollup WHERE t_ms >= ?1 AND t_ms < ?2")
+            .map_err(|e| self.sql(e))?;
+        let from = from_ms.saturating_sub(from_ms.rem_euclid(HOUR_MS));
+        let rows: Vec<Vec<u8>> = st
+            .query_map(params![from, to_ms], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.sql(e))?;
+        let mut all = HourPanels::default();
+        for b in rows {
+            all.merge(&decode_body::<HourPanels>(
+                &self.path,
+                "panel rollup",
+                &b,
+                format::PANELS,
+            )?);
+        }
+        Ok(all)
+    }
+
     fn reports(&self, limit: usize) -> Result<Vec<StoredReport>, StoreError> {
         let mut st = self
             .conn
@@ -501,6 +524,7 @@ impl Store for SqliteStore {
                 "DELETE FROM rollup WHERE t_ms < ?1",
                 "DELETE FROM route_rollup WHERE t_ms < ?1",
                 "DELETE FROM visitors WHERE t_ms < ?1",
+                "DELETE FROM panel_rollup WHERE t_ms < ?1",
                 "DELETE FROM report WHERE t_ms < ?1",
                 "DELETE FROM insight WHERE last_ms < ?1",
             ] {

@@ -77,4 +77,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "UPDATE rollup SET body = CAST(X'01' || body AS BLOB);
      UPDATE route_rollup SET body = CAST(X'01' || body AS BLOB);
      UPDATE visitors SET body = CAST(X'01' || body AS BLOB);",
+    // 6: the panels of each hour (agents, referring sites, not found, static files).
+    "CREATE TABLE panel_rollup (
+         t_ms INTEGER PRIMARY KEY,
+         body BLOB NOT NULL
+     );",
 ];

@@ -4,7 +4,7 @@ use super::INCIDENT_GAP_MS;
 use super::format::{self, encode, to_json};
 use crate::aggregate::Visitors;
 use crate::aggregate::capped::Merge;
-use crate::aggregate::rollup::{HOUR_MS, MINUTE_MS, Rollup};
+use crate::aggregate::rollup::{HOUR_MS, HourPanels, MINUTE_MS, Rollup};
 use crate::aggregate::stats::RouteStats;
 use crate::store::{Commit, InsightRecord, Saved};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -119,6 +119,22 @@ fn upsert_visitors(tx: &Transaction, t_ms: i64, v: &Visitors) -> rusqlite::Resul
     Ok(())
 }
 
+fn upsert_panels(tx: &Transaction, t_ms: i64, p: &HourPanels) -> rusqlite::Result<()> {
+    let select = "SELECT body FROM panel_rollup WHERE t_ms = ?1";
+    let mut merged: HourPanels = stored(
+        tx,
+        format::PANELS,
+        select,
+        [t_ms],
+        "panel_rollup",
+        &t_ms.to_string(),
+    )?;
+    merged.merge(p);
+    tx.prepare_cached("INSERT OR REPLACE INTO panel_rollup (t_ms, body) VALUES (?1, ?2)")?
+        .execute(params![t_ms, encode(format::PANELS, &merged)])?;
+    Ok(())
+}
+
 fn save_state(tx: &Transaction, s: &Saved) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT OR REPLACE INTO state (id, aggregate, detection) VALUES (1, ?1, ?2)",
@@ -179,6 +195,9 @@ pub(super) fn apply(tx: &Transaction, c: &Commit) -> rusqlite::Result<()> {
     }
     for (t, v) in &c.rollups.visitors {
         upsert_visitors(tx, *t, v)?;
+    }
+    for (t, p) in &c.rollups.panels {
+        upsert_panels(tx, *t, p)?;
     }
     if let Some(s) = &c.saved {
         save_state(tx, s)?;

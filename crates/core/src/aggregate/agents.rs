@@ -199,6 +199,13 @@ impl Agents {
         &t.kind
     }
 
+    /// Adds `n` requests of agents of kind `kind` whose visitors are not known (stored
+    /// history keeps no user agents).
+    pub fn add_requests(&mut self, kind: Kind, n: u64) {
+        let row = self.row(kind) as usize;
+        self.rows[row].requests += n;
+    }
+
     /// Whether the user agent hashed `agent` is automated, parsing it when it is new.
     pub fn is_bot(&mut self, user_agent: &str, agent: u64) -> bool {
         match self.cache.get(&agent) {

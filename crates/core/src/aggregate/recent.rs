@@ -246,6 +246,26 @@ impl RecordBatch {
         self.records.len()
     }
 
+    /// The user agent of id `id`.
+    pub fn agent(&self, id: u32) -> &str {
+        self.agents.get(id)
+    }
+
+    /// The referring site of id `id`.
+    pub fn site(&self, id: u32) -> &str {
+        self.sites.get(id)
+    }
+
+    /// The path (without its query) of id `id`.
+    pub fn page(&self, id: u32) -> &str {
+        self.pages.get(id)
+    }
+
+    /// How this batch's paths became routes (and which are static files).
+    pub fn routing(&self) -> &crate::route::RouteOptions {
+        &self.routing
+    }
+
     /// The records with their route names.
     pub fn iter(&self) -> impl Iterator<Item = (&Record, &str)> {
         self.records

@@ -1,4 +1,5 @@
-//! Rollups: the numbers of each minute and of each route in each hour, kept as history.
+//! Rollups: the numbers of each minute, of each route in each hour, and the panels of each
+//! hour (agents, referring sites, not found, static files), kept as history.
 //! They are mergeable like every aggregate, and an [`Aggregate`] can be rebuilt from them
 //! (numbers only), so stored history answers the same questions as a live run.
 
@@ -52,6 +53,11 @@ pub struct Rollups {
     pub route_hours: BTreeMap<i64, HashMap<String, RouteStats>>,
     /// Hour start (UTC ms) → distinct clients (HyperLogLog over address hashes).
     pub visitors: BTreeMap<i64, Visitors>,
+    /// Hour start (UTC ms) → its panels.
+    pub panels: BTreeMap<i64, HourPanels>,
+    /// What each user agent seen is, so that a batch's agents are parsed once, not per
+    /// batch (bounded: starts over past [`KINDS_CACHED`]).
+    kinds: HashMap<String, super::agents::Kind>,
     /// Distinct routes kept per hour; the rest fold into `(other)`.
     pub max_routes: usize,
 }
@@ -71,11 +77,15 @@ impl Rollups {
 
     /// True when nothing was counted.
     pub fn is_empty(&self) -> bool {
-        self.minutes.is_empty() && self.route_hours.is_empty() && self.visitors.is_empty()
+        self.minutes.is_empty()
+            && self.route_hours.is_empty()
+            && self.visitors.is_empty()
+            && self.panels.is_empty()
     }
 
     /// Counts every request of a reader's batch.
     pub fn add_batch(&mut self, batch: &RecordBatch) {
+        self.add_panels(batch);
         for (r, route) in batch.iter() {
             let us = (r.us != u32::MAX).then_some(u64::from(r.us));
             let m = self.minutes.entry(floor(r.ts_ms, MINUTE_MS)).or_default();
@@ -103,6 +113,37 @@ impl Rollups {
                 .entry(floor(r.ts_ms, HOUR_MS))
                 .or_default()
                 .insert_hash(r.client);
+        }
+    }
+
+    /// Counts the batch's requests into the panels of their hours.
+    fn add_panels(&mut self, batch: &RecordBatch) {
+        if self.kinds.len() > KINDS_CACHED {
+            self.kinds.clear();
+        }
+        for (r, _) in batch.iter() {
+            let hour = self.panels.entry(floor(r.ts_ms, HOUR_MS)).or_default();
+            let ua = batch.agent(r.agent);
+            let kind = match self.kinds.get(ua) {
+                Some(k) => k,
+                None => self
+                    .kinds
+                    .entry(ua.to_owned())
+                    .or_insert_with(|| super::agents::classify(ua, super::is_bot(ua))),
+            };
+            *hour.agents.entry(kind.clone()).or_insert(0) += 1;
+            if r.site != 0 {
+                *hour.sites.entry(batch.site(r.site)) += 1;
+            }
+            let page = batch.page(r.page);
+            if r.status == 404 {
+                let m = hour.not_found.entry(page);
+                m.requests += 1;
+                m.clients.insert(r.client);
+            }
+            if batch.routing().statics.matches(page) {
+                hour.static_paths.entry(page).add(r.bytes);
+            }
         }
     }
 
@@ -136,6 +177,65 @@ impl Rollups {
         for (t, v) in o.visitors {
             self.visitors.entry(t).or_default().merge(&v);
         }
+        for (t, p) in o.panels {
+            self.panels.entry(t).or_default().merge(&p);
+        }
+    }
+}
+
+/// User agents whose kind a [`Rollups`] keeps.
+const KINDS_CACHED: usize = 1 << 14;
+
+/// The panels of one hour of history: requests per kind of agent (no visitors: history
+/// keeps no user agents), per referring site, per 404 path and per static path.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HourPanels {
+    /// Requests per kind of agent.
+    #[serde(with = "kinds_as_list")]
+    pub agents: HashMap<super::agents::Kind, u64>,
+    /// Requests per referring site.
+    pub sites: super::capped::Capped<u64>,
+    /// 404s per path.
+    pub not_found: super::capped::Capped<super::panels::Missing>,
+    /// Static files per path.
+    pub static_paths: super::capped::Capped<super::panels::Served>,
+}
+
+impl Default for HourPanels {
+    fn default() -> Self {
+        HourPanels {
+            agents: HashMap::default(),
+            sites: super::capped::Capped::new(super::PATHS_KEPT),
+            not_found: super::capped::Capped::new(super::PATHS_KEPT),
+            static_paths: super::capped::Capped::new(super::PATHS_KEPT),
+        }
+    }
+}
+
+impl HourPanels {
+    /// Adds everything in `o`.
+    pub fn merge(&mut self, o: &HourPanels) {
+        for (k, n) in &o.agents {
+            *self.agents.entry(k.clone()).or_insert(0) += n;
+        }
+        self.sites.merge(&o.sites);
+        self.not_found.merge(&o.not_found);
+        self.static_paths.merge(&o.static_paths);
+    }
+}
+
+/// A map keyed by agent kinds, stored as a list of pairs (postcard and JSON keys are text).
+mod kinds_as_list {
+    use super::HashMap;
+    use crate::aggregate::agents::Kind;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(m: &HashMap<Kind, u64>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<HashMap<Kind, u64>, D::Error> {
+        Ok(Vec::<(Kind, u64)>::deserialize(d)?.into_iter().collect())
     }
 }
 
@@ -169,6 +269,16 @@ impl Aggregate {
         self.bots += r.bots;
         self.lines.read += n;
         self.lines.parsed += n;
+    }
+
+    /// Adds a stored hour's panels.
+    pub fn add_panels(&mut self, p: &HourPanels) {
+        for (k, n) in &p.agents {
+            self.agents.add_requests(k.clone(), *n);
+        }
+        self.referrers.sites.merge(&p.sites);
+        self.not_found.merge(&p.not_found);
+        self.static_paths.merge(&p.static_paths);
     }
 
     /// Adds stored unique visitors (distinct clients).

@@ -89,7 +89,7 @@ fn agent_rows(rows: &[AgentRow], total: u64) -> Vec<Vec<String>> {
                 r.name.clone(),
                 r.requests.to_string(),
                 pct(r.requests as f64 / total.max(1) as f64),
-                r.visitors.to_string(),
+                r.visitors.map_or("–".into(), |v| v.to_string()),
             ]
         })
         .collect()

@@ -152,7 +152,7 @@ fn audience(o: &mut String, s: &Stats, lang: Lang) {
             vec![
                 cut(&r.name),
                 format!("{} ({share})", r.requests),
-                r.visitors.to_string(),
+                r.visitors.map_or("–".into(), |v| v.to_string()),
             ]
         });
         table(o, &head, rows.collect());

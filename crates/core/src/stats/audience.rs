@@ -18,8 +18,9 @@ pub struct AgentRow {
     pub name: String,
     /// Requests.
     pub requests: u64,
-    /// Distinct (client, user agent) pairs, estimated.
-    pub visitors: u64,
+    /// Distinct (client, user agent) pairs, estimated; `null` where they are not known (a
+    /// range of stored history, which keeps no user agents).
+    pub visitors: Option<u64>,
 }
 
 /// A referring page.
@@ -118,10 +119,12 @@ fn agent_rows<'a>(
     }
     let mut rows: Vec<(&str, (u64, Visitors))> = groups.into_iter().collect();
     rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    // Every request counted live adds its visitor: a sketch left empty holds requests
+    // from stored history, whose visitors are not known.
     let row = |name: &str, (requests, visitors): &(u64, Visitors)| AgentRow {
         name: name.to_owned(),
         requests: *requests,
-        visitors: visitors.estimate() as u64,
+        visitors: Some(visitors.estimate() as u64).filter(|v| *v > 0 || *requests == 0),
     };
     let mut out: Vec<AgentRow> = rows.iter().take(SHOWN).map(|(n, g)| row(n, g)).collect();
     if rows.len() > SHOWN {
