@@ -47,6 +47,18 @@ fn is_code(e: &rusqlite::Error, code: ErrorCode) -> bool {
 }
 
 impl SqliteStore {
+    /// The bodies of the hourly rows of `table` (`visitors` or `panel_rollup`) of the hours
+    /// that overlap `[from_ms, to_ms)`.
+    fn hour_rows(&self, table: &str, from_ms: i64, to_ms: i64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let sql = format!("SELECT body FROM {table} WHERE t_ms >= ?1 AND t_ms < ?2");
+        let mut st = self.conn.prepare_cached(&sql).map_err(|e| self.sql(e))?;
+        // Saturating: a range from the beginning of time (i64::MIN) overflowed here.
+        let from = from_ms.saturating_sub(from_ms.rem_euclid(HOUR_MS));
+        st.query_map(params![from, to_ms], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.sql(e))
+    }
+
     /// Opens (creating if needed) the database at `path` for reading and writing, and brings
     /// its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -367,41 +379,19 @@ impl Store for SqliteStore {
     }
 
     fn visitors(&self, from_ms: i64, to_ms: i64) -> Result<Visitors, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT body FROM visitors WHERE t_ms >= ?1 AND t_ms < ?2")
-            .map_err(|e| self.sql(e))?;
-        // Saturating: a range from the beginning of time (i64::MIN) overflowed here.
-        let from = from_ms.saturating_sub(from_ms.rem_euclid(HOUR_MS));
-        let rows: Vec<Vec<u8>> = st
-            .query_map(params![from, to_ms], |r| r.get(0))
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.sql(e))?;
+        let rows = self.hour_rows("visitors", from_ms, to_ms)?;
         let mut all = Visitors::default();
         for b in rows {
-            all.merge(&decode_body::<Visitors>(
-                &self.path,
-                "visitors",
-                &b,
-                format::VISITORS,
-            )?);
+            all.merge(&decode_body(&self.path, "visitors", &b, format::VISITORS)?);
         }
         Ok(all)
     }
 
     fn panels(&self, from_ms: i64, to_ms: i64) -> Result<HourPanels, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT body FROM panel_rollup WHERE t_ms >= ?1 AND t_ms < ?2")
-            .map_err(|e| self.sql(e))?;
-        let from = from_ms.saturating_sub(from_ms.rem_euclid(HOUR_MS));
-        let rows: Vec<Vec<u8>> = st
-            .query_map(params![from, to_ms], |r| r.get(0))
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.sql(e))?;
+        let rows = self.hour_rows("panel_rollup", from_ms, to_ms)?;
         let mut all = HourPanels::default();
         for b in rows {
-            all.merge(&decode_body::<HourPanels>(
+            all.merge(&decode_body(
                 &self.path,
                 "panel rollup",
                 &b,
