@@ -6,8 +6,8 @@
 //! their own names so both sides read as one API.
 
 pub use tailpulse_core::{
-    aggregate, alert, analysis, cursor, detect, format, generate, hash, ingest, insights, lang,
-    params, prompts, redact, report, request, route, sift, stats, syslog, text, time,
+    aggregate, alert, analysis, cursor, detect, format, generate, geo, hash, ingest, insights,
+    lang, params, prompts, redact, report, request, route, sift, stats, syslog, text, time,
 };
 
 pub mod batch;

@@ -402,3 +402,83 @@ fn the_html_panels_show_hostile_names_as_text() {
     assert!(html.contains("&lt;script&gt;"), "its name is escaped");
     assert!(!html.contains("<script") && !html.contains("<img") && !html.contains("<b>evil"));
 }
+
+/// Countries and networks from MaxMind-format databases the test builds itself (with
+/// Python's mmdb-writer, tests/make_mmdb.py), counted against the networks it chose.
+#[test]
+fn countries_and_networks_from_geolocation_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/make_mmdb.py"))
+        .arg(dir.path())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    // (client, country code, AS number): the networks of tests/make_mmdb.py.
+    let clients = [
+        ("203.0.113.7", "KR", 64500),
+        ("203.0.113.99", "KR", 64500),
+        ("198.51.100.5", "DE", 0),
+        ("2001:db8:1::42", "JP", 64501),
+        ("192.0.2.1", "--", 0),
+        ("crawler.example.net", "--", 0),
+    ];
+    let mut rng = Lcg(5);
+    let mut log = String::new();
+    let mut by_country: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_asn: BTreeMap<u64, u64> = BTreeMap::new();
+    for i in 0..600 {
+        let (client, code, asn) = clients[rng.pick(clients.len())];
+        log.push_str(&format!(
+            "{client} - - [01/Mar/2024:10:{:02}:{:02} +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"Mozilla/5.0 Firefox/121.0\"\n",
+            i / 60,
+            i % 60
+        ));
+        *by_country.entry(code.into()).or_default() += 1;
+        *by_asn.entry(asn).or_default() += 1;
+    }
+    let path = dir.path().join("access.log");
+    std::fs::write(&path, log).unwrap();
+    let db = |n: &str| dir.path().join(n).to_str().unwrap().to_owned();
+    let (v, _) = common::analyze_json(&[
+        path.to_str().unwrap(),
+        "--geoip-db",
+        &db("country.mmdb"),
+        "--geoip-db",
+        &db("asn.mmdb"),
+    ]);
+    assert_eq!(rows(&v, "countries", "code"), by_country);
+    let names: BTreeMap<String, String> = (v["countries"].as_array().unwrap().iter())
+        .map(|c| {
+            (
+                c["code"].as_str().unwrap().into(),
+                c["name"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(names["KR"], "South Korea");
+    assert_eq!(names["--"], "Unknown");
+    let asns: BTreeMap<u64, u64> = (v["asns"].as_array().unwrap().iter())
+        .map(|a| (a["asn"].as_u64().unwrap(), a["requests"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(asns, by_asn);
+    // Without a database there is no geography; a file that is no database is an error.
+    let (plain, _) = common::analyze_json(&[path.to_str().unwrap()]);
+    assert!(plain["countries"].as_array().unwrap().is_empty());
+    let bad = common::tailpulse_in(
+        None,
+        &[
+            "analyze",
+            path.to_str().unwrap(),
+            "--geoip-db",
+            path.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is no MaxMind database"));
+}

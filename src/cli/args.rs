@@ -107,9 +107,29 @@ pub struct RouteArgs {
     /// counted among the referring pages and sites.
     #[arg(long, value_name = "HOST", value_delimiter = ',')]
     pub site_host: Vec<String>,
+    /// A MaxMind-format database (GeoLite2/GeoIP2 Country, City or ASN, DB-IP Lite) for the
+    /// countries and networks of the clients. Repeatable: one for countries, one for networks.
+    #[arg(long, value_name = "FILE")]
+    pub geoip_db: Vec<std::path::PathBuf>,
 }
 
 impl RouteArgs {
+    /// The geolocation databases of `--geoip-db`, read.
+    fn geo(&self) -> Result<crate::geo::GeoHandle, String> {
+        if self.geoip_db.is_empty() {
+            return Ok(crate::geo::GeoHandle::default());
+        }
+        let files = (self.geoip_db.iter())
+            .map(|p| {
+                let bytes =
+                    std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                Ok((p.display().to_string(), bytes))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let geo = crate::geo::Geo::from_files(files)?;
+        Ok(crate::geo::GeoHandle(Some(std::sync::Arc::new(geo))))
+    }
+
     /// The route options from these flags over the configuration's `[routes]`.
     pub fn options(
         &self,
@@ -137,6 +157,7 @@ impl RouteArgs {
             keep_query,
             rules,
             statics,
+            geo: self.geo()?,
             sift: crate::sift::Sift {
                 exclude: self.exclude_ip.clone(),
                 ignore_crawlers: self.ignore_crawlers,

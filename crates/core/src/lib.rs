@@ -25,6 +25,7 @@ pub mod cursor;
 pub mod detect;
 pub mod format;
 pub mod generate;
+pub mod geo;
 pub mod hash;
 pub mod ingest;
 pub mod insights;

@@ -11,6 +11,7 @@ pub mod latency;
 pub mod logstats;
 pub mod origins;
 pub mod panels;
+pub mod places;
 pub mod recent;
 pub mod rollup;
 pub mod sample;
@@ -158,6 +159,10 @@ pub struct Aggregate {
     /// Requests per protocol (absent from states saved before it existed).
     #[serde(default)]
     pub protocols: origins::Few,
+    /// Requests per country and network, with `--geoip-db` (absent from states saved
+    /// before it existed).
+    #[serde(default)]
+    pub places: places::Places,
     slowest: TopN<(Option<u64>, i64, u64), SampleRequest>,
     recent: TopN<(i64, u64), SampleRequest>,
     recent_errors: TopN<(i64, u64), SampleRequest>,
@@ -260,6 +265,7 @@ impl Aggregate {
             referrers: origins::Referrers::default(),
             methods: origins::Few::default(),
             protocols: origins::Few::default(),
+            places: places::Places::default(),
             slowest: TopN::new(limits.samples),
             recent: TopN::new(limits.samples),
             recent_errors: TopN::new(limits.samples),
@@ -427,6 +433,9 @@ impl Aggregate {
         self.referrers.add(&req.referer, &self.routing.sift);
         self.methods.add(&req.method, 1);
         self.protocols.add(&req.protocol, 1);
+        if let Some(geo) = &self.routing.geo.0 {
+            self.places.add(geo, &req.client, visitor);
+        }
         let route = self.routing.route_of(&req.path, &mut self.scratch);
         let r = self.routes.entry(route);
         if let Some(frames) = &mut self.frames {
@@ -600,6 +609,7 @@ impl Aggregate {
         self.referrers.merge(&o.referrers);
         self.methods.merge(&o.methods);
         self.protocols.merge(&o.protocols);
+        self.places.merge(&o.places);
         self.slowest.merge(&o.slowest);
         self.recent.merge(&o.recent);
         self.recent_errors.merge(&o.recent_errors);

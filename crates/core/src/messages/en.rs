@@ -143,6 +143,8 @@ pub(super) fn text(t: Text) -> &'static str {
         Text::Page => "Page",
         Text::FirstSeen => "First",
         Text::LastSeen => "Last",
+        Text::Countries => "Countries",
+        Text::Networks => "Networks (AS)",
         Text::AdviceBotSurge => {
             "Look first at which crawlers they are; check robots.txt, crawl budgets and rate limits for automated clients."
         }

@@ -137,6 +137,8 @@ pub(super) fn text(t: Text) -> &'static str {
         Text::Page => "페이지",
         Text::FirstSeen => "처음",
         Text::LastSeen => "마지막",
+        Text::Countries => "국가",
+        Text::Networks => "네트워크 (AS)",
         Text::AdviceBotSurge => {
             "먼저 어떤 크롤러인지 확인하고 robots.txt, 크롤링 허용량, 자동화 클라이언트 요청 제한을 점검하세요."
         }

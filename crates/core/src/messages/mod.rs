@@ -109,6 +109,8 @@ pub enum Text {
     Page,
     FirstSeen,
     LastSeen,
+    Countries,
+    Networks,
 }
 
 impl Text {

@@ -22,6 +22,8 @@ pub const PANELS: &[&str] = &[
     "status",
     "methods",
     "protocols",
+    "countries",
+    "asns",
 ];
 
 /// One panel of `s` as CSV with a header line; `None` for a name not in [`PANELS`].
@@ -52,6 +54,8 @@ pub fn panel(s: &Stats, name: &str) -> Option<String> {
         "status" => table(&status),
         "methods" => table(&a.methods),
         "protocols" => table(&a.protocols),
+        "countries" => table(&a.countries),
+        "asns" => table(&a.asns),
         _ => return None,
     })
 }

@@ -55,6 +55,34 @@ pub fn panels(o: &mut String, s: &Stats, lang: Lang) {
         table(o, title.get(lang), &head, agent_rows(rows, s.requests));
     }
     let share = |n: u64| pct(n as f64 / s.requests.max(1) as f64);
+    let countries = (a.countries.iter())
+        .map(|c| {
+            let name = format!("{} {}", c.code, c.name);
+            vec![
+                name,
+                c.requests.to_string(),
+                share(c.requests),
+                c.visitors.to_string(),
+            ]
+        })
+        .collect();
+    let head = [Text::Name.get(lang), req, "%", Text::Visitors.get(lang)];
+    table(o, Text::Countries.get(lang), &head, countries);
+    let asns = (a.asns.iter())
+        .map(|n| {
+            vec![
+                format!("AS{} {}", n.asn, n.org),
+                n.requests.to_string(),
+                share(n.requests),
+            ]
+        })
+        .collect();
+    table(
+        o,
+        Text::Networks.get(lang),
+        &[Text::Name.get(lang), req, "%"],
+        asns,
+    );
     let sites = (a.referring_sites.iter())
         .map(|r| vec![r.site.clone(), r.requests.to_string(), share(r.requests)])
         .collect();

@@ -157,6 +157,32 @@ fn audience(o: &mut String, s: &Stats, lang: Lang) {
         });
         table(o, &head, rows.collect());
     }
+    if !a.countries.is_empty() {
+        section(o, &format!("[{}]", Text::Countries.get(lang)));
+        let rows = a.countries.iter().take(ROWS).map(|c| {
+            let share = pct(c.requests as f64 / s.requests.max(1) as f64);
+            vec![
+                format!("{} {}", c.code, cut(&c.name)),
+                format!("{} ({share})", c.requests),
+                c.visitors.to_string(),
+            ]
+        });
+        table(o, &head, rows.collect());
+    }
+    if !a.asns.is_empty() {
+        section(o, &format!("[{}]", Text::Networks.get(lang)));
+        let rows = (a.asns.iter().take(ROWS)).map(|n| {
+            vec![
+                format!("AS{} {}", n.asn, cut(&n.org)),
+                n.requests.to_string(),
+            ]
+        });
+        table(
+            o,
+            &[Text::Name.get(lang), Text::Requests.get(lang)],
+            rows.collect(),
+        );
+    }
     let sites: Vec<(&str, u64)> = a
         .referring_sites
         .iter()

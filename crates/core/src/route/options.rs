@@ -158,6 +158,8 @@ pub struct RouteOptions {
     pub statics: StaticFiles,
     /// What is left out or blurred as requests are read.
     pub sift: crate::sift::Sift,
+    /// The geolocation databases, when the run has any (`--geoip-db`).
+    pub geo: crate::geo::GeoHandle,
 }
 
 /// File extensions that make a path a static file, unless told otherwise.

@@ -50,6 +50,30 @@ pub struct CountRow {
     pub requests: u64,
 }
 
+/// A country.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CountryRow {
+    /// ISO 3166 code (`--` where no database placed the client).
+    pub code: String,
+    /// English name.
+    pub name: String,
+    /// Requests.
+    pub requests: u64,
+    /// Distinct (client, user agent) pairs, estimated.
+    pub visitors: u64,
+}
+
+/// A network (autonomous system).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AsnRow {
+    /// AS number (0 where no database placed the client).
+    pub asn: u32,
+    /// The organization that holds it.
+    pub org: String,
+    /// Requests.
+    pub requests: u64,
+}
+
 /// Who visits and from where.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Audience {
@@ -69,6 +93,10 @@ pub struct Audience {
     pub methods: Vec<CountRow>,
     /// Requests per protocol (`HTTP/1.1`, `HTTP/2.0`).
     pub protocols: Vec<CountRow>,
+    /// Countries of the clients (with `--geoip-db`; empty without).
+    pub countries: Vec<CountryRow>,
+    /// Networks of the clients (with an ASN database; empty without).
+    pub asns: Vec<AsnRow>,
 }
 
 impl Audience {
@@ -98,6 +126,14 @@ impl Audience {
             }),
             methods: few(&agg.methods),
             protocols: few(&agg.protocols),
+            countries: country_rows(agg),
+            asns: (agg.places.networks.top().rows.iter().take(SHOWN))
+                .map(|(asn, n)| AsnRow {
+                    asn: asn.parse().unwrap_or(0),
+                    org: n.org.to_string(),
+                    requests: n.requests,
+                })
+                .collect(),
         }
     }
 }
@@ -133,6 +169,32 @@ fn agent_rows<'a>(
             rest.0 += g.0;
             rest.1.merge(&g.1);
         }
+        out.push(row(OTHER, &rest));
+    }
+    out
+}
+
+/// The heaviest [`SHOWN`] countries, and `(other)` with the rest.
+fn country_rows(agg: &Aggregate) -> Vec<CountryRow> {
+    let top = agg.places.countries.top();
+    let row = |code: &str, c: &crate::aggregate::places::Country| CountryRow {
+        code: code.to_owned(),
+        name: c.name.to_string(),
+        requests: c.requests,
+        visitors: c.visitors.estimate() as u64,
+    };
+    let mut out: Vec<CountryRow> = top
+        .rows
+        .iter()
+        .take(SHOWN)
+        .map(|(k, c)| row(k, c))
+        .collect();
+    let mut rest = top.other.unwrap_or_default();
+    for (_, c) in top.rows.iter().skip(SHOWN) {
+        crate::aggregate::capped::Merge::merge(&mut rest, *c);
+    }
+    if rest.requests > 0 {
+        rest.name = OTHER.into();
         out.push(row(OTHER, &rest));
     }
     out
