@@ -482,3 +482,56 @@ fn countries_and_networks_from_geolocation_databases() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is no MaxMind database"));
 }
+
+/// Users, cache verdicts, content types and TLS sessions: from the `%u` of combined logs and
+/// from GoAccess's `%e %C %M %K` in a custom format, counted as the test wrote them.
+#[test]
+fn users_cache_content_types_and_tls_from_formats_that_log_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = ["alice", "-", "bob", "alice"];
+    let caches = ["HIT", "MISS", "HIT", "-"];
+    let mimes = ["text/html; charset=utf-8", "image/png", "text/html", "text/css"];
+    let mut combined = String::new();
+    let mut custom = String::new();
+    let mut want_users: BTreeMap<String, u64> = BTreeMap::new();
+    let mut want_cache: BTreeMap<String, u64> = BTreeMap::new();
+    let mut want_mime: BTreeMap<String, u64> = BTreeMap::new();
+    for i in 0..200usize {
+        let (u, c, m) = (users[i % 4], caches[i % 3], mimes[i % 4]);
+        let t = format!("[01/Mar/2024:10:{:02}:{:02} +0000]", i / 60, i % 60);
+        combined.push_str(&format!(
+            "192.0.2.{} - {u} {t} \"GET /a HTTP/1.1\" 200 5 \"-\" \"curl/8\"\n",
+            i % 9
+        ));
+        custom.push_str(&format!(
+            "192.0.2.{} {u} {t} \"GET /a HTTP/2.0\" 200 5 {c} \"{m}\" TLSv1.3\n",
+            i % 9
+        ));
+        if u != "-" {
+            *want_users.entry(u.into()).or_default() += 1;
+        }
+        if c != "-" {
+            *want_cache.entry(c.into()).or_default() += 1;
+        }
+        *want_mime
+            .entry(m.split(';').next().unwrap().into())
+            .or_default() += 1;
+    }
+    let a = dir.path().join("combined.log");
+    std::fs::write(&a, combined).unwrap();
+    let (v, _) = common::analyze_json(&[a.to_str().unwrap()]);
+    assert_eq!(rows(&v, "remote_users", "name"), want_users);
+    assert!(v["cache_status"].as_array().unwrap().is_empty(), "not logged");
+    let b = dir.path().join("custom.log");
+    std::fs::write(&b, custom).unwrap();
+    let (v, _) = common::analyze_json(&[
+        b.to_str().unwrap(),
+        "--log-format",
+        r#"%h %e [%d:%t %^] "%r" %s %b %C "%M" %K"#,
+    ]);
+    assert_eq!(v["requests"], 200);
+    assert_eq!(rows(&v, "remote_users", "name"), want_users);
+    assert_eq!(rows(&v, "cache_status", "name"), want_cache);
+    assert_eq!(rows(&v, "mime_types", "name"), want_mime);
+    assert_eq!(rows(&v, "tls", "name"), BTreeMap::from([("TLSv1.3".to_owned(), 200)]));
+}

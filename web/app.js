@@ -20,6 +20,7 @@ const I18N = {
     openAtEnd: 'open at the end of the data, since',
     server: 'Server', servers: 'Servers',
     visitorsByDay: 'Visitors per day', browsers: 'Browsers', osPanel: 'Operating systems', devices: 'Devices',
+    remoteUsers: 'Authenticated users', user: 'User', cacheStatus: 'Cache', mimeTypes: 'Content types', tlsPanel: 'TLS', tlsCol: 'Version / cipher',
     countriesPanel: 'Countries', country: 'Country', networks: 'Networks (AS)', network: 'Network',
     crawlers: 'Crawlers', refSites: 'Referring sites', refPages: 'Referring pages', notFound: 'Not found (404)',
     staticFiles: 'Static files', topClients: 'Top clients', methodsProtocols: 'Methods and protocols',
@@ -50,6 +51,7 @@ const I18N = {
     openAtEnd: '데이터 끝까지 진행 중, 시작',
     server: '서버', servers: '서버별',
     visitorsByDay: '일별 방문자', browsers: '브라우저', osPanel: '운영체제', devices: '기기',
+    remoteUsers: '인증 사용자', user: '사용자', cacheStatus: '캐시', mimeTypes: '콘텐츠 유형', tlsPanel: 'TLS', tlsCol: '버전 / 암호',
     countriesPanel: '국가', country: '국가', networks: '네트워크 (AS)', network: '네트워크',
     crawlers: '크롤러', refSites: '유입 사이트', refPages: '유입 페이지', notFound: '찾을 수 없음 (404)',
     staticFiles: '정적 파일', topClients: '상위 클라이언트', methodsProtocols: '메서드와 프로토콜',
@@ -434,6 +436,11 @@ const PANELS = [
       { h: 'firstSeen', n: true, text: (r) => fmtStamp(r.first), raw: (r) => r.first },
       { h: 'lastSeen', n: true, text: (r) => fmtStamp(r.last), raw: (r) => r.last },
     ] }] },
+  // From formats that log them (the lists are empty otherwise).
+  { id: 'remote_users', title: 'remoteUsers', tables: [{ rows: (s) => s.remote_users, cols: nameCols('user') }] },
+  { id: 'cache_status', title: 'cacheStatus', tables: [{ rows: (s) => s.cache_status, cols: nameCols('cacheStatus') }] },
+  { id: 'mime_types', title: 'mimeTypes', tables: [{ rows: (s) => s.mime_types, cols: nameCols('mimeTypes') }] },
+  { id: 'tls', title: 'tlsPanel', tables: [{ rows: (s) => s.tls, cols: nameCols('tlsCol') }] },
   { id: 'methods', title: 'methodsProtocols', tables: [
     { name: 'methods', sub: 'methods', rows: (s) => s.methods, cols: nameCols('method') },
     { name: 'protocols', sub: 'protocols', rows: (s) => s.protocols, cols: nameCols('protocol') },

@@ -30,6 +30,14 @@ pub struct Request<'a> {
     /// The server that logged the request (from a syslog header, an ingest envelope, or the
     /// input's label); empty until the reader sets it.
     pub host: Cow<'a, str>,
+    /// The authenticated user (`%u` of Apache, `$remote_user` of nginx); empty when none.
+    pub remote_user: Cow<'a, str>,
+    /// The cache's verdict (`HIT`, `MISS`, …); empty when not logged.
+    pub cache_status: Cow<'a, str>,
+    /// The response's content type; empty when not logged.
+    pub mime: Cow<'a, str>,
+    /// The TLS version and cipher; empty when not logged.
+    pub tls: Cow<'a, str>,
 }
 
 impl Default for Request<'_> {
@@ -47,6 +55,10 @@ impl Default for Request<'_> {
             referer: Cow::Borrowed(""),
             vhost: Cow::Borrowed(""),
             host: Cow::Borrowed(""),
+            remote_user: Cow::Borrowed(""),
+            cache_status: Cow::Borrowed(""),
+            mime: Cow::Borrowed(""),
+            tls: Cow::Borrowed(""),
         }
     }
 }
@@ -68,6 +80,10 @@ impl Request<'_> {
             referer: own(self.referer),
             vhost: own(self.vhost),
             host: own(self.host),
+            remote_user: own(self.remote_user),
+            cache_status: own(self.cache_status),
+            mime: own(self.mime),
+            tls: own(self.tls),
         }
     }
 }

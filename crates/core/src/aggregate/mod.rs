@@ -159,6 +159,10 @@ pub struct Aggregate {
     /// Requests per protocol (absent from states saved before it existed).
     #[serde(default)]
     pub protocols: origins::Few,
+    /// Remote users, cache verdicts, content types and TLS sessions, from formats that log
+    /// them (absent from states saved before it existed).
+    #[serde(default)]
+    pub extras: origins::Extras,
     /// Requests per country and network, with `--geoip-db` (absent from states saved
     /// before it existed).
     #[serde(default)]
@@ -266,6 +270,7 @@ impl Aggregate {
             methods: origins::Few::default(),
             protocols: origins::Few::default(),
             places: places::Places::default(),
+            extras: origins::Extras::default(),
             slowest: TopN::new(limits.samples),
             recent: TopN::new(limits.samples),
             recent_errors: TopN::new(limits.samples),
@@ -433,6 +438,7 @@ impl Aggregate {
         self.referrers.add(&req.referer, &self.routing.sift);
         self.methods.add(&req.method, 1);
         self.protocols.add(&req.protocol, 1);
+        self.extras.add(req);
         if let Some(geo) = &self.routing.geo.0 {
             self.places.add(geo, &req.client, visitor);
         }
@@ -610,6 +616,7 @@ impl Aggregate {
         self.methods.merge(&o.methods);
         self.protocols.merge(&o.protocols);
         self.places.merge(&o.places);
+        self.extras.merge(&o.extras);
         self.slowest.merge(&o.slowest);
         self.recent.merge(&o.recent);
         self.recent_errors.merge(&o.recent_errors);

@@ -52,6 +52,58 @@ impl Referrers {
     }
 }
 
+/// What formats that log them say of the requests: the authenticated user, the cache's
+/// verdict, the content type and the TLS session (GoAccess's `%e %C %M %K`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Extras {
+    /// Requests per authenticated user.
+    pub remote_users: Capped<u64>,
+    /// Requests per cache verdict.
+    pub cache_status: Few,
+    /// Requests per content type (without its parameters).
+    pub mime_types: Capped<u64>,
+    /// Requests per TLS version and cipher.
+    pub tls: Capped<u64>,
+}
+
+impl Default for Extras {
+    fn default() -> Self {
+        Extras {
+            remote_users: urls(),
+            cache_status: Few::default(),
+            mime_types: urls(),
+            tls: urls(),
+        }
+    }
+}
+
+impl Extras {
+    /// Counts what `req` logged of these (nothing, for most formats).
+    pub fn add(&mut self, req: &crate::request::Request<'_>) {
+        if !req.remote_user.is_empty() {
+            *self.remote_users.entry(&req.remote_user) += 1;
+        }
+        if !req.cache_status.is_empty() {
+            self.cache_status.add(&req.cache_status, 1);
+        }
+        if !req.mime.is_empty() {
+            let bare = req.mime.split(';').next().unwrap_or("").trim();
+            *self.mime_types.entry(bare) += 1;
+        }
+        if !req.tls.is_empty() {
+            *self.tls.entry(&req.tls) += 1;
+        }
+    }
+
+    /// Adds the counts of `o`.
+    pub fn merge(&mut self, o: &Extras) {
+        self.remote_users.merge(&o.remote_users);
+        self.cache_status.merge(&o.cache_status);
+        self.mime_types.merge(&o.mime_types);
+        self.tls.merge(&o.tls);
+    }
+}
+
 /// The host of a referring URL (`www.example.com` of `https://www.example.com:8443/a`),
 /// lowercased only if it had to be; the whole text when it is no URL.
 pub fn site_of(referer: &str) -> &str {

@@ -84,7 +84,8 @@ impl Clf {
         // Identity and user are almost always both absent: `- - `.
         if !c.eat_prefix(b"- - ") {
             c.word().ok_or(LineError::Field("ident"))?;
-            c.word().ok_or(LineError::Field("user"))?;
+            let user = c.word().ok_or(LineError::Field("user"))?;
+            req.remote_user = line.optional_text(user);
         }
         let ts = c.bracketed_time().ok_or(LineError::Field("time"))?;
         req.ts_ms = self.clock.parse(ts).ok_or(LineError::Field("time"))?;

@@ -28,6 +28,10 @@ enum Spec {
     Referer,
     UserAgent,
     Elapsed(TimeUnit),
+    RemoteUser,
+    CacheStatus,
+    Mime,
+    Tls,
     Ignore,
     Spaces,
 }
@@ -66,7 +70,11 @@ fn spec(c: char) -> Option<Spec> {
         'T' => Spec::Elapsed(TimeUnit::Seconds),
         'D' => Spec::Elapsed(TimeUnit::Micros),
         'n' => Spec::Elapsed(TimeUnit::Nanos),
-        '^' | 'e' | 'C' | 'k' | 'K' | 'M' => Spec::Ignore,
+        'e' => Spec::RemoteUser,
+        'C' => Spec::CacheStatus,
+        'M' => Spec::Mime,
+        'k' | 'K' => Spec::Tls,
+        '^' => Spec::Ignore,
         '~' => Spec::Spaces,
         _ => return None,
     })
@@ -179,6 +187,17 @@ impl Custom {
                 Spec::Referer => req.referer = line.optional_text(value),
                 Spec::UserAgent => req.user_agent = line.optional_text(value),
                 Spec::Elapsed(unit) => req.response_ms = parse_f64(value).map(|v| unit.to_ms(v)),
+                Spec::RemoteUser => req.remote_user = line.optional_text(value),
+                Spec::CacheStatus => req.cache_status = line.optional_text(value),
+                Spec::Mime => req.mime = line.optional_text(value),
+                // %k (version) and %K (cipher) both describe the TLS session.
+                Spec::Tls if req.tls.is_empty() => req.tls = line.optional_text(value),
+                Spec::Tls => {
+                    let v = line.optional_text(value);
+                    if !v.is_empty() {
+                        req.tls = Cow::Owned(format!("{} {v}", req.tls));
+                    }
+                }
                 Spec::Ignore | Spec::Spaces => {}
             }
         }

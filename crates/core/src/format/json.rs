@@ -45,9 +45,13 @@ enum Field {
     Referer,
     Vhost,
     Host,
+    RemoteUser,
+    CacheStatus,
+    Mime,
+    Tls,
 }
 
-const FIELD_NAMES: [(&str, Field); 13] = [
+const FIELD_NAMES: [(&str, Field); 17] = [
     ("time", Field::Time),
     ("method", Field::Method),
     ("path", Field::Path),
@@ -61,6 +65,10 @@ const FIELD_NAMES: [(&str, Field); 13] = [
     ("referer", Field::Referer),
     ("vhost", Field::Vhost),
     ("host", Field::Host),
+    ("remote_user", Field::RemoteUser),
+    ("cache_status", Field::CacheStatus),
+    ("mime", Field::Mime),
+    ("tls", Field::Tls),
 ];
 
 /// Well-known keys per field, in order of preference. Response-time keys carry their unit.
@@ -154,6 +162,15 @@ const DEFAULT_KEYS: &[(Field, &str, Option<TimeUnit>)] = &[
     (Field::Host, "host.name", None),
     (Field::Host, "host.hostname", None),
     (Field::Host, "_HOSTNAME", None),
+    (Field::RemoteUser, "remote_user", None),
+    (Field::RemoteUser, "user", None),
+    (Field::CacheStatus, "upstream_cache_status", None),
+    (Field::CacheStatus, "cache_status", None),
+    (Field::CacheStatus, "cache", None),
+    (Field::Mime, "sent_http_content_type", None),
+    (Field::Mime, "content_type", None),
+    (Field::Tls, "ssl_protocol", None),
+    (Field::Tls, "tls_version", None),
 ];
 
 /// A JSON-lines parser with its key mapping.
@@ -253,6 +270,10 @@ impl Json {
             method: self.text(&map, Field::Method),
             path: self.text(&map, Field::Path),
             protocol: self.text(&map, Field::Protocol),
+            remote_user: self.text(&map, Field::RemoteUser),
+            cache_status: self.text(&map, Field::CacheStatus),
+            mime: self.text(&map, Field::Mime),
+            tls: self.text(&map, Field::Tls),
         };
         if req.path.is_empty() {
             let line = self.text(&map, Field::RequestLine);

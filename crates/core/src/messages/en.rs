@@ -145,6 +145,10 @@ pub(super) fn text(t: Text) -> &'static str {
         Text::LastSeen => "Last",
         Text::Countries => "Countries",
         Text::Networks => "Networks (AS)",
+        Text::RemoteUsers => "Authenticated users",
+        Text::CacheStatus => "Cache",
+        Text::MimeTypes => "Content types",
+        Text::Tls => "TLS",
         Text::AdviceBotSurge => {
             "Look first at which crawlers they are; check robots.txt, crawl budgets and rate limits for automated clients."
         }

@@ -139,6 +139,10 @@ pub(super) fn text(t: Text) -> &'static str {
         Text::LastSeen => "마지막",
         Text::Countries => "국가",
         Text::Networks => "네트워크 (AS)",
+        Text::RemoteUsers => "인증 사용자",
+        Text::CacheStatus => "캐시",
+        Text::MimeTypes => "콘텐츠 유형",
+        Text::Tls => "TLS",
         Text::AdviceBotSurge => {
             "먼저 어떤 크롤러인지 확인하고 robots.txt, 크롤링 허용량, 자동화 클라이언트 요청 제한을 점검하세요."
         }

@@ -111,6 +111,10 @@ pub enum Text {
     LastSeen,
     Countries,
     Networks,
+    RemoteUsers,
+    CacheStatus,
+    MimeTypes,
+    Tls,
 }
 
 impl Text {

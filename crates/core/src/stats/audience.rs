@@ -93,6 +93,14 @@ pub struct Audience {
     pub methods: Vec<CountRow>,
     /// Requests per protocol (`HTTP/1.1`, `HTTP/2.0`).
     pub protocols: Vec<CountRow>,
+    /// Authenticated users, from formats that log them (`%u` of combined logs).
+    pub remote_users: Vec<CountRow>,
+    /// Cache verdicts (`HIT`, `MISS`), from formats that log them.
+    pub cache_status: Vec<CountRow>,
+    /// Content types, from formats that log them.
+    pub mime_types: Vec<CountRow>,
+    /// TLS versions and ciphers, from formats that log them.
+    pub tls: Vec<CountRow>,
     /// Countries of the clients (with `--geoip-db`; empty without).
     pub countries: Vec<CountryRow>,
     /// Networks of the clients (with an ASN database; empty without).
@@ -126,6 +134,10 @@ impl Audience {
             }),
             methods: few(&agg.methods),
             protocols: few(&agg.protocols),
+            remote_users: capped_rows(&agg.extras.remote_users, count_row),
+            cache_status: few(&agg.extras.cache_status),
+            mime_types: capped_rows(&agg.extras.mime_types, count_row),
+            tls: capped_rows(&agg.extras.tls, count_row),
             countries: country_rows(agg),
             asns: (agg.places.networks.top().rows.iter().take(SHOWN))
                 .map(|(asn, n)| AsnRow {
@@ -172,6 +184,10 @@ fn agent_rows<'a>(
         out.push(row(OTHER, &rest));
     }
     out
+}
+
+fn count_row(name: String, requests: u64) -> CountRow {
+    CountRow { name, requests }
 }
 
 /// The heaviest [`SHOWN`] countries, and `(other)` with the rest.
