@@ -490,7 +490,12 @@ fn users_cache_content_types_and_tls_from_formats_that_log_them() {
     let dir = tempfile::tempdir().unwrap();
     let users = ["alice", "-", "bob", "alice"];
     let caches = ["HIT", "MISS", "HIT", "-"];
-    let mimes = ["text/html; charset=utf-8", "image/png", "text/html", "text/css"];
+    let mimes = [
+        "text/html; charset=utf-8",
+        "image/png",
+        "text/html",
+        "text/css",
+    ];
     let mut combined = String::new();
     let mut custom = String::new();
     let mut want_users: BTreeMap<String, u64> = BTreeMap::new();
@@ -521,7 +526,10 @@ fn users_cache_content_types_and_tls_from_formats_that_log_them() {
     std::fs::write(&a, combined).unwrap();
     let (v, _) = common::analyze_json(&[a.to_str().unwrap()]);
     assert_eq!(rows(&v, "remote_users", "name"), want_users);
-    assert!(v["cache_status"].as_array().unwrap().is_empty(), "not logged");
+    assert!(
+        v["cache_status"].as_array().unwrap().is_empty(),
+        "not logged"
+    );
     let b = dir.path().join("custom.log");
     std::fs::write(&b, custom).unwrap();
     let (v, _) = common::analyze_json(&[
@@ -533,5 +541,92 @@ fn users_cache_content_types_and_tls_from_formats_that_log_them() {
     assert_eq!(rows(&v, "remote_users", "name"), want_users);
     assert_eq!(rows(&v, "cache_status", "name"), want_cache);
     assert_eq!(rows(&v, "mime_types", "name"), want_mime);
-    assert_eq!(rows(&v, "tls", "name"), BTreeMap::from([("TLSv1.3".to_owned(), 200)]));
+    assert_eq!(
+        rows(&v, "tls", "name"),
+        BTreeMap::from([("TLSv1.3".to_owned(), 200)])
+    );
+}
+
+/// A country row of the live page filters by the country's code: the numbers of the requests
+/// from that country's networks, as the test placed them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_country_filter_counts_the_requests_of_that_country() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/make_mmdb.py"))
+        .arg(dir.path())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let clients = [
+        ("203.0.113.7", "KR"),
+        ("198.51.100.5", "DE"),
+        ("192.0.2.1", "--"),
+    ];
+    let mut log = String::new();
+    let mut want: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut rng = Lcg(3);
+    for i in 0..300 {
+        let (client, code) = clients[rng.pick(clients.len())];
+        log.push_str(&format!(
+            "{client} - - [01/Mar/2024:10:{:02}:{:02} +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl/8\"\n",
+            i / 60,
+            i % 60
+        ));
+        *want.entry(code).or_default() += 1;
+    }
+    let path = dir.path().join("access.log");
+    std::fs::write(&path, log).unwrap();
+    let files = ["country.mmdb", "asn.mmdb"]
+        .map(|n| (n.to_owned(), std::fs::read(dir.path().join(n)).unwrap()))
+        .to_vec();
+    let geo = tailpulse::geo::Geo::from_files(files).unwrap();
+    let live = tailpulse::live::start(tailpulse::live::RunOptions {
+        inputs: vec![path.to_string_lossy().into()],
+        out_dir: dir.path().to_path_buf(),
+        db: None,
+        routes: tailpulse::route::RouteOptions {
+            geo: tailpulse::geo::GeoHandle(Some(std::sync::Arc::new(geo))),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .unwrap();
+    let mut rx = live.snapshots.clone();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        rx.wait_for(|s| s.analysis.stats.requests == 300),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let st =
+        tailpulse::web::AppState::new(live.snapshots.clone()).with_queries(live.queries.clone());
+    for (code, n) in &want {
+        use tower::ServiceExt;
+        let uri = format!("/api/summary?country={code}");
+        let res = tailpulse::web::router(st.clone())
+            .oneshot(
+                axum::http::Request::get(&uri)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["requests"].as_u64(), Some(*n), "{uri}");
+        assert_eq!(
+            v["countries"][0]["code"], *code,
+            "the view's countries panel"
+        );
+    }
+    live.shutdown().await;
 }

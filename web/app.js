@@ -33,7 +33,7 @@ const I18N = {
     topOf: 'top {n} of {m}', dev_desktop: 'Desktop', dev_mobile: 'Mobile', dev_tablet: 'Tablet', dev_bot: 'Bot',
     dev_other: 'Other', filterWindow: 'Filtered figures count the requests kept in memory, since',
     filterFailed: 'The filtered view is unavailable', loading: 'loading…',
-    samplesUnfiltered: 'The samples below are not filtered by browser, operating system, device, referring site or client network.',
+    samplesUnfiltered: 'The samples below are not filtered by browser, operating system, device, referring site, country or client network.',
   },
   ko: {
     connecting: '연결 중…', live: '실시간', reconnecting: '재연결 중…', range: '기간', route: '경로',
@@ -64,7 +64,7 @@ const I18N = {
     topOf: '전체 {m}개 중 상위 {n}개', dev_desktop: '데스크톱', dev_mobile: '모바일', dev_tablet: '태블릿', dev_bot: '봇',
     dev_other: '기타', filterWindow: '필터 결과는 메모리에 남아 있는 요청 기준, 시작',
     filterFailed: '필터 결과를 가져오지 못했습니다', loading: '불러오는 중…',
-    samplesUnfiltered: '아래 표본은 브라우저, 운영체제, 기기, 유입 사이트, 클라이언트 대역으로는 필터링되지 않습니다.',
+    samplesUnfiltered: '아래 표본은 브라우저, 운영체제, 기기, 유입 사이트, 국가, 클라이언트 대역으로는 필터링되지 않습니다.',
   },
 };
 const CLASS_COLORS = { '1xx': '#8e8e8e', '2xx': '#2e9d57', '3xx': '#3b7dd8', '4xx': '#e0a030', '5xx': '#d64545' };
@@ -72,10 +72,10 @@ const CLASSES = Object.keys(CLASS_COLORS);
 
 // The filters, in the order they appear in URLs and API queries. `route`, `status`, `host`
 // and `min_ms` live in the header's controls; the others are set by clicking a panel's row.
-const FILTER_KEYS = ['route', 'status', 'host', 'min_ms', 'browser', 'os', 'device', 'client', 'path', 'referer'];
-const DRILL_KEYS = ['browser', 'os', 'device', 'client', 'path', 'referer'];
+const FILTER_KEYS = ['route', 'status', 'host', 'min_ms', 'browser', 'os', 'device', 'client', 'path', 'referer', 'country'];
+const DRILL_KEYS = ['browser', 'os', 'device', 'client', 'path', 'referer', 'country'];
 const DEVICES = ['desktop', 'mobile', 'tablet', 'bot', 'other'];
-const FILTER_LABELS = { route: 'route', status: 'status', host: 'server', min_ms: 'respTime', browser: 'browser', os: 'os', device: 'device', client: 'client', path: 'pathPrefix', referer: 'referer' };
+const FILTER_LABELS = { route: 'route', status: 'status', host: 'server', min_ms: 'respTime', browser: 'browser', os: 'os', device: 'device', client: 'client', path: 'pathPrefix', referer: 'referer', country: 'country' };
 const MAX_VALUE = 200;
 const DEFAULT_RANGE = '1h';
 const PANEL_ROWS = 12;
@@ -416,7 +416,7 @@ const PANELS = [
   { id: 'crawlers', title: 'crawlers', tables: [{ rows: (s) => s.crawlers,
     cols: [...nameCols('crawler'), intCol('visitorsCol', (r) => r.visitors)] }] },
   // With --geoip-db only (the lists are empty without).
-  { id: 'countries', title: 'countriesPanel', tables: [{ rows: (s) => s.countries,
+  { id: 'countries', title: 'countriesPanel', tables: [{ rows: (s) => s.countries, filter: 'country', value: (r) => r.code,
     cols: [...nameCols('country', 'name', (r) => r.code + ' ' + r.name), intCol('visitorsCol', (r) => r.visitors)] }] },
   { id: 'asns', title: 'networks', tables: [{ rows: (s) => s.asns,
     cols: nameCols('network', 'org', (r) => 'AS' + r.asn + ' ' + r.org) }] },
@@ -853,7 +853,7 @@ function renderChips() {
   }
   list.replaceChildren(...chips);
   const f2 = activeFilters();
-  const partial = f2.browser || f2.os || f2.device || f2.referer || (f2.client && clientMatches(f2.client, '') === null);
+  const partial = f2.browser || f2.os || f2.device || f2.referer || f2.country || (f2.client && clientMatches(f2.client, '') === null);
   $('samples-note').hidden = !partial;
 }
 

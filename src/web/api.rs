@@ -201,6 +201,8 @@ pub struct ViewParams {
     pub ua: Option<String>,
     /// Referring site.
     pub referer: Option<String>,
+    /// Country code of the client (with `--geoip-db`).
+    pub country: Option<String>,
     /// Path prefix.
     pub path: Option<String>,
     /// Only requests that took at least this many milliseconds.
@@ -256,6 +258,7 @@ impl ViewParams {
                 .map(|c| crate::aggregate::filter::ClientFilter::parse(&c)),
             ua: nonempty(&self.ua),
             referer: nonempty(&self.referer),
+            country: nonempty(&self.country),
             path: nonempty(&self.path),
             min_ms,
         })

@@ -30,6 +30,8 @@ pub struct Filter {
     pub ua: Option<String>,
     /// Referring site, exactly (as the Referring sites panel names it).
     pub referer: Option<String>,
+    /// Country code of the client (`--` where the databases do not place it).
+    pub country: Option<String>,
     /// Prefix of the path (query string aside).
     pub path: Option<String>,
     /// Only requests that took at least this long (ms); untimed requests never pass.

@@ -208,12 +208,14 @@ impl Default for Aggregate {
 
 /// What counting a request found out, so that a caller keeping a compact copy of it does not
 /// work it out again.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Counted<'s> {
     /// Its route.
     pub route: &'s str,
     /// Its user agent looked automated.
     pub bot: bool,
+    /// Its client's country code, with `--geoip-db`.
+    pub country: Option<compact_str::CompactString>,
 }
 
 /// The keys that rank a request in the sample lists, so a caller holding many requests can
@@ -439,9 +441,10 @@ impl Aggregate {
         self.methods.add(&req.method, 1);
         self.protocols.add(&req.protocol, 1);
         self.extras.add(req);
-        if let Some(geo) = &self.routing.geo.0 {
-            self.places.add(geo, &req.client, visitor);
-        }
+        let country = match &self.routing.geo.0 {
+            Some(geo) => Some(self.places.add(geo, &req.client, visitor)),
+            None => None,
+        };
         let route = self.routing.route_of(&req.path, &mut self.scratch);
         let r = self.routes.entry(route);
         if let Some(frames) = &mut self.frames {
@@ -470,7 +473,11 @@ impl Aggregate {
         }
         self.clients
             .add(&req.client, status, bytes, &req.path, req.ts_ms);
-        Counted { route, bot }
+        Counted {
+            route,
+            bot,
+            country,
+        }
     }
 
     /// Whether `req` is counted at all: false when the run's exclusions (see

@@ -93,11 +93,11 @@ impl Default for Places {
 }
 
 impl Places {
-    /// Counts a request from `client` (the visitor hashed `visitor`), placed by `geo`.
-    pub fn add(&mut self, geo: &Geo, client: &str, visitor: u64) {
+    /// Counts a request from `client` (the visitor hashed `visitor`), placed by `geo`; gives
+    /// its country code ([`UNKNOWN_COUNTRY`] where none).
+    pub fn add(&mut self, geo: &Geo, client: &str, visitor: u64) -> CompactString {
         let Some(ip) = crate::sift::parse_addr(client) else {
-            self.count(&(None, None), visitor, geo.has_networks());
-            return;
+            return self.count(&(None, None), visitor, geo.has_networks());
         };
         if self.cache.len() >= CACHE {
             self.cache.clear();
@@ -110,10 +110,18 @@ impl Places {
             )
         });
         let place = place.clone();
-        self.count(&place, visitor, geo.has_networks());
+        self.count(&place, visitor, geo.has_networks())
     }
 
-    fn count(&mut self, place: &Cached, visitor: u64, networks: bool) {
+    /// Counts a request of the visitor hashed `visitor` from the country `code`, whose name
+    /// is not known here (a filtered view of the newest requests).
+    pub fn add_code(&mut self, code: &str, visitor: u64) {
+        let c = self.countries.entry(code);
+        c.requests += 1;
+        c.visitors.insert_hash(visitor);
+    }
+
+    fn count(&mut self, place: &Cached, visitor: u64, networks: bool) -> CompactString {
         let (code, name) = match &place.0 {
             Some((c, n)) => (c.as_str(), n.as_str()),
             None => (UNKNOWN_COUNTRY, "Unknown"),
@@ -135,6 +143,7 @@ impl Places {
             }
             n.requests += 1;
         }
+        code.into()
     }
 
     /// Adds the places of `o`.

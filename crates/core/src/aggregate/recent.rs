@@ -48,6 +48,8 @@ pub struct Record {
     pub agent: u32,
     /// Referring site id (0: none).
     pub site: u32,
+    /// Country code id (0: not placed, no `--geoip-db`).
+    pub country: u32,
     /// Client address as IPv6 (IPv4 mapped); 0 when the client is logged as a name.
     pub ip: u128,
 }
@@ -76,6 +78,7 @@ impl Record {
             page: 0,
             agent: 0,
             site: 0,
+            country: 0,
             ip: crate::sift::parse_addr(&req.client).map_or(0, |ip| match ip {
                 std::net::IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
                 std::net::IpAddr::V6(v6) => u128::from(v6),
@@ -152,6 +155,7 @@ pub struct RecordBatch {
     pages: Names,
     agents: Names,
     sites: Names,
+    countries: Names,
     records: Vec<Record>,
     scratch: String,
     /// User-agent hash → automated, so the pattern match runs once per distinct agent.
@@ -210,7 +214,15 @@ impl RecordBatch {
                 req.user_agent.as_bytes(),
             ))
             .or_insert_with(|| super::agents::is_automated(&req.user_agent));
-        self.push_counted(req, super::Counted { route, bot });
+        let country = None;
+        self.push_counted(
+            req,
+            super::Counted {
+                route,
+                bot,
+                country,
+            },
+        );
         self.scratch = scratch;
     }
 
@@ -230,6 +242,7 @@ impl RecordBatch {
         } else {
             self.sites.intern(super::origins::site_of(&req.referer))
         };
+        let country = counted.country.map_or(0, |c| self.countries.intern(&c));
         self.records.push(Record {
             route,
             vhost,
@@ -237,6 +250,7 @@ impl RecordBatch {
             page,
             agent,
             site,
+            country,
             ..Record::of(req, counted.bot)
         });
     }
@@ -290,6 +304,7 @@ pub struct Recent {
     /// What each user agent is, by agent id.
     kinds: Vec<super::agents::Kind>,
     sites: Names,
+    countries: Names,
     records: VecDeque<Record>,
 }
 
@@ -305,6 +320,7 @@ impl Recent {
             agents: Names::default(),
             kinds: Vec::new(),
             sites: Names::default(),
+            countries: Names::default(),
             records: VecDeque::new(),
         }
     }
@@ -319,6 +335,7 @@ impl Recent {
         let pages = self.pages.map(&batch.pages);
         let agents = self.agents.map(&batch.agents);
         let sites = self.sites.map(&batch.sites);
+        let countries = self.countries.map(&batch.countries);
         while self.kinds.len() < self.agents.names.len() {
             let ua = &self.agents.names[self.kinds.len()];
             self.kinds
@@ -332,6 +349,7 @@ impl Recent {
                 page: pages[r.page as usize],
                 agent: agents[r.agent as usize],
                 site: sites[r.site as usize],
+                country: countries[r.country as usize],
                 ..*r
             });
         }
@@ -382,6 +400,7 @@ impl Recent {
             .referer
             .as_deref()
             .map(|s| self.sites.index.get(s).copied());
+        let country_id = (f.country.as_deref()).map(|c| self.countries.index.get(c).copied());
         let min_us = f
             .min_ms
             .map(|ms| super::latency::ms_to_us(ms).min(u64::from(u32::MAX - 1)) as u32);
@@ -401,6 +420,7 @@ impl Recent {
                 && agent_ok[r.agent as usize]
                 && page_ok[r.page as usize]
                 && site_id.is_none_or(|id| id == Some(r.site))
+                && country_id.is_none_or(|id| id == Some(r.country))
                 && min_us.is_none_or(|m| r.us != u32::MAX && r.us >= m)
                 && f.client.as_ref().is_none_or(|c| match c {
                     super::filter::ClientFilter::Net(net) => {
@@ -431,6 +451,9 @@ impl Recent {
                 ..Request::default()
             };
             agg.count(&req);
+            if r.country != 0 {
+                agg.places.add_code(self.countries.get(r.country), r.client);
+            }
         }
         agg.record_lines(
             "(filtered)",
