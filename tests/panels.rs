@@ -403,6 +403,57 @@ fn the_html_panels_show_hostile_names_as_text() {
     assert!(!html.contains("<script") && !html.contains("<img") && !html.contains("<b>evil"));
 }
 
+/// Regression (a user's trial): the text report printed a path's escape sequences to the
+/// terminal as they were (recolouring or clearing it); the HTML report kept them too.
+#[test]
+fn reports_print_no_control_characters_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    std::fs::write(
+        &path,
+        "192.0.2.9 - - [01/Mar/2024:10:00:00 +0000] \"GET /ctl\x1b[2J\x07red HTTP/1.1\" 404 1 \"http://x\x1b[31m.example/\" \"curl/8\"\n",
+    )
+    .unwrap();
+    for output in ["text", "html"] {
+        let out = common::tailpulse_in(
+            None,
+            &["analyze", path.to_str().unwrap(), "--output", output],
+            None,
+        );
+        assert!(out.status.success());
+        let shown = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            shown.contains("/ctl\u{fffd}[2J\u{fffd}red"),
+            "{output}: the path is shown"
+        );
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\x07'),
+            "{output}"
+        );
+    }
+}
+
+/// `--output csv --out DIR/` makes the directory it names.
+#[test]
+fn csv_tables_go_to_a_directory_made_for_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tables/");
+    let o = common::tailpulse_in(
+        None,
+        &[
+            "analyze",
+            common::FIXTURE,
+            "--output",
+            "csv",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("browsers.csv").is_file());
+}
+
 /// Countries and networks from MaxMind-format databases the test builds itself (with
 /// Python's mmdb-writer, tests/make_mmdb.py), counted against the networks it chose.
 #[test]

@@ -488,6 +488,11 @@ async fn old_ranges_come_from_the_history_database() {
     let two_days = get_json(&st, "/api/summary?range=2d").await;
     assert_eq!(two_days["filter"]["source"], "history");
     assert_eq!(two_days["requests"], 2 * 1440);
+    // Regression (a user's trial): a panel filter over a range past the window was answered
+    // from history, which keeps no browsers per request, as if it were not there.
+    let by_device = get_json(&st, "/api/summary?range=2d&device=bot").await;
+    assert_eq!(by_device["filter"]["source"], "window");
+    assert!(by_device["requests"].as_u64().unwrap() <= 500);
     let short = get_json(&st, "/api/summary?range=1h").await;
     assert_eq!(short["filter"]["source"], "window");
     assert_eq!(short["requests"], 60);

@@ -210,7 +210,11 @@ pub(super) fn analyze(a: AnalyzeArgs, config: Option<&std::path::Path>) -> Resul
         Output::Html => crate::report::html::render(&summary, a.lang),
         Output::Csv => match (&a.panel, out) {
             (Some(p), _) => crate::report::csv::panel(&summary.stats, p).unwrap_or_default(),
-            (None, Some(dir)) if dir.is_dir() => return write_panels(&summary.stats, dir),
+            (None, Some(dir))
+                if dir.is_dir() || dir.as_os_str().to_string_lossy().ends_with('/') =>
+            {
+                return write_panels(&summary.stats, dir);
+            }
             (None, _) => crate::report::csv::all(&summary.stats),
         },
     };
@@ -223,6 +227,7 @@ pub(super) fn analyze(a: AnalyzeArgs, config: Option<&std::path::Path>) -> Resul
 
 /// Writes every panel of `s` to `DIR/<panel>.csv`.
 fn write_panels(s: &crate::stats::Stats, dir: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for name in crate::report::csv::PANELS {
         let path = dir.join(format!("{name}.csv"));
         let table = crate::report::csv::panel(s, name).unwrap_or_default();

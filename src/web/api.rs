@@ -146,7 +146,13 @@ async fn older_than_window(
         return Ok(None);
     };
     let covered = view.window_from_ms.is_some_and(|w| w <= since);
-    if covered || f.route.is_some() || f.status.is_some() || f.vhost.is_some() || f.host.is_some() {
+    // History answers a range only: any other filter is the window's to answer.
+    let only_range = ViewFilter {
+        since_ms: None,
+        ..f.clone()
+    }
+    .is_empty();
+    if covered || !only_range {
         return Ok(None);
     }
     let limits = crate::aggregate::Limits::default();
@@ -258,7 +264,7 @@ impl ViewParams {
                 .map(|c| crate::aggregate::filter::ClientFilter::parse(&c)),
             ua: nonempty(&self.ua),
             referer: nonempty(&self.referer),
-            country: nonempty(&self.country),
+            country: nonempty(&self.country).map(|c| c.to_ascii_uppercase()),
             path: nonempty(&self.path),
             min_ms,
         })

@@ -36,9 +36,18 @@ impl Sift {
         parse_addr(client).is_some_and(|ip| self.exclude.iter().any(|n| n.contains(&ip)))
     }
 
-    /// True when `host` (a referrer's site) is one of the site's own.
+    /// True when `host` (a referrer's site) is one of the site's own: named exactly, or under
+    /// a `*.example.com` entry (which also covers `example.com`).
     pub fn is_own_site(&self, host: &str) -> bool {
-        self.site_hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+        self.site_hosts.iter().any(|h| match h.strip_prefix("*.") {
+            Some(domain) => {
+                host.eq_ignore_ascii_case(domain)
+                    || host.len() > domain.len()
+                        && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+                        && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
+            }
+            None => h.eq_ignore_ascii_case(host),
+        })
     }
 }
 
@@ -106,6 +115,24 @@ mod tests {
         assert_eq!(parse_net("10.1.2.3/8").unwrap().to_string(), "10.0.0.0/8");
         assert!(parse_net("10.0.0.0/33").is_err());
         assert!(parse_net("example.com").is_err());
+    }
+
+    #[test]
+    fn own_sites_by_name_or_domain() {
+        let sift = Sift {
+            site_hosts: vec!["*.example.com".into(), "shop.example.net".into()],
+            ..Default::default()
+        };
+        for (host, own) in [
+            ("www.example.com", true),
+            ("EXAMPLE.com", true),
+            ("a.b.example.com", true),
+            ("badexample.com", false),
+            ("shop.example.net", true),
+            ("www.shop.example.net", false),
+        ] {
+            assert_eq!(sift.is_own_site(host), own, "{host}");
+        }
     }
 
     #[test]

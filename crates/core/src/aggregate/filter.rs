@@ -18,9 +18,9 @@ pub struct Filter {
     pub host: Option<String>,
     /// Only requests at or after this time (UTC ms).
     pub since_ms: Option<i64>,
-    /// Browser family, exactly as the Browsers panel names it.
+    /// Browser family, as the Browsers panel names it (ASCII case ignored).
     pub browser: Option<String>,
-    /// Operating system, exactly as the panel names it.
+    /// Operating system, as the panel names it (ASCII case ignored).
     pub os: Option<String>,
     /// Device class.
     pub device: Option<Device>,
@@ -46,8 +46,13 @@ impl Filter {
 
     /// True when an agent of kind `k` with user agent `ua` passes the agent filters.
     pub fn agent_passes(&self, ua: &str, k: &Kind) -> bool {
-        self.browser.as_deref().is_none_or(|b| k.browser == b)
-            && self.os.as_deref().is_none_or(|o| k.os == o)
+        self.browser
+            .as_deref()
+            .is_none_or(|b| k.browser.eq_ignore_ascii_case(b))
+            && self
+                .os
+                .as_deref()
+                .is_none_or(|o| k.os.eq_ignore_ascii_case(o))
             && self.device.is_none_or(|d| k.device == d)
             && self
                 .ua

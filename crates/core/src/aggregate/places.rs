@@ -117,6 +117,9 @@ impl Places {
     /// is not known here (a filtered view of the newest requests).
     pub fn add_code(&mut self, code: &str, visitor: u64) {
         let c = self.countries.entry(code);
+        if c.name.is_empty() {
+            c.name = code.into();
+        }
         c.requests += 1;
         c.visitors.insert_hash(visitor);
     }

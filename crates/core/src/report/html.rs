@@ -1,13 +1,13 @@
 //! A self-contained HTML report: inline CSS and SVG charts, no script, no network.
 //! Every string that comes from a log line is escaped.
 
+use super::esc;
 use crate::aggregate::capped::OTHER;
 use crate::analysis::Analysis;
 use crate::lang::{Lang, bytes, ms, pct};
 use crate::messages::{Msg, Text};
 use crate::stats::{SampleRow, Stats};
 use crate::time::format_utc;
-use html_escape::encode_text as esc;
 use std::fmt::Write;
 
 /// Rows of the longest tables; the rest are summed up in one line.

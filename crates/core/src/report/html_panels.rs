@@ -2,11 +2,11 @@
 //! operating systems, browsers, devices, crawlers, referring sites and pages, methods and
 //! protocols, each a small table in a grid.
 
+use super::esc;
 use crate::lang::{Lang, bytes, pct};
 use crate::messages::Text;
 use crate::stats::Stats;
 use crate::stats::audience::AgentRow;
-use html_escape::encode_text as esc;
 use std::fmt::Write;
 
 /// Rows per panel.

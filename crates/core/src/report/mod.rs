@@ -11,6 +11,11 @@ use crate::insights::Insight;
 use crate::lang::Lang;
 use crate::messages::Msg;
 
+/// `s` as HTML text: escaped, its control characters replaced.
+pub(crate) fn esc(s: &str) -> String {
+    html_escape::encode_text(&crate::text::printable(s)).into_owned()
+}
+
 /// Incidents listed one by one in the text and HTML reports; the JSON lists them all.
 pub const LISTED_INCIDENTS: usize = 10;
 

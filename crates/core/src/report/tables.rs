@@ -244,11 +244,12 @@ fn overview(o: &mut String, s: &Stats, lang: Lang) {
     table(o, &[], rows);
 }
 
-/// `s` cut to [`WIDE`] characters.
+/// `s` cut to [`WIDE`] characters, its control characters replaced.
 fn cut(s: &str) -> String {
+    let s = &crate::text::printable(s);
     match s.char_indices().nth(WIDE) {
         Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
+        None => s.to_string(),
     }
 }
 
@@ -257,9 +258,9 @@ fn cut(s: &str) -> String {
 fn table(o: &mut String, head: &[&str], rows: Vec<Vec<String>>) {
     let cols = rows.first().map_or(head.len(), Vec::len);
     let width = |c: usize| {
-        let cells = rows.iter().map(|r| r[c].chars().count());
+        let cells = rows.iter().map(|r| r[c].width());
         cells
-            .chain(head.get(c).map(|h| h.chars().count()))
+            .chain(head.get(c).map(|h| h.width()))
             .max()
             .unwrap_or(0)
     };

@@ -34,8 +34,13 @@ pub fn render(a: &Analysis, lang: Lang) -> String {
     render_with(a, lang, true)
 }
 
-/// Renders the report, with the LLM prompts at its end when `prompts`.
+/// Renders the report, with the LLM prompts at its end when `prompts`; no control character
+/// from the log reaches it (a terminal would act on them).
 pub fn render_with(a: &Analysis, lang: Lang, prompts: bool) -> String {
+    crate::text::printable_lines(render_raw(a, lang, prompts))
+}
+
+fn render_raw(a: &Analysis, lang: Lang, prompts: bool) -> String {
     let s = &a.stats;
     let mut o = String::new();
     let _ = writeln!(o, "{}", Text::ReportTitle.get(lang));
@@ -136,6 +141,10 @@ pub(super) fn section(o: &mut String, title: &str) {
 
 /// `prompt_log.md`: the current prompts as Markdown.
 pub fn prompt_log(a: &Analysis, lang: Lang) -> String {
+    crate::text::printable_lines(prompt_log_raw(a, lang))
+}
+
+fn prompt_log_raw(a: &Analysis, lang: Lang) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# {}\n", Text::LlmPrompts.get(lang));
     for p in &a.prompts {
