@@ -2,7 +2,7 @@
 //! crawlers, referring pages and sites, methods and protocols.
 
 use crate::aggregate::Aggregate;
-use crate::aggregate::Visitors;
+use crate::aggregate::agents::Visitors;
 use crate::aggregate::agents::Tally;
 use crate::aggregate::capped::{Capped, OTHER};
 use serde::Serialize;
