@@ -4,25 +4,14 @@ test chooses: a country database and an ASN database.
 usage: make_mmdb.py OUT_DIR
 The networks and what they hold are fixed here and repeated in tests/panels.rs."""
 
-import subprocess
 import sys
 from pathlib import Path
 
-# mmdb-writer (PyPI) is fetched on first use into target/pydeps, so `cargo test` works on a
-# fresh machine; requirements.txt pins it.
-HERE = Path(__file__).resolve().parent
-DEPS = HERE.parent / "target" / "pydeps"
-sys.path.insert(0, str(DEPS))
-try:
-    from mmdb_writer import MMDBWriter
-except ImportError:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--target", str(DEPS), "-r", str(HERE / "requirements.txt")],
-        check=True,
-    )
-    from mmdb_writer import MMDBWriter
-from netaddr import IPSet
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pydeps import need  # noqa: E402
+
+MMDBWriter = need("mmdb_writer").MMDBWriter
+IPSet = need("netaddr").IPSet
 
 out = Path(sys.argv[1])
 

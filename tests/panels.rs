@@ -269,6 +269,26 @@ fn exclusions_leave_out_what_they_say_and_count_it() {
     );
 }
 
+/// The JSON of `uri` (a summary) from the dashboard's router, which must answer 200.
+async fn summary(st: &tailpulse::web::AppState, uri: &str) -> serde_json::Value {
+    use tower::ServiceExt;
+    let res = tailpulse::web::router(st.clone())
+        .oneshot(
+            axum::http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(status, 200, "{uri}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
 /// One line the test wrote: (agent index, referer, client, path, ms).
 type Line = (usize, &'static str, String, String, u64);
 
@@ -313,28 +333,9 @@ async fn panel_filters_count_only_matching_requests() {
     .unwrap()
     .unwrap();
     let st = AppState::new(live.snapshots.clone()).with_queries(live.queries.clone());
-    let app = tailpulse::web::router(st);
     let requests = |uri: String| {
-        let app = app.clone();
-        async move {
-            use tower::ServiceExt;
-            let res = app
-                .oneshot(
-                    axum::http::Request::get(&uri)
-                        .body(axum::body::Body::empty())
-                        .unwrap(),
-                )
-                .await
-                .unwrap();
-            let status = res.status();
-            let body = http_body_util::BodyExt::collect(res.into_body())
-                .await
-                .unwrap()
-                .to_bytes();
-            assert_eq!(status, 200, "{uri}: {}", String::from_utf8_lossy(&body));
-            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            v["requests"].as_u64().unwrap()
-        }
+        let st = st.clone();
+        async move { summary(&st, &uri).await["requests"].as_u64().unwrap() }
     };
     let count = |f: &dyn Fn(&Line) -> bool| truth.iter().filter(|t| f(t)).count() as u64;
     assert_eq!(
@@ -454,21 +455,23 @@ fn csv_tables_go_to_a_directory_made_for_them() {
     assert!(out.join("browsers.csv").is_file());
 }
 
+/// Writes the test's geolocation databases (country.mmdb, asn.mmdb) into `dir`.
+fn make_mmdb(dir: &std::path::Path) {
+    let made = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/make_mmdb.py"))
+        .arg(dir)
+        .output()
+        .expect("python3 runs");
+    let why = String::from_utf8_lossy(&made.stderr);
+    assert!(made.status.success(), "{why}");
+}
+
 /// Countries and networks from MaxMind-format databases the test builds itself (with
 /// Python's mmdb-writer, tests/make_mmdb.py), counted against the networks it chose.
 #[test]
 fn countries_and_networks_from_geolocation_databases() {
     let dir = tempfile::tempdir().unwrap();
-    let made = std::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/make_mmdb.py"))
-        .arg(dir.path())
-        .output()
-        .expect("python3 runs");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    make_mmdb(dir.path());
     // (client, country code, AS number): the networks of tests/make_mmdb.py.
     let clients = [
         ("203.0.113.7", "KR", 64500),
@@ -603,16 +606,7 @@ fn users_cache_content_types_and_tls_from_formats_that_log_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_country_filter_counts_the_requests_of_that_country() {
     let dir = tempfile::tempdir().unwrap();
-    let made = std::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/make_mmdb.py"))
-        .arg(dir.path())
-        .output()
-        .expect("python3 runs");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    make_mmdb(dir.path());
     let clients = [
         ("203.0.113.7", "KR"),
         ("198.51.100.5", "DE"),
@@ -658,21 +652,8 @@ async fn the_country_filter_counts_the_requests_of_that_country() {
     let st =
         tailpulse::web::AppState::new(live.snapshots.clone()).with_queries(live.queries.clone());
     for (code, n) in &want {
-        use tower::ServiceExt;
         let uri = format!("/api/summary?country={code}");
-        let res = tailpulse::web::router(st.clone())
-            .oneshot(
-                axum::http::Request::get(&uri)
-                    .body(axum::body::Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        let body = http_body_util::BodyExt::collect(res.into_body())
-            .await
-            .unwrap()
-            .to_bytes();
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let v = summary(&st, &uri).await;
         assert_eq!(v["requests"].as_u64(), Some(*n), "{uri}");
         assert_eq!(
             v["countries"][0]["code"], *code,

@@ -1,27 +1,14 @@
 """A local SMTP server for the alert tests: stores each message it receives as a file in
 the directory given, and prints its port once it accepts connections."""
 
-import importlib
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
-# aiosmtpd (PyPI) is fetched on first use into target/pydeps, so `cargo test` works on a
-# fresh machine; requirements.txt pins it.
-HERE = Path(__file__).resolve().parent
-DEPS = HERE.parent / "target" / "pydeps"
-sys.path.insert(0, str(DEPS))
-try:
-    from aiosmtpd.controller import Controller
-except ImportError:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--target", str(DEPS), "-r", str(HERE / "requirements.txt")],
-        check=True, stdout=sys.stderr,
-    )
-    importlib.invalidate_caches()
-    from aiosmtpd.controller import Controller
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pydeps import need  # noqa: E402
+
+Controller = need("aiosmtpd.controller").Controller
 
 
 class Sink:

@@ -101,14 +101,7 @@ pub fn panels(o: &mut String, s: &Stats, lang: Lang) {
         &[Text::Page.get(lang), req, "%"],
         pages,
     );
-    for (title, rows) in [
-        (Text::Methods, &a.methods),
-        (Text::Protocols, &a.protocols),
-        (Text::RemoteUsers, &a.remote_users),
-        (Text::CacheStatus, &a.cache_status),
-        (Text::MimeTypes, &a.mime_types),
-        (Text::Tls, &a.tls),
-    ] {
+    for (title, rows) in a.counted() {
         let rows = (rows.iter())
             .map(|r| vec![r.name.clone(), r.requests.to_string(), share(r.requests)])
             .collect();

@@ -121,14 +121,7 @@ pub fn tables(o: &mut String, s: &Stats, lang: Lang) {
         let _ = writeln!(o, "{}", codes.join(" | "));
     }
     let a = &s.audience;
-    for (title, rows) in [
-        (Text::Methods, &a.methods),
-        (Text::Protocols, &a.protocols),
-        (Text::RemoteUsers, &a.remote_users),
-        (Text::CacheStatus, &a.cache_status),
-        (Text::MimeTypes, &a.mime_types),
-        (Text::Tls, &a.tls),
-    ] {
+    for (title, rows) in a.counted() {
         if !rows.is_empty() {
             section(o, &format!("[{}]", title.get(lang)));
             let items: Vec<String> = rows

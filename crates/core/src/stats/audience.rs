@@ -2,8 +2,8 @@
 //! crawlers, referring pages and sites, methods and protocols.
 
 use crate::aggregate::Aggregate;
-use crate::aggregate::agents::Visitors;
 use crate::aggregate::agents::Tally;
+use crate::aggregate::agents::Visitors;
 use crate::aggregate::capped::{Capped, OTHER};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -108,6 +108,20 @@ pub struct Audience {
 }
 
 impl Audience {
+    /// The panels that are names and their requests, with their titles: methods,
+    /// protocols, users, cache verdicts, content types and TLS sessions.
+    pub fn counted(&self) -> [(crate::messages::Text, &Vec<CountRow>); 6] {
+        use crate::messages::Text;
+        [
+            (Text::Methods, &self.methods),
+            (Text::Protocols, &self.protocols),
+            (Text::RemoteUsers, &self.remote_users),
+            (Text::CacheStatus, &self.cache_status),
+            (Text::MimeTypes, &self.mime_types),
+            (Text::Tls, &self.tls),
+        ]
+    }
+
     /// The panels of `agg`.
     pub fn of(agg: &Aggregate) -> Audience {
         let few = |f: &crate::aggregate::origins::Few| {
