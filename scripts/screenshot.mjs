@@ -1,6 +1,7 @@
 // Screenshot of a running dashboard for the README:
 //   node scripts/screenshot.mjs http://127.0.0.1:5000/ docs/dashboard.png
-// writes the top of the page there, and the report's findings next to it (…-insights.png).
+// writes the top of the page there, the report's findings next to it (…-insights.png) and the
+// panels (…-panels.png).
 // Uses Debian's chromium through playwright-core (npm ci installs it).
 import { chromium } from 'playwright-core';
 
@@ -17,6 +18,7 @@ try {
   await page.waitForTimeout(1500); // let the charts finish their animation
   await page.screenshot({ path: out });
   await page.locator('#insights').screenshot({ path: out.replace(/\.png$/, '-insights.png') });
+  await page.locator('#panels').screenshot({ path: out.replace(/\.png$/, '-panels.png') });
 } finally {
   await browser.close();
 }
