@@ -102,26 +102,30 @@ pub fn path_hash(path: &str) -> u32 {
     crate::hash::stable(crate::hash::Purpose::Path, bare.as_bytes()) as u32
 }
 
-/// Names with ids: id 0 is the empty name, id 1 `(other)`, which every name past the cap
+/// Names with ids: id 0 is the empty name, id 1 `(other)`, which every name past `CAP`
 /// shares.
 #[derive(Debug, Clone)]
-struct Names {
+struct Names<const CAP: usize = MAX_TEXTS> {
     names: Vec<String>,
     index: HashMap<String, u32>,
-    cap: usize,
 }
 
-impl Names {
-    fn new(cap: usize) -> Self {
-        let (names, index) = new_names();
-        Names { names, index, cap }
+impl<const CAP: usize> Default for Names<CAP> {
+    fn default() -> Self {
+        let names = vec![String::new(), super::capped::OTHER.to_owned()];
+        let index = (names.iter().enumerate())
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
+        Names { names, index }
     }
+}
 
+impl<const CAP: usize> Names<CAP> {
     fn intern(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.index.get(name) {
             return id;
         }
-        if self.names.len() >= self.cap {
+        if self.names.len() >= CAP {
             return 1;
         }
         self.names.push(name.to_owned());
@@ -134,24 +138,23 @@ impl Names {
         &self.names[id as usize]
     }
 
-    /// The id of each of `o`'s names in this table.
-    fn map(&mut self, o: &Names) -> Vec<u32> {
-        o.names.iter().map(|n| self.intern(n)).collect()
+    /// The id of `name`, when it has one.
+    fn id(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
     }
-}
 
-impl Default for Names {
-    fn default() -> Self {
-        Names::new(MAX_TEXTS)
+    /// The id of each of `o`'s names in this table.
+    fn map<const C: usize>(&mut self, o: &Names<C>) -> Vec<u32> {
+        o.names.iter().map(|n| self.intern(n)).collect()
     }
 }
 
 /// Records with their own names, as a reader sends them.
 #[derive(Debug, Default)]
 pub struct RecordBatch {
-    names: Vec<String>,
-    index: HashMap<String, u32>,
-    /// Paths, user agents and referring sites.
+    /// Routes, virtual hosts and hosts.
+    names: Names<MAX_NAMES>,
+    /// Paths, user agents, referring sites and countries.
     pages: Names,
     agents: Names,
     sites: Names,
@@ -167,29 +170,6 @@ pub struct RecordBatch {
 /// The hash a [`Record`] keeps of a client address.
 pub fn client_hash(client: &str) -> u64 {
     crate::hash::stable(crate::hash::Purpose::Client, client.as_bytes())
-}
-
-fn intern(names: &mut Vec<String>, index: &mut HashMap<String, u32>, name: &str) -> u32 {
-    if let Some(&id) = index.get(name) {
-        return id;
-    }
-    if names.len() >= MAX_NAMES {
-        return 1;
-    }
-    names.push(name.to_owned());
-    let id = names.len() as u32 - 1;
-    index.insert(name.to_owned(), id);
-    id
-}
-
-fn new_names() -> (Vec<String>, HashMap<String, u32>) {
-    let names = vec![String::new(), super::capped::OTHER.to_owned()];
-    let index = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.clone(), i as u32))
-        .collect();
-    (names, index)
 }
 
 impl RecordBatch {
@@ -229,12 +209,9 @@ impl RecordBatch {
     /// Keeps a compact copy of `req`, whose route and automation an aggregate found out
     /// while counting it.
     pub fn push_counted(&mut self, req: &Request<'_>, counted: super::Counted<'_>) {
-        if self.names.is_empty() {
-            (self.names, self.index) = new_names();
-        }
-        let route = intern(&mut self.names, &mut self.index, counted.route);
-        let vhost = intern(&mut self.names, &mut self.index, &req.vhost);
-        let host = intern(&mut self.names, &mut self.index, &req.host);
+        let route = self.names.intern(counted.route);
+        let vhost = self.names.intern(&req.vhost);
+        let host = self.names.intern(&req.host);
         let page = self.pages.intern(crate::route::without_query(&req.path));
         let agent = self.agents.intern(&req.user_agent);
         let site = if req.referer.is_empty() {
@@ -282,9 +259,7 @@ impl RecordBatch {
 
     /// The records with their route names.
     pub fn iter(&self) -> impl Iterator<Item = (&Record, &str)> {
-        self.records
-            .iter()
-            .map(|r| (r, self.names[r.route as usize].as_str()))
+        self.records.iter().map(|r| (r, self.names.get(r.route)))
     }
 
     /// True when empty.
@@ -297,8 +272,7 @@ impl RecordBatch {
 #[derive(Debug, Clone)]
 pub struct Recent {
     cap: usize,
-    names: Vec<String>,
-    index: HashMap<String, u32>,
+    names: Names<MAX_NAMES>,
     pages: Names,
     agents: Names,
     /// What each user agent is, by agent id.
@@ -311,11 +285,9 @@ pub struct Recent {
 impl Recent {
     /// Keeps at most `cap` requests.
     pub fn new(cap: usize) -> Self {
-        let (names, index) = new_names();
         Recent {
             cap,
-            names,
-            index,
+            names: Names::default(),
             pages: Names::default(),
             agents: Names::default(),
             kinds: Vec::new(),
@@ -327,11 +299,7 @@ impl Recent {
 
     /// Adds a reader's records (their names mapped to this store's).
     pub fn extend(&mut self, batch: &RecordBatch) {
-        let ids: Vec<u32> = batch
-            .names
-            .iter()
-            .map(|n| intern(&mut self.names, &mut self.index, n))
-            .collect();
+        let ids = self.names.map(&batch.names);
         let pages = self.pages.map(&batch.pages);
         let agents = self.agents.map(&batch.agents);
         let sites = self.sites.map(&batch.sites);
@@ -376,13 +344,11 @@ impl Recent {
     /// Counts the requests that pass `f` into an aggregate (numbers only: no samples, no
     /// user agents; unique visitors are distinct clients).
     pub fn aggregate(&self, f: &Filter, limits: Limits) -> Aggregate {
-        let name_ok: Vec<bool> = self
-            .names
-            .iter()
+        let name_ok: Vec<bool> = (self.names.names.iter())
             .map(|n| f.route.as_deref().is_none_or(|q| n.contains(q)))
             .collect();
-        let vhost_id = f.vhost.as_deref().map(|v| self.index.get(v).copied());
-        let host_id = f.host.as_deref().map(|h| self.index.get(h).copied());
+        let vhost_id = f.vhost.as_deref().map(|v| self.names.id(v));
+        let host_id = f.host.as_deref().map(|h| self.names.id(h));
         // Per agent, path and site: whether it passes (the `(other)` ids never do).
         let by_agent =
             f.browser.is_some() || f.os.is_some() || f.device.is_some() || f.ua.is_some();
@@ -396,11 +362,8 @@ impl Recent {
             .enumerate()
             .map(|(i, p)| f.path.as_deref().is_none_or(|q| i != 1 && p.starts_with(q)))
             .collect();
-        let site_id = f
-            .referer
-            .as_deref()
-            .map(|s| self.sites.index.get(s).copied());
-        let country_id = (f.country.as_deref()).map(|c| self.countries.index.get(c).copied());
+        let site_id = f.referer.as_deref().map(|s| self.sites.id(s));
+        let country_id = (f.country.as_deref()).map(|c| self.countries.id(c));
         let min_us = f
             .min_ms
             .map(|ms| super::latency::ms_to_us(ms).min(u64::from(u32::MAX - 1)) as u32);
@@ -439,15 +402,15 @@ impl Recent {
             };
             let req = Request {
                 ts_ms: r.ts_ms,
-                path: Cow::Borrowed(&self.names[r.route as usize]),
+                path: Cow::Borrowed(self.names.get(r.route)),
                 status: r.status,
                 bytes: r.bytes,
                 response_ms: (r.us != u32::MAX).then(|| f64::from(r.us) / 1000.0),
                 client: Cow::Borrowed(&client),
                 user_agent: Cow::Borrowed(self.agents.get(r.agent)),
                 referer: Cow::Borrowed(self.sites.get(r.site)),
-                vhost: Cow::Borrowed(&self.names[r.vhost as usize]),
-                host: Cow::Borrowed(&self.names[r.host as usize]),
+                vhost: Cow::Borrowed(self.names.get(r.vhost)),
+                host: Cow::Borrowed(self.names.get(r.host)),
                 ..Request::default()
             };
             agg.count(&req);

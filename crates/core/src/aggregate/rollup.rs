@@ -131,7 +131,13 @@ impl Rollups {
                     .entry(ua.to_owned())
                     .or_insert_with(|| super::agents::classify(ua, super::is_bot(ua))),
             };
-            *hour.agents.entry(kind.clone()).or_insert(0) += 1;
+            // The kind is cloned only for an hour's first request of it.
+            match hour.agents.get_mut(kind) {
+                Some(n) => *n += 1,
+                None => {
+                    hour.agents.insert(kind.clone(), 1);
+                }
+            }
             if r.site != 0 {
                 *hour.sites.entry(batch.site(r.site)) += 1;
             }
