@@ -245,7 +245,7 @@ pub fn aggregate_file(
                             block,
                             lines.offset,
                             first_line,
-                            |_, _| {},
+                            |_, _, _| {},
                         );
                         if let Some(p) = &opts.progress {
                             p.add(block.len(), counted.read);

@@ -28,6 +28,9 @@ pub struct Config {
     /// `[auth]`: who may use the dashboard and its API.
     #[serde(default)]
     pub auth: crate::web::auth::AuthConfig,
+    /// `[clickhouse]`: the credentials for `--clickhouse` (kept off the command line).
+    #[serde(default)]
+    pub clickhouse: ClickHouseLogin,
     /// `[run]`: options of `tailpulse run` (and of the demo), as on its command line.
     #[serde(default)]
     pub run: toml::Table,
@@ -42,6 +45,37 @@ pub struct Config {
     pub log_level: Option<String>,
     /// `color`, for every command.
     pub color: Option<String>,
+}
+
+/// `[clickhouse]`: who tailpulse is to ClickHouse. `TAILPULSE_CLICKHOUSE_USER` and
+/// `TAILPULSE_CLICKHOUSE_PASSWORD` win over the file.
+#[derive(Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClickHouseLogin {
+    /// The user (default: ClickHouse's `default`).
+    pub user: Option<String>,
+    /// Its password.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for ClickHouseLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseLogin")
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "(set)"))
+            .finish()
+    }
+}
+
+impl ClickHouseLogin {
+    /// The credentials, the environment's over the file's.
+    pub fn resolved(&self) -> ClickHouseLogin {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        ClickHouseLogin {
+            user: env("TAILPULSE_CLICKHOUSE_USER").or_else(|| self.user.clone()),
+            password: env("TAILPULSE_CLICKHOUSE_PASSWORD").or_else(|| self.password.clone()),
+        }
+    }
 }
 
 impl Config {

@@ -65,7 +65,7 @@ fn aggregate_and_records(text: &str) -> (Aggregate, RecordBatch) {
             first_line: 1,
             offset: 0,
         },
-        |r, c| records.push_counted(r, c),
+        |r, c, _| records.push_counted(r, c),
     );
     (agg, records)
 }

@@ -168,3 +168,42 @@ impl RouteArgs {
         })
     }
 }
+
+/// Where ClickHouse is, for `run` (the fleet's store) and `analyze` (reading it).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClickHouseArgs {
+    /// ClickHouse's HTTP interface (e.g. http://127.0.0.1:8123). `run` keeps every request
+    /// there too, and `analyze` reads requests from it. User and password come from
+    /// [clickhouse] in the configuration file or TAILPULSE_CLICKHOUSE_USER and
+    /// TAILPULSE_CLICKHOUSE_PASSWORD, never from the command line.
+    #[arg(long, value_name = "URL")]
+    pub clickhouse: Option<String>,
+    /// The ClickHouse database (created when missing).
+    #[arg(long, default_value = "tailpulse", value_name = "NAME")]
+    pub clickhouse_db: String,
+}
+
+impl ClickHouseArgs {
+    /// The server's options, with the credentials of `login`; `None` without `--clickhouse`.
+    pub fn options(
+        &self,
+        login: &crate::config::ClickHouseLogin,
+    ) -> anyhow::Result<Option<crate::store::clickhouse::ClickHouseOptions>> {
+        let Some(url) = &self.clickhouse else {
+            return Ok(None);
+        };
+        anyhow::ensure!(
+            url.starts_with("http://") || url.starts_with("https://"),
+            "--clickhouse wants the server's HTTP interface, like http://127.0.0.1:8123 (got {url})"
+        );
+        anyhow::ensure!(
+            !url.contains('@'),
+            "--clickhouse must not carry a user or password; put them in [clickhouse] of the configuration file or in TAILPULSE_CLICKHOUSE_USER and TAILPULSE_CLICKHOUSE_PASSWORD"
+        );
+        let login = login.resolved();
+        let mut o = crate::store::clickhouse::ClickHouseOptions::new(url, &self.clickhouse_db);
+        o.user = login.user;
+        o.password = login.password;
+        Ok(Some(o))
+    }
+}

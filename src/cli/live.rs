@@ -43,6 +43,13 @@ pub struct RunArgs {
     /// Keep no history: every start reads the logs again.
     #[arg(long)]
     pub no_db: bool,
+    /// ClickHouse, the fleet's store.
+    #[command(flatten)]
+    pub clickhouse: super::args::ClickHouseArgs,
+    /// Requests waiting for ClickHouse are queued on disk (clickhouse-queue/ in the data
+    /// directory) up to this many bytes; past it, reading pauses until the server takes rows.
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+    pub clickhouse_queue_max: u64,
     /// How long history is kept (before the newest stored minute).
     #[arg(long, default_value = "30d", value_parser = crate::params::duration)]
     pub retention: Duration,
@@ -431,6 +438,14 @@ pub fn run(
         }
     };
     let auth = config.auth.clone();
+    let clickhouse = a.clickhouse.options(&config.clickhouse)?.map(|server| {
+        crate::store::clickhouse::sink::SinkOptions {
+            server,
+            instance: a.format.host(),
+            queue_dir: places.data.join("clickhouse-queue"),
+            max_queue_bytes: a.clickhouse_queue_max,
+        }
+    });
     let routes = a
         .route
         .options(&config.routes)
@@ -457,6 +472,7 @@ pub fn run(
         routes,
         host: a.format.host(),
         redact,
+        clickhouse,
         ..RunOptions::default()
     };
     for dir in [

@@ -28,6 +28,10 @@ pub(super) struct Aggregator {
     /// Rollups counted since the last commit to the history.
     pub(super) pending: Rollups,
     pub(super) writer: Option<Writer>,
+    /// With `--clickhouse`: where the requests' rows go.
+    pub(super) sink: Option<Arc<crate::store::clickhouse::sink::Sink>>,
+    /// The number of the last rows handed to the sink.
+    pub(super) rows_through: u64,
     pub(super) report_kept: Option<Instant>,
     pub(super) sentinel: sentinel::Sentinel,
     pub(super) health: Arc<crate::health::Health>,
@@ -104,6 +108,9 @@ impl Aggregator {
         }
         self.publish();
         self.save(true).await;
+        if let Some(sink) = self.sink.take() {
+            let _ = tokio::task::spawn_blocking(move || sink.finish()).await;
+        }
         self.snap_tx.borrow().analysis.clone()
     }
 
@@ -128,6 +135,11 @@ impl Aggregator {
             return;
         }
         self.agg.merge(&b.agg);
+        if let Some(sink) = &self.sink
+            && !b.rows.is_empty()
+        {
+            self.rows_through = sink.push(b.rows);
+        }
         self.recent.extend(&b.records);
         self.sentinel.add_batch(&b.records);
         if self.writer.is_some() {
@@ -252,6 +264,7 @@ impl Aggregator {
                     .alerts_done(done.iter().map(|r| (r.channel.as_str(), r.delivered)));
                 done
             },
+            rows_through: self.rows_through,
         }
     }
 }

@@ -73,6 +73,8 @@ pub struct RunOptions {
     /// With `--redact`: the secret key of the run's client pseudonyms; requests are redacted
     /// as they are read.
     pub redact: Option<crate::redact::Key>,
+    /// With `--clickhouse`: every request also goes to ClickHouse.
+    pub clickhouse: Option<crate::store::clickhouse::sink::SinkOptions>,
 }
 
 impl Default for RunOptions {
@@ -98,6 +100,7 @@ impl Default for RunOptions {
             routes: crate::route::RouteOptions::default(),
             host: "localhost".to_owned(),
             redact: None,
+            clickhouse: None,
         }
     }
 }
@@ -185,6 +188,15 @@ pub enum StartError {
     /// An input that cannot be followed (a directory, a socket, a compressed file).
     #[error("{0}")]
     Inputs(String),
+    /// The ClickHouse queue's directory cannot be used.
+    #[error("the ClickHouse queue in {dir} cannot be used: {source}")]
+    Queue {
+        /// The directory.
+        dir: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Starts following `opts.inputs`; fails when the history database, the configuration or
@@ -194,7 +206,18 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
     crate::format::detect::detect_in(b"", &opts.format)?;
     sources::check_inputs(&opts.inputs).map_err(StartError::Inputs)?;
     let health = crate::health::Health::new();
-    let (saved, writer) = state::initial_state(&opts, &health)?;
+    let sink = match &opts.clickhouse {
+        Some(o) => Some(
+            crate::store::clickhouse::sink::Sink::start(o.clone()).map_err(|e| {
+                StartError::Queue {
+                    dir: o.queue_dir.display().to_string(),
+                    source: e,
+                }
+            })?,
+        ),
+        None => None,
+    };
+    let (saved, writer) = state::initial_state(&opts, &health, sink.clone())?;
     let sentinel = sentinel::Sentinel::new(&opts.config, opts.detector, saved.detection)?;
     let (agg, checkpoints) = (saved.aggregate, saved.checkpoints);
     let (tx, rx) = mpsc::channel::<Batch>(64);
@@ -211,6 +234,10 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
         host: opts.host.clone(),
         redact: opts.redact,
         health: health.clone(),
+        rows_out: sink.as_ref().map(|s| sources::RowsOut {
+            instance: s.instance().to_owned(),
+            pause: s.pause_flag(),
+        }),
     };
     let threads = sources::spawn(cfg, &checkpoints, tx, stop_sources.clone());
     let first = Arc::new(Snapshot {
@@ -230,6 +257,8 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
         pending: Rollups::new(opts.limits.max_routes),
         sentinel,
         writer,
+        sink,
+        rows_through: 0,
         report_kept: None,
         opts,
         agg,

@@ -43,7 +43,7 @@ pub fn recent_records(path: &Path, pos: &FilePos, cfg: &SourceConfig) -> Option<
         first_line: 0,
         offset: start + from as u64,
     };
-    ingest_block_with(&mut scratch, &name, &mut parser, data, at, |r, c| {
+    ingest_block_with(&mut scratch, &name, &mut parser, data, at, |r, c, _| {
         records.push_counted(r, c)
     });
     tracing::debug!(target: "runner", path = %path.display(), requests = records.len(), "recent requests read again for the dashboard's filters");

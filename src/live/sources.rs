@@ -7,6 +7,7 @@ use crate::follow::{Checkpoints, FileId, FilePos, Tailer};
 use crate::format::{FormatOptions, Parser};
 use crate::ingest::{BlockPos, ingest_block_with};
 use crate::input::{BLOCK_SIZE, Blocks};
+use crate::store::clickhouse::rows::{Origin, RowBuf, source_id};
 use notify::Watcher;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -33,6 +34,23 @@ pub struct Batch {
     /// Records of lines read before a restart, counted already: they only refill the
     /// window of recent requests.
     pub prefill: bool,
+    /// Its requests as rows for a shared store (empty without one).
+    pub rows: RowBuf,
+}
+
+/// Where the readers' requests also go as rows: a shared store, written by this instance.
+#[derive(Debug, Clone)]
+pub struct RowsOut {
+    /// The instance's name, in every row and in the ids of its sources.
+    pub instance: String,
+    /// Set while the store's queue is full: readers wait.
+    pub pause: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RowsOut {
+    fn paused(&self) -> bool {
+        self.pause.load(Ordering::Relaxed)
+    }
 }
 
 /// How the readers work.
@@ -62,6 +80,8 @@ pub struct SourceConfig {
     pub redact: Option<crate::redact::Key>,
     /// Where the readers' heartbeats go.
     pub health: Arc<crate::health::Health>,
+    /// With a shared store: where rows go.
+    pub rows_out: Option<RowsOut>,
 }
 
 impl SourceConfig {
@@ -92,6 +112,32 @@ impl SourceConfig {
     /// Whether `path` is a spool file.
     fn is_spool(&self, path: &str) -> bool {
         self.spool.iter().any(|(p, _)| p == path)
+    }
+
+    /// Whether reading waits for the shared store's queue.
+    fn paused(&self) -> bool {
+        self.rows_out.as_ref().is_some_and(RowsOut::paused)
+    }
+
+    /// Keeps `req` (read at `offset` of `source`) as a row, when rows are kept.
+    fn keep_row(
+        &self,
+        rows: &mut RowBuf,
+        req: &crate::request::Request<'_>,
+        c: &crate::aggregate::Counted<'_>,
+        source: u64,
+        offset: u64,
+    ) {
+        if let Some(o) = &self.rows_out {
+            rows.push(req, c.route, c.bot, &o.instance, Origin { source, offset });
+        }
+    }
+
+    /// The id of the source `label` with `identity` in the shared store.
+    fn source_id(&self, label: &str, identity: &[u64]) -> u64 {
+        self.rows_out
+            .as_ref()
+            .map_or(0, |o| source_id(&o.instance, label, identity))
     }
 
     /// An empty batch of compact records.
@@ -239,7 +285,15 @@ fn read_stream(
 ) -> bool {
     let mut blocks = Blocks::new(reader, BLOCK_SIZE);
     let mut parser: Option<Parser> = None;
+    // A stream is read once: its rows are told apart from another run's by the start time.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let source = cfg.source_id(name, &[started]);
     loop {
+        while cfg.paused() {
+            std::thread::sleep(cfg.poll);
+        }
         match blocks.next_block() {
             Ok(Some(b)) => {
                 let p = parser.get_or_insert_with(|| detect_from(&b.data, &cfg.format));
@@ -249,7 +303,9 @@ fn read_stream(
                     first_line: b.first_line,
                     offset: b.offset,
                 };
-                let mut lines = ingest_block_with(&mut agg, name, p, &b.data, pos, |r, c| {
+                let mut rows = RowBuf::default();
+                let mut lines = ingest_block_with(&mut agg, name, p, &b.data, pos, |r, c, at| {
+                    cfg.keep_row(&mut rows, r, &c, source, at);
                     records.push_counted(r, c)
                 })
                 .read;
@@ -266,6 +322,7 @@ fn read_stream(
                         records,
                         backlog: None,
                         prefill: false,
+                        rows,
                     })
                     .is_err()
                 {
@@ -390,6 +447,7 @@ impl Follower {
                     records,
                     backlog: None,
                     prefill: true,
+                    rows: RowBuf::default(),
                 };
                 if self.tx.blocking_send(batch).is_err() {
                     return added;
@@ -445,6 +503,9 @@ impl Follower {
     fn read_once(&mut self) -> Option<bool> {
         let now = Instant::now();
         self.cfg.health.reader_beat();
+        if self.cfg.paused() {
+            return Some(false);
+        }
         let mut chunks = Vec::new();
         for t in &mut self.tailers {
             match t.poll(now, &mut chunks) {
@@ -472,7 +533,13 @@ impl Follower {
         let mut positions = Vec::new();
         let mut lines = 0;
         let mut records = self.cfg.records();
+        let mut rows = RowBuf::default();
         for c in chunks {
+            let label = self
+                .keys
+                .get(&c.path)
+                .cloned()
+                .unwrap_or_else(|| c.path.clone());
             for &line_no in &c.overlong {
                 agg.record_overlong(&c.path, line_no);
                 lines += 1;
@@ -488,21 +555,18 @@ impl Follower {
                     first_line: c.first_line,
                     offset: c.start,
                 };
-                lines += ingest_block_with(&mut agg, &c.path, parser, &c.data, pos, |r, c| {
-                    records.push_counted(r, c)
+                let source = cfg.source_id(&label, &[c.pos.id.dev, c.pos.id.ino, c.pos.head]);
+                lines += ingest_block_with(&mut agg, &c.path, parser, &c.data, pos, |r, k, at| {
+                    cfg.keep_row(&mut rows, r, &k, source, at);
+                    records.push_counted(r, k)
                 })
                 .read;
             }
             if c.finished {
                 self.parsers.remove(&(c.path.clone(), c.pos.id));
             }
-            let key = self
-                .keys
-                .get(&c.path)
-                .cloned()
-                .unwrap_or_else(|| c.path.clone());
-            self.checkpoints.update(&key, c.pos, c.finished);
-            positions.push((key, c.pos, c.finished));
+            self.checkpoints.update(&label, c.pos, c.finished);
+            positions.push((label, c.pos, c.finished));
         }
         crate::health::fault_point("reader");
         let progress: Vec<_> = self
@@ -527,6 +591,7 @@ impl Follower {
                 records,
                 backlog: Some(backlog),
                 prefill: false,
+                rows,
             })
             .ok()?;
         self.cfg.health.read(lines);

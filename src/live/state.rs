@@ -13,6 +13,7 @@ use std::sync::Arc;
 pub(super) fn initial_state(
     opts: &RunOptions,
     health: &Arc<crate::health::Health>,
+    sink: Option<Arc<crate::store::clickhouse::sink::Sink>>,
 ) -> Result<(Saved, Option<Writer>), StoreError> {
     let fresh = || Saved {
         aggregate: Aggregate::new(opts.limits),
@@ -30,7 +31,7 @@ pub(super) fn initial_state(
         }
         None => fresh(),
     };
-    let writer = Writer::spawn(Box::new(store), opts.retention, health.clone());
+    let writer = Writer::spawn(Box::new(store), opts.retention, health.clone(), sink);
     Ok((saved, Some(writer)))
 }
 

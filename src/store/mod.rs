@@ -2,6 +2,7 @@
 //! insight history, and the saved live state with the read positions, behind one [`Store`]
 //! interface. [`sqlite`] is the embedded backend; [`writer`] commits off the hot path.
 
+pub mod clickhouse;
 pub mod sqlite;
 pub mod writer;
 
@@ -84,6 +85,9 @@ pub struct Commit {
     pub insights: Vec<InsightRecord>,
     /// Alerts sent since the last commit.
     pub alerts: Vec<AlertRecord>,
+    /// With a shared store: the number of the last rows the state includes, which must be
+    /// in its disk queue before the state is saved.
+    pub rows_through: u64,
 }
 
 /// How long history is kept.

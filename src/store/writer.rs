@@ -2,12 +2,16 @@
 //! order, so the analysis never waits on the disk. A failed commit is logged and its rollups
 //! ride along with the next one, so history loses nothing while the state stays consistent.
 
+use super::clickhouse::sink::Sink;
 use super::{Commit, Retention, Store};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
 /// How often history is downsampled and trimmed.
 const RETAIN_EVERY: Duration = Duration::from_secs(3600);
+/// How long a state waits for the rows it includes to reach the disk queue.
+const DURABLE_WAIT: Duration = Duration::from_secs(30);
 
 /// A handle on the writer thread.
 pub struct Writer {
@@ -16,17 +20,21 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts a thread that owns `store`.
+    /// Starts a thread that owns `store`; with `sink`, the history also goes to ClickHouse,
+    /// and a state is saved only once the rows it includes are queued on disk.
     pub fn spawn(
         store: Box<dyn Store>,
         retention: Retention,
         health: std::sync::Arc<crate::health::Health>,
+        sink: Option<Arc<Sink>>,
     ) -> Writer {
         let (tx, rx) = sync_channel(2);
         let thread = std::thread::Builder::new()
             .name("store writer".into())
             .spawn(move || {
-                crate::health::as_part("store writer", || run(store, retention, rx, &health))
+                crate::health::as_part("store writer", || {
+                    run(store, retention, rx, &health, sink.as_deref())
+                })
             })
             .expect("the store thread starts");
         Writer { tx, thread }
@@ -53,6 +61,7 @@ fn run(
     retention: Retention,
     rx: Receiver<Commit>,
     health: &crate::health::Health,
+    sink: Option<&Sink>,
 ) {
     let mut carry: Option<Commit> = None;
     let mut retained: Option<Instant> = None;
@@ -63,12 +72,24 @@ fn run(
             alerts.append(&mut c.alerts);
             c.alerts = alerts;
         }
+        if let Some(sink) = sink
+            && c.saved.is_some()
+            && !sink.wait_durable(c.rows_through, DURABLE_WAIT)
+        {
+            tracing::warn!(target: "analysis", "the ClickHouse queue is not on disk yet; the read positions are saved with a later commit");
+            c.saved = None;
+        }
         let started = Instant::now();
         crate::health::fault_point("store");
         let result = store.commit(&c);
         health.stored(result.is_ok(), started.elapsed());
         match result {
             Ok(()) => {
+                if let Some(sink) = sink {
+                    for side in super::clickhouse::history::side_inserts(&c, sink.instance()) {
+                        sink.side(side);
+                    }
+                }
                 tracing::debug!(target: "analysis", minutes = c.rollups.minutes.len(), ms = started.elapsed().as_millis() as u64, "history committed");
             }
             Err(e) => {

@@ -20,6 +20,8 @@ pub enum Purpose {
     Path = 0x7061_7468,
     /// A user agent.
     Agent = 0x0061_6765_6e74,
+    /// A source of rows in a shared store (an instance's file or stream).
+    Source = 0x736f_7572_6365,
 }
 
 /// The pinned hash of `bytes` for `purpose`.
@@ -72,6 +74,10 @@ mod tests {
         );
         let agent = stable(Purpose::Agent, b"curl/8.0");
         assert_eq!(visitor(b"203.0.113.9", agent), 0xc26a_95ed_c2d0_44dd);
+        assert_eq!(
+            stable(Purpose::Source, b"tailpulse"),
+            17_221_435_367_902_182_782
+        );
     }
 
     /// The legacy fingerprint is the one the fixture database of the earlier format holds for

@@ -158,18 +158,19 @@ pub fn ingest_block(
     block: &[u8],
     pos: BlockPos,
 ) -> LineStats {
-    ingest_block_with(agg, source, parser, block, pos, |_, _| {})
+    ingest_block_with(agg, source, parser, block, pos, |_, _, _| {})
 }
 
-/// [`ingest_block`], also handing every parsed request to `each` (the live path keeps a
-/// compact copy for filtered views).
+/// [`ingest_block`], also handing every parsed request to `each` with the byte offset of its
+/// line in the input (the live path keeps a compact copy for filtered views, and the row a
+/// shared store is sent).
 pub fn ingest_block_with(
     agg: &mut Aggregate,
     source: &str,
     parser: &mut Parser,
     block: &[u8],
     pos: BlockPos,
-    each: impl FnMut(&crate::request::Request<'_>, crate::aggregate::Counted<'_>),
+    each: impl FnMut(&crate::request::Request<'_>, crate::aggregate::Counted<'_>, u64),
 ) -> LineStats {
     let first_line = || pos.first_line;
     ingest_block_at(agg, source, parser, block, pos.offset, first_line, each)
@@ -185,7 +186,7 @@ pub fn ingest_block_at(
     block: &[u8],
     offset: u64,
     first_line: impl FnOnce() -> u64,
-    mut each: impl FnMut(&crate::request::Request<'_>, crate::aggregate::Counted<'_>),
+    mut each: impl FnMut(&crate::request::Request<'_>, crate::aggregate::Counted<'_>, u64),
 ) -> LineStats {
     let first_line = std::cell::LazyCell::new(first_line);
     let mut stats = LineStats::default();
@@ -209,7 +210,7 @@ pub fn ingest_block_at(
     let mut pending: Option<(usize, usize, usize)> = None;
     let mut finish = |agg: &mut Aggregate, req: &Request<'_>, start: usize, end: usize| {
         let counted = agg.count(req);
-        each(req, counted);
+        each(req, counted, offset + start as u64);
         candidates.offer(SampleKeys::of(req, offset + start as u64), (start, end));
     };
     let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));

@@ -1,0 +1,178 @@
+//! Reading requests back: any time range, with the filters of the dashboard and the API
+//! applied in the server where SQL can say them (time, host, virtual host, route, status,
+//! path prefix, client network, user agent, response time) and on each row otherwise
+//! (browser, operating system, device, referring site, a client logged as a name). The rows
+//! are counted by the same [`Aggregate`] a log file is counted by.
+
+use super::rows::decode;
+use super::{ClickHouseError, Client, literal};
+use crate::aggregate::Aggregate;
+use crate::aggregate::filter::{ClientFilter, Filter, StatusFilter};
+use std::collections::HashMap;
+use std::io::BufReader;
+
+/// The SQL condition for requests in `[from_ms, to_ms)` that pass `f` as far as SQL can
+/// tell (the rest is checked by [`passes`]).
+pub fn condition(f: &Filter, from_ms: Option<i64>, to_ms: Option<i64>) -> String {
+    let mut c = vec!["1".to_owned()];
+    let at = "(toUInt64(t) * 1000 + ms)";
+    if let Some(from) = from_ms.or(f.since_ms) {
+        c.push(format!(
+            "t >= toDateTime({}) AND {at} >= {}",
+            from.div_euclid(1000).max(0),
+            from.max(0)
+        ));
+    }
+    if let Some(to) = to_ms {
+        c.push(format!(
+            "t <= toDateTime({}) AND {at} < {}",
+            to.div_euclid(1000).max(0),
+            to.max(0)
+        ));
+    }
+    if let Some(h) = &f.host {
+        c.push(format!("host = {}", literal(h)));
+    }
+    if let Some(v) = &f.vhost {
+        c.push(format!("vhost = {}", literal(v)));
+    }
+    if let Some(r) = &f.route {
+        c.push(format!("position(route, {}) > 0", literal(r)));
+    }
+    match f.status {
+        Some(StatusFilter::Class(k)) => c.push(format!("intDiv(status, 100) = {k}")),
+        Some(StatusFilter::Code(k)) => c.push(format!("status = {k}")),
+        None => {}
+    }
+    if let Some(p) = &f.path {
+        c.push(format!("substring(path, 1, {}) = {}", p.len(), literal(p)));
+    }
+    if let Some(ms) = f.min_ms {
+        c.push(format!("rt_ms >= {ms:?}"));
+    }
+    if let Some(ClientFilter::Net(net)) = &f.client {
+        let (lo, hi) = net_bounds(net);
+        c.push(format!("ip BETWEEN unhex('{lo}') AND unhex('{hi}')"));
+    }
+    if let Some(ua) = &f.ua {
+        c.push(format!(
+            "positionCaseInsensitive(user_agent, {}) > 0",
+            literal(ua)
+        ));
+    }
+    if let Some(site) = &f.referer {
+        c.push(format!("position(referer, {}) > 0", literal(site)));
+    }
+    c.join(" AND ")
+}
+
+/// The first and last address of `net`, as the hex of their 16-byte (IPv4-mapped) forms.
+fn net_bounds(net: &crate::sift::IpNet) -> (String, String) {
+    let v6 = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        std::net::IpAddr::V6(v6) => v6.octets(),
+    };
+    let hex = |b: [u8; 16]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    (hex(v6(net.network())), hex(v6(net.broadcast())))
+}
+
+/// Whether `req` passes the parts of `f` that SQL does not check.
+pub fn passes(f: &Filter, req: &crate::request::Request<'_>, kinds: &mut Kinds) -> bool {
+    if (f.browser.is_some() || f.os.is_some() || f.device.is_some())
+        && !f.agent_passes(&req.user_agent, kinds.of(&req.user_agent))
+    {
+        return false;
+    }
+    if let Some(site) = &f.referer
+        && crate::aggregate::origins::site_of(&req.referer) != site
+    {
+        return false;
+    }
+    if let Some(ClientFilter::Name(h)) = &f.client
+        && crate::aggregate::recent::client_hash(req.client.trim()) != *h
+    {
+        return false;
+    }
+    true
+}
+
+/// What each user agent is, parsed once per distinct agent.
+#[derive(Default)]
+pub struct Kinds(HashMap<String, crate::aggregate::agents::Kind>);
+
+impl Kinds {
+    fn of(&mut self, ua: &str) -> &crate::aggregate::agents::Kind {
+        if !self.0.contains_key(ua) {
+            if self.0.len() > 65_536 {
+                self.0.clear();
+            }
+            let bot = crate::aggregate::agents::is_automated(ua);
+            let kind = crate::aggregate::agents::classify(ua, bot);
+            self.0.insert(ua.to_owned(), kind);
+        }
+        &self.0[ua]
+    }
+}
+
+/// Why a filter cannot be answered from ClickHouse.
+pub fn unsupported(f: &Filter) -> Option<&'static str> {
+    f.country
+        .is_some()
+        .then_some("country= is answered from the in-memory window only (ClickHouse keeps addresses, not places)")
+}
+
+/// Counts every stored request in `[from_ms, to_ms)` that passes `f` into `agg`, oldest
+/// first, as a log file's lines are counted; returns how many were counted.
+pub fn count_into(
+    client: &Client,
+    agg: &mut Aggregate,
+    f: &Filter,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+) -> Result<u64, ClickHouseError> {
+    let sql = format!(
+        "SELECT {} FROM {}.requests WHERE {} ORDER BY t, ms, source, offset FORMAT RowBinary",
+        super::schema::REQUEST_COLUMNS,
+        client.db(),
+        condition(f, from_ms, to_ms)
+    );
+    let mut kinds = Kinds::default();
+    let mut n = 0u64;
+    let mut seq = 0u64;
+    let mut failure = None;
+    client.stream(&sql, |r| {
+        let mut r = BufReader::with_capacity(1 << 16, r);
+        loop {
+            let row = match decode(&mut r) {
+                Ok(Some(row)) => row,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    return Ok(());
+                }
+            };
+            let req = &row.request;
+            if !passes(f, req, &mut kinds) {
+                continue;
+            }
+            agg.count(req);
+            seq += 1;
+            let line = crate::redact::line(req);
+            agg.sample(req, line.as_bytes(), seq);
+            n += 1;
+        }
+    })?;
+    if let Some(message) = failure {
+        return Err(ClickHouseError::Answer {
+            url: client.options().url.clone(),
+            message,
+        });
+    }
+    let stats = crate::aggregate::LineStats {
+        read: n,
+        parsed: n,
+        ..Default::default()
+    };
+    agg.record_lines("clickhouse", None, stats);
+    Ok(n)
+}
