@@ -47,8 +47,8 @@ pub struct BatchOptions {
 }
 
 impl BatchOptions {
-    /// An empty aggregate for one parser thread.
-    fn worker_aggregate(&self) -> Aggregate {
+    /// An empty aggregate for one parser thread (or another reader of requests).
+    pub fn worker_aggregate(&self) -> Aggregate {
         let agg = Aggregate::new(self.limits)
             .not_after(self.not_after_ms)
             .with_routes(self.routes.clone())

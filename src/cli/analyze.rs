@@ -34,13 +34,23 @@ pub struct AnalyzeArgs {
     /// files.
     #[arg(long, conflicts_with = "files")]
     pub db: Option<PathBuf>,
-    /// With --db: start of the range (RFC 3339 time, date, or a duration back from the newest
-    /// stored minute such as 7d); default 30d.
-    #[arg(long, requires = "db")]
+    /// With --db or --clickhouse: start of the range (RFC 3339 time, date, or a duration back
+    /// from the newest stored minute such as 7d); default 30d with --db, everything with
+    /// --clickhouse.
+    #[arg(long)]
     pub since: Option<String>,
-    /// With --db: end of the range, exclusive (same forms); default: everything stored.
-    #[arg(long, requires = "db")]
+    /// With --db or --clickhouse: end of the range, exclusive (same forms); default:
+    /// everything stored.
+    #[arg(long)]
     pub until: Option<String>,
+    /// Report over the requests stored in ClickHouse (by `tailpulse run --clickhouse`).
+    #[command(flatten)]
+    pub clickhouse: super::args::ClickHouseArgs,
+    /// With --clickhouse: only requests that pass KEY=VALUE, with the API's filters (host,
+    /// vhost, route, path, status, client, ua, referer, browser, os, device, min_ms);
+    /// repeat for more, combined with AND.
+    #[arg(long = "where", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub filters: Vec<(String, String)>,
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
@@ -87,6 +97,13 @@ pub struct AnalyzeArgs {
     /// How lines are read.
     #[command(flatten)]
     pub format: FormatArgs,
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
+    Ok((k.trim().to_owned(), v.to_owned()))
 }
 
 /// The files to read: those given, or standard input when it is not a terminal.
@@ -138,18 +155,28 @@ fn nothing_parsed(agg: &crate::aggregate::Aggregate) -> Result<()> {
 /// `tailpulse analyze`; `config` is the configuration file, whose `[routes]` apply.
 pub(super) fn analyze(a: AnalyzeArgs, config: Option<&std::path::Path>) -> Result<()> {
     // clap's `requires` is not enforced beside a positional list: said here, not ignored.
+    let stored = a.db.is_some() || a.clickhouse.clickhouse.is_some();
     anyhow::ensure!(
-        a.db.is_some() || (a.since.is_none() && a.until.is_none()),
-        "--since and --until choose a range of the history in --db; they do not filter log files"
+        stored || (a.since.is_none() && a.until.is_none()),
+        "--since and --until choose a range of the history in --db or --clickhouse; they do not filter log files"
+    );
+    anyhow::ensure!(
+        a.clickhouse.clickhouse.is_some() || a.filters.is_empty(),
+        "--where filters the requests stored in --clickhouse"
+    );
+    anyhow::ensure!(
+        !stored || a.files.is_empty(),
+        "give log files, --db or --clickhouse, not several"
     );
     anyhow::ensure!(
         a.panel.is_none() || matches!(a.output, Output::Csv),
         "--panel chooses a table of --output csv"
     );
-    let routes = match config {
-        Some(p) => crate::config::Config::load(p)?.routes,
+    let file = match config {
+        Some(p) => crate::config::Config::load(p)?,
         None => Default::default(),
     };
+    let routes = file.routes.clone();
     let defaults = BatchOptions::default();
     let opts = BatchOptions {
         format: a.format.options(),
@@ -166,9 +193,15 @@ pub(super) fn analyze(a: AnalyzeArgs, config: Option<&std::path::Path>) -> Resul
         host: a.format.host(),
         ..defaults
     };
-    let summary = match &a.db {
-        Some(db) => stored_history(db, &a, opts.limits)?,
-        None => {
+    let clickhouse = a.clickhouse.options(&file.clickhouse)?;
+    let summary = match (&a.db, clickhouse) {
+        (Some(db), _) => stored_history(db, &a, opts.limits)?,
+        (None, Some(server)) => {
+            let mut agg = opts.worker_aggregate();
+            from_clickhouse(server, &a, &mut agg)?;
+            detected(agg, a.lang)
+        }
+        (None, None) => {
             let files = inputs_or_stdin(&a.files)?;
             let progress = std::sync::Arc::new(crate::batch::Progress::default());
             let display = (!a.quiet)
@@ -180,27 +213,9 @@ pub(super) fn analyze(a: AnalyzeArgs, config: Option<&std::path::Path>) -> Resul
             };
             let agg = aggregate_inputs(&files, &opts);
             drop(display);
-            let mut agg = agg?;
+            let agg = agg?;
             nothing_parsed(&agg)?;
-            // Detection runs beside the counting of the numbers: both are serial work.
-            let frames = agg.take_frames();
-            let (found, stats) = std::thread::scope(|s| {
-                let found = s.spawn(|| {
-                    frames
-                        .map(|f| {
-                            let f = f.finish();
-                            crate::detect::find_all(f, crate::detect::DetectorConfig::default())
-                        })
-                        .unwrap_or_default()
-                });
-                let stats = crate::stats::Stats::of(&agg);
-                (found.join().expect("detection does not panic"), stats)
-            });
-            let extras = crate::analysis::Extras {
-                incidents: crate::insights::anomaly::incidents(&agg, &found, a.lang),
-                ..Default::default()
-            };
-            crate::analysis::Analysis::of(stats, &agg, a.lang, &extras)
+            detected(agg, a.lang)
         }
     };
     let out = a.out.as_deref().filter(|p| *p != std::path::Path::new("-"));
@@ -223,6 +238,61 @@ pub(super) fn analyze(a: AnalyzeArgs, config: Option<&std::path::Path>) -> Resul
             .with_context(|| format!("cannot write {}", path.display())),
         None => print_out(rendered.as_bytes()),
     }
+}
+
+/// The analysis of `agg` with the incidents its frames show (none without detection).
+fn detected(mut agg: crate::aggregate::Aggregate, lang: Lang) -> crate::analysis::Analysis {
+    // Detection runs beside the counting of the numbers: both are serial work.
+    let frames = agg.take_frames();
+    let (found, stats) = std::thread::scope(|s| {
+        let found = s.spawn(|| {
+            frames
+                .map(|f| {
+                    let f = f.finish();
+                    crate::detect::find_all(f, crate::detect::DetectorConfig::default())
+                })
+                .unwrap_or_default()
+        });
+        let stats = crate::stats::Stats::of(&agg);
+        (found.join().expect("detection does not panic"), stats)
+    });
+    let extras = crate::analysis::Extras {
+        incidents: crate::insights::anomaly::incidents(&agg, &found, lang),
+        ..Default::default()
+    };
+    crate::analysis::Analysis::of(stats, &agg, lang, &extras)
+}
+
+/// Counts the requests of `--since`..`--until` stored in ClickHouse that pass `--where`.
+fn from_clickhouse(
+    server: crate::store::clickhouse::ClickHouseOptions,
+    a: &AnalyzeArgs,
+    agg: &mut crate::aggregate::Aggregate,
+) -> Result<()> {
+    use crate::store::clickhouse::{Client, read};
+    let params = crate::web::api::ViewParams::from_pairs(&a.filters).map_err(anyhow::Error::msg)?;
+    let filter = params.filter_only().map_err(anyhow::Error::msg)?;
+    if let Some(why) = read::unsupported(&filter) {
+        anyhow::bail!("--where {why}");
+    }
+    let client = Client::new(server);
+    let newest = read::newest_ms(&client)?;
+    let Some(newest) = newest else {
+        anyhow::bail!(
+            "ClickHouse database {} holds no requests yet",
+            client.options().database
+        );
+    };
+    let since = match a.since.as_deref() {
+        Some(s) => Some(crate::params::bound(s, newest).context("--since")?),
+        None => None,
+    };
+    let until = match a.until.as_deref() {
+        Some(s) => Some(crate::params::bound(s, newest).context("--until")?),
+        None => None,
+    };
+    read::count_into(&client, agg, &filter, since, until)?;
+    Ok(())
 }
 
 /// Writes every panel of `s` to `DIR/<panel>.csv`.

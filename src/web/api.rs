@@ -217,6 +217,12 @@ pub struct ViewParams {
     pub lang: Option<crate::lang::Lang>,
 }
 
+/// The filters' names.
+pub const FILTER_KEYS: [&str; 14] = [
+    "route", "status", "vhost", "host", "browser", "os", "device", "client", "ua", "referer",
+    "country", "path", "min_ms", "range",
+];
+
 fn nonempty(s: &Option<String>) -> Option<String> {
     s.as_deref()
         .map(str::trim)
@@ -225,6 +231,29 @@ fn nonempty(s: &Option<String>) -> Option<String> {
 }
 
 impl ViewParams {
+    /// The parameters `pairs` (`host`, `status`, `client`, …) give, as the API reads them.
+    pub fn from_pairs(pairs: &[(String, String)]) -> Result<ViewParams, String> {
+        if let Some((k, _)) = pairs
+            .iter()
+            .find(|(k, _)| !FILTER_KEYS.contains(&k.as_str()))
+        {
+            return Err(format!(
+                "no filter is named {k:?}; filters: {}",
+                FILTER_KEYS.join(", ")
+            ));
+        }
+        let map: serde_json::Map<String, serde_json::Value> = pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| e.to_string())
+    }
+
+    /// The filter these parameters ask for, without `range`.
+    pub fn filter_only(&self) -> Result<ViewFilter, String> {
+        self.filter(0, false).map_err(|e| e.message().to_owned())
+    }
+
     /// The filter these parameters ask for (`range` only when `use_range`).
     fn filter(&self, last_ms: i64, use_range: bool) -> Result<ViewFilter, ApiError> {
         let status = status_param(&self.status)?;

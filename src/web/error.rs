@@ -10,6 +10,13 @@ use axum::response::{IntoResponse, Response};
 /// An error the client caused, answered with a message it may see.
 pub struct ApiError(StatusCode, String);
 
+impl ApiError {
+    /// What the client is told.
+    pub fn message(&self) -> &str {
+        &self.1
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()

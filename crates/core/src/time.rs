@@ -220,6 +220,13 @@ pub fn format_rfc3339(ts_ms: i64) -> String {
         .unwrap_or_else(|| ts_ms.to_string())
 }
 
+/// Formats UTC milliseconds as a Common Log Format time (`10/Oct/2000:13:55:36 +0000`).
+pub fn format_clf(ts_ms: i64) -> String {
+    DateTime::from_timestamp_millis(ts_ms)
+        .map(|t| t.format("%d/%b/%Y:%H:%M:%S +0000").to_string())
+        .unwrap_or_else(|| ts_ms.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +237,7 @@ mod tests {
         assert_eq!(parse_clf(b"10/Oct/2000:13:55:36 -0700"), Some(utc));
         assert_eq!(parse_clf(b"11/Oct/2000:05:55:36 +0900"), Some(utc));
         assert_eq!(utc, 971_211_336_000);
+        assert_eq!(format_clf(utc), "10/Oct/2000:20:55:36 +0000");
         assert_eq!(
             parse_clf(b"10/Oct/2000:20:55:36.250 +0000"),
             Some(utc + 250)

@@ -157,8 +157,7 @@ pub fn count_into(
             }
             agg.count(req);
             seq += 1;
-            let line = crate::redact::line(req);
-            agg.sample(req, line.as_bytes(), seq);
+            agg.sample(req, combined_line(req).as_bytes(), seq);
             n += 1;
         }
     })?;
@@ -173,6 +172,52 @@ pub fn count_into(
         parsed: n,
         ..Default::default()
     };
-    agg.record_lines("clickhouse", None, stats);
+    agg.record_lines(
+        &format!("clickhouse:{}", client.options().database),
+        None,
+        stats,
+    );
     Ok(n)
+}
+
+/// A stored request as a line of the combined log format (with its response time last,
+/// when it has one), for the sample lines of a report.
+pub fn combined_line(req: &crate::request::Request<'_>) -> String {
+    let dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    let protocol = match req.protocol.is_empty() {
+        true => String::new(),
+        false => format!(" {}", req.protocol),
+    };
+    let ms = req.response_ms.map_or(String::new(), |m| format!(" {m}"));
+    format!(
+        "{} - {} [{}] \"{} {}{protocol}\" {} {} \"{}\" \"{}\"{ms}",
+        dash(&req.client),
+        dash(&req.remote_user),
+        crate::time::format_clf(req.ts_ms),
+        req.method,
+        req.path,
+        req.status,
+        req.bytes,
+        dash(&req.referer),
+        dash(&req.user_agent),
+    )
+}
+
+/// The time of the newest stored request (UTC ms), if any.
+pub fn newest_ms(client: &Client) -> Result<Option<i64>, ClickHouseError> {
+    let text = client.query_text(&format!(
+        "SELECT count(), max(toUInt64(t) * 1000 + ms) FROM {}.requests FORMAT TabSeparated",
+        client.db()
+    ))?;
+    let mut parts = text.trim().split('\t');
+    let n: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok((n > 0)
+        .then(|| parts.next().and_then(|v| v.parse().ok()))
+        .flatten())
 }
