@@ -475,6 +475,7 @@ pub fn run(
         clickhouse,
         ..RunOptions::default()
     };
+    let clickhouse_server = opts.clickhouse.as_ref().map(|c| c.server.clone());
     for dir in [
         &places.out_dir,
         places.db.parent().unwrap_or(Path::new(".")),
@@ -545,6 +546,10 @@ pub fn run(
             state = state
                 .with_history(db)
                 .context("cannot read the history database")?;
+        }
+        if let (Some(server), Some(sink)) = (&clickhouse_server, &live.sink) {
+            let client = crate::store::clickhouse::Client::new(server.clone());
+            state = state.with_clickhouse(client, Some(sink.clone()));
         }
         let server = tokio::spawn(crate::web::serve(listener, state, async {
             let _ = web_stopped.await;

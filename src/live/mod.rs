@@ -160,6 +160,8 @@ pub struct Live {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     /// Filtered views on request.
     pub queries: mpsc::Sender<Query>,
+    /// With `--clickhouse`: the sink the requests go through.
+    pub sink: Option<Arc<crate::store::clickhouse::sink::Sink>>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Analysis>,
 }
@@ -253,6 +255,7 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (query_tx, query_rx) = mpsc::channel::<Query>(16);
     let recent = Recent::new(opts.filter_window);
+    let live_sink = sink.clone();
     let aggregator = aggregator::Aggregator {
         pending: Rollups::new(opts.limits.max_routes),
         sentinel,
@@ -281,6 +284,7 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
         health,
         snapshots: snap_rx,
         queries: query_tx,
+        sink: live_sink,
         stop: stop_tx,
         task,
     })

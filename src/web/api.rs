@@ -106,6 +106,14 @@ pub async fn summary(
 ) -> Result<Response, ApiError> {
     crate::health::fault_point("web");
     let snap = latest(&st);
+    if let Some(client) = &st.clickhouse
+        && nonempty(&p.range).is_some_and(|r| r == "all")
+    {
+        // All of time is the fleet's, in ClickHouse.
+        let f = p.filter(last_ms(&snap), true)?;
+        let stats = from_clickhouse(client.clone(), f, 0).await?;
+        return Ok(filtered_body(&snap, &p, &stats, 0, "clickhouse"));
+    }
     let Some(view) = view_of(&st, &p, true).await? else {
         return Ok(json_text(st.summary_json(&snap, p.lang)));
     };
@@ -142,6 +150,16 @@ async fn older_than_window(
 ) -> Result<Option<Response>, ApiError> {
     let snap = latest(st);
     let f = p.filter(last_ms(&snap), true)?;
+    // ClickHouse holds every request of the fleet: a range past the window is answered
+    // there, with every filter.
+    if let Some(client) = &st.clickhouse
+        && let Some(since) = f
+            .since_ms
+            .filter(|s| view.window_from_ms.is_none_or(|w| w > *s))
+    {
+        let stats = from_clickhouse(client.clone(), f, since).await?;
+        return Ok(Some(filtered_body(&snap, p, &stats, since, "clickhouse")));
+    }
     let (Some(h), Some(since)) = (&st.history, f.since_ms) else {
         return Ok(None);
     };
@@ -158,25 +176,68 @@ async fn older_than_window(
     let limits = crate::aggregate::Limits::default();
     let until = last_ms(&snap) + 1;
     let (stats, _) = super::history::summary_between(h, since, until, limits).await?;
+    Ok(Some(filtered_body(&snap, p, &stats, since, "history")))
+}
+
+/// The answer for a range past the window, from `source`.
+fn filtered_body(
+    snap: &Snapshot,
+    p: &ViewParams,
+    stats: &crate::stats::Stats,
+    since: i64,
+    source: &'static str,
+) -> Response {
     let body = FilteredBody {
-        summary: &stats,
+        summary: stats,
         live: LiveInfo {
             generation: snap.generation,
             lines_per_sec: snap.lines_per_sec,
             progress: snap.progress,
         },
         filter: FilterInfo {
-            route: None,
-            status: None,
-            vhost: None,
-            host: None,
+            route: nonempty(&p.route),
+            status: nonempty(&p.status),
+            vhost: nonempty(&p.vhost),
+            host: nonempty(&p.host),
             range: nonempty(&p.range),
             window: 0,
             window_from_ms: Some(since),
-            source: "history",
+            source,
         },
     };
-    Ok(Some(Json(body).into_response()))
+    Json(body).into_response()
+}
+
+/// The numbers of the stored requests since `since` that pass `f`, counted from ClickHouse.
+async fn from_clickhouse(
+    client: crate::store::clickhouse::Client,
+    f: ViewFilter,
+    since: i64,
+) -> Result<crate::stats::Stats, ApiError> {
+    use crate::store::clickhouse::read;
+    if let Some(why) = read::unsupported(&f) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, why));
+    }
+    tokio::task::spawn_blocking(move || {
+        let mut agg = crate::aggregate::Aggregate::new(crate::aggregate::Limits::default());
+        read::count_into(&client, &mut agg, &f, Some(since), None)?;
+        Ok(crate::stats::Stats::of(&agg))
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the query failed"))?
+    .map_err(|e: crate::store::clickhouse::ClickHouseError| {
+        tracing::warn!(target: "web", error = %e, "ClickHouse query failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "history is unavailable: ClickHouse cannot be reached",
+        )
+    })
+}
+
+/// `GET /api/store`: the state of the ClickHouse sink (`null` without one).
+pub async fn store(State(st): State<AppState>) -> Response {
+    let status = st.sink.as_ref().map(|s| s.status());
+    Json(serde_json::json!({ "clickhouse": status })).into_response()
 }
 
 /// Filters for the views, combined with AND: `route` (substring), `status` (`5xx` or `404`),

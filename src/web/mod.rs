@@ -43,6 +43,10 @@ pub struct AppState {
     pub streams: Arc<server::Streams>,
     /// Where `POST /api/ingest` keeps what it accepts (none: ingest is off).
     pub spool: Option<Arc<ingest::Spool>>,
+    /// ClickHouse, for ranges and filters past the live window.
+    pub clickhouse: Option<crate::store::clickhouse::Client>,
+    /// The run's ClickHouse sink, for its status.
+    pub sink: Option<Arc<crate::store::clickhouse::sink::Sink>>,
 }
 
 impl AppState {
@@ -59,7 +63,21 @@ impl AppState {
             limits: Arc::default(),
             streams: Arc::default(),
             spool: None,
+            clickhouse: None,
+            sink: None,
         }
+    }
+
+    /// Also answers ranges past the live window, with any filter, from ClickHouse; reports
+    /// the sink's state on `/api/store`.
+    pub fn with_clickhouse(
+        mut self,
+        client: crate::store::clickhouse::Client,
+        sink: Option<Arc<crate::store::clickhouse::sink::Sink>>,
+    ) -> Self {
+        self.clickhouse = Some(client);
+        self.sink = sink;
+        self
     }
 
     /// Accepts log lines on `POST /api/ingest` into `spool`.
@@ -230,6 +248,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/insights", get(api::insights))
         .route("/api/stream", get(api::stream))
         .route("/api/history/summary", get(history::summary))
+        .route("/api/store", get(api::store))
         .route("/api/history/insights", get(history::insights))
         .route("/api/history/reports", get(history::reports))
         .route("/api/history/alerts", get(history::alerts))

@@ -1,0 +1,454 @@
+//! ClickHouse as the fleet's store, against a real `clickhouse-server` (Debian's package,
+//! 18.16, which `.ci/run` installs) started by each test on free ports with its own
+//! configuration: every request stored once across kill -9 and restarts, the server stopped
+//! and started again mid-run, two instances writing one database, and reports read back
+//! from it equal to the log file's. Counts are recomputed from the log files by the tests.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `clickhouse-server` of the test's own, in a temporary directory.
+struct ClickHouse {
+    dir: tempfile::TempDir,
+    http: u16,
+    child: Option<Child>,
+}
+
+impl ClickHouse {
+    fn start() -> ClickHouse {
+        let dir = tempfile::tempdir().unwrap();
+        let (http, tcp) = (free_port(), free_port());
+        let d = dir.path().display();
+        let config = format!(
+            r#"<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>{d}/server.log</log><errorlog>{d}/error.log</errorlog><console>0</console></logger>
+  <http_port>{http}</http_port>
+  <tcp_port>{tcp}</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>{d}/data/</path>
+  <tmp_path>{d}/tmp/</tmp_path>
+  <user_files_path>{d}/user_files/</user_files_path>
+  <format_schema_path>{d}/format_schemas/</format_schema_path>
+  <users_config>{d}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>67108864</mark_cache_size>
+  <timezone>UTC</timezone>
+</yandex>"#
+        );
+        let users = r#"<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas>
+</yandex>"#;
+        std::fs::write(dir.path().join("config.xml"), config).unwrap();
+        std::fs::write(dir.path().join("users.xml"), users).unwrap();
+        let mut ch = ClickHouse {
+            dir,
+            http,
+            child: None,
+        };
+        ch.resume();
+        ch
+    }
+
+    /// Starts the server (again) on the same data and port, and waits until it answers.
+    fn resume(&mut self) {
+        let binary = ["/usr/bin/clickhouse-server", "/usr/sbin/clickhouse-server"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect(
+                "clickhouse-server is installed (apt-get install clickhouse-server; .ci/run does)",
+            );
+        let child = Command::new(binary)
+            .arg(format!(
+                "--config-file={}/config.xml",
+                self.dir.path().display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let start = Instant::now();
+        while ureq::get(format!("{}/ping", self.url())).call().is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "clickhouse-server did not start: {}",
+                std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Kills the server (as a crash would).
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http)
+    }
+
+    /// The answer to `sql` (TabSeparated), trimmed.
+    fn query(&self, sql: &str) -> String {
+        let mut res = ureq::post(self.url())
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send(sql)
+            .unwrap();
+        let text = res.body_mut().read_to_string().unwrap();
+        assert_eq!(res.status(), 200, "{sql}: {text}");
+        text.trim().to_owned()
+    }
+
+    fn number(&self, sql: &str) -> u64 {
+        let text = self.query(sql);
+        text.parse()
+            .unwrap_or_else(|_| panic!("{sql} gave {text:?}"))
+    }
+
+    /// The number `sql` gives, or `None` while it cannot be answered (no table yet).
+    fn try_number(&self, sql: &str) -> Option<u64> {
+        ureq::post(self.url())
+            .send(sql)
+            .ok()
+            .and_then(|mut r| r.body_mut().read_to_string().ok())
+            .and_then(|t| t.trim().parse::<u64>().ok())
+    }
+
+    /// Waits until `sql` gives `want` (panics after 60 s with the last answer).
+    fn until(&self, sql: &str, want: u64) {
+        let start = Instant::now();
+        loop {
+            let got = self.try_number(sql);
+            if got == Some(want) {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{sql}: {got:?}, want {want}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for ClickHouse {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A `tailpulse run` child and its dashboard's address; killed when dropped.
+struct Run(Child, String);
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `tailpulse run FILE --clickhouse URL --clickhouse-db DB` with its data in `data`.
+fn run(data: &Path, file: &Path, ch: &ClickHouse, db: &str, extra: &[&str]) -> Run {
+    let child = Command::new(env!("CARGO_BIN_EXE_tailpulse"))
+        .args(["run", "--port", "0", "--report-every", "200ms"])
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--clickhouse", &ch.url(), "--clickhouse-db", db])
+        .args(extra)
+        .arg(file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = child;
+    let addr = dashboard(&mut child);
+    Run(child, addr)
+}
+
+/// The dashboard address a run prints (its output is read on to the end, so that the run
+/// never writes to a closed pipe).
+fn dashboard(child: &mut Child) -> String {
+    use std::io::BufRead;
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            if let Some(addr) = line.split("dashboard on http://").nth(1) {
+                let _ = tx.send(addr.trim_end_matches('/').to_owned());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the run prints its address")
+}
+
+/// Lines of `text` whose status (the field after the quoted request) passes `keep`.
+fn count_status(text: &str, keep: impl Fn(u16) -> bool) -> u64 {
+    text.lines()
+        .filter_map(|l| l.split('"').nth(2)?.split_whitespace().next()?.parse().ok())
+        .filter(|s| keep(*s))
+        .count() as u64
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
+}
+
+#[test]
+fn a_restart_from_older_read_positions_stores_no_request_twice() {
+    let ch = ClickHouse::start();
+    let data = tempfile::tempdir().unwrap();
+    let log = data.path().join("access.log");
+    let text = std::fs::read_to_string(fixture("tests/fixtures/real/blog_combined.log")).unwrap();
+    std::fs::write(&log, &text).unwrap();
+    let lines = text.lines().count() as u64;
+    let total = "SELECT count() FROM t.requests";
+    {
+        let _r = run(data.path(), &log, &ch, "t", &[]);
+        ch.until(total, lines);
+    }
+    // The history database (the read positions) is lost: the whole file is read again.
+    for e in std::fs::read_dir(data.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("tailpulse.db")
+        {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    let mut more = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let extra: String = text.lines().take(100).map(|l| format!("{l}\n")).collect();
+    more.write_all(extra.as_bytes()).unwrap();
+    let _r = run(data.path(), &log, &ch, "t", &[]);
+    ch.until(total, lines + 100);
+    let store = get_store(&ch, "t");
+    assert_eq!(store, lines + 100, "each line once, by source and offset");
+    let not_found = count_status(&text, |s| s == 404) + count_status(&extra, |s| s == 404);
+    assert_eq!(
+        ch.number("SELECT count() FROM t.requests WHERE status = 404"),
+        not_found
+    );
+}
+
+/// Distinct (source, offset) pairs stored.
+fn get_store(ch: &ClickHouse, db: &str) -> u64 {
+    ch.number(&format!(
+        "SELECT uniqExact(source, offset) FROM {db}.requests"
+    ))
+}
+
+#[test]
+fn kill_9_during_sustained_reading_loses_and_doubles_nothing() {
+    let ch = ClickHouse::start();
+    let data = tempfile::tempdir().unwrap();
+    let log = data.path().join("access.log");
+    let text = std::fs::read_to_string(common::FIXTURE).unwrap();
+    std::fs::write(&log, "").unwrap();
+    let mut written = 0u64;
+    let mut append = |n: usize| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        for _ in 0..n {
+            f.write_all(text.as_bytes()).unwrap();
+            written += text.lines().count() as u64;
+        }
+        written
+    };
+    let mut r = Some(run(data.path(), &log, &ch, "k", &[]));
+    // Lines keep arriving; the run is killed once the server holds some of them.
+    let start = Instant::now();
+    let mut killed = false;
+    while start.elapsed() < Duration::from_secs(60) {
+        let so_far = append(1);
+        let stored = ch.try_number("SELECT count() FROM k.requests").unwrap_or(0);
+        if stored > 0 && so_far > 30_000 {
+            kill_9(r.take().unwrap());
+            killed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        killed,
+        "the server got rows while lines were still arriving"
+    );
+    let all = append(3);
+    let stored_at_kill = ch.number("SELECT count() FROM k.requests");
+    assert!(stored_at_kill < all, "the kill came before the end");
+    let _r = run(data.path(), &log, &ch, "k", &[]);
+    ch.until("SELECT count() FROM k.requests", all);
+    assert_eq!(get_store(&ch, "k"), all, "no line doubled");
+}
+
+/// SIGKILL, as a crash.
+fn kill_9(mut r: Run) {
+    let _ = r.0.kill();
+    let _ = r.0.wait();
+}
+
+#[test]
+fn the_server_stopped_mid_run_then_started_again_loses_nothing() {
+    let mut ch = ClickHouse::start();
+    let data = tempfile::tempdir().unwrap();
+    let log = data.path().join("access.log");
+    let text = std::fs::read_to_string(common::FIXTURE).unwrap();
+    std::fs::write(&log, &text).unwrap();
+    let lines = text.lines().count() as u64;
+    let r = run(data.path(), &log, &ch, "d", &[]);
+    let addr = r.1.clone();
+    ch.until("SELECT count() FROM d.requests", lines);
+    ch.kill();
+    // Lines read while the server is away wait in the queue; the page says so.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let v = common::get_json(&format!("http://{addr}/api/store"));
+        let st = &v["clickhouse"];
+        if st["available"] == false && st["queued_bytes"].as_u64().unwrap_or(0) > 0 {
+            assert!(st["error"].as_str().unwrap().contains("cannot be reached"));
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    common::until_requests(&addr, |n| n == 2 * lines);
+    let mut res = ureq::get(format!("http://{addr}/api/summary?range=all"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let v: serde_json::Value = res.body_mut().read_json().unwrap();
+    assert_eq!(
+        v["error"].as_str().map(|e| e.contains("unavailable")),
+        Some(true),
+        "{v}"
+    );
+    ch.resume();
+    ch.until("SELECT count() FROM d.requests", 2 * lines);
+    assert_eq!(get_store(&ch, "d"), 2 * lines);
+}
+
+#[test]
+fn two_instances_write_one_database_and_each_dashboard_answers_for_the_fleet() {
+    let ch = ClickHouse::start();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let text_a = std::fs::read_to_string(common::FIXTURE).unwrap();
+    let text_b = std::fs::read_to_string(fixture("tests/fixtures/real/blog_combined.log")).unwrap();
+    std::fs::write(a.path().join("a.log"), &text_a).unwrap();
+    std::fs::write(b.path().join("b.log"), &text_b).unwrap();
+    let ra = run(
+        a.path(),
+        &a.path().join("a.log"),
+        &ch,
+        "f",
+        &["--host", "web-1"],
+    );
+    let _rb = run(
+        b.path(),
+        &b.path().join("b.log"),
+        &ch,
+        "f",
+        &["--host", "web-2"],
+    );
+    let addr = ra.1.clone();
+    let (na, nb) = (text_a.lines().count() as u64, text_b.lines().count() as u64);
+    ch.until("SELECT count() FROM f.requests", na + nb);
+    assert_eq!(
+        ch.query("SELECT host, count() FROM f.requests GROUP BY host ORDER BY host"),
+        format!("web-1\t{na}\nweb-2\t{nb}")
+    );
+    // web-1's page answers for web-2 over all of time, from ClickHouse.
+    let v = common::get_json(&format!(
+        "http://{addr}/api/summary?range=all&host=web-2&status=4xx"
+    ));
+    assert_eq!(v["filter"]["source"], "clickhouse", "{v}");
+    assert_eq!(
+        v["requests"].as_u64(),
+        Some(count_status(&text_b, |s| s / 100 == 4))
+    );
+    let v = common::get_json(&format!("http://{addr}/api/summary?range=all"));
+    assert_eq!(v["requests"].as_u64(), Some(na + nb), "the fleet's total");
+}
+
+#[test]
+fn analyze_of_stored_requests_equals_analyze_of_the_log() {
+    let ch = ClickHouse::start();
+    let data = tempfile::tempdir().unwrap();
+    let log = data.path().join("access.log");
+    std::fs::copy(common::FIXTURE, &log).unwrap();
+    let lines = std::fs::read_to_string(&log).unwrap().lines().count() as u64;
+    {
+        let _r = run(data.path(), &log, &ch, "a", &["--host", "web-1"]);
+        ch.until("SELECT count() FROM a.requests", lines);
+    }
+    let path = log.to_str().unwrap();
+    let (mut file, _) = common::analyze_json(&[path, "--host", "web-1"]);
+    let url = ch.url();
+    let (mut stored, _) = common::analyze_json(&["--clickhouse", &url, "--clickhouse-db", "a"]);
+    // The sample lines are rebuilt from stored fields, and the source is the database.
+    for v in [&mut file, &mut stored] {
+        let o = v.as_object_mut().unwrap();
+        for k in [
+            "recent",
+            "recent_errors",
+            "slowest",
+            "sources",
+            "prompts",
+            "lines",
+        ] {
+            o.remove(k);
+        }
+    }
+    assert_eq!(stored, file);
+    // Filters: recomputed from the log apart.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let want = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("150.29.")
+                && l.split('"')
+                    .nth(2)
+                    .is_some_and(|s| s.trim_start().starts_with('2'))
+        })
+        .count() as u64;
+    let (v, _) = common::analyze_json(&[
+        "--clickhouse",
+        &url,
+        "--clickhouse-db",
+        "a",
+        "--where",
+        "client=150.29.0.0/16",
+        "--where",
+        "status=2xx",
+    ]);
+    assert_eq!(v["requests"].as_u64(), Some(want));
+}
