@@ -212,8 +212,8 @@ fn errors_are_reported_not_panicked() {
     let o = tailpulse(&["analyze", "--max-routes", "0", common::FIXTURE], None);
     assert_eq!(o.status.code(), Some(2));
     let o = tailpulse(&["analyze", "--since", "2024-03-01", common::FIXTURE], None);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("do not filter log files"));
+    assert_eq!(o.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("<--db <DB>|--clickhouse <URL>>"));
     // Regression: a live run read the files as combined logs instead (an error in its log).
     let dir = tempfile::tempdir().unwrap();
     let o = common::tailpulse_in(

@@ -32,16 +32,16 @@ pub struct AnalyzeArgs {
     pub files: Vec<String>,
     /// Report over the history stored in this database (by `tailpulse run`) instead of log
     /// files.
-    #[arg(long, conflicts_with = "files")]
+    #[arg(long, conflicts_with = "files", group = "stored")]
     pub db: Option<PathBuf>,
     /// With --db or --clickhouse: start of the range (RFC 3339 time, date, or a duration back
     /// from the newest stored minute such as 7d); default 30d with --db, everything with
     /// --clickhouse.
-    #[arg(long)]
+    #[arg(long, requires = "stored")]
     pub since: Option<String>,
     /// With --db or --clickhouse: end of the range, exclusive (same forms); default:
     /// everything stored.
-    #[arg(long)]
+    #[arg(long, requires = "stored")]
     pub until: Option<String>,
     /// Report over the requests stored in ClickHouse (by `tailpulse run --clickhouse`).
     #[command(flatten)]

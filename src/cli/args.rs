@@ -176,7 +176,7 @@ pub struct ClickHouseArgs {
     /// there too, and `analyze` reads requests from it. User and password come from
     /// [clickhouse] in the configuration file or TAILPULSE_CLICKHOUSE_USER and
     /// TAILPULSE_CLICKHOUSE_PASSWORD, never from the command line.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", group = "stored")]
     pub clickhouse: Option<String>,
     /// The ClickHouse database (created when missing).
     #[arg(long, default_value = "tailpulse", value_name = "NAME")]
