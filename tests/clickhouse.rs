@@ -11,14 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A `clickhouse-server` of the test's own, in a temporary directory.
 struct ClickHouse {
     dir: tempfile::TempDir,
@@ -29,7 +21,7 @@ struct ClickHouse {
 impl ClickHouse {
     fn start() -> ClickHouse {
         let dir = tempfile::tempdir().unwrap();
-        let (http, tcp) = (free_port(), free_port());
+        let (http, tcp) = (common::free_port(), common::free_port());
         let d = dir.path().display();
         let config = format!(
             r#"<?xml version="1.0"?>

@@ -26,15 +26,6 @@ fn classes_of_fixture() -> BTreeMap<String, u64> {
     out
 }
 
-/// A port nothing listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Killed(Child);
 
 impl Drop for Killed {
@@ -152,7 +143,7 @@ async fn prometheus_scrapes_the_numbers_of_the_log() {
     assert!(page.contains("tailpulse_snapshot_age_seconds "), "{page}");
 
     // A real Prometheus scraping it every second.
-    let prom_port = free_port();
+    let prom_port = common::free_port();
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
         &config,

@@ -228,3 +228,12 @@ pub fn fixture_snapshot() -> tailpulse::live::Snapshot {
         alt: None,
     }
 }
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -385,14 +385,7 @@ impl Shipper {
             self.client.db(),
             literal(&self.instance)
         );
-        let text = self.client.query_text(&sql)?;
-        Ok(text
-            .lines()
-            .filter_map(|l| {
-                let (a, b) = l.split_once('\t')?;
-                Some((a.parse().ok()?, b.parse().ok()?))
-            })
-            .collect())
+        Ok(pairs(&self.client.query_text(&sql)?).collect())
     }
 
     /// The rows among `rows` at or below the horizon that the server has.
@@ -420,14 +413,7 @@ impl Shipper {
             literal(&self.instance),
             cond.join(" OR ")
         );
-        let text = self.client.query_text(&sql)?;
-        Ok(text
-            .lines()
-            .filter_map(|l| {
-                let (a, b) = l.split_once('\t')?;
-                Some((a.parse().ok()?, b.parse().ok()?))
-            })
-            .collect())
+        Ok(pairs(&self.client.query_text(&sql)?).collect())
     }
 
     /// Sends the rows the server lacks; returns (sent, already stored).
@@ -474,4 +460,12 @@ impl Shipper {
                 .pop_front();
         }
     }
+}
+
+/// The rows of a two-number TabSeparated answer.
+fn pairs(text: &str) -> impl Iterator<Item = (u64, u64)> + '_ {
+    text.lines().filter_map(|l| {
+        let (a, b) = l.split_once('\t')?;
+        Some((a.parse().ok()?, b.parse().ok()?))
+    })
 }
