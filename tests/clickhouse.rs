@@ -20,8 +20,12 @@ struct ClickHouse {
 
 impl ClickHouse {
     fn start() -> ClickHouse {
+        ClickHouse::node(common::free_port(), common::free_port(), "")
+    }
+
+    /// A server on ports `http` and `tcp`, with `remote_servers` (XML) in its configuration.
+    fn node(http: u16, tcp: u16, remote_servers: &str) -> ClickHouse {
         let dir = tempfile::tempdir().unwrap();
-        let (http, tcp) = (common::free_port(), common::free_port());
         let d = dir.path().display();
         let config = format!(
             r#"<?xml version="1.0"?>
@@ -39,6 +43,7 @@ impl ClickHouse {
   <default_database>default</default_database>
   <mark_cache_size>67108864</mark_cache_size>
   <timezone>UTC</timezone>
+  {remote_servers}
 </yandex>"#
         );
         let users = r#"<?xml version="1.0"?>
@@ -294,6 +299,16 @@ fn kill_9_during_sustained_reading_loses_and_doubles_nothing() {
     assert_eq!(get_store(&ch, "k"), all, "no line doubled");
 }
 
+/// SIGINT, as Ctrl-C: the run saves its state and stops.
+fn stop(mut r: Run) {
+    let status = Command::new("kill")
+        .args(["-INT", &r.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(r.0.wait().unwrap().success(), "a clean stop");
+}
+
 /// SIGKILL, as a crash.
 fn kill_9(mut r: Run) {
     let _ = r.0.kill();
@@ -389,6 +404,26 @@ fn two_instances_write_one_database_and_each_dashboard_answers_for_the_fleet() {
     );
     let v = common::get_json(&format!("http://{addr}/api/summary?range=all"));
     assert_eq!(v["requests"].as_u64(), Some(na + nb), "the fleet's total");
+    // The charts and the route table of all of time are the fleet's too.
+    let sum = |v: serde_json::Value| -> u64 {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["requests"].as_u64().unwrap())
+            .sum()
+    };
+    let series = common::get_json(&format!(
+        "http://{addr}/api/timeseries?range=all&host=web-2"
+    ));
+    assert_eq!(sum(series), nb);
+    let routes = common::get_json(&format!("http://{addr}/api/routes?range=all&host=web-2"));
+    assert_eq!(sum(routes), nb);
+    let local = common::get_json(&format!("http://{addr}/api/routes?host=web-2"));
+    assert_eq!(
+        sum(local),
+        0,
+        "without a range, the live run's own requests"
+    );
 }
 
 #[test]
@@ -443,4 +478,79 @@ fn analyze_of_stored_requests_equals_analyze_of_the_log() {
         "status=2xx",
     ]);
     assert_eq!(v["requests"].as_u64(), Some(want));
+}
+
+#[test]
+fn a_cluster_of_two_shards_holds_every_request_once_and_any_node_reads_them_all() {
+    let ports: Vec<u16> = (0..4).map(|_| common::free_port()).collect();
+    let shard = |tcp: u16| {
+        format!("<shard><replica><host>127.0.0.1</host><port>{tcp}</port></replica></shard>")
+    };
+    let remote = format!(
+        "<remote_servers><pair>{}{}</pair></remote_servers>",
+        shard(ports[1]),
+        shard(ports[3])
+    );
+    let n1 = ClickHouse::node(ports[0], ports[1], &remote);
+    let n2 = ClickHouse::node(ports[2], ports[3], &remote);
+    let data = tempfile::tempdir().unwrap();
+    let log = data.path().join("access.log");
+    let text = std::fs::read_to_string(fixture("tests/fixtures/real/blog_combined.log")).unwrap();
+    std::fs::write(&log, &text).unwrap();
+    let lines = text.lines().count() as u64;
+    let url2 = n2.url();
+    let extra = ["--clickhouse-cluster", "pair", "--clickhouse-shard", &url2];
+    let _r = run(data.path(), &log, &n1, "c", &extra);
+    n1.until("SELECT count() FROM c.requests", lines);
+    let (a, b) = (
+        n1.number("SELECT count() FROM c.requests_local"),
+        n2.number("SELECT count() FROM c.requests_local"),
+    );
+    assert_eq!(a + b, lines, "each request on one shard");
+    assert!(a > 0 && b > 0, "both shards hold requests: {a} and {b}");
+    assert_eq!(n2.number("SELECT count() FROM c.requests"), lines);
+    assert_eq!(
+        n2.number("SELECT countMerge(requests) FROM c.minutes"),
+        lines,
+        "the rollups too, through the Distributed table"
+    );
+    let (v, _) = common::analyze_json(&["--clickhouse", &url2, "--clickhouse-db", "c"]);
+    assert_eq!(v["requests"].as_u64(), Some(lines));
+    assert_eq!(
+        v["status"]["404"].as_u64(),
+        Some(count_status(&text, |s| s == 404))
+    );
+}
+
+#[test]
+fn retention_drops_the_days_past_it_counted_back_from_the_newest_request() {
+    let ch = ClickHouse::start();
+    let data = tempfile::tempdir().unwrap();
+    let log = data.path().join("access.log");
+    // The fixture's day (2024-03-01), then 100 of its lines dated 50 days later.
+    let text = std::fs::read_to_string(common::FIXTURE).unwrap();
+    let later: String = text
+        .lines()
+        .take(100)
+        .map(|l| {
+            format!(
+                "{}\n",
+                l.replace("/Mar/2024:", "/Apr/2024:")
+                    .replacen("[01/", "[20/", 1)
+            )
+        })
+        .collect();
+    std::fs::write(&log, format!("{text}{later}")).unwrap();
+    let total = text.lines().count() as u64 + 100;
+    let first = run(data.path(), &log, &ch, "r", &["--retention", "30d"]);
+    ch.until("SELECT count() FROM r.requests", total);
+    stop(first);
+    // A new start applies the retention at once: the first day is more than 30 days
+    // before the newest request.
+    let _r = run(data.path(), &log, &ch, "r", &["--retention", "30d"]);
+    ch.until("SELECT count() FROM r.requests", 100);
+    assert_eq!(
+        ch.query("SELECT DISTINCT toDate(t) FROM r.requests"),
+        "2024-04-20"
+    );
 }

@@ -17,6 +17,7 @@ const I18N = {
     machine: 'Machine-written analysis', machineBy: 'written by a machine — model', noAnswer: 'No answer yet.',
     lastError: 'last call failed', ongoing: 'ongoing since', resolved: 'resolved',
     catching_up: 'catching up', replay: 'replay (log time)', logTime: '(log time)',
+    historyDown: 'history unavailable (ClickHouse); waiting on disk:',
     openAtEnd: 'open at the end of the data, since',
     server: 'Server', servers: 'Servers',
     visitorsByDay: 'Visitors per day', browsers: 'Browsers', osPanel: 'Operating systems', devices: 'Devices',
@@ -48,6 +49,7 @@ const I18N = {
     machine: '기계 작성 분석', machineBy: '기계가 작성함 — 모델', noAnswer: '아직 답변이 없습니다.',
     lastError: '마지막 호출 실패', ongoing: '진행 중, 시작', resolved: '해결됨',
     catching_up: '따라잡는 중', replay: '재생 (로그 시각)', logTime: '(로그 시각)',
+    historyDown: '기록 저장소(ClickHouse) 사용 불가; 디스크 대기:',
     openAtEnd: '데이터 끝까지 진행 중, 시작',
     server: '서버', servers: '서버별',
     visitorsByDay: '일별 방문자', browsers: '브라우저', osPanel: '운영체제', devices: '기기',
@@ -961,6 +963,18 @@ function rerender() {
   refreshSeries(true);
 }
 
+// The ClickHouse sink's state: while the server is away, the page says that history is
+// unavailable and how much waits in the disk queue.
+async function pollStore() {
+  try {
+    const res = await fetch('/api/store');
+    const ch = res.ok ? (await res.json()).clickhouse : null;
+    const el = $('store');
+    el.hidden = !ch || ch.available !== false;
+    if (ch && ch.available === false) el.textContent = t('historyDown') + ' ' + fmtBytes(ch.queued_bytes);
+  } catch (_) { /* the connection badge says the server is away */ }
+}
+
 // The event stream, in the page's language: the server writes the insights and prompts in
 // it (it starts doing so when a page asks, so the first event may still be in the run's).
 function connect() {
@@ -976,6 +990,8 @@ function connect() {
 }
 
 function init() {
+  pollStore();
+  setInterval(pollStore, 10000);
   const theme = localStorage.getItem('tp-theme');
   if (theme) document.documentElement.dataset.theme = theme;
   $('theme').addEventListener('click', () => {

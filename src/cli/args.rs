@@ -181,6 +181,14 @@ pub struct ClickHouseArgs {
     /// The ClickHouse database (created when missing).
     #[arg(long, default_value = "tailpulse", value_name = "NAME")]
     pub clickhouse_db: String,
+    /// A ClickHouse cluster (its name in the servers' remote_servers): each node keeps its
+    /// share in `_local` tables, and rows are written and read through Distributed tables.
+    #[arg(long, value_name = "NAME", requires = "clickhouse")]
+    pub clickhouse_cluster: Option<String>,
+    /// With --clickhouse-cluster: the HTTP interface of another node of the cluster, where
+    /// tailpulse makes the tables too (repeatable).
+    #[arg(long, value_name = "URL", requires = "clickhouse_cluster")]
+    pub clickhouse_shard: Vec<String>,
 }
 
 impl ClickHouseArgs {
@@ -204,6 +212,8 @@ impl ClickHouseArgs {
         let mut o = crate::store::clickhouse::ClickHouseOptions::new(url, &self.clickhouse_db);
         o.user = login.user;
         o.password = login.password;
+        o.cluster = self.clickhouse_cluster.clone();
+        o.shards = self.clickhouse_shard.clone();
         Ok(Some(o))
     }
 }

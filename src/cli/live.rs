@@ -444,6 +444,7 @@ pub fn run(
             instance: a.format.host(),
             queue_dir: places.data.join("clickhouse-queue"),
             max_queue_bytes: a.clickhouse_queue_max,
+            retention_ms: Some(a.retention.as_millis().min(i64::MAX as u128) as i64),
         }
     });
     let routes = a

@@ -111,8 +111,8 @@ pub async fn summary(
     {
         // All of time is the fleet's, in ClickHouse.
         let f = p.filter(last_ms(&snap), true)?;
-        let stats = from_clickhouse(client.clone(), f, 0).await?;
-        return Ok(filtered_body(&snap, &p, &stats, 0, "clickhouse"));
+        let view = from_clickhouse(client.clone(), f, 0).await?;
+        return Ok(filtered_body(&snap, &p, &view.stats, 0, "clickhouse"));
     }
     let Some(view) = view_of(&st, &p, true).await? else {
         return Ok(json_text(st.summary_json(&snap, p.lang)));
@@ -157,8 +157,14 @@ async fn older_than_window(
             .since_ms
             .filter(|s| view.window_from_ms.is_none_or(|w| w > *s))
     {
-        let stats = from_clickhouse(client.clone(), f, since).await?;
-        return Ok(Some(filtered_body(&snap, p, &stats, since, "clickhouse")));
+        let view = from_clickhouse(client.clone(), f, since).await?;
+        return Ok(Some(filtered_body(
+            &snap,
+            p,
+            &view.stats,
+            since,
+            "clickhouse",
+        )));
     }
     let (Some(h), Some(since)) = (&st.history, f.since_ms) else {
         return Ok(None);
@@ -208,20 +214,25 @@ fn filtered_body(
     Json(body).into_response()
 }
 
-/// The numbers of the stored requests since `since` that pass `f`, counted from ClickHouse.
+/// The view of the stored requests since `since` that pass `f`, counted from ClickHouse.
 async fn from_clickhouse(
     client: crate::store::clickhouse::Client,
     f: ViewFilter,
     since: i64,
-) -> Result<crate::stats::Stats, ApiError> {
+) -> Result<View, ApiError> {
     use crate::store::clickhouse::read;
     if let Some(why) = read::unsupported(&f) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, why));
     }
     tokio::task::spawn_blocking(move || {
         let mut agg = crate::aggregate::Aggregate::new(crate::aggregate::Limits::default());
-        read::count_into(&client, &mut agg, &f, Some(since), None)?;
-        Ok(crate::stats::Stats::of(&agg))
+        let n = read::count_into(&client, &mut agg, &f, Some(since), None)?;
+        Ok(View {
+            stats: crate::stats::Stats::of(&agg),
+            minute_latency: agg.minute_latency.clone(),
+            window: n as usize,
+            window_from_ms: agg.period().map(|(a, _)| a),
+        })
     })
     .await
     .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the query failed"))?
@@ -232,6 +243,36 @@ async fn from_clickhouse(
             "history is unavailable: ClickHouse cannot be reached",
         )
     })
+}
+
+/// With ClickHouse, the view of all of time (`all`) or of a range reaching past what the
+/// live run holds (`local`, or the snapshot when unfiltered): the fleet's stored requests
+/// that pass `p`'s filters.
+async fn fleet_range(
+    st: &AppState,
+    snap: &Snapshot,
+    range: Option<&str>,
+    p: &ViewParams,
+    local: Option<&View>,
+) -> Result<Option<View>, ApiError> {
+    let (Some(client), Some(range)) = (&st.clickhouse, range) else {
+        return Ok(None);
+    };
+    let last = last_ms(snap);
+    let since = match range {
+        "all" => 0,
+        r => last - duration_ms(r)? + 1,
+    };
+    let f = p.filter(last, false)?;
+    // What the live run holds: its window when filtered, else everything it counted.
+    let held_from = match local {
+        Some(v) => v.window_from_ms,
+        None => snap.analysis.stats.period.as_ref().map(|p| p.first_ms),
+    };
+    if range != "all" && held_from.is_some_and(|h| h <= since) {
+        return Ok(None);
+    }
+    from_clickhouse(client.clone(), f, since).await.map(Some)
 }
 
 /// `GET /api/store`: the state of the ClickHouse sink (`null` without one).
@@ -589,7 +630,15 @@ pub async fn routes(
         range: f.range.clone(),
         ..ViewParams::default()
     };
-    let view = view_of(&st, &scoped, true).await?;
+    let local = view_of(&st, &scoped, true).await?;
+    let unranged = ViewParams {
+        range: None,
+        ..scoped
+    };
+    let view = match fleet_range(&st, &s, f.range.as_deref(), &unranged, local.as_ref()).await? {
+        Some(v) => Some(v),
+        None => local,
+    };
     let summary = view.as_ref().map_or(&s.analysis.stats, |v| &v.stats);
     let mut rows: Vec<RouteRow> = summary
         .routes
@@ -717,7 +766,11 @@ pub async fn timeseries(
         lang: None,
         ..filters
     };
-    let view = view_of(&st, &scoped, false).await?;
+    let local = view_of(&st, &scoped, false).await?;
+    let view = match fleet_range(&st, &s, q.range.as_deref(), &scoped, local.as_ref()).await? {
+        Some(v) => Some(v),
+        None => local,
+    };
     let (timeline, minutes) = match &view {
         Some(v) => (&v.stats.timeline, &v.minute_latency),
         None => (&s.analysis.stats.timeline, &s.minute_latency),

@@ -10,6 +10,7 @@
 pub mod history;
 pub mod queue;
 pub mod read;
+pub mod retention;
 pub mod rows;
 pub mod schema;
 pub mod sink;
@@ -30,6 +31,11 @@ pub struct ClickHouseOptions {
     pub password: Option<String>,
     /// How long a request to the server may take.
     pub timeout: Duration,
+    /// A cluster (its name in the servers' `remote_servers`): rows are written and read
+    /// through `Distributed` tables over each node's `_local` tables.
+    pub cluster: Option<String>,
+    /// With a cluster: the HTTP interfaces of its other nodes, where the tables are made too.
+    pub shards: Vec<String>,
 }
 
 impl ClickHouseOptions {
@@ -41,6 +47,8 @@ impl ClickHouseOptions {
             user: None,
             password: None,
             timeout: Duration::from_secs(30),
+            cluster: None,
+            shards: Vec::new(),
         }
     }
 }
@@ -169,7 +177,13 @@ impl Client {
         settings: &[(&str, &str)],
     ) -> Result<(), ClickHouseError> {
         let sql = format!("INSERT INTO {table} FORMAT {format}");
-        let mut res = self.send(&sql, body, settings)?;
+        // On a cluster an insert is acknowledged once every shard has its rows.
+        let sync = [("insert_distributed_sync", "1")];
+        let settings: Vec<(&str, &str)> = match self.opts.cluster {
+            Some(_) => settings.iter().chain(&sync).copied().collect(),
+            None => settings.to_vec(),
+        };
+        let mut res = self.send(&sql, body, &settings)?;
         let _ = res.body_mut().read_to_vec();
         Ok(())
     }

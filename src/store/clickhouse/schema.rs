@@ -9,12 +9,14 @@ pub const REQUEST_COLUMNS: &str = "t, ms, host, vhost, method, path, query, prot
     status, bytes, rt_ms, client, ip, user_agent, referer, remote_user, cache_status, mime, \
     tls, bot, instance, source, offset";
 
-/// The schema steps, oldest first; `{db}` is the database, `` ` ON CLUSTER name`
-/// or nothing.
-const STEPS: &[&[&str]] = &[
+/// The schema steps, oldest first: statements where `{db}` is the database and `{local}`
+/// the suffix of a node's own tables (`_local` on a cluster, where the plain names are
+/// `Distributed` tables over them), and the tables the step creates.
+const STEPS: &[(&[&str], &[&str])] = &[
     // 1: every request, and the histories that SQLite keeps too.
-    &[
-        "CREATE TABLE IF NOT EXISTS {db}.requests (
+    (
+        &[
+            "CREATE TABLE IF NOT EXISTS {db}.requests{local} (
             t DateTime, ms UInt16, host String, vhost String, method String, path String,
             query String, protocol String, route String, status UInt16, bytes UInt64,
             rt_ms Nullable(Float64), client String, ip FixedString(16), user_agent String,
@@ -22,22 +24,25 @@ const STEPS: &[&[&str]] = &[
             bot UInt8, instance String, source UInt64, offset UInt64
         ) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(t)
           ORDER BY (toStartOfHour(t), host, route, t)",
-        "CREATE TABLE IF NOT EXISTS {db}.reports (
+            "CREATE TABLE IF NOT EXISTS {db}.reports{local} (
             t DateTime, t_ms Int64, instance String, requests UInt64, text String, json String
         ) ENGINE = MergeTree() PARTITION BY toYYYYMM(t) ORDER BY (t, instance)",
-        "CREATE TABLE IF NOT EXISTS {db}.insights (
+            "CREATE TABLE IF NOT EXISTS {db}.insights{local} (
             first DateTime, first_ms Int64, last_ms Int64, instance String, kind String,
             subject String, severity String, message String
         ) ENGINE = ReplacingMergeTree(last_ms) PARTITION BY toYYYYMM(first)
           ORDER BY (first, instance, kind, subject)",
-        "CREATE TABLE IF NOT EXISTS {db}.alerts (
+            "CREATE TABLE IF NOT EXISTS {db}.alerts{local} (
             t DateTime, t_ms Int64, instance String, rule String, state String,
             channel String, delivered UInt8, message String
         ) ENGINE = MergeTree() PARTITION BY toYYYYMM(t) ORDER BY (t, instance)",
-    ],
+        ],
+        &["requests", "reports", "insights", "alerts"],
+    ),
     // 2: per-minute rollups per host and route, kept up to date by a materialized view.
-    &[
-        "CREATE TABLE IF NOT EXISTS {db}.minutes (
+    (
+        &[
+            "CREATE TABLE IF NOT EXISTS {db}.minutes{local} (
             minute DateTime, host String, route String,
             requests AggregateFunction(count),
             status AggregateFunction(sumMap, Array(UInt16), Array(UInt64)),
@@ -49,7 +54,7 @@ const STEPS: &[&[&str]] = &[
             visitors AggregateFunction(uniq, String)
         ) ENGINE = AggregatingMergeTree() PARTITION BY toYYYYMM(minute)
           ORDER BY (minute, host, route)",
-        "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.minutes_mv TO {db}.minutes AS
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.minutes_mv TO {db}.minutes{local} AS
          SELECT toStartOfMinute(t) AS minute, host, route,
             countState() AS requests,
             sumMapState([status], [toUInt64(1)]) AS status,
@@ -61,8 +66,10 @@ const STEPS: &[&[&str]] = &[
                 1 + greatest(0, floor(log(ifNull(rt_ms, 0) * 1000 + 1) / log(1.02)))))],
                 [toUInt64(1)]) AS latency,
             uniqState(client) AS visitors
-         FROM {db}.requests GROUP BY minute, host, route",
-    ],
+         FROM {db}.requests{local} GROUP BY minute, host, route",
+        ],
+        &["minutes"],
+    ),
 ];
 
 /// The latest schema step this tailpulse knows.
@@ -86,8 +93,21 @@ pub enum SchemaError {
     },
 }
 
-/// Creates the database and applies the steps it lacks; returns the steps applied.
+/// Creates the database and applies the steps it lacks, on the server and, with a cluster,
+/// on each of its other nodes (`--clickhouse-shard`), where the `Distributed` tables are
+/// also made; returns the steps applied to the first.
 pub fn migrate(client: &Client) -> Result<u32, SchemaError> {
+    let mut applied = migrate_node(client)?;
+    for url in &client.options().shards {
+        let mut o = client.options().clone();
+        o.url = url.trim_end_matches('/').to_owned();
+        o.shards.clear();
+        applied = applied.max(migrate_node(&Client::new(o))?);
+    }
+    Ok(applied)
+}
+
+fn migrate_node(client: &Client) -> Result<u32, SchemaError> {
     let db = client.db();
     client.query(&format!("CREATE DATABASE IF NOT EXISTS {db}"))?;
     client.query(&format!(
@@ -102,9 +122,21 @@ pub fn migrate(client: &Client) -> Result<u32, SchemaError> {
             known: VERSION,
         });
     }
-    for (i, step) in STEPS.iter().enumerate().skip(found as usize) {
-        for sql in *step {
-            client.query(&sql.replace("{db}", &db))?;
+    let cluster = client.options().cluster.as_deref();
+    let local = if cluster.is_some() { LOCAL } else { "" };
+    for (i, (statements, tables)) in STEPS.iter().enumerate().skip(found as usize) {
+        for sql in *statements {
+            client.query(&sql.replace("{db}", &db).replace("{local}", local))?;
+        }
+        if let Some(cluster) = cluster {
+            for t in *tables {
+                client.query(&format!(
+                    "CREATE TABLE IF NOT EXISTS {db}.{t} AS {db}.{t}{LOCAL} \
+                     ENGINE = Distributed({}, {}, {t}{LOCAL}, rand())",
+                    super::ident(cluster),
+                    super::ident(&client.options().database),
+                ))?;
+            }
         }
         client.query(&format!(
             "INSERT INTO {db}.migrations (version, at) VALUES ({}, now())",
@@ -113,6 +145,19 @@ pub fn migrate(client: &Client) -> Result<u32, SchemaError> {
     }
     Ok(VERSION - found)
 }
+
+/// The suffix of a node's own tables on a cluster.
+pub const LOCAL: &str = "_local";
+
+/// The tables that hold rows (not views), each with how its partitions are named: by day
+/// (`YYYYMMDD`) or by month (`YYYYMM`).
+pub const PARTITIONED: [(&str, bool); 5] = [
+    ("requests", true),
+    ("minutes", false),
+    ("reports", false),
+    ("insights", false),
+    ("alerts", false),
+];
 
 /// The newest step applied to the database.
 pub fn current(client: &Client) -> Result<u32, ClickHouseError> {

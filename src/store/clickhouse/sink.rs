@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 /// Rows per insert: well under a server block, so every insert is applied whole.
 pub const INSERT_ROWS: usize = 100_000;
+/// How often partitions past the retention are dropped.
+const RETAIN_EVERY: Duration = Duration::from_secs(3600);
 /// Side inserts (reports, findings, alerts) kept in memory while the server is away.
 const MAX_SIDE: usize = 1000;
 
@@ -31,6 +33,8 @@ pub struct SinkOptions {
     pub queue_dir: PathBuf,
     /// Above this many queued bytes, readers pause until the server catches up.
     pub max_queue_bytes: u64,
+    /// Partitions wholly older than this (before the newest stored request) are dropped.
+    pub retention_ms: Option<i64>,
 }
 
 /// What the sink is doing, for the dashboard, `/healthz` and the logs.
@@ -107,9 +111,10 @@ impl Sink {
         let s = shared.clone();
         let client = Client::new(opts.server.clone());
         let instance = opts.instance.clone();
+        let retention = opts.retention_ms;
         let sender = std::thread::Builder::new()
             .name("clickhouse sender".into())
-            .spawn(move || Shipper::new(s, client, instance).run())?;
+            .spawn(move || Shipper::new(s, client, instance, retention).run())?;
         Ok(Arc::new(Sink {
             shared,
             tx: Mutex::new(Some(tx)),
@@ -258,10 +263,12 @@ struct Shipper {
     horizon: Option<HashMap<u64, u64>>,
     backoff: Duration,
     refusals: HashMap<u64, u32>,
+    retention_ms: Option<i64>,
+    retained: Option<Instant>,
 }
 
 impl Shipper {
-    fn new(s: Arc<Shared>, client: Client, instance: String) -> Self {
+    fn new(s: Arc<Shared>, client: Client, instance: String, retention_ms: Option<i64>) -> Self {
         Shipper {
             s,
             client,
@@ -270,6 +277,8 @@ impl Shipper {
             horizon: None,
             backoff: Duration::from_millis(200),
             refusals: HashMap::new(),
+            retention_ms,
+            retained: None,
         }
     }
 
@@ -329,6 +338,7 @@ impl Shipper {
             self.horizon = Some(self.load_horizon()?);
         }
         self.send_side()?;
+        self.retain();
         let Some(seq) = self.s.queue.oldest(Duration::from_millis(100)) else {
             return Ok(());
         };
@@ -360,6 +370,25 @@ impl Shipper {
                 })
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Drops the partitions past the retention, hourly.
+    fn retain(&mut self) {
+        let Some(keep) = self.retention_ms else {
+            return;
+        };
+        if self.retained.is_some_and(|t| t.elapsed() < RETAIN_EVERY) {
+            return;
+        }
+        self.retained = Some(Instant::now());
+        match super::retention::retain(&self.client, keep, crate::clock::now_ms()) {
+            Ok(n) => {
+                tracing::info!(target: "analysis", partitions = n, "ClickHouse retention applied")
+            }
+            Err(e) => {
+                tracing::warn!(target: "analysis", error = %e, "ClickHouse retention failed; tried again in an hour")
+            }
         }
     }
 
