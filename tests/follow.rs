@@ -326,3 +326,29 @@ mod model {
         dir.path().join("m.log")
     }
 }
+
+/// Regression: a backlog was read whole in one poll (a 172 MB file held in memory, and
+/// nothing counted, stored or shown until its end); a poll now hands over one chunk.
+#[test]
+fn a_backlog_is_handed_over_one_chunk_per_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    let lines = 3 * tailpulse::follow::tailer::MAX_CHUNK / 10;
+    append(&path, &numbered(0, lines));
+    let mut r = Reader::new(&path, Checkpoints::default(), false);
+    let mut out: Vec<Chunk> = Vec::new();
+    r.tailer.poll(r.clock, &mut out).unwrap();
+    let first: usize = out.iter().map(|c| c.data.len()).sum();
+    assert!(
+        first > 0 && first <= tailpulse::follow::tailer::MAX_CHUNK,
+        "one chunk, not the whole file: {first} bytes"
+    );
+    for c in out {
+        let text = String::from_utf8(c.data).unwrap();
+        r.lines.extend(text.lines().map(str::to_owned));
+    }
+    for _ in 0..10 {
+        r.poll();
+    }
+    assert_eq!(r.lines, expect(0, lines));
+}

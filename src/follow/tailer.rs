@@ -275,8 +275,14 @@ impl Tailer {
             self.check_rewritten(out)?;
             let cur = self.current.as_mut().expect("opened above");
             let (chunk, at_eof) = cur.read(&self.name)?;
+            let got = chunk.is_some();
             out.extend(chunk);
             if !at_eof {
+                // One chunk per call: a backlog reaches the analysis chunk by chunk (the
+                // caller polls again at once after a full chunk), not in one piece at its end.
+                if got {
+                    return Ok(());
+                }
                 continue;
             }
             match self.check_path(now)? {

@@ -13,6 +13,7 @@ pub mod read;
 pub mod retention;
 pub mod rows;
 pub mod schema;
+pub mod ship;
 pub mod sink;
 
 use std::io::Read;

@@ -16,6 +16,8 @@ const SEGMENT_AGE: Duration = Duration::from_millis(500);
 /// The segments on disk.
 pub struct Queue {
     dir: PathBuf,
+    /// The first segment of this run.
+    first_new: u64,
     state: Mutex<State>,
     sealed_cv: Condvar,
 }
@@ -53,6 +55,7 @@ impl Queue {
         let bytes = found.iter().map(|(_, l)| l).sum();
         Ok(Queue {
             dir: dir.to_owned(),
+            first_new: next,
             state: Mutex::new(State {
                 open: None,
                 sealed: found.into(),
@@ -109,14 +112,19 @@ impl Queue {
         Ok(())
     }
 
-    /// The oldest sealed segment, waiting up to `wait` for one.
-    pub fn oldest(&self, wait: Duration) -> Option<u64> {
+    /// The `n` oldest sealed segments, waiting up to `wait` for one.
+    pub fn oldest(&self, n: usize, wait: Duration) -> Vec<u64> {
         let st = self.lock();
         let (st, _) = self
             .sealed_cv
             .wait_timeout_while(st, wait, |s| s.sealed.is_empty())
             .unwrap_or_else(|e| e.into_inner());
-        st.sealed.front().map(|(seq, _)| *seq)
+        st.sealed.iter().take(n).map(|(seq, _)| *seq).collect()
+    }
+
+    /// Whether segment `seq` was left by an earlier run.
+    pub fn is_leftover(&self, seq: u64) -> bool {
+        seq < self.first_new
     }
 
     /// Deletes segment `seq` (sent, or moved aside).

@@ -5,18 +5,17 @@
 //! a segment leaves the disk only once the server has all of its rows.
 
 use super::queue::Queue;
-use super::rows::{Framed, RowBuf, framed};
-use super::schema::REQUEST_COLUMNS;
-use super::{ClickHouseError, Client, literal};
-use std::collections::{HashMap, HashSet, VecDeque};
+use super::rows::{RowBuf, framed};
+use super::{ClickHouseError, Client, ship};
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// Rows per insert: well under a server block, so every insert is applied whole.
-pub const INSERT_ROWS: usize = 100_000;
+/// Segments sent side by side.
+const PARALLEL: usize = 2;
 /// How often partitions past the retention are dropped.
 const RETAIN_EVERY: Duration = Duration::from_secs(3600);
 /// Side inserts (reports, findings, alerts) kept in memory while the server is away.
@@ -335,19 +334,58 @@ impl Shipper {
             self.ok(0, 0);
         }
         if self.horizon.is_none() {
-            self.horizon = Some(self.load_horizon()?);
+            self.horizon = Some(ship::horizon(&self.client, &self.instance)?);
         }
         self.send_side()?;
         self.retain();
-        let Some(seq) = self.s.queue.oldest(Duration::from_millis(100)) else {
-            return Ok(());
+        let seqs = self.s.queue.oldest(PARALLEL, Duration::from_millis(100));
+        // Segments left by an earlier run may hold rows a later one holds again (read again
+        // from older positions): those go one at a time, the run's own ones side by side.
+        let seqs: Vec<u64> = match seqs.first() {
+            Some(&first) if self.s.queue.is_leftover(first) => vec![first],
+            _ => seqs,
         };
-        let bytes = std::fs::read(self.s.queue.path(seq)).unwrap_or_default();
-        let (rows, _) = framed(&bytes);
-        match self.send_rows(&rows) {
-            Ok((sent, skipped)) => {
-                self.ok(sent, skipped);
+        let horizon = self.horizon.as_ref().expect("loaded above");
+        let (client, instance, queue) = (&self.client, self.instance.as_str(), &self.s.queue);
+        let results: Vec<(u64, Result<ship::Shipped, ClickHouseError>)> =
+            std::thread::scope(|sc| {
+                let handles: Vec<_> = (seqs.iter())
+                    .map(|&seq| {
+                        sc.spawn(move || {
+                            let bytes = std::fs::read(queue.path(seq)).unwrap_or_default();
+                            let (rows, _) = framed(&bytes);
+                            (seq, ship::ship(client, instance, horizon, &rows))
+                        })
+                    })
+                    .collect();
+                (handles.into_iter())
+                    .map(|h| h.join().expect("shipping does not panic"))
+                    .collect()
+            });
+        let mut failure = None;
+        for (seq, result) in results {
+            if let Err(e) = self.shipped(seq, result) {
+                failure.get_or_insert(e);
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Records what shipping segment `seq` did: deletes it once sent, or counts a refusal.
+    fn shipped(
+        &mut self,
+        seq: u64,
+        result: Result<ship::Shipped, ClickHouseError>,
+    ) -> Result<(), ClickHouseError> {
+        match result {
+            Ok(done) => {
+                self.ok(done.sent, done.skipped);
                 self.refusals.remove(&seq);
+                let horizon = self.horizon.get_or_insert_with(HashMap::new);
+                for (source, offset) in done.reached {
+                    let h = horizon.entry(source).or_insert(0);
+                    *h = (*h).max(offset);
+                }
                 if let Err(e) = self.s.queue.remove(seq) {
                     tracing::error!(target: "analysis", error = %e, "cannot delete a sent ClickHouse queue segment");
                 }
@@ -408,65 +446,6 @@ impl Shipper {
         self.refusals.remove(&seq);
     }
 
-    fn load_horizon(&self) -> Result<HashMap<u64, u64>, ClickHouseError> {
-        let sql = format!(
-            "SELECT source, max(offset) FROM {}.requests WHERE instance = {} GROUP BY source FORMAT TabSeparated",
-            self.client.db(),
-            literal(&self.instance)
-        );
-        Ok(pairs(&self.client.query_text(&sql)?).collect())
-    }
-
-    /// The rows among `rows` at or below the horizon that the server has.
-    fn stored(&self, rows: &[Framed<'_>]) -> Result<HashSet<(u64, u64)>, ClickHouseError> {
-        let horizon = self.horizon.as_ref().expect("loaded before sending");
-        let mut ranges: HashMap<u64, (u64, u64)> = HashMap::new();
-        for r in rows {
-            let o = r.origin;
-            if horizon.get(&o.source).is_some_and(|h| o.offset <= *h) {
-                let e = ranges.entry(o.source).or_insert((o.offset, o.offset));
-                e.0 = e.0.min(o.offset);
-                e.1 = e.1.max(o.offset);
-            }
-        }
-        if ranges.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let cond: Vec<String> = ranges
-            .iter()
-            .map(|(s, (lo, hi))| format!("(source = {s} AND offset BETWEEN {lo} AND {hi})"))
-            .collect();
-        let sql = format!(
-            "SELECT source, offset FROM {}.requests WHERE instance = {} AND ({}) FORMAT TabSeparated",
-            self.client.db(),
-            literal(&self.instance),
-            cond.join(" OR ")
-        );
-        Ok(pairs(&self.client.query_text(&sql)?).collect())
-    }
-
-    /// Sends the rows the server lacks; returns (sent, already stored).
-    fn send_rows(&mut self, rows: &[Framed<'_>]) -> Result<(u64, u64), ClickHouseError> {
-        let stored = self.stored(rows)?;
-        let table = format!("{}.requests ({REQUEST_COLUMNS})", self.client.db());
-        let fresh: Vec<&Framed<'_>> = rows
-            .iter()
-            .filter(|r| !stored.contains(&(r.origin.source, r.origin.offset)))
-            .collect();
-        let mut sent = 0;
-        for chunk in fresh.chunks(INSERT_ROWS) {
-            let body: Vec<u8> = chunk.iter().flat_map(|r| r.row.iter().copied()).collect();
-            self.client.insert(&table, "RowBinary", &body, &[])?;
-            sent += chunk.len() as u64;
-            let horizon = self.horizon.get_or_insert_with(HashMap::new);
-            for r in chunk {
-                let h = horizon.entry(r.origin.source).or_insert(0);
-                *h = (*h).max(r.origin.offset);
-            }
-        }
-        Ok((sent, (rows.len() - fresh.len()) as u64))
-    }
-
     fn send_side(&mut self) -> Result<(), ClickHouseError> {
         loop {
             let next = self
@@ -489,12 +468,4 @@ impl Shipper {
                 .pop_front();
         }
     }
-}
-
-/// The rows of a two-number TabSeparated answer.
-fn pairs(text: &str) -> impl Iterator<Item = (u64, u64)> + '_ {
-    text.lines().filter_map(|l| {
-        let (a, b) = l.split_once('\t')?;
-        Some((a.parse().ok()?, b.parse().ok()?))
-    })
 }
