@@ -91,9 +91,13 @@ pub fn classify(user_agent: &str, bot: bool) -> Kind {
     let (browser, os) = match &parsed {
         Some(w) => (
             if known(w.name) { w.name } else { UNKNOWN },
-            if known(w.os) { w.os } else { UNKNOWN },
+            if known(w.os) {
+                w.os
+            } else {
+                windows_nt(user_agent).unwrap_or(UNKNOWN)
+            },
         ),
-        None => (UNKNOWN, UNKNOWN),
+        None => (UNKNOWN, windows_nt(user_agent).unwrap_or(UNKNOWN)),
     };
     let device = match category {
         _ if os == "iPad" => Device::Tablet,
@@ -110,6 +114,23 @@ pub fn classify(user_agent: &str, bot: bool) -> Kind {
     }
 }
 
+/// The Windows of a `Windows NT x.y` token woothee does not name (NT 5.2 is XP x64 and
+/// Server 2003).
+fn windows_nt(user_agent: &str) -> Option<&'static str> {
+    let at = user_agent.find("Windows NT ")? + "Windows NT ".len();
+    let version = user_agent[at..].split([';', ')', ' ']).next()?;
+    Some(match version {
+        "5.0" => "Windows 2000",
+        "5.1" | "5.2" => "Windows XP",
+        "6.0" => "Windows Vista",
+        "6.1" => "Windows 7",
+        "6.2" => "Windows 8",
+        "6.3" => "Windows 8.1",
+        "10.0" => "Windows 10",
+        _ => return None,
+    })
+}
+
 /// The name of an automated client from its user agent: the first product token that looks
 /// automated (`MJ12bot` of `Mozilla/5.0 (compatible; MJ12bot/v1.4.4; …)`), else the first
 /// one (`curl` of `curl/8.0`); printable ASCII only and bounded, so a hostile agent cannot
@@ -119,7 +140,8 @@ fn product_token(user_agent: &str) -> CompactString {
         user_agent
             .split([' ', ';', '(', ')', ','])
             .filter_map(|t| t.split('/').next())
-            .filter(|t| !t.is_empty() && !t.starts_with(['+', '@']) && !t.contains("://"))
+            .filter(|t| !t.is_empty() && !t.starts_with('+') && !t.contains(['@', ':']))
+            .filter(|t| !matches!(*t, "Mozilla" | "compatible"))
     };
     let token = names()
         .find(|t| super::is_bot(t))
@@ -304,6 +326,25 @@ mod tests {
         assert_eq!(kind(ANDROID_TAB).device, Device::Tablet);
         assert_eq!(kind("").device, Device::Bot, "no user agent is automated");
         assert_eq!(kind("").crawler.as_deref(), Some(NO_AGENT));
+    }
+
+    /// Regression (a user's trial on a real Apache log): agents woothee does not know were
+    /// counted as an unknown browser on an unknown system.
+    #[test]
+    fn crawlers_with_a_contact_and_older_windows_are_named() {
+        let k = kind("Mozilla/5.0 (compatible; Ezooms/1.0; help@moz.com)");
+        assert_eq!(
+            (k.device, k.crawler.as_deref()),
+            (Device::Bot, Some("Ezooms"))
+        );
+        let k = kind("Apache-Nutch/1.9 (+http://example.org/crawler.html)");
+        assert_eq!(k.device, Device::Bot);
+        let k = kind("Mozilla/5.0 (Windows NT 5.2; rv:10.0) Gecko/20100101 Firefox/10.0");
+        assert_eq!((&*k.browser, &*k.os), ("Firefox", "Windows XP"));
+        // A browser's agent is not taken for a crawler.
+        let safari = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15";
+        assert_eq!(kind(safari).device, Device::Desktop);
+        assert_eq!(kind(CHROME_WIN).device, Device::Desktop);
     }
 
     #[test]

@@ -104,8 +104,13 @@ impl Extras {
     }
 }
 
-/// The host of a referring URL (`www.example.com` of `https://www.example.com:8443/a`),
-/// lowercased only if it had to be; the whole text when it is no URL.
+/// What a referrer that names no host (`not a url`, `?q=x`) is counted under.
+pub const NOT_A_URL: &str = "(not a URL)";
+
+/// The host of a referring URL (`www.example.com` of `https://www.example.com:8443/a`, also
+/// without a scheme: `www.example.com/a`), lowercased only if it had to be; [`NOT_A_URL`]
+/// when it names no host (a host has a dot, or is `localhost` or a bracketed address, and
+/// only letters, digits, `-`, `_` and dots).
 pub fn site_of(referer: &str) -> &str {
     let rest = referer.split_once("://").map_or(referer, |(scheme, rest)| {
         if scheme
@@ -120,9 +125,19 @@ pub fn site_of(referer: &str) -> &str {
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..end];
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    match host.rsplit_once(':') {
+    let host = match host.rsplit_once(':') {
         Some((h, port)) if !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => host,
+    };
+    let bracketed = host.starts_with('[') && host.ends_with(']') && host.len() > 2;
+    let named = host.contains('.') || host.eq_ignore_ascii_case("localhost");
+    let clean = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if bracketed || (named && clean && !host.starts_with('.')) {
+        host
+    } else {
+        NOT_A_URL
     }
 }
 
@@ -246,9 +261,25 @@ mod tests {
                 "com.google.android.gm",
             ),
             ("example.net/page", "example.net"),
-            ("-garbage", "-garbage"),
+            ("http://localhost:3000/x", "localhost"),
         ] {
             assert_eq!(site_of(url), site, "{url}");
+        }
+    }
+
+    /// Regression (a user's trial on a real log): a referrer that was no URL was shown as a
+    /// referring site under its whole text.
+    #[test]
+    fn referrers_that_name_no_host_are_one_row() {
+        for text in [
+            "-garbage",
+            "not a url",
+            "?q=x",
+            "http://",
+            "..",
+            "a b.com/x",
+        ] {
+            assert_eq!(site_of(text), NOT_A_URL, "{text}");
         }
     }
 

@@ -145,7 +145,18 @@ static BOT_PATTERNS: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
         .expect("static patterns compile")
 });
 
-/// True when a user agent looks like a bot, crawler, script or scanner.
+/// True when a user agent looks like a bot, crawler, script or scanner: no agent, a known
+/// word (`bot`, `crawl`, `curl/`, …), or a contact address or URL, which browsers never
+/// carry and crawlers do (`Ezooms/1.0; help@moz.com`, `+http://…`).
 pub fn is_bot(user_agent: &str) -> bool {
-    user_agent.is_empty() || BOT_PATTERNS.is_match(user_agent)
+    user_agent.is_empty() || BOT_PATTERNS.is_match(user_agent) || has_contact(user_agent)
+}
+
+/// Whether `user_agent` carries a URL or an e-mail address.
+fn has_contact(user_agent: &str) -> bool {
+    user_agent.contains("://")
+        || user_agent.split([' ', ';', '(', ')']).any(|t| {
+            t.split_once('@')
+                .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
+        })
 }

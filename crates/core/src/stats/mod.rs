@@ -624,22 +624,24 @@ impl Stats {
             },
             routes,
             route_cap,
-            clients: agg
-                .clients
-                .top(10)
-                .into_iter()
-                .map(|(c, s)| ClientRow {
-                    client: c.to_owned(),
-                    requests: s.requests,
-                    not_found: s.not_found,
-                    errors: s.errors,
-                    errors_4xx: s.errors - s.errors_5xx.min(s.errors),
-                    errors_5xx: s.errors_5xx,
-                    bytes: s.bytes,
-                    first: s.seen.map(|(a, _)| format_rfc3339(a)),
-                    last: s.seen.map(|(_, b)| format_rfc3339(b)),
-                })
-                .collect(),
+            clients: with_other_client(
+                agg,
+                agg.clients
+                    .top(10)
+                    .into_iter()
+                    .map(|(c, s)| ClientRow {
+                        client: c.to_owned(),
+                        requests: s.requests,
+                        not_found: s.not_found,
+                        errors: s.errors,
+                        errors_4xx: s.errors - s.errors_5xx.min(s.errors),
+                        errors_5xx: s.errors_5xx,
+                        bytes: s.bytes,
+                        first: s.seen.map(|(a, _)| format_rfc3339(a)),
+                        last: s.seen.map(|(_, b)| format_rfc3339(b)),
+                    })
+                    .collect(),
+            ),
             vhosts,
             hosts,
             visitors_by_day: agg
@@ -658,18 +660,7 @@ impl Stats {
             },
             statics,
             audience: audience::Audience::of(agg),
-            not_found: agg
-                .not_found
-                .top()
-                .rows
-                .into_iter()
-                .take(crate::aggregate::PATHS_SHOWN)
-                .map(|(path, m)| NotFoundRow {
-                    path: path.to_owned(),
-                    requests: m.requests,
-                    clients: m.clients.estimate(),
-                })
-                .collect(),
+            not_found: not_found_rows(agg),
             bots: Share {
                 requests: agg.bots,
                 share: ratio(agg.bots, t.requests).unwrap_or(0.0),
@@ -683,4 +674,59 @@ impl Stats {
                 .collect(),
         }
     }
+}
+
+/// The 404 paths shown, heaviest first, then an `(other)` row with the rest of the 404s.
+fn not_found_rows(agg: &Aggregate) -> Vec<NotFoundRow> {
+    use crate::aggregate::capped::Merge;
+    let top = agg.not_found.top();
+    let mut other = top.other;
+    let mut rows = Vec::new();
+    for (i, (path, m)) in top.rows.into_iter().enumerate() {
+        if i < crate::aggregate::PATHS_SHOWN {
+            rows.push(NotFoundRow {
+                path: path.to_owned(),
+                requests: m.requests,
+                clients: m.clients.estimate(),
+            });
+        } else {
+            other.get_or_insert_with(Default::default).merge(m);
+        }
+    }
+    if let Some(o) = other.filter(|o| o.requests > 0) {
+        rows.push(NotFoundRow {
+            path: crate::aggregate::capped::OTHER.to_owned(),
+            requests: o.requests,
+            clients: o.clients.estimate(),
+        });
+    }
+    rows
+}
+
+/// The top clients, then an `(other)` row with everyone else's requests, bytes and errors
+/// (from the totals), so the table adds up to the whole.
+fn with_other_client(agg: &Aggregate, mut rows: Vec<ClientRow>) -> Vec<ClientRow> {
+    let t = &agg.totals;
+    let sum = |f: fn(&ClientRow) -> u64| rows.iter().map(f).sum::<u64>();
+    let requests = t.requests.saturating_sub(sum(|r| r.requests));
+    if requests == 0 {
+        return rows;
+    }
+    let errors_4xx = t.class[3].saturating_sub(sum(|r| r.errors_4xx));
+    let errors_5xx = t.class[4].saturating_sub(sum(|r| r.errors_5xx));
+    let row = ClientRow {
+        client: crate::aggregate::capped::OTHER.to_owned(),
+        requests,
+        not_found: (agg.status_counts().find(|(c, _)| *c == 404))
+            .map_or(0, |(_, n)| n)
+            .saturating_sub(sum(|r| r.not_found)),
+        errors: errors_4xx + errors_5xx,
+        errors_4xx,
+        errors_5xx,
+        bytes: t.bytes.saturating_sub(sum(|r| r.bytes)),
+        first: None,
+        last: None,
+    };
+    rows.push(row);
+    rows
 }
