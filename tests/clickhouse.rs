@@ -418,6 +418,22 @@ fn two_instances_write_one_database_and_each_dashboard_answers_for_the_fleet() {
     assert_eq!(sum(series), nb);
     let routes = common::get_json(&format!("http://{addr}/api/routes?range=all&host=web-2"));
     assert_eq!(sum(routes), nb);
+    // The newest requests of web-2, from all of them, not the few kept in memory.
+    let recent = common::get_json(&format!("http://{addr}/api/recent?host=web-2&limit=30"));
+    let recent = recent.as_array().unwrap();
+    assert_eq!(recent.len(), 30);
+    assert!(recent.iter().all(|r| r["host"] == "web-2"));
+    let newest_b = text_b
+        .lines()
+        .filter_map(|l| Some(l.split('[').nth(1)?.split(']').next()?.to_owned()))
+        .map(|t| chrono::DateTime::parse_from_str(&t, "%d/%b/%Y:%H:%M:%S %z").unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(
+        recent[0]["ts_ms"].as_i64(),
+        Some(newest_b.timestamp_millis()),
+        "newest first"
+    );
     let local = common::get_json(&format!("http://{addr}/api/routes?host=web-2"));
     assert_eq!(
         sum(local),

@@ -275,6 +275,60 @@ async fn fleet_range(
     from_clickhouse(client.clone(), f, since).await.map(Some)
 }
 
+/// The newest stored requests that pass `f`, from ClickHouse.
+async fn stored_requests(
+    client: crate::store::clickhouse::Client,
+    f: &Filter,
+    last_ms: i64,
+) -> Result<Vec<SampleRow>, ApiError> {
+    let since_ms = match nonempty(&f.range).filter(|r| r != "all") {
+        Some(r) => Some(last_ms - duration_ms(&r)? + 1),
+        None => None,
+    };
+    let vf = ViewFilter {
+        route: nonempty(&f.route),
+        status: status_param(&f.status)?,
+        vhost: nonempty(&f.vhost),
+        host: nonempty(&f.host),
+        since_ms,
+        ..ViewFilter::default()
+    };
+    let limit = f.limit.unwrap_or(RECENT_ROWS).min(MAX_STORED_ROWS);
+    let rows = tokio::task::spawn_blocking(move || {
+        crate::store::clickhouse::read::newest(&client, &vf, limit)
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the query failed"))?
+    .map_err(|e| {
+        tracing::warn!(target: "web", error = %e, "ClickHouse query failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "history is unavailable: ClickHouse cannot be reached",
+        )
+    })?;
+    Ok(rows
+        .iter()
+        .map(|r| SampleRow {
+            time: crate::time::format_rfc3339(r.ts_ms),
+            ts_ms: r.ts_ms,
+            method: r.method.to_string(),
+            path: r.path.to_string(),
+            status: r.status,
+            bytes: r.bytes,
+            response_ms: r.response_ms,
+            client: r.client.to_string(),
+            user_agent: r.user_agent.to_string(),
+            vhost: r.vhost.to_string(),
+            host: r.host.to_string(),
+            line: crate::store::clickhouse::read::combined_line(r),
+        })
+        .collect())
+}
+
+/// Requests listed by default, and at most, from ClickHouse.
+const RECENT_ROWS: usize = 20;
+const MAX_STORED_ROWS: usize = 1000;
+
 /// `GET /api/store`: the state of the ClickHouse sink (`null` without one).
 pub async fn store(State(st): State<AppState>) -> Response {
     let status = st.sink.as_ref().map(|s| s.status());
@@ -586,6 +640,15 @@ pub async fn recent(
     Params(f): Params<Filter>,
 ) -> Result<Json<Vec<SampleRow>>, ApiError> {
     let s = latest(&st);
+    if let Some(client) = &st.clickhouse {
+        let wanted = [&f.route, &f.status, &f.vhost, &f.host, &f.range];
+        if wanted.iter().any(|v| nonempty(v).is_some()) {
+            // Any filter is answered from every stored request, not the few kept here.
+            return Ok(Json(
+                stored_requests(client.clone(), &f, last_ms(&s)).await?,
+            ));
+        }
+    }
     let failures = f
         .status
         .as_deref()

@@ -180,6 +180,44 @@ pub fn count_into(
     Ok(n)
 }
 
+/// The newest `limit` stored requests that pass `f` (as far as SQL can say: time, host,
+/// virtual host, route, status, path, client network, user agent, referrer, response time),
+/// newest first.
+pub fn newest(
+    client: &Client,
+    f: &Filter,
+    limit: usize,
+) -> Result<Vec<crate::request::Request<'static>>, ClickHouseError> {
+    let sql = format!(
+        "SELECT {} FROM {}.requests WHERE {} ORDER BY t DESC, ms DESC, source, offset DESC LIMIT {limit} FORMAT RowBinary",
+        super::schema::REQUEST_COLUMNS,
+        client.db(),
+        condition(f, None, None)
+    );
+    let mut out = Vec::new();
+    let mut failure = None;
+    client.stream(&sql, |r| {
+        let mut r = BufReader::new(r);
+        loop {
+            match decode(&mut r) {
+                Ok(Some(row)) => out.push(row.request),
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    return Ok(());
+                }
+            }
+        }
+    })?;
+    match failure {
+        Some(message) => Err(ClickHouseError::Answer {
+            url: client.options().url.clone(),
+            message,
+        }),
+        None => Ok(out),
+    }
+}
+
 /// A stored request as a line of the combined log format (with its response time last,
 /// when it has one), for the sample lines of a report.
 pub fn combined_line(req: &crate::request::Request<'_>) -> String {
