@@ -570,3 +570,59 @@ fn retention_drops_the_days_past_it_counted_back_from_the_newest_request() {
         "2024-04-20"
     );
 }
+
+#[test]
+fn a_long_range_is_answered_from_the_rollups_with_the_rows_numbers() {
+    let ch = ClickHouse::start();
+    let data = tempfile::tempdir().unwrap();
+    let log = data.path().join("access.log");
+    std::fs::copy(common::FIXTURE, &log).unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines = text.lines().count() as u64;
+    // Any range holding more than 100 requests comes from the rollups.
+    let r = run(
+        data.path(),
+        &log,
+        &ch,
+        "m",
+        &["--clickhouse-scan-max", "100"],
+    );
+    ch.until("SELECT count() FROM m.requests", lines);
+    ch.until("SELECT countMerge(requests) FROM m.minutes", lines);
+    let v = common::get_json(&format!("http://{}/api/summary?range=all", r.1));
+    assert_eq!(v["filter"]["source"], "clickhouse-rollups", "{v}");
+    let url = ch.url();
+    let (rows, _) = common::analyze_json(&["--clickhouse", &url, "--clickhouse-db", "m"]);
+    assert_eq!(v["requests"].as_u64(), Some(lines));
+    assert_eq!(v["status"], rows["status"], "status codes");
+    assert_eq!(v["bytes"], rows["bytes"]);
+    let by_route = |x: &serde_json::Value| -> std::collections::BTreeMap<String, (u64, u64)> {
+        (x["routes"].as_array().unwrap().iter())
+            .map(|r| {
+                let n = |k: &str| r[k].as_u64().unwrap();
+                (
+                    r["route"].as_str().unwrap().to_owned(),
+                    (n("requests"), n("errors_5xx")),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(by_route(&v), by_route(&rows), "routes");
+    // Response times from 2 % buckets: within 2 % of the exact percentiles.
+    for p in ["p50", "p90", "p99"] {
+        let (a, b) = (
+            v["response_time_ms"][p].as_f64().unwrap(),
+            rows["response_time_ms"][p].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() <= b * 0.02 + 0.01, "{p}: {a} vs {b}");
+    }
+    let avg = |x: &serde_json::Value| x["response_time_ms"]["avg"].as_f64().unwrap();
+    assert!((avg(&v) - avg(&rows)).abs() < 0.001, "the mean is exact");
+    let clients: std::collections::HashSet<&str> =
+        text.lines().filter_map(|l| l.split(' ').next()).collect();
+    let (est, n) = (v["unique_visitors"].as_f64().unwrap(), clients.len() as f64);
+    assert!((est - n).abs() <= n * 0.03, "{est} visitors, {n} clients");
+    // A filter the rollups cannot answer goes to the rows.
+    let v = common::get_json(&format!("http://{}/api/summary?range=all&ua=Firefox", r.1));
+    assert_eq!(v["filter"]["source"], "clickhouse");
+}

@@ -50,6 +50,11 @@ pub struct RunArgs {
     /// directory) up to this many bytes; past it, reading pauses until the server takes rows.
     #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
     pub clickhouse_queue_max: u64,
+    /// The dashboard answers a range holding more requests than this (filtered by host and
+    /// route at most) from ClickHouse's per-minute rollups instead of its rows: faster, but
+    /// without the panels that need each request (browsers, referrers, …).
+    #[arg(long, default_value_t = 5_000_000, value_name = "ROWS")]
+    pub clickhouse_scan_max: u64,
     /// How long history is kept (before the newest stored minute).
     #[arg(long, default_value = "30d", value_parser = crate::params::duration)]
     pub retention: Duration,
@@ -438,7 +443,8 @@ pub fn run(
         }
     };
     let auth = config.auth.clone();
-    let clickhouse = a.clickhouse.options(&config.clickhouse)?.map(|server| {
+    let clickhouse = a.clickhouse.options(&config.clickhouse)?.map(|mut server| {
+        server.scan_max = a.clickhouse_scan_max;
         crate::store::clickhouse::sink::SinkOptions {
             server,
             instance: a.format.host(),

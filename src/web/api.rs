@@ -111,8 +111,8 @@ pub async fn summary(
     {
         // All of time is the fleet's, in ClickHouse.
         let f = p.filter(last_ms(&snap), true)?;
-        let view = from_clickhouse(client.clone(), f, 0).await?;
-        return Ok(filtered_body(&snap, &p, &view.stats, 0, "clickhouse"));
+        let (view, source) = from_clickhouse(client.clone(), f, 0).await?;
+        return Ok(filtered_body(&snap, &p, &view.stats, 0, source));
     }
     let Some(view) = view_of(&st, &p, true).await? else {
         return Ok(json_text(st.summary_json(&snap, p.lang)));
@@ -157,14 +157,8 @@ async fn older_than_window(
             .since_ms
             .filter(|s| view.window_from_ms.is_none_or(|w| w > *s))
     {
-        let view = from_clickhouse(client.clone(), f, since).await?;
-        return Ok(Some(filtered_body(
-            &snap,
-            p,
-            &view.stats,
-            since,
-            "clickhouse",
-        )));
+        let (view, source) = from_clickhouse(client.clone(), f, since).await?;
+        return Ok(Some(filtered_body(&snap, p, &view.stats, since, source)));
     }
     let (Some(h), Some(since)) = (&st.history, f.since_ms) else {
         return Ok(None);
@@ -214,25 +208,40 @@ fn filtered_body(
     Json(body).into_response()
 }
 
-/// The view of the stored requests since `since` that pass `f`, counted from ClickHouse.
+/// The view of the stored requests since `since` that pass `f`, from ClickHouse, and which
+/// of its tables answered: the rows, or the per-minute rollups when the range holds more
+/// requests than the server's `scan_max` and `f` filters by host and route at most.
 async fn from_clickhouse(
     client: crate::store::clickhouse::Client,
     f: ViewFilter,
     since: i64,
-) -> Result<View, ApiError> {
-    use crate::store::clickhouse::read;
+) -> Result<(View, &'static str), ApiError> {
+    use crate::store::clickhouse::{read, rollups};
     if let Some(why) = read::unsupported(&f) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, why));
     }
     tokio::task::spawn_blocking(move || {
         let mut agg = crate::aggregate::Aggregate::new(crate::aggregate::Limits::default());
-        let n = read::count_into(&client, &mut agg, &f, Some(since), None)?;
-        Ok(View {
-            stats: crate::stats::Stats::of(&agg),
+        let many = rollups::can_answer(&f)
+            && rollups::requests(&client, &f, Some(since), None)? > client.options().scan_max;
+        let (n, visitors, source) = if many {
+            let visitors = rollups::count_into(&client, &mut agg, &f, Some(since), None)?;
+            (agg.totals.requests, Some(visitors), "clickhouse-rollups")
+        } else {
+            let n = read::count_into(&client, &mut agg, &f, Some(since), None)?;
+            (n, None, "clickhouse")
+        };
+        let mut stats = crate::stats::Stats::of(&agg);
+        if let Some(v) = visitors {
+            stats.unique_visitors = v;
+        }
+        let view = View {
+            stats,
             minute_latency: agg.minute_latency.clone(),
             window: n as usize,
             window_from_ms: agg.period().map(|(a, _)| a),
-        })
+        };
+        Ok((view, source))
     })
     .await
     .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the query failed"))?
@@ -272,7 +281,7 @@ async fn fleet_range(
     if range != "all" && held_from.is_some_and(|h| h <= since) {
         return Ok(None);
     }
-    from_clickhouse(client.clone(), f, since).await.map(Some)
+    Ok(Some(from_clickhouse(client.clone(), f, since).await?.0))
 }
 
 /// The newest stored requests that pass `f`, from ClickHouse.

@@ -11,6 +11,7 @@ pub mod history;
 pub mod queue;
 pub mod read;
 pub mod retention;
+pub mod rollups;
 pub mod rows;
 pub mod schema;
 pub mod ship;
@@ -37,6 +38,9 @@ pub struct ClickHouseOptions {
     pub cluster: Option<String>,
     /// With a cluster: the HTTP interfaces of its other nodes, where the tables are made too.
     pub shards: Vec<String>,
+    /// Ranges that hold more requests than this, filtered by host and route at most, are
+    /// answered from the per-minute rollups rather than from the rows.
+    pub scan_max: u64,
 }
 
 impl ClickHouseOptions {
@@ -50,6 +54,7 @@ impl ClickHouseOptions {
             timeout: Duration::from_secs(30),
             cluster: None,
             shards: Vec::new(),
+            scan_max: 5_000_000,
         }
     }
 }

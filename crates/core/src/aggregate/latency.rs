@@ -95,6 +95,19 @@ impl Latency {
         self.record_us(ms_to_us(ms));
     }
 
+    /// A distribution rebuilt from a histogram: for each entry, `n` response times of about
+    /// `ms` each; `sum_us` is their exact total.
+    pub fn from_histogram(entries: impl IntoIterator<Item = (f64, u64)>, sum_us: u64) -> Latency {
+        let mut l = Latency::default();
+        for (ms, n) in entries {
+            if n > 0 && ms.is_finite() && ms >= 0.0 {
+                l.sketch.add_with_count(ms, n);
+            }
+        }
+        l.sum_us = sum_us;
+        l
+    }
+
     /// Adds another distribution to this one.
     pub fn merge(&mut self, other: &Latency) {
         if other.count() > 0 {
