@@ -138,35 +138,14 @@ pub fn count_into(
     );
     let mut kinds = Kinds::default();
     let mut n = 0u64;
-    let mut seq = 0u64;
-    let mut failure = None;
-    client.stream(&sql, |r| {
-        let mut r = BufReader::with_capacity(1 << 16, r);
-        loop {
-            let row = match decode(&mut r) {
-                Ok(Some(row)) => row,
-                Ok(None) => return Ok(()),
-                Err(e) => {
-                    failure = Some(e.to_string());
-                    return Ok(());
-                }
-            };
-            let req = &row.request;
-            if !passes(f, req, &mut kinds) {
-                continue;
-            }
+    each_row(client, &sql, |row| {
+        let req = &row.request;
+        if passes(f, req, &mut kinds) {
             agg.count(req);
-            seq += 1;
-            agg.sample(req, combined_line(req).as_bytes(), seq);
             n += 1;
+            agg.sample(req, combined_line(req).as_bytes(), n);
         }
     })?;
-    if let Some(message) = failure {
-        return Err(ClickHouseError::Answer {
-            url: client.options().url.clone(),
-            message,
-        });
-    }
     let stats = crate::aggregate::LineStats {
         read: n,
         parsed: n,
@@ -195,12 +174,23 @@ pub fn newest(
         condition(f, None, None)
     );
     let mut out = Vec::new();
+    each_row(client, &sql, |row| out.push(row.request))?;
+    Ok(out)
+}
+
+/// Runs `sql` (a RowBinary query of [`super::schema::REQUEST_COLUMNS`]) and hands each row
+/// to `each` as it arrives.
+fn each_row(
+    client: &Client,
+    sql: &str,
+    mut each: impl FnMut(super::rows::StoredRow),
+) -> Result<(), ClickHouseError> {
     let mut failure = None;
-    client.stream(&sql, |r| {
-        let mut r = BufReader::new(r);
+    client.stream(sql, |r| {
+        let mut r = BufReader::with_capacity(1 << 16, r);
         loop {
             match decode(&mut r) {
-                Ok(Some(row)) => out.push(row.request),
+                Ok(Some(row)) => each(row),
                 Ok(None) => return Ok(()),
                 Err(e) => {
                     failure = Some(e.to_string());
@@ -214,7 +204,7 @@ pub fn newest(
             url: client.options().url.clone(),
             message,
         }),
-        None => Ok(out),
+        None => Ok(()),
     }
 }
 
