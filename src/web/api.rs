@@ -111,7 +111,7 @@ pub async fn summary(
     {
         // All of time is the fleet's, in ClickHouse.
         let f = p.filter(last_ms(&snap), true)?;
-        let (view, source) = from_clickhouse(client.clone(), f, 0).await?;
+        let (view, source) = super::fleet::from_clickhouse(client.clone(), f, 0).await?;
         return Ok(filtered_body(&snap, &p, &view.stats, 0, source));
     }
     let Some(view) = view_of(&st, &p, true).await? else {
@@ -157,7 +157,7 @@ async fn older_than_window(
             .since_ms
             .filter(|s| view.window_from_ms.is_none_or(|w| w > *s))
     {
-        let (view, source) = from_clickhouse(client.clone(), f, since).await?;
+        let (view, source) = super::fleet::from_clickhouse(client.clone(), f, since).await?;
         return Ok(Some(filtered_body(&snap, p, &view.stats, since, source)));
     }
     let (Some(h), Some(since)) = (&st.history, f.since_ms) else {
@@ -208,142 +208,6 @@ fn filtered_body(
     Json(body).into_response()
 }
 
-/// The view of the stored requests since `since` that pass `f`, from ClickHouse, and which
-/// of its tables answered: the rows, or the per-minute rollups when the range holds more
-/// requests than the server's `scan_max` and `f` filters by host and route at most.
-async fn from_clickhouse(
-    client: crate::store::clickhouse::Client,
-    f: ViewFilter,
-    since: i64,
-) -> Result<(View, &'static str), ApiError> {
-    use crate::store::clickhouse::{read, rollups};
-    if let Some(why) = read::unsupported(&f) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, why));
-    }
-    tokio::task::spawn_blocking(move || {
-        let mut agg = crate::aggregate::Aggregate::new(crate::aggregate::Limits::default());
-        let many = rollups::can_answer(&f)
-            && rollups::requests(&client, &f, Some(since), None)? > client.options().scan_max;
-        let (n, visitors, source) = if many {
-            let visitors = rollups::count_into(&client, &mut agg, &f, Some(since), None)?;
-            (agg.totals.requests, Some(visitors), "clickhouse-rollups")
-        } else {
-            let n = read::count_into(&client, &mut agg, &f, Some(since), None)?;
-            (n, None, "clickhouse")
-        };
-        let mut stats = crate::stats::Stats::of(&agg);
-        if let Some(v) = visitors {
-            stats.unique_visitors = v;
-        }
-        let view = View {
-            stats,
-            minute_latency: agg.minute_latency.clone(),
-            window: n as usize,
-            window_from_ms: agg.period().map(|(a, _)| a),
-        };
-        Ok((view, source))
-    })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the query failed"))?
-    .map_err(|e: crate::store::clickhouse::ClickHouseError| {
-        tracing::warn!(target: "web", error = %e, "ClickHouse query failed");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "history is unavailable: ClickHouse cannot be reached",
-        )
-    })
-}
-
-/// With ClickHouse, the view of all of time (`all`) or of a range reaching past what the
-/// live run holds (`local`, or the snapshot when unfiltered): the fleet's stored requests
-/// that pass `p`'s filters.
-async fn fleet_range(
-    st: &AppState,
-    snap: &Snapshot,
-    range: Option<&str>,
-    p: &ViewParams,
-    local: Option<&View>,
-) -> Result<Option<View>, ApiError> {
-    let (Some(client), Some(range)) = (&st.clickhouse, range) else {
-        return Ok(None);
-    };
-    let last = last_ms(snap);
-    let since = match range {
-        "all" => 0,
-        r => last - duration_ms(r)? + 1,
-    };
-    let f = p.filter(last, false)?;
-    // What the live run holds: its window when filtered, else everything it counted.
-    let held_from = match local {
-        Some(v) => v.window_from_ms,
-        None => snap.analysis.stats.period.as_ref().map(|p| p.first_ms),
-    };
-    if range != "all" && held_from.is_some_and(|h| h <= since) {
-        return Ok(None);
-    }
-    Ok(Some(from_clickhouse(client.clone(), f, since).await?.0))
-}
-
-/// The newest stored requests that pass `f`, from ClickHouse.
-async fn stored_requests(
-    client: crate::store::clickhouse::Client,
-    f: &Filter,
-    last_ms: i64,
-) -> Result<Vec<SampleRow>, ApiError> {
-    let since_ms = match nonempty(&f.range).filter(|r| r != "all") {
-        Some(r) => Some(last_ms - duration_ms(&r)? + 1),
-        None => None,
-    };
-    let vf = ViewFilter {
-        route: nonempty(&f.route),
-        status: status_param(&f.status)?,
-        vhost: nonempty(&f.vhost),
-        host: nonempty(&f.host),
-        since_ms,
-        ..ViewFilter::default()
-    };
-    let limit = f.limit.unwrap_or(RECENT_ROWS).min(MAX_STORED_ROWS);
-    let rows = tokio::task::spawn_blocking(move || {
-        crate::store::clickhouse::read::newest(&client, &vf, limit)
-    })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the query failed"))?
-    .map_err(|e| {
-        tracing::warn!(target: "web", error = %e, "ClickHouse query failed");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "history is unavailable: ClickHouse cannot be reached",
-        )
-    })?;
-    Ok(rows
-        .iter()
-        .map(|r| SampleRow {
-            time: crate::time::format_rfc3339(r.ts_ms),
-            ts_ms: r.ts_ms,
-            method: r.method.to_string(),
-            path: r.path.to_string(),
-            status: r.status,
-            bytes: r.bytes,
-            response_ms: r.response_ms,
-            client: r.client.to_string(),
-            user_agent: r.user_agent.to_string(),
-            vhost: r.vhost.to_string(),
-            host: r.host.to_string(),
-            line: crate::store::clickhouse::read::combined_line(r),
-        })
-        .collect())
-}
-
-/// Requests listed by default, and at most, from ClickHouse.
-const RECENT_ROWS: usize = 20;
-const MAX_STORED_ROWS: usize = 1000;
-
-/// `GET /api/store`: the state of the ClickHouse sink (`null` without one).
-pub async fn store(State(st): State<AppState>) -> Response {
-    let status = st.sink.as_ref().map(|s| s.status());
-    Json(serde_json::json!({ "clickhouse": status })).into_response()
-}
-
 /// Filters for the views, combined with AND: `route` (substring), `status` (`5xx` or `404`),
 /// `vhost`, `host`, `browser`, `os`, `device`, `client` (address or CIDR), `ua` (substring),
 /// `referer` (site), `path` (prefix), `min_ms`, and `range` (how far back from the newest
@@ -388,7 +252,7 @@ pub const FILTER_KEYS: [&str; 14] = [
     "country", "path", "min_ms", "range",
 ];
 
-fn nonempty(s: &Option<String>) -> Option<String> {
+pub(super) fn nonempty(s: &Option<String>) -> Option<String> {
     s.as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -420,7 +284,7 @@ impl ViewParams {
     }
 
     /// The filter these parameters ask for (`range` only when `use_range`).
-    fn filter(&self, last_ms: i64, use_range: bool) -> Result<ViewFilter, ApiError> {
+    pub(super) fn filter(&self, last_ms: i64, use_range: bool) -> Result<ViewFilter, ApiError> {
         let status = status_param(&self.status)?;
         let since_ms = match nonempty(&self.range).filter(|r| use_range && r != "all") {
             Some(r) => Some(last_ms - duration_ms(&r)? + 1),
@@ -594,7 +458,7 @@ pub struct Filter {
 }
 
 /// Reads a `status` parameter (`5xx` or `404`); empty means none.
-fn status_param(want: &Option<String>) -> Result<Option<StatusFilter>, ApiError> {
+pub(super) fn status_param(want: &Option<String>) -> Result<Option<StatusFilter>, ApiError> {
     Ok(nonempty(want)
         .map(|w| crate::params::status(&w))
         .transpose()?)
@@ -626,7 +490,7 @@ fn sample_rows(rows: &[SampleRow], f: &Filter, last_ms: i64) -> Result<Vec<Sampl
     Ok(out)
 }
 
-fn last_ms(s: &Snapshot) -> i64 {
+pub(super) fn last_ms(s: &Snapshot) -> i64 {
     s.analysis.stats.period.as_ref().map_or(0, |p| p.last_ms)
 }
 
@@ -654,7 +518,7 @@ pub async fn recent(
         if wanted.iter().any(|v| nonempty(v).is_some()) {
             // Any filter is answered from every stored request, not the few kept here.
             return Ok(Json(
-                stored_requests(client.clone(), &f, last_ms(&s)).await?,
+                super::fleet::stored_requests(client.clone(), &f, last_ms(&s)).await?,
             ));
         }
     }
@@ -707,10 +571,13 @@ pub async fn routes(
         range: None,
         ..scoped
     };
-    let view = match fleet_range(&st, &s, f.range.as_deref(), &unranged, local.as_ref()).await? {
-        Some(v) => Some(v),
-        None => local,
-    };
+    let view =
+        match super::fleet::fleet_range(&st, &s, f.range.as_deref(), &unranged, local.as_ref())
+            .await?
+        {
+            Some(v) => Some(v),
+            None => local,
+        };
     let summary = view.as_ref().map_or(&s.analysis.stats, |v| &v.stats);
     let mut rows: Vec<RouteRow> = summary
         .routes
@@ -774,7 +641,7 @@ pub struct Range {
 }
 
 /// A `range` or `step`: a duration of at least a second and at most [`MAX_SPAN_MS`].
-fn duration_ms(s: &str) -> Result<i64, ApiError> {
+pub(super) fn duration_ms(s: &str) -> Result<i64, ApiError> {
     Ok(crate::params::span_ms(s)?)
 }
 
@@ -839,7 +706,9 @@ pub async fn timeseries(
         ..filters
     };
     let local = view_of(&st, &scoped, false).await?;
-    let view = match fleet_range(&st, &s, q.range.as_deref(), &scoped, local.as_ref()).await? {
+    let view = match super::fleet::fleet_range(&st, &s, q.range.as_deref(), &scoped, local.as_ref())
+        .await?
+    {
         Some(v) => Some(v),
         None => local,
     };

@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod error;
+mod fleet;
 pub mod history;
 pub mod ingest;
 pub mod metrics;
@@ -248,7 +249,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/insights", get(api::insights))
         .route("/api/stream", get(api::stream))
         .route("/api/history/summary", get(history::summary))
-        .route("/api/store", get(api::store))
+        .route("/api/store", get(fleet::store))
         .route("/api/history/insights", get(history::insights))
         .route("/api/history/reports", get(history::reports))
         .route("/api/history/alerts", get(history::alerts))

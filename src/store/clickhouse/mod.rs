@@ -15,6 +15,7 @@ pub mod rollups;
 pub mod rows;
 pub mod schema;
 pub mod ship;
+mod shipper;
 pub mod sink;
 
 use std::io::Read;

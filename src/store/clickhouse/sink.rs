@@ -4,20 +4,16 @@
 //! answer was lost) are looked up by their source and offset first, so none is stored twice;
 //! a segment leaves the disk only once the server has all of its rows.
 
+use super::Client;
 use super::queue::Queue;
-use super::rows::{RowBuf, framed};
-use super::{ClickHouseError, Client, ship};
-use std::collections::{HashMap, VecDeque};
+use super::rows::RowBuf;
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// Segments sent side by side.
-const PARALLEL: usize = 2;
-/// How often partitions past the retention are dropped.
-const RETAIN_EVERY: Duration = Duration::from_secs(3600);
 /// Side inserts (reports, findings, alerts) kept in memory while the server is away.
 const MAX_SIDE: usize = 1000;
 
@@ -64,17 +60,17 @@ pub struct SideInsert {
     pub json_rows: String,
 }
 
-struct Shared {
-    queue: Queue,
-    durable: Mutex<u64>,
-    durable_cv: Condvar,
-    sync_wanted: AtomicBool,
-    pushed: AtomicU64,
-    stop: AtomicBool,
-    paused: Arc<AtomicBool>,
-    status: Mutex<SinkStatus>,
-    side: Mutex<VecDeque<SideInsert>>,
-    max_bytes: u64,
+pub(super) struct Shared {
+    pub(super) queue: Queue,
+    pub(super) durable: Mutex<u64>,
+    pub(super) durable_cv: Condvar,
+    pub(super) sync_wanted: AtomicBool,
+    pub(super) pushed: AtomicU64,
+    pub(super) stop: AtomicBool,
+    pub(super) paused: Arc<AtomicBool>,
+    pub(super) status: Mutex<SinkStatus>,
+    pub(super) side: Mutex<VecDeque<SideInsert>>,
+    pub(super) max_bytes: u64,
 }
 
 /// A running sink.
@@ -113,7 +109,7 @@ impl Sink {
         let retention = opts.retention_ms;
         let sender = std::thread::Builder::new()
             .name("clickhouse sender".into())
-            .spawn(move || Shipper::new(s, client, instance, retention).run())?;
+            .spawn(move || super::shipper::Shipper::new(s, client, instance, retention).run())?;
         Ok(Arc::new(Sink {
             shared,
             tx: Mutex::new(Some(tx)),
@@ -247,225 +243,6 @@ fn append_loop(s: &Shared, rx: Receiver<(u64, RowBuf)>) {
                     tracing::info!(target: "analysis", "the ClickHouse queue has room again; reading goes on")
                 }
             }
-        }
-    }
-}
-
-/// The sending side: one segment at a time, oldest first.
-struct Shipper {
-    s: Arc<Shared>,
-    client: Client,
-    instance: String,
-    ready: bool,
-    /// Per source, the highest offset the server held when last asked: rows at or below it
-    /// are looked up before they are sent.
-    horizon: Option<HashMap<u64, u64>>,
-    backoff: Duration,
-    refusals: HashMap<u64, u32>,
-    retention_ms: Option<i64>,
-    retained: Option<Instant>,
-}
-
-impl Shipper {
-    fn new(s: Arc<Shared>, client: Client, instance: String, retention_ms: Option<i64>) -> Self {
-        Shipper {
-            s,
-            client,
-            instance,
-            ready: false,
-            horizon: None,
-            backoff: Duration::from_millis(200),
-            refusals: HashMap::new(),
-            retention_ms,
-            retained: None,
-        }
-    }
-
-    fn run(mut self) {
-        while !self.s.stop.load(Ordering::SeqCst) {
-            match self.step() {
-                Ok(()) => {
-                    self.backoff = Duration::from_millis(200);
-                }
-                Err(e) => {
-                    self.failed(&e);
-                    let until = Instant::now() + self.backoff;
-                    while Instant::now() < until && !self.s.stop.load(Ordering::SeqCst) {
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                    self.backoff = (self.backoff * 2).min(Duration::from_secs(10));
-                }
-            }
-        }
-    }
-
-    fn failed(&mut self, e: &ClickHouseError) {
-        let mut st = self.s.status.lock().unwrap_or_else(|e| e.into_inner());
-        if st.available || st.error.is_none() {
-            tracing::warn!(target: "analysis", error = %e, "ClickHouse unavailable; rows wait in the disk queue");
-        }
-        st.available = false;
-        st.error = Some(e.to_string());
-        // Whatever was in flight may have been applied: ask again before sending.
-        self.horizon = None;
-    }
-
-    fn ok(&self, sent: u64, skipped: u64) {
-        let mut st = self.s.status.lock().unwrap_or_else(|e| e.into_inner());
-        if !st.available && st.error.is_some() {
-            tracing::info!(target: "analysis", "ClickHouse reachable again");
-        }
-        st.available = true;
-        st.error = None;
-        st.rows_sent += sent;
-        st.rows_already_stored += skipped;
-    }
-
-    fn step(&mut self) -> Result<(), ClickHouseError> {
-        if !self.ready {
-            super::schema::migrate(&self.client).map_err(|e| match e {
-                super::schema::SchemaError::Server(e) => e,
-                other => ClickHouseError::Answer {
-                    url: self.client.options().url.clone(),
-                    message: other.to_string(),
-                },
-            })?;
-            self.ready = true;
-            self.ok(0, 0);
-        }
-        if self.horizon.is_none() {
-            self.horizon = Some(ship::horizon(&self.client, &self.instance)?);
-        }
-        self.send_side()?;
-        self.retain();
-        let seqs = self.s.queue.oldest(PARALLEL, Duration::from_millis(100));
-        // Segments left by an earlier run may hold rows a later one holds again (read again
-        // from older positions): those go one at a time, the run's own ones side by side.
-        let seqs: Vec<u64> = match seqs.first() {
-            Some(&first) if self.s.queue.is_leftover(first) => vec![first],
-            _ => seqs,
-        };
-        let horizon = self.horizon.as_ref().expect("loaded above");
-        let (client, instance, queue) = (&self.client, self.instance.as_str(), &self.s.queue);
-        let results: Vec<(u64, Result<ship::Shipped, ClickHouseError>)> =
-            std::thread::scope(|sc| {
-                let handles: Vec<_> = (seqs.iter())
-                    .map(|&seq| {
-                        sc.spawn(move || {
-                            let bytes = std::fs::read(queue.path(seq)).unwrap_or_default();
-                            let (rows, _) = framed(&bytes);
-                            (seq, ship::ship(client, instance, horizon, &rows))
-                        })
-                    })
-                    .collect();
-                (handles.into_iter())
-                    .map(|h| h.join().expect("shipping does not panic"))
-                    .collect()
-            });
-        let mut failure = None;
-        for (seq, result) in results {
-            if let Err(e) = self.shipped(seq, result) {
-                failure.get_or_insert(e);
-            }
-        }
-        failure.map_or(Ok(()), Err)
-    }
-
-    /// Records what shipping segment `seq` did: deletes it once sent, or counts a refusal.
-    fn shipped(
-        &mut self,
-        seq: u64,
-        result: Result<ship::Shipped, ClickHouseError>,
-    ) -> Result<(), ClickHouseError> {
-        match result {
-            Ok(done) => {
-                self.ok(done.sent, done.skipped);
-                self.refusals.remove(&seq);
-                let horizon = self.horizon.get_or_insert_with(HashMap::new);
-                for (source, offset) in done.reached {
-                    let h = horizon.entry(source).or_insert(0);
-                    *h = (*h).max(offset);
-                }
-                if let Err(e) = self.s.queue.remove(seq) {
-                    tracing::error!(target: "analysis", error = %e, "cannot delete a sent ClickHouse queue segment");
-                }
-                Ok(())
-            }
-            Err(ClickHouseError::Server {
-                status,
-                message,
-                url,
-            }) if status < 500 => {
-                let n = self.refusals.entry(seq).or_insert(0);
-                *n += 1;
-                if *n >= 5 {
-                    self.refuse(seq, &message);
-                }
-                Err(ClickHouseError::Server {
-                    status,
-                    message,
-                    url,
-                })
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Drops the partitions past the retention, hourly.
-    fn retain(&mut self) {
-        let Some(keep) = self.retention_ms else {
-            return;
-        };
-        if self.retained.is_some_and(|t| t.elapsed() < RETAIN_EVERY) {
-            return;
-        }
-        self.retained = Some(Instant::now());
-        match super::retention::retain(&self.client, keep, crate::clock::now_ms()) {
-            Ok(n) => {
-                tracing::info!(target: "analysis", partitions = n, "ClickHouse retention applied")
-            }
-            Err(e) => {
-                tracing::warn!(target: "analysis", error = %e, "ClickHouse retention failed; tried again in an hour")
-            }
-        }
-    }
-
-    /// Moves a segment the server keeps refusing out of the way (kept for the operator).
-    fn refuse(&mut self, seq: u64, message: &str) {
-        let aside = self.s.queue.dir().join("refused");
-        let from = self.s.queue.path(seq);
-        let moved = std::fs::create_dir_all(&aside)
-            .and_then(|()| std::fs::copy(&from, aside.join(format!("{seq:016}.rows"))))
-            .and_then(|_| self.s.queue.remove(seq));
-        tracing::error!(target: "analysis", segment = seq, dir = %aside.display(), moved = moved.is_ok(), error = %message, "ClickHouse refuses a queue segment five times; it is moved aside and its rows are not stored");
-        self.s
-            .status
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .segments_refused += 1;
-        self.refusals.remove(&seq);
-    }
-
-    fn send_side(&mut self) -> Result<(), ClickHouseError> {
-        loop {
-            let next = self
-                .s
-                .side
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .front()
-                .cloned();
-            let Some(ins) = next else {
-                return Ok(());
-            };
-            let table = format!("{}.{}", self.client.db(), ins.table);
-            self.client
-                .insert(&table, "JSONEachRow", ins.json_rows.as_bytes(), &[])?;
-            self.s
-                .side
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pop_front();
         }
     }
 }
