@@ -91,14 +91,6 @@ pub enum ClickHouseError {
     },
 }
 
-impl ClickHouseError {
-    /// Whether the server may have applied the request (a broken connection or a timeout):
-    /// what was sent must be checked before it is sent again.
-    pub fn is_uncertain(&self) -> bool {
-        matches!(self, ClickHouseError::Unreachable { .. })
-    }
-}
-
 /// A connection to one ClickHouse server's HTTP interface.
 #[derive(Clone)]
 pub struct Client {

@@ -61,11 +61,6 @@ impl RowBuf {
         self.rows += 1;
     }
 
-    /// Rows in it.
-    pub fn rows(&self) -> u64 {
-        self.rows
-    }
-
     /// The framed rows.
     pub fn bytes(&self) -> &[u8] {
         &self.buf

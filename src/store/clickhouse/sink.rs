@@ -133,11 +133,6 @@ impl Sink {
         &self.instance
     }
 
-    /// The number of the last rows pushed.
-    pub fn pushed(&self) -> u64 {
-        self.shared.pushed.load(Ordering::SeqCst)
-    }
-
     /// Waits until the rows numbered up to `seq` are on disk; false after `timeout`.
     pub fn wait_durable(&self, seq: u64, timeout: Duration) -> bool {
         let s = &self.shared;
