@@ -131,7 +131,9 @@ impl Aggregator {
 
     fn apply(&mut self, b: Batch) {
         if b.prefill {
-            self.recent.extend(&b.records);
+            for r in &b.records {
+                self.recent.extend(r);
+            }
             return;
         }
         self.agg.merge(&b.agg);
@@ -140,10 +142,12 @@ impl Aggregator {
         {
             self.rows_through = sink.push(b.rows);
         }
-        self.recent.extend(&b.records);
-        self.sentinel.add_batch(&b.records);
-        if self.writer.is_some() {
-            self.pending.add_batch(&b.records);
+        for r in &b.records {
+            self.recent.extend(r);
+            self.sentinel.add_batch(r);
+            if self.writer.is_some() {
+                self.pending.add_batch(r);
+            }
         }
         for (path, pos, finished) in &b.positions {
             self.checkpoints.update(path, *pos, *finished);

@@ -2,6 +2,7 @@
 //! save state, until told to stop.
 
 mod aggregator;
+mod count;
 mod prefill;
 pub mod progress;
 mod reports;
@@ -240,6 +241,7 @@ pub fn start(opts: RunOptions) -> Result<Live, StartError> {
             instance: s.instance().to_owned(),
             pause: s.pause_flag(),
         }),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
     };
     let threads = sources::spawn(cfg, &checkpoints, tx, stop_sources.clone());
     let first = Arc::new(Snapshot {

@@ -1,11 +1,11 @@
 //! The reading side of a live run: a thread that follows files (and one for standard input),
 //! parses what they read into small aggregates and sends them to the aggregator.
 
+use super::count::{At, Tally};
 use crate::aggregate::recent::RecordBatch;
 use crate::aggregate::{Aggregate, Limits};
 use crate::follow::{Checkpoints, FileId, FilePos, Tailer};
 use crate::format::{FormatOptions, Parser};
-use crate::ingest::{BlockPos, ingest_block_with};
 use crate::input::{BLOCK_SIZE, Blocks};
 use crate::store::clickhouse::rows::{Origin, RowBuf, source_id};
 use notify::Watcher;
@@ -26,8 +26,8 @@ pub struct Batch {
     pub positions: Vec<(Arc<str>, FilePos, bool)>,
     /// Lines in this batch.
     pub lines: u64,
-    /// Compact copies of its requests, for filtered views.
-    pub records: RecordBatch,
+    /// Compact copies of its requests, for filtered views, in the order of the log.
+    pub records: Vec<RecordBatch>,
     /// After this batch: bytes read of the followed files and their lengths (`None` from
     /// streams, whose length is unknown).
     pub backlog: Option<(u64, u64)>,
@@ -82,6 +82,8 @@ pub struct SourceConfig {
     pub health: Arc<crate::health::Health>,
     /// With a shared store: where rows go.
     pub rows_out: Option<RowsOut>,
+    /// Threads that count a large read at once.
+    pub threads: usize,
 }
 
 impl SourceConfig {
@@ -120,7 +122,7 @@ impl SourceConfig {
     }
 
     /// Keeps `req` (read at `offset` of `source`) as a row, when rows are kept.
-    fn keep_row(
+    pub(super) fn keep_row(
         &self,
         rows: &mut RowBuf,
         req: &crate::request::Request<'_>,
@@ -297,33 +299,22 @@ fn read_stream(
         match blocks.next_block() {
             Ok(Some(b)) => {
                 let p = parser.get_or_insert_with(|| detect_from(&b.data, &cfg.format));
-                let mut agg = cfg.aggregate();
-                let mut records = cfg.records();
-                let pos = BlockPos {
-                    first_line: b.first_line,
+                let mut tally = Tally::new(cfg);
+                let at = At {
+                    name,
                     offset: b.offset,
+                    first_line: b.first_line,
+                    source,
                 };
-                let mut rows = RowBuf::default();
-                let mut lines = ingest_block_with(&mut agg, name, p, &b.data, pos, |r, c, at| {
-                    cfg.keep_row(&mut rows, r, &c, source, at);
-                    records.push_counted(r, c)
-                })
-                .read;
+                tally.count(cfg, p, &b.data, at);
                 for line_no in blocks.overlong.drain(..) {
-                    agg.record_overlong(name, line_no);
-                    lines += 1;
+                    tally.agg.record_overlong(name, line_no);
+                    tally.lines += 1;
                 }
                 crate::health::fault_point("reader");
+                let lines = tally.lines;
                 if tx
-                    .blocking_send(Batch {
-                        agg,
-                        positions: Vec::new(),
-                        lines,
-                        records,
-                        backlog: None,
-                        prefill: false,
-                        rows,
-                    })
+                    .blocking_send(tally.into_batch(Vec::new(), None))
                     .is_err()
                 {
                     return false;
@@ -444,7 +435,7 @@ impl Follower {
                     agg: self.cfg.aggregate(),
                     positions: Vec::new(),
                     lines: 0,
-                    records,
+                    records: vec![records],
                     backlog: None,
                     prefill: true,
                     rows: RowBuf::default(),
@@ -529,11 +520,8 @@ impl Follower {
         let full = chunks
             .iter()
             .any(|c| c.data.len() >= crate::follow::tailer::MAX_CHUNK / 2);
-        let mut agg = self.cfg.aggregate();
+        let mut tally = Tally::new(&self.cfg);
         let mut positions = Vec::new();
-        let mut lines = 0;
-        let mut records = self.cfg.records();
-        let mut rows = RowBuf::default();
         for c in chunks {
             let label = self
                 .keys
@@ -541,8 +529,8 @@ impl Follower {
                 .cloned()
                 .unwrap_or_else(|| c.path.clone());
             for &line_no in &c.overlong {
-                agg.record_overlong(&c.path, line_no);
-                lines += 1;
+                tally.agg.record_overlong(&c.path, line_no);
+                tally.lines += 1;
             }
             if !c.data.is_empty() {
                 let key = (c.path.clone(), c.pos.id);
@@ -551,16 +539,13 @@ impl Follower {
                     .parsers
                     .entry(key)
                     .or_insert_with(|| detect_from(&c.data, &cfg.format_for(&c.path)));
-                let pos = BlockPos {
-                    first_line: c.first_line,
+                let at = At {
+                    name: &c.path,
                     offset: c.start,
+                    first_line: c.first_line,
+                    source: cfg.source_id(&label, &[c.pos.id.dev, c.pos.id.ino, c.pos.head]),
                 };
-                let source = cfg.source_id(&label, &[c.pos.id.dev, c.pos.id.ino, c.pos.head]);
-                lines += ingest_block_with(&mut agg, &c.path, parser, &c.data, pos, |r, k, at| {
-                    cfg.keep_row(&mut rows, r, &k, source, at);
-                    records.push_counted(r, k)
-                })
-                .read;
+                tally.count(cfg, parser, &c.data, at);
             }
             if c.finished {
                 self.parsers.remove(&(c.path.clone(), c.pos.id));
@@ -583,16 +568,9 @@ impl Follower {
                 .map(|(name, (read, len))| (name, len.saturating_sub(read)))
                 .collect(),
         );
+        let lines = tally.lines;
         self.tx
-            .blocking_send(Batch {
-                agg,
-                positions,
-                lines,
-                records,
-                backlog: Some(backlog),
-                prefill: false,
-                rows,
-            })
+            .blocking_send(tally.into_batch(positions, Some(backlog)))
             .ok()?;
         self.cfg.health.read(lines);
         Some(full)

@@ -223,8 +223,16 @@ pub fn sort_body(body: &[u8], json: bool, host: &str) -> Result<Sorted, String> 
         return Ok(out);
     }
     let tag = envelope::HostTag::new(host);
-    out.text.reserve(body.len() + body.len() / 16);
-    for line in body.split(|&b| b == b'\n') {
+    let mut start = 0;
+    let lines = memchr::memchr_iter(b'\n', body)
+        .chain((body.last() != Some(&b'\n')).then_some(body.len()))
+        .map(|end| {
+            let line = &body[start..end];
+            start = end + 1;
+            line
+        });
+    out.text.reserve(body.len() + body.len() / 8);
+    for line in lines {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -302,14 +310,18 @@ fn refuse(status: StatusCode, why: &str) -> Response {
 type Refusal = (StatusCode, String);
 
 /// The body, gunzipped when its encoding says so, within `max` bytes.
-fn decoded(headers: &HeaderMap, body: &Bytes, max: usize) -> Result<Vec<u8>, Refusal> {
+fn decoded<'a>(
+    headers: &HeaderMap,
+    body: &'a Bytes,
+    max: usize,
+) -> Result<std::borrow::Cow<'a, [u8]>, Refusal> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("identity")
         .to_ascii_lowercase();
     match encoding.as_str() {
-        "identity" => Ok(body.to_vec()),
+        "identity" => Ok(std::borrow::Cow::Borrowed(&body[..])),
         "gzip" | "x-gzip" => {
             let mut out = Vec::new();
             let limit = u64::try_from(max).unwrap_or(u64::MAX) + 1;
@@ -323,7 +335,7 @@ fn decoded(headers: &HeaderMap, body: &Bytes, max: usize) -> Result<Vec<u8>, Ref
                     "the uncompressed body is too large".into(),
                 ));
             }
-            Ok(out)
+            Ok(std::borrow::Cow::Owned(out))
         }
         other => Err((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -33,13 +33,23 @@ pub fn source_id(instance: &str, label: &str, identity: &[u64]) -> u64 {
 
 /// Rows waiting to be queued: each is `source u64, offset u64, length u32` (little endian)
 /// and the RowBinary row.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct RowBuf {
     buf: Vec<u8>,
     rows: u64,
 }
 
 impl RowBuf {
+    /// Appends the rows of `other` after these.
+    pub fn append(&mut self, other: RowBuf) {
+        if self.buf.is_empty() {
+            *self = other;
+        } else {
+            self.buf.extend_from_slice(&other.buf);
+            self.rows += other.rows;
+        }
+    }
+
     /// Appends the row of `req`, read from `origin` by `instance`.
     pub fn push(
         &mut self,

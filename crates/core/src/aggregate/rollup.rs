@@ -95,20 +95,8 @@ impl Rollups {
             if let Some(us) = us {
                 m.latency.record_us(us);
             }
-            let mut one = RouteStats {
-                requests: 1,
-                bytes: r.bytes,
-                ..RouteStats::default()
-            };
-            match r.status {
-                400..=499 => one.errors_4xx = 1,
-                500..=599 => one.errors_5xx = 1,
-                _ => {}
-            }
-            if let Some(us) = us {
-                one.latency.record_us(us);
-            }
-            self.add_route(floor(r.ts_ms, HOUR_MS), route, &one);
+            self.route_in(floor(r.ts_ms, HOUR_MS), route)
+                .add(r.status, r.bytes, us);
             self.visitors
                 .entry(floor(r.ts_ms, HOUR_MS))
                 .or_default()
@@ -156,18 +144,23 @@ impl Rollups {
     /// Adds `stats` to `route` in the hour starting at `hour_ms`.
     pub fn add_route(&mut self, hour_ms: i64, route: &str, stats: &RouteStats) {
         use super::capped::Merge;
+        self.route_in(hour_ms, route).merge(stats);
+    }
+
+    /// The numbers of `route` in the hour starting at `hour_ms` (those of `(other)` once the
+    /// hour holds as many routes as are kept).
+    fn route_in(&mut self, hour_ms: i64, route: &str) -> &mut RouteStats {
+        let max = self.max_routes;
         let hour = self.route_hours.entry(hour_ms).or_default();
-        let name = if hour.contains_key(route) || hour.len() < self.max_routes {
+        let name = if hour.contains_key(route) || hour.len() < max {
             route
         } else {
             super::capped::OTHER
         };
-        match hour.get_mut(name) {
-            Some(s) => s.merge(stats),
-            None => {
-                hour.insert(name.to_owned(), stats.clone());
-            }
+        if !hour.contains_key(name) {
+            hour.insert(name.to_owned(), RouteStats::default());
         }
+        hour.get_mut(name).expect("inserted above")
     }
 
     /// Adds everything in `o`.
