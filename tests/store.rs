@@ -386,3 +386,72 @@ fn a_read_only_database_is_a_clear_error() {
     assert!(matches!(err, StoreError::ReadOnly { .. }), "{err:?}");
     assert!(err.to_string().contains("is read-only"), "{err}");
 }
+
+/// Per-server numbers are kept in the history too: a stored range breaks its requests,
+/// errors and response times down by host and virtual host, as the log does (counted here
+/// apart, from the lines made here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_history_keeps_hosts_and_virtual_hosts() {
+    use std::collections::BTreeMap;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let mut text = String::new();
+    let (mut hosts, mut vhosts) = (BTreeMap::new(), BTreeMap::new());
+    for n in 0..2400u32 {
+        let host = ["web-1", "web-2", "web-3"][(n % 7 % 3) as usize];
+        let vhost = ["shop.example", "api.example"][(n % 5 % 2) as usize];
+        let status = if n % 11 == 0 { 503 } else { 200 };
+        // Lines tagged with the server that sent them, as the ingest spool holds them.
+        text.push_str(&format!(
+            "\u{1e}{host}\u{1f}{vhost}:443 10.1.{}.{} - - [01/Mar/2024:{:02}:{:02}:00 +0000] \"GET /p/{n} HTTP/1.1\" {status} 512 \"-\" \"curl/8\" {}\n",
+            n % 3,
+            n % 200,
+            n / 100,
+            n % 60,
+            n % 40 * 1000,
+        ));
+        let h = hosts.entry(host.to_owned()).or_insert((0u64, 0u64));
+        h.0 += 1;
+        h.1 += u64::from(status == 503);
+        *vhosts.entry(vhost.to_owned()).or_insert(0u64) += 1;
+    }
+    std::fs::write(&log, text).unwrap();
+    run_until(options(dir.path(), &log), 2400).await;
+    let db = dir.path().join("tailpulse.db");
+    let from_db = analyze_json(&["--db", db.to_str().unwrap(), "--since", "1970-01-01"]);
+    let from_log = analyze_json(&[log.to_str().unwrap()]);
+    let stored: BTreeMap<String, (u64, u64)> = from_db["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            let n = |k: &str| h[k].as_u64().unwrap();
+            (
+                h["host"].as_str().unwrap().to_owned(),
+                (n("requests"), n("errors_5xx")),
+            )
+        })
+        .collect();
+    assert_eq!(stored, hosts);
+    let stored_vhosts: BTreeMap<String, u64> = from_db["vhosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap().to_owned(),
+                v["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(stored_vhosts, vhosts);
+    for (a, b) in from_db["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(from_log["hosts"].as_array().unwrap())
+    {
+        assert_eq!(a["host"], b["host"]);
+        assert_eq!(a["p99_ms"], b["p99_ms"], "response times per host");
+    }
+}

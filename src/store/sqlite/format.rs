@@ -15,8 +15,9 @@ pub(super) const ROWS: u8 = 1;
 /// registers cannot be rehashed (an hour holding both counts a visitor seen before and after
 /// the upgrade twice).
 pub(super) const VISITORS: u8 = 2;
-/// Version of an hour's panels.
-pub(super) const PANELS: u8 = 1;
+/// Version of an hour's panels: 2 adds the servers' panels after the rest (hosts and
+/// virtual hosts); 1 has none.
+pub(super) const PANELS: u8 = 2;
 /// Version of the JSON blobs: 2 fingerprints and ids with the pinned hash ([`crate::hash`]).
 pub(super) const JSON: u32 = 2;
 
@@ -57,6 +58,30 @@ pub(super) fn decode_row<T: DeserializeOwned>(
         });
     }
     Ok((version, postcard::from_bytes(body)?))
+}
+
+/// An hour's panels as stored: the version byte, the panels, then the servers' panels.
+pub(super) fn encode_panels(p: &crate::aggregate::rollup::HourPanels) -> Vec<u8> {
+    let mut out = encode(PANELS, p);
+    postcard::to_io(&p.servers, &mut out).expect("rows serialize");
+    out
+}
+
+/// An hour's panels of any version (one stored before the servers' panels has none).
+pub(super) fn decode_panels(b: &[u8]) -> Result<crate::aggregate::rollup::HourPanels, FormatError> {
+    let (&version, body) = b.split_first().ok_or(FormatError::Empty)?;
+    if version == 0 || version > PANELS {
+        return Err(FormatError::TooNew {
+            found: version.into(),
+            known: PANELS.into(),
+        });
+    }
+    let (mut panels, rest): (crate::aggregate::rollup::HourPanels, _) =
+        postcard::take_from_bytes(body)?;
+    if version >= 2 {
+        panels.servers = postcard::from_bytes(rest)?;
+    }
+    Ok(panels)
 }
 
 /// `decode_row` with the error a store reports for row kind `what` of the database `path`.
@@ -161,6 +186,29 @@ fn repair_empty_sketches(v: &mut serde_json::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An hour's panels stored before the servers' panels existed (version 1: the panels
+    /// alone) still read, with no servers; version 2 keeps them.
+    #[test]
+    fn panels_stored_before_the_servers_panels_still_read() {
+        use crate::aggregate::rollup::HourPanels;
+        let mut p = HourPanels::default();
+        *p.sites.entry("example.org") += 3;
+        p.servers.hosts.entry("web-1").add(500, 10, Some(2000));
+        *p.servers.vhosts.entry("shop.example") += 2;
+        let old = decode_panels(&encode(1, &p)).unwrap();
+        assert_eq!(old.sites.top().rows, p.sites.top().rows);
+        assert!(old.servers.hosts.top().rows.is_empty());
+        let now = decode_panels(&encode_panels(&p)).unwrap();
+        assert_eq!(now.servers.hosts.top().rows[0].1.errors_5xx, 1);
+        assert_eq!(now.servers.vhosts.top().rows, vec![("shop.example", &2)]);
+        let mut newer = encode_panels(&p);
+        newer[0] = PANELS + 1;
+        assert!(matches!(
+            decode_panels(&newer),
+            Err(FormatError::TooNew { .. })
+        ));
+    }
 
     #[test]
     fn rows_carry_their_version_and_newer_ones_are_refused() {

@@ -391,12 +391,11 @@ impl Store for SqliteStore {
         let rows = self.hour_rows("panel_rollup", from_ms, to_ms)?;
         let mut all = HourPanels::default();
         for b in rows {
-            all.merge(&decode_body(
-                &self.path,
-                "panel rollup",
-                &b,
-                format::PANELS,
-            )?);
+            all.merge(&format::decode_panels(&b).map_err(|e| StoreError::Decode {
+                path: self.path.clone(),
+                what: "panel rollup",
+                source: Box::new(e),
+            })?);
         }
         Ok(all)
     }

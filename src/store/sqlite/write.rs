@@ -13,9 +13,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 /// none: what a row merge starts from. A body that cannot be decoded is copied to the
 /// `quarantine` table (table `tbl`, row `key`) with an error in the log, never silently
 /// overwritten.
-fn stored<T: serde::de::DeserializeOwned + Default>(
+fn stored<T: Default>(
     tx: &Transaction,
-    version: u8,
+    decode: impl Fn(&[u8]) -> Result<T, format::FormatError>,
     select: &str,
     p: impl rusqlite::Params,
     tbl: &str,
@@ -28,8 +28,8 @@ fn stored<T: serde::de::DeserializeOwned + Default>(
     let Some(body) = old else {
         return Ok(T::default());
     };
-    match format::decode_row::<T>(&body, version) {
-        Ok((_, v)) => Ok(v),
+    match decode(&body) {
+        Ok(v) => Ok(v),
         Err(e) => {
             tracing::error!(target: "analysis", table = tbl, row = key, error = %e, "a stored row cannot be read; it is kept in the quarantine table and its numbers start again");
             tx.prepare_cached(
@@ -52,7 +52,7 @@ pub(super) fn upsert_rollup(
     let key = format!("{t_ms}/{width_ms}");
     let mut merged: Rollup = stored(
         tx,
-        format::ROWS,
+        |b| format::decode_row(b, format::ROWS).map(|(_, v)| v),
         select,
         params![t_ms, width_ms],
         "rollup",
@@ -82,7 +82,7 @@ pub(super) fn upsert_route(
     let key = format!("{t_ms}/{width_ms}/{route}");
     let mut merged: RouteStats = stored(
         tx,
-        format::ROWS,
+        |b| format::decode_row(b, format::ROWS).map(|(_, v)| v),
         select,
         params![t_ms, width_ms, route],
         "route_rollup",
@@ -107,7 +107,7 @@ fn upsert_visitors(tx: &Transaction, t_ms: i64, v: &Visitors) -> rusqlite::Resul
     let select = "SELECT body FROM visitors WHERE t_ms = ?1";
     let mut merged: Visitors = stored(
         tx,
-        format::VISITORS,
+        |b| format::decode_row(b, format::VISITORS).map(|(_, v)| v),
         select,
         [t_ms],
         "visitors",
@@ -123,7 +123,7 @@ fn upsert_panels(tx: &Transaction, t_ms: i64, p: &HourPanels) -> rusqlite::Resul
     let select = "SELECT body FROM panel_rollup WHERE t_ms = ?1";
     let mut merged: HourPanels = stored(
         tx,
-        format::PANELS,
+        format::decode_panels,
         select,
         [t_ms],
         "panel_rollup",
@@ -131,7 +131,7 @@ fn upsert_panels(tx: &Transaction, t_ms: i64, p: &HourPanels) -> rusqlite::Resul
     )?;
     merged.merge(p);
     tx.prepare_cached("INSERT OR REPLACE INTO panel_rollup (t_ms, body) VALUES (?1, ?2)")?
-        .execute(params![t_ms, encode(format::PANELS, &merged)])?;
+        .execute(params![t_ms, format::encode_panels(&merged)])?;
     Ok(())
 }
 

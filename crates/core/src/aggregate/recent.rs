@@ -247,6 +247,11 @@ impl RecordBatch {
         self.sites.get(id)
     }
 
+    /// The route, virtual host or host name of id `id`.
+    pub fn name(&self, id: u32) -> &str {
+        self.names.get(id)
+    }
+
     /// The path (without its query) of id `id`.
     pub fn page(&self, id: u32) -> &str {
         self.pages.get(id)

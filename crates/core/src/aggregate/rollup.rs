@@ -138,6 +138,14 @@ impl Rollups {
             if batch.routing().statics.matches(page) {
                 hour.static_paths.entry(page).add(r.bytes);
             }
+            if r.host != 0 {
+                let us = (r.us != u32::MAX).then_some(u64::from(r.us));
+                let host = batch.name(r.host);
+                hour.servers.hosts.entry(host).add(r.status, r.bytes, us);
+            }
+            if r.vhost != 0 {
+                *hour.servers.vhosts.entry(batch.name(r.vhost)) += 1;
+            }
         }
     }
 
@@ -198,6 +206,30 @@ pub struct HourPanels {
     pub not_found: super::capped::Capped<super::panels::Missing>,
     /// Static files per path.
     pub static_paths: super::capped::Capped<super::panels::Served>,
+    /// The servers and virtual hosts (stored after the rest, see [`ServerPanels`]).
+    #[serde(skip)]
+    pub servers: ServerPanels,
+}
+
+/// The numbers of one hour per server (host) and per virtual host. Kept apart from the
+/// other panels because they were added later: a store writes them after the rest, so an
+/// hour stored before them still reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServerPanels {
+    /// Requests, errors, bytes and response times per host.
+    pub hosts: super::capped::Capped<RouteStats>,
+    /// Requests per virtual host.
+    pub vhosts: super::capped::Capped<u64>,
+}
+
+impl Default for ServerPanels {
+    fn default() -> Self {
+        let limits = super::Limits::default();
+        ServerPanels {
+            hosts: super::capped::Capped::new(limits.max_hosts),
+            vhosts: super::capped::Capped::new(limits.max_vhosts),
+        }
+    }
 }
 
 impl Default for HourPanels {
@@ -207,6 +239,7 @@ impl Default for HourPanels {
             sites: super::capped::Capped::new(super::PATHS_KEPT),
             not_found: super::capped::Capped::new(super::PATHS_KEPT),
             static_paths: super::capped::Capped::new(super::PATHS_KEPT),
+            servers: ServerPanels::default(),
         }
     }
 }
@@ -220,6 +253,8 @@ impl HourPanels {
         self.sites.merge(&o.sites);
         self.not_found.merge(&o.not_found);
         self.static_paths.merge(&o.static_paths);
+        self.servers.hosts.merge(&o.servers.hosts);
+        self.servers.vhosts.merge(&o.servers.vhosts);
     }
 }
 
@@ -278,6 +313,8 @@ impl Aggregate {
         self.referrers.sites.merge(&p.sites);
         self.not_found.merge(&p.not_found);
         self.static_paths.merge(&p.static_paths);
+        self.hosts.merge(&p.servers.hosts);
+        self.vhosts.merge(&p.servers.vhosts);
     }
 
     /// Adds stored unique visitors (distinct clients).
