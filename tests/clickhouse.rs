@@ -494,6 +494,28 @@ fn analyze_of_stored_requests_equals_analyze_of_the_log() {
         "status=2xx",
     ]);
     assert_eq!(v["requests"].as_u64(), Some(want));
+    // A path pattern is matched on the stored paths, without their query strings.
+    let request_path = |l: &str| {
+        l.split('"')
+            .nth(1)
+            .and_then(|r| r.split(' ').nth(1))
+            .map(|p| p.split('?').next().unwrap_or(p).to_owned())
+    };
+    let want = text
+        .lines()
+        .filter_map(request_path)
+        .filter(|p| p.ends_with(".png") || p.ends_with(".jpg"))
+        .count() as u64;
+    assert!(want > 0);
+    let (v, _) = common::analyze_json(&[
+        "--clickhouse",
+        &url,
+        "--clickhouse-db",
+        "a",
+        "--where",
+        "path=~\\.(png|jpg)$",
+    ]);
+    assert_eq!(v["requests"].as_u64(), Some(want));
 }
 
 #[test]

@@ -374,6 +374,26 @@ async fn panel_filters_count_only_matching_requests() {
         requests("/api/summary?path=/shop/".into()).await,
         count(&|t| t.3.starts_with("/shop/"))
     );
+    // `~` and a regular expression, searched in the path without its query string.
+    assert_eq!(
+        requests("/api/summary?path=~/(item|post)(/|$)".into()).await,
+        count(&|t| t.3.contains("/item/") || t.3.ends_with("/post"))
+    );
+    assert_eq!(
+        requests("/api/summary?path=~x=1".into()).await,
+        0,
+        "the query string is not searched"
+    );
+    use tower::ServiceExt;
+    let refused = tailpulse::web::router(st.clone())
+        .oneshot(
+            axum::http::Request::get("/api/summary?path=~(unclosed")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
     assert_eq!(
         requests("/api/summary?min_ms=500&browser=Chrome".into()).await,
         count(&|t| t.4 >= 500 && AGENTS[t.0].1 == "Chrome")

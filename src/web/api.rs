@@ -300,6 +300,13 @@ impl ViewParams {
             Some(d) => Some(device_named(&d).ok_or_else(|| bad("device", &d))?),
             None => None,
         };
+        let path = match nonempty(&self.path) {
+            Some(p) => Some(
+                crate::aggregate::filter::PathFilter::parse(&p)
+                    .map_err(|why| ApiError::new(StatusCode::BAD_REQUEST, why))?,
+            ),
+            None => None,
+        };
         let min_ms = match nonempty(&self.min_ms) {
             Some(m) => Some(
                 m.parse::<f64>()
@@ -323,7 +330,7 @@ impl ViewParams {
             ua: nonempty(&self.ua),
             referer: nonempty(&self.referer),
             country: nonempty(&self.country).map(|c| c.to_ascii_uppercase()),
-            path: nonempty(&self.path),
+            path,
             min_ms,
         })
     }

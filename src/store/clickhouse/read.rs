@@ -7,7 +7,7 @@
 use super::rows::decode;
 use super::{ClickHouseError, Client, literal};
 use crate::aggregate::Aggregate;
-use crate::aggregate::filter::{ClientFilter, Filter, StatusFilter};
+use crate::aggregate::filter::{ClientFilter, Filter, PathFilter, StatusFilter};
 use std::collections::HashMap;
 use std::io::BufReader;
 
@@ -44,7 +44,8 @@ pub fn condition(f: &Filter, from_ms: Option<i64>, to_ms: Option<i64>) -> String
         Some(StatusFilter::Code(k)) => c.push(format!("status = {k}")),
         None => {}
     }
-    if let Some(p) = &f.path {
+    // A pattern is matched here, in Rust's syntax (see `passes`).
+    if let Some(PathFilter::Prefix(p)) = &f.path {
         c.push(format!("substring(path, 1, {}) = {}", p.len(), literal(p)));
     }
     if let Some(ms) = f.min_ms {
@@ -90,6 +91,11 @@ pub fn passes(f: &Filter, req: &crate::request::Request<'_>, kinds: &mut Kinds) 
     }
     if let Some(ClientFilter::Name(h)) = &f.client
         && crate::aggregate::recent::client_hash(req.client.trim()) != *h
+    {
+        return false;
+    }
+    if let Some(p @ PathFilter::Pattern(_)) = &f.path
+        && !p.matches(crate::route::without_query(&req.path))
     {
         return false;
     }

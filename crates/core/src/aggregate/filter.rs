@@ -32,8 +32,8 @@ pub struct Filter {
     pub referer: Option<String>,
     /// Country code of the client (`--` where the databases do not place it).
     pub country: Option<String>,
-    /// Prefix of the path (query string aside).
-    pub path: Option<String>,
+    /// The path (query string aside): a prefix, or a pattern.
+    pub path: Option<PathFilter>,
     /// Only requests that took at least this long (ms); untimed requests never pass.
     pub min_ms: Option<f64>,
 }
@@ -76,6 +76,61 @@ impl ClientFilter {
         match crate::sift::parse_net(s) {
             Ok(net) => ClientFilter::Net(net),
             Err(_) => ClientFilter::Name(super::recent::client_hash(s.trim())),
+        }
+    }
+}
+
+/// A path filter, the query string left aside: a prefix of the path, or (written
+/// `~PATTERN`) a regular expression found anywhere in it (`~^/api/v[0-9]+/`, `~\.php$`).
+#[derive(Debug, Clone)]
+pub enum PathFilter {
+    /// Paths that start so.
+    Prefix(String),
+    /// Paths in which the expression matches.
+    Pattern(regex::Regex),
+}
+
+impl PathFilter {
+    /// The longest pattern taken.
+    pub const MAX_PATTERN: usize = 512;
+
+    /// Reads a prefix, or `~` and a regular expression; `Err` says why a pattern is refused.
+    pub fn parse(s: &str) -> Result<PathFilter, String> {
+        let Some(pattern) = s.strip_prefix('~') else {
+            return Ok(PathFilter::Prefix(s.to_owned()));
+        };
+        if pattern.len() > Self::MAX_PATTERN {
+            return Err(format!(
+                "the path pattern is longer than {} bytes",
+                Self::MAX_PATTERN
+            ));
+        }
+        regex::RegexBuilder::new(pattern)
+            .size_limit(1 << 20)
+            .dfa_size_limit(1 << 20)
+            .build()
+            .map(PathFilter::Pattern)
+            .map_err(|e| match e {
+                regex::Error::Syntax(m) => format!("bad path pattern: {m}"),
+                other => format!("bad path pattern: {other}"),
+            })
+    }
+
+    /// True when `path` (without its query string) passes.
+    pub fn matches(&self, path: &str) -> bool {
+        match self {
+            PathFilter::Prefix(p) => path.starts_with(p.as_str()),
+            PathFilter::Pattern(r) => r.is_match(path),
+        }
+    }
+}
+
+impl PartialEq for PathFilter {
+    fn eq(&self, o: &Self) -> bool {
+        match (self, o) {
+            (PathFilter::Prefix(a), PathFilter::Prefix(b)) => a == b,
+            (PathFilter::Pattern(a), PathFilter::Pattern(b)) => a.as_str() == b.as_str(),
+            _ => false,
         }
     }
 }
@@ -135,5 +190,27 @@ mod tests {
         ));
         assert!(contains_ignore_case("Mozilla/5.0 Firefox/120", "firefox"));
         assert!(!contains_ignore_case("curl/8", "firefox"));
+    }
+
+    #[test]
+    fn paths_by_prefix_or_pattern() {
+        let prefix = PathFilter::parse("/api/").unwrap();
+        assert!(prefix.matches("/api/users") && !prefix.matches("/v2/api/"));
+        let re = PathFilter::parse("~^/api/v[0-9]+/").unwrap();
+        assert!(re.matches("/api/v12/users") && !re.matches("/api/vx/users"));
+        assert!(
+            PathFilter::parse("~\\.php$")
+                .unwrap()
+                .matches("/wp-login.php")
+        );
+        assert!(
+            PathFilter::parse("~(unclosed")
+                .unwrap_err()
+                .contains("bad path pattern")
+        );
+        let long = format!("~{}", "a".repeat(PathFilter::MAX_PATTERN + 1));
+        assert!(PathFilter::parse(&long).is_err());
+        // A pattern whose program would be huge is refused, not compiled.
+        assert!(PathFilter::parse("~(\\w{100}){100}").is_err());
     }
 }

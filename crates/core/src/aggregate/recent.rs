@@ -365,7 +365,7 @@ impl Recent {
             .names
             .iter()
             .enumerate()
-            .map(|(i, p)| f.path.as_deref().is_none_or(|q| i != 1 && p.starts_with(q)))
+            .map(|(i, p)| f.path.as_ref().is_none_or(|q| i != 1 && q.matches(p)))
             .collect();
         let site_id = f.referer.as_deref().map(|s| self.sites.id(s));
         let country_id = (f.country.as_deref()).map(|c| self.countries.id(c));
