@@ -116,3 +116,41 @@ fn insights_name_the_slow_admin_route() {
         .unwrap();
     assert_eq!(slow.subject.as_deref(), Some(slowest.route.as_str()));
 }
+
+/// `--width` fits the text report in that many terminal columns, in English and in Korean
+/// (whose letters take two): the tables cut long names with `…`, the insights break at
+/// spaces; without it (a pipe) nothing is cut to a width.
+#[test]
+fn the_text_report_fits_the_width_asked_for() {
+    use unicode_width::UnicodeWidthStr;
+    let log = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/real/blog_combined.log"
+    );
+    let text = |args: &[&str]| {
+        let mut all = vec!["analyze", log];
+        all.extend_from_slice(args);
+        let out = common::tailpulse_in(None, &all, None);
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let wide = text(&[]);
+    let widest = wide.lines().map(UnicodeWidthStr::width).max().unwrap();
+    assert!(widest > 100, "this log has long lines to fit: {widest}");
+    for lang in ["en", "ko"] {
+        for width in [60usize, 80] {
+            let w = width.to_string();
+            let fitted = text(&["--width", &w, "--lang", lang]);
+            for line in fitted.lines() {
+                assert!(line.width() <= width, "{lang} {width}: {line:?}");
+            }
+            assert!(fitted.contains('…'), "long names are cut, and say so");
+            // The words of the insights are all there, only broken into lines.
+            let words = |t: &str| -> Vec<String> {
+                let at = t.find("\n- ").unwrap();
+                t[at..].split_whitespace().map(str::to_owned).collect()
+            };
+            assert_eq!(words(&fitted), words(&text(&["--lang", lang])), "{lang}");
+        }
+    }
+}

@@ -64,6 +64,10 @@ pub struct AnalyzeArgs {
     /// carry them).
     #[arg(long)]
     pub prompts: bool,
+    /// Fit the text report's tables in this many columns, cutting long names with `…`
+    /// (default: the terminal's width when the report goes to a terminal; 0: no limit).
+    #[arg(long, value_name = "COLS")]
+    pub width: Option<usize>,
     /// Report language.
     #[arg(long, value_parser = choice::<Lang>(), default_value = "en")]
     pub lang: Lang,
@@ -220,7 +224,13 @@ pub(super) fn analyze(a: AnalyzeArgs, config: Option<&std::path::Path>) -> Resul
     };
     let out = a.out.as_deref().filter(|p| *p != std::path::Path::new("-"));
     let rendered = match a.output {
-        Output::Text => crate::report::text::render_with(&summary, a.lang, a.prompts),
+        Output::Text => {
+            let layout = crate::report::text::Layout {
+                prompts: a.prompts,
+                width: text_width(a.width, out.is_none()),
+            };
+            crate::report::text::render_laid_out(&summary, a.lang, layout)
+        }
         Output::Json => serde_json::to_string_pretty(&summary)? + "\n",
         Output::Html => crate::report::html::render(&summary, a.lang),
         Output::Csv => match (&a.panel, out) {
@@ -296,6 +306,26 @@ fn from_clickhouse(
 }
 
 /// Writes every panel of `s` to `DIR/<panel>.csv`.
+/// The width the text report's tables fit in: `asked` (0: no limit), or else the
+/// terminal's when the report goes to standard output and that is a terminal (`COLUMNS`
+/// first, as shells set it).
+fn text_width(asked: Option<usize>, to_stdout: bool) -> Option<usize> {
+    use std::io::IsTerminal;
+    match asked {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None if to_stdout && std::io::stdout().is_terminal() => std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse().ok())
+            .or_else(|| {
+                console::Term::stdout()
+                    .size_checked()
+                    .map(|(_, c)| c.into())
+            }),
+        None => None,
+    }
+}
+
 fn write_panels(s: &crate::stats::Stats, dir: &std::path::Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for name in crate::report::csv::PANELS {

@@ -3,7 +3,7 @@
 //! browsers, devices, crawlers, referring sites and pages, status codes, methods and
 //! protocols.
 
-use super::text::section;
+use super::text::{section, wrapped};
 use crate::lang::{Lang, bytes, ms, pct};
 use crate::messages::Text;
 use crate::stats::Stats;
@@ -18,8 +18,8 @@ const DAYS: usize = 31;
 const WIDE: usize = 60;
 
 /// Writes every table of `s`.
-pub fn tables(o: &mut String, s: &Stats, lang: Lang) {
-    overview(o, s, lang);
+pub fn tables(o: &mut String, s: &Stats, lang: Lang, width: Option<usize>) {
+    overview(o, s, lang, width);
     if !s.visitors_by_day.is_empty() {
         section(o, &format!("[{}]", Text::VisitorsPerDay.get(lang)));
         let skip = s.visitors_by_day.len().saturating_sub(DAYS);
@@ -32,7 +32,7 @@ pub fn tables(o: &mut String, s: &Stats, lang: Lang) {
             ]
         });
         let head = [Text::Day, Text::Requests, Text::UniqueVisitors, Text::Bytes];
-        table(o, &head.map(|t| t.get(lang)), rows.collect());
+        table(o, width, &head.map(|t| t.get(lang)), rows.collect());
     }
     if !s.routes.is_empty() {
         section(o, &format!("[{}]", Text::Endpoints.get(lang)));
@@ -53,7 +53,7 @@ pub fn tables(o: &mut String, s: &Stats, lang: Lang) {
             "5xx",
             Text::AvgResponse.get(lang),
         ];
-        table(o, &head, rows.collect());
+        table(o, width, &head, rows.collect());
     }
     if !s.not_found.is_empty() {
         section(o, &format!("[{}]", Text::NotFound.get(lang)));
@@ -63,7 +63,7 @@ pub fn tables(o: &mut String, s: &Stats, lang: Lang) {
             .take(ROWS)
             .map(|r| vec![cut(&r.path), r.requests.to_string(), r.clients.to_string()]);
         let head = [Text::Path, Text::Requests, Text::Clients];
-        table(o, &head.map(|t| t.get(lang)), rows.collect());
+        table(o, width, &head.map(|t| t.get(lang)), rows.collect());
     }
     if s.statics.requests > 0 {
         section(o, &format!("[{}]", Text::StaticFiles.get(lang)));
@@ -79,7 +79,12 @@ pub fn tables(o: &mut String, s: &Stats, lang: Lang) {
         ];
         let totals = all.map(|(t, n, b)| vec![t.get(lang).to_owned(), n.to_string(), bytes(b)]);
         let head = [Text::Path, Text::Requests, Text::Bytes];
-        table(o, &head.map(|t| t.get(lang)), rows.chain(totals).collect());
+        table(
+            o,
+            width,
+            &head.map(|t| t.get(lang)),
+            rows.chain(totals).collect(),
+        );
     }
     if !s.clients.is_empty() {
         section(o, &format!("[{}]", Text::TopClients.get(lang)));
@@ -92,7 +97,7 @@ pub fn tables(o: &mut String, s: &Stats, lang: Lang) {
             ]
         });
         let head = [Text::Client, Text::Requests, Text::Errors, Text::Bytes];
-        table(o, &head.map(|t| t.get(lang)), rows.collect());
+        table(o, width, &head.map(|t| t.get(lang)), rows.collect());
     }
     if s.hosts.len() > 1 {
         section(o, &format!("[{}]", Text::Servers.get(lang)));
@@ -112,13 +117,13 @@ pub fn tables(o: &mut String, s: &Stats, lang: Lang) {
             "5xx",
             "p90",
         ];
-        table(o, &head, rows.collect());
+        table(o, width, &head, rows.collect());
     }
-    audience(o, s, lang);
+    audience(o, s, lang, width);
     if !s.status.is_empty() {
         section(o, &format!("[{}]", Text::StatusCodes.get(lang)));
         let codes: Vec<String> = s.status.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        let _ = writeln!(o, "{}", codes.join(" | "));
+        wrapped(o, width, &codes.join(" | "), "");
     }
     let a = &s.audience;
     for (title, rows) in a.counted() {
@@ -128,13 +133,13 @@ pub fn tables(o: &mut String, s: &Stats, lang: Lang) {
                 .iter()
                 .map(|r| format!("{}: {}", cut(&r.name), r.requests))
                 .collect();
-            let _ = writeln!(o, "{}", items.join(" | "));
+            wrapped(o, width, &items.join(" | "), "");
         }
     }
 }
 
 /// Operating systems, browsers, devices, crawlers, referring sites and pages.
-fn audience(o: &mut String, s: &Stats, lang: Lang) {
+fn audience(o: &mut String, s: &Stats, lang: Lang, width: Option<usize>) {
     let a = &s.audience;
     let head = [Text::Name, Text::Requests, Text::Visitors].map(|t| t.get(lang));
     for (title, rows) in [
@@ -155,7 +160,7 @@ fn audience(o: &mut String, s: &Stats, lang: Lang) {
                 r.visitors.map_or("–".into(), |v| v.to_string()),
             ]
         });
-        table(o, &head, rows.collect());
+        table(o, width, &head, rows.collect());
     }
     if !a.countries.is_empty() {
         section(o, &format!("[{}]", Text::Countries.get(lang)));
@@ -167,7 +172,7 @@ fn audience(o: &mut String, s: &Stats, lang: Lang) {
                 c.visitors.to_string(),
             ]
         });
-        table(o, &head, rows.collect());
+        table(o, width, &head, rows.collect());
     }
     if !a.asns.is_empty() {
         section(o, &format!("[{}]", Text::Networks.get(lang)));
@@ -179,6 +184,7 @@ fn audience(o: &mut String, s: &Stats, lang: Lang) {
         });
         table(
             o,
+            width,
             &[Text::Name.get(lang), Text::Requests.get(lang)],
             rows.collect(),
         );
@@ -202,11 +208,11 @@ fn audience(o: &mut String, s: &Stats, lang: Lang) {
             .take(ROWS)
             .map(|(k, n)| vec![cut(k), n.to_string()]);
         let head = [col.get(lang), Text::Requests.get(lang)];
-        table(o, &head, rows.collect());
+        table(o, width, &head, rows.collect());
     }
 }
 
-fn overview(o: &mut String, s: &Stats, lang: Lang) {
+fn overview(o: &mut String, s: &Stats, lang: Lang, width: Option<usize>) {
     let rt = s.response_time_ms.as_ref();
     let rate = |v: Option<f64>| v.map_or("–".into(), pct);
     let items = [
@@ -234,7 +240,7 @@ fn overview(o: &mut String, s: &Stats, lang: Lang) {
     if let [only] = s.hosts.as_slice() {
         rows.insert(0, vec![Text::Server.get(lang).to_owned(), cut(&only.host)]);
     }
-    table(o, &[], rows);
+    table(o, width, &[], rows);
 }
 
 /// `s` cut to [`WIDE`] characters, its control characters replaced.
@@ -246,10 +252,51 @@ fn cut(s: &str) -> String {
     }
 }
 
+/// The narrowest the first column of a table is cut to, to fit a width.
+const NARROWEST: usize = 16;
+
+/// `s` cut to `cols` terminal columns, ending in `…` when it was cut.
+fn fit(s: &str, cols: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    if s.width() <= cols {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > cols {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
 /// Columns padded to their widest cell (in terminal columns: a Hangul syllable takes two);
-/// the first left-aligned, the rest right-aligned.
-fn table(o: &mut String, head: &[&str], rows: Vec<Vec<String>>) {
+/// the first left-aligned, the rest right-aligned. With a `width`, the first column (the
+/// names) is cut so that the table fits in it, down to [`NARROWEST`] columns.
+fn table(o: &mut String, width: Option<usize>, head: &[&str], mut rows: Vec<Vec<String>>) {
     let cols = rows.first().map_or(head.len(), Vec::len);
+    if let Some(max) = width
+        && cols > 0
+    {
+        let widest = |c: usize| {
+            (rows.iter().map(|r| r[c].width()))
+                .chain(head.get(c).map(|h| h.width()))
+                .max()
+                .unwrap_or(0)
+        };
+        let rest: usize = (1..cols).map(|c| widest(c) + 2).sum();
+        let room = max.saturating_sub(rest).max(NARROWEST);
+        if widest(0) > room {
+            for r in &mut rows {
+                r[0] = fit(&r[0], room);
+            }
+        }
+    }
     let width = |c: usize| {
         let cells = rows.iter().map(|r| r[c].width());
         cells

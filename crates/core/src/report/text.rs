@@ -34,13 +34,35 @@ pub fn render(a: &Analysis, lang: Lang) -> String {
     render_with(a, lang, true)
 }
 
+/// How a text report is laid out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Layout {
+    /// End with the three LLM prompts.
+    pub prompts: bool,
+    /// Fit the tables in this many terminal columns (`None`: no limit).
+    pub width: Option<usize>,
+}
+
 /// Renders the report, with the LLM prompts at its end when `prompts`; no control character
 /// from the log reaches it (a terminal would act on them).
 pub fn render_with(a: &Analysis, lang: Lang, prompts: bool) -> String {
-    crate::text::printable_lines(render_raw(a, lang, prompts))
+    render_laid_out(
+        a,
+        lang,
+        Layout {
+            prompts,
+            width: None,
+        },
+    )
 }
 
-fn render_raw(a: &Analysis, lang: Lang, prompts: bool) -> String {
+/// Renders the report laid out as `layout` says; no control character from the log
+/// reaches it.
+pub fn render_laid_out(a: &Analysis, lang: Lang, layout: Layout) -> String {
+    crate::text::printable_lines(render_raw(a, lang, layout))
+}
+
+fn render_raw(a: &Analysis, lang: Lang, layout: Layout) -> String {
     let s = &a.stats;
     let mut o = String::new();
     let _ = writeln!(o, "{}", Text::ReportTitle.get(lang));
@@ -73,9 +95,9 @@ fn render_raw(a: &Analysis, lang: Lang, prompts: bool) -> String {
         }
     }
     if let Some(line) = route_cap_line(s, lang) {
-        let _ = writeln!(o, "{line}");
+        wrapped(&mut o, layout.width, &line, "  ");
     }
-    super::tables::tables(&mut o, s, lang);
+    super::tables::tables(&mut o, s, lang, layout.width);
     section(&mut o, Text::SectionInsights.get(lang));
     if a.insights.is_empty() {
         let _ = writeln!(o, "- {}", Text::NoRequestsYet.get(lang));
@@ -87,18 +109,23 @@ fn render_raw(a: &Analysis, lang: Lang, prompts: bool) -> String {
             Severity::Warning => "[!] ",
             Severity::Info => "",
         };
-        let _ = writeln!(o, "- {mark}{}", i.message);
+        wrapped(
+            &mut o,
+            layout.width,
+            &format!("- {mark}{}", i.message),
+            "  ",
+        );
         if let Some(a) = &i.advice {
-            let _ = writeln!(o, "  → {a}");
+            wrapped(&mut o, layout.width, &format!("  → {a}"), "    ");
         }
     }
     if let Some(more) = more {
-        let _ = writeln!(o, "- {more}");
+        wrapped(&mut o, layout.width, &format!("- {more}"), "  ");
     }
     if let Some(l) = &a.llm {
         llm_section(&mut o, l, lang);
     }
-    if !prompts {
+    if !layout.prompts {
         return o;
     }
     section(&mut o, Text::SectionPrompts.get(lang));
@@ -108,6 +135,25 @@ fn render_raw(a: &Analysis, lang: Lang, prompts: bool) -> String {
         let _ = writeln!(o);
     }
     o
+}
+
+/// Writes `line`, broken at spaces to fit `width` (when given), its later lines indented by
+/// `indent`.
+pub(super) fn wrapped(o: &mut String, width: Option<usize>, line: &str, indent: &str) {
+    match width {
+        Some(w) => {
+            // Paths and names are broken only when longer than a line, not at their hyphens.
+            let opts = textwrap::Options::new(w.max(20))
+                .subsequent_indent(indent)
+                .word_splitter(textwrap::WordSplitter::NoHyphenation);
+            for l in textwrap::wrap(line, opts) {
+                let _ = writeln!(o, "{l}");
+            }
+        }
+        None => {
+            let _ = writeln!(o, "{line}");
+        }
+    }
 }
 
 /// The machine-written analysis, marked as such.
