@@ -518,6 +518,79 @@ fn analyze_of_stored_requests_equals_analyze_of_the_log() {
     assert_eq!(v["requests"].as_u64(), Some(want));
 }
 
+/// `country=` over stored requests: ClickHouse keeps addresses, tailpulse places them with
+/// the run's geolocation database, in `analyze` and on the dashboard; without a database the
+/// filter is refused, not ignored.
+#[test]
+fn stored_requests_are_filtered_by_country_with_a_geolocation_database() {
+    let ch = ClickHouse::start();
+    let data = tempfile::tempdir().unwrap();
+    common::make_mmdb(data.path());
+    let country_db = data.path().join("country.mmdb");
+    // Clients of the networks tests/make_mmdb.py places, and some it does not.
+    let clients = [
+        "203.0.113.7",
+        "198.51.100.5",
+        "2001:db8:1::42",
+        "192.0.2.1",
+        "203.0.113.99",
+    ];
+    let codes = ["KR", "DE", "JP", "--", "KR"];
+    let mut text = String::new();
+    let mut want = std::collections::BTreeMap::<&str, u64>::new();
+    for i in 0..500usize {
+        let k = (i * 7 + i / 3) % clients.len();
+        text.push_str(&format!(
+            "{} - - [01/Mar/2024:10:{:02}:{:02} +0000] \"GET /p/{i} HTTP/1.1\" 200 5 \"-\" \"curl/8\"\n",
+            clients[k],
+            i / 60,
+            i % 60
+        ));
+        *want.entry(codes[k]).or_default() += 1;
+    }
+    let log = data.path().join("access.log");
+    std::fs::write(&log, text).unwrap();
+    let geo = ["--geoip-db", country_db.to_str().unwrap()];
+    let r = run(data.path(), &log, &ch, "g", &geo);
+    ch.until("SELECT count() FROM g.requests", 500);
+    let url = ch.url();
+    for (code, n) in &want {
+        let filter = format!("country={code}");
+        let mut args = vec![
+            "--clickhouse",
+            &url,
+            "--clickhouse-db",
+            "g",
+            "--where",
+            &filter,
+        ];
+        args.extend_from_slice(&geo);
+        let (v, _) = common::analyze_json(&args);
+        assert_eq!(v["requests"].as_u64(), Some(*n), "analyze {code}");
+        let page = common::get_json(&format!(
+            "http://{}/api/summary?range=all&country={code}",
+            r.1
+        ));
+        assert_eq!(page["requests"].as_u64(), Some(*n), "dashboard {code}");
+        assert_eq!(page["filter"]["source"], "clickhouse");
+    }
+    let refused = common::tailpulse_in(
+        None,
+        &[
+            "analyze",
+            "--clickhouse",
+            &url,
+            "--clickhouse-db",
+            "g",
+            "--where",
+            "country=KR",
+        ],
+        None,
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--geoip-db"));
+}
+
 #[test]
 fn a_cluster_of_two_shards_holds_every_request_once_and_any_node_reads_them_all() {
     let ports: Vec<u16> = (0..4).map(|_| common::free_port()).collect();

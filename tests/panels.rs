@@ -478,23 +478,12 @@ fn csv_tables_go_to_a_directory_made_for_them() {
     assert!(out.join("browsers.csv").is_file());
 }
 
-/// Writes the test's geolocation databases (country.mmdb, asn.mmdb) into `dir`.
-fn make_mmdb(dir: &std::path::Path) {
-    let made = std::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/make_mmdb.py"))
-        .arg(dir)
-        .output()
-        .expect("python3 runs");
-    let why = String::from_utf8_lossy(&made.stderr);
-    assert!(made.status.success(), "{why}");
-}
-
 /// Countries and networks from MaxMind-format databases the test builds itself (with
 /// Python's mmdb-writer, tests/make_mmdb.py), counted against the networks it chose.
 #[test]
 fn countries_and_networks_from_geolocation_databases() {
     let dir = tempfile::tempdir().unwrap();
-    make_mmdb(dir.path());
+    common::make_mmdb(dir.path());
     // (client, country code, AS number): the networks of tests/make_mmdb.py.
     let clients = [
         ("203.0.113.7", "KR", 64500),
@@ -629,7 +618,7 @@ fn users_cache_content_types_and_tls_from_formats_that_log_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_country_filter_counts_the_requests_of_that_country() {
     let dir = tempfile::tempdir().unwrap();
-    make_mmdb(dir.path());
+    common::make_mmdb(dir.path());
     let clients = [
         ("203.0.113.7", "KR"),
         ("198.51.100.5", "DE"),

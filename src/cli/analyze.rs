@@ -282,7 +282,7 @@ fn from_clickhouse(
     use crate::store::clickhouse::{Client, read};
     let params = crate::web::api::ViewParams::from_pairs(&a.filters).map_err(anyhow::Error::msg)?;
     let filter = params.filter_only().map_err(anyhow::Error::msg)?;
-    if let Some(why) = read::unsupported(&filter) {
+    if let Some(why) = read::unsupported(&filter, &agg.geo()) {
         anyhow::bail!("--where {why}");
     }
     let client = Client::new(server);

@@ -457,6 +457,7 @@ pub fn run(
         .route
         .options(&config.routes)
         .map_err(anyhow::Error::msg)?;
+    let routes_for_web = routes.clone();
     let opts = RunOptions {
         config,
         inputs: inputs.clone(),
@@ -556,7 +557,9 @@ pub fn run(
         }
         if let (Some(server), Some(sink)) = (&clickhouse_server, &live.sink) {
             let client = crate::store::clickhouse::Client::new(server.clone());
-            state = state.with_clickhouse(client, Some(sink.clone()));
+            state = state
+                .with_clickhouse(client, Some(sink.clone()))
+                .with_routes(Arc::new(routes_for_web.clone()));
         }
         let server = tokio::spawn(crate::web::serve(listener, state, async {
             let _ = web_stopped.await;

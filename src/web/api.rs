@@ -106,12 +106,10 @@ pub async fn summary(
 ) -> Result<Response, ApiError> {
     crate::health::fault_point("web");
     let snap = latest(&st);
-    if let Some(client) = &st.clickhouse
-        && nonempty(&p.range).is_some_and(|r| r == "all")
-    {
+    if st.clickhouse.is_some() && nonempty(&p.range).is_some_and(|r| r == "all") {
         // All of time is the fleet's, in ClickHouse.
         let f = p.filter(last_ms(&snap), true)?;
-        let (view, source) = super::fleet::from_clickhouse(client.clone(), f, 0).await?;
+        let (view, source) = super::fleet::from_clickhouse(&st, f, 0).await?;
         return Ok(filtered_body(&snap, &p, &view.stats, 0, source));
     }
     let Some(view) = view_of(&st, &p, true).await? else {
@@ -152,12 +150,12 @@ async fn older_than_window(
     let f = p.filter(last_ms(&snap), true)?;
     // ClickHouse holds every request of the fleet: a range past the window is answered
     // there, with every filter.
-    if let Some(client) = &st.clickhouse
+    if st.clickhouse.is_some()
         && let Some(since) = f
             .since_ms
             .filter(|s| view.window_from_ms.is_none_or(|w| w > *s))
     {
-        let (view, source) = super::fleet::from_clickhouse(client.clone(), f, since).await?;
+        let (view, source) = super::fleet::from_clickhouse(st, f, since).await?;
         return Ok(Some(filtered_body(&snap, p, &view.stats, since, source)));
     }
     let (Some(h), Some(since)) = (&st.history, f.since_ms) else {

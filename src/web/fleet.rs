@@ -17,16 +17,25 @@ use axum::response::{IntoResponse, Response};
 /// of its tables answered: the rows, or the per-minute rollups when the range holds more
 /// requests than the server's `scan_max` and `f` filters by host and route at most.
 pub(super) async fn from_clickhouse(
-    client: crate::store::clickhouse::Client,
+    st: &AppState,
     f: ViewFilter,
     since: i64,
 ) -> Result<(View, &'static str), ApiError> {
     use crate::store::clickhouse::{read, rollups};
-    if let Some(why) = read::unsupported(&f) {
+    let client = st.clickhouse.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no ClickHouse (run --clickhouse URL)",
+        )
+    })?;
+    let routes = st.routes.clone();
+    if let Some(why) = read::unsupported(&f, &routes.geo) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, why));
     }
     tokio::task::spawn_blocking(move || {
-        let mut agg = crate::aggregate::Aggregate::new(crate::aggregate::Limits::default());
+        // Counted as the run counts: its routes, static files and places.
+        let mut agg = crate::aggregate::Aggregate::new(crate::aggregate::Limits::default())
+            .with_routes(routes);
         let many = rollups::can_answer(&f)
             && rollups::requests(&client, &f, Some(since), None)? > client.options().scan_max;
         let (n, visitors, source) = if many {
@@ -69,7 +78,7 @@ pub(super) async fn fleet_range(
     p: &ViewParams,
     local: Option<&View>,
 ) -> Result<Option<View>, ApiError> {
-    let (Some(client), Some(range)) = (&st.clickhouse, range) else {
+    let (Some(_), Some(range)) = (&st.clickhouse, range) else {
         return Ok(None);
     };
     let last = last_ms(snap);
@@ -86,7 +95,7 @@ pub(super) async fn fleet_range(
     if range != "all" && held_from.is_some_and(|h| h <= since) {
         return Ok(None);
     }
-    Ok(Some(from_clickhouse(client.clone(), f, since).await?.0))
+    Ok(Some(from_clickhouse(st, f, since).await?.0))
 }
 
 /// The newest stored requests that pass `f`, from ClickHouse.

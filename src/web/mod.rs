@@ -48,6 +48,8 @@ pub struct AppState {
     pub clickhouse: Option<crate::store::clickhouse::Client>,
     /// The run's ClickHouse sink, for its status.
     pub sink: Option<Arc<crate::store::clickhouse::sink::Sink>>,
+    /// How the run makes routes and places clients: stored requests are counted so too.
+    pub routes: Arc<crate::route::RouteOptions>,
 }
 
 impl AppState {
@@ -66,7 +68,14 @@ impl AppState {
             spool: None,
             clickhouse: None,
             sink: None,
+            routes: Arc::default(),
         }
+    }
+
+    /// Counts stored requests with the run's route options (routes, static files, places).
+    pub fn with_routes(mut self, routes: Arc<crate::route::RouteOptions>) -> Self {
+        self.routes = routes;
+        self
     }
 
     /// Also answers ranges past the live window, with any filter, from ClickHouse; reports

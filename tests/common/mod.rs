@@ -237,3 +237,15 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Writes the tests' geolocation databases (country.mmdb, asn.mmdb) into `dir`, with the
+/// networks of tests/make_mmdb.py: 203.0.113.0/24 KR, 198.51.100.0/24 DE, 2001:db8:1::/48 JP.
+pub fn make_mmdb(dir: &std::path::Path) {
+    let made = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/make_mmdb.py"))
+        .arg(dir)
+        .output()
+        .expect("python3 runs");
+    let why = String::from_utf8_lossy(&made.stderr);
+    assert!(made.status.success(), "{why}");
+}

@@ -78,9 +78,14 @@ fn net_bounds(net: &crate::sift::IpNet) -> (String, String) {
 }
 
 /// Whether `req` passes the parts of `f` that SQL does not check.
-pub fn passes(f: &Filter, req: &crate::request::Request<'_>, kinds: &mut Kinds) -> bool {
+pub fn passes(f: &Filter, req: &crate::request::Request<'_>, look: &mut Lookups) -> bool {
     if (f.browser.is_some() || f.os.is_some() || f.device.is_some())
-        && !f.agent_passes(&req.user_agent, kinds.of(&req.user_agent))
+        && !f.agent_passes(&req.user_agent, look.kind(&req.user_agent))
+    {
+        return false;
+    }
+    if let Some(code) = &f.country
+        && look.country(&req.client) != code
     {
         return false;
     }
@@ -102,29 +107,60 @@ pub fn passes(f: &Filter, req: &crate::request::Request<'_>, kinds: &mut Kinds) 
     true
 }
 
-/// What each user agent is, parsed once per distinct agent.
+/// What the filters need to know of a row beyond its columns, found once per distinct value:
+/// what each user agent is and, with a geolocation database, each client's country.
 #[derive(Default)]
-pub struct Kinds(HashMap<String, crate::aggregate::agents::Kind>);
+pub struct Lookups {
+    kinds: HashMap<String, crate::aggregate::agents::Kind>,
+    geo: crate::geo::GeoHandle,
+    countries: HashMap<String, String>,
+}
 
-impl Kinds {
-    fn of(&mut self, ua: &str) -> &crate::aggregate::agents::Kind {
-        if !self.0.contains_key(ua) {
-            if self.0.len() > 65_536 {
-                self.0.clear();
+/// Distinct values each lookup table keeps before it starts again.
+const LOOKUPS_KEPT: usize = 65_536;
+
+impl Lookups {
+    /// Lookups placing clients with `geo` (when it holds a database).
+    pub fn new(geo: crate::geo::GeoHandle) -> Self {
+        Lookups {
+            geo,
+            ..Lookups::default()
+        }
+    }
+
+    fn kind(&mut self, ua: &str) -> &crate::aggregate::agents::Kind {
+        if !self.kinds.contains_key(ua) {
+            if self.kinds.len() > LOOKUPS_KEPT {
+                self.kinds.clear();
             }
             let bot = crate::aggregate::agents::is_automated(ua);
             let kind = crate::aggregate::agents::classify(ua, bot);
-            self.0.insert(ua.to_owned(), kind);
+            self.kinds.insert(ua.to_owned(), kind);
         }
-        &self.0[ua]
+        &self.kinds[ua]
+    }
+
+    /// The ISO code of the country of `client`, `--` when no database places it.
+    fn country(&mut self, client: &str) -> &str {
+        if !self.countries.contains_key(client) {
+            if self.countries.len() > LOOKUPS_KEPT {
+                self.countries.clear();
+            }
+            let place = (self.geo.0.as_ref())
+                .zip(crate::sift::parse_addr(client))
+                .and_then(|(geo, ip)| geo.lookup(ip).country);
+            let code = place.map_or_else(|| "--".to_owned(), |(code, _)| code);
+            self.countries.insert(client.to_owned(), code);
+        }
+        &self.countries[client]
     }
 }
 
 /// Why a filter cannot be answered from ClickHouse.
-pub fn unsupported(f: &Filter) -> Option<&'static str> {
-    f.country
-        .is_some()
-        .then_some("country= is answered from the in-memory window only (ClickHouse keeps addresses, not places)")
+pub fn unsupported(f: &Filter, geo: &crate::geo::GeoHandle) -> Option<&'static str> {
+    (f.country.is_some() && geo.0.is_none()).then_some(
+        "country= needs a geolocation database (--geoip-db): ClickHouse keeps addresses, not places",
+    )
 }
 
 /// Counts every stored request in `[from_ms, to_ms)` that passes `f` into `agg`, oldest
@@ -142,11 +178,11 @@ pub fn count_into(
         client.db(),
         condition(f, from_ms, to_ms)
     );
-    let mut kinds = Kinds::default();
+    let mut look = Lookups::new(agg.geo());
     let mut n = 0u64;
     each_row(client, &sql, |row| {
         let req = &row.request;
-        if passes(f, req, &mut kinds) {
+        if passes(f, req, &mut look) {
             agg.count(req);
             n += 1;
             agg.sample(req, combined_line(req).as_bytes(), n);

@@ -299,6 +299,11 @@ impl Aggregate {
         self
     }
 
+    /// The geolocation databases requests are placed with (none without `--geoip-db`).
+    pub fn geo(&self) -> crate::geo::GeoHandle {
+        self.routing.geo.clone()
+    }
+
     /// This aggregate, counting requests whose line names no host under `host`.
     pub fn with_host(mut self, host: &str) -> Self {
         self.host = std::sync::Arc::from(crate::format::envelope::clean_host(host));
