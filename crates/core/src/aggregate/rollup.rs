@@ -83,10 +83,12 @@ impl Rollups {
             && self.panels.is_empty()
     }
 
-    /// Counts every request of a reader's batch.
+    /// Counts every request of a reader's batch. Routes, hosts, agents and paths are counted
+    /// by their ids in the batch first, so each name is looked up once per batch, not per
+    /// request.
     pub fn add_batch(&mut self, batch: &RecordBatch) {
-        self.add_panels(batch);
-        for (r, route) in batch.iter() {
+        let mut by = ByIds::default();
+        for (r, _) in batch.iter() {
             let us = (r.us != u32::MAX).then_some(u64::from(r.us));
             let m = self.minutes.entry(floor(r.ts_ms, MINUTE_MS)).or_default();
             m.counts.add(r.status, r.bytes, us);
@@ -95,37 +97,33 @@ impl Rollups {
             if let Some(us) = us {
                 m.latency.record_us(us);
             }
-            self.route_in(floor(r.ts_ms, HOUR_MS), route)
-                .add(r.status, r.bytes, us);
-            self.visitors
-                .entry(floor(r.ts_ms, HOUR_MS))
+            let hour = floor(r.ts_ms, HOUR_MS);
+            by.routes
+                .entry((hour, r.route))
                 .or_default()
-                .insert_hash(r.client);
+                .add(r.status, r.bytes, us);
+            if r.host != 0 {
+                by.hosts
+                    .entry((hour, r.host))
+                    .or_default()
+                    .add(r.status, r.bytes, us);
+            }
+            if r.vhost != 0 {
+                *by.vhosts.entry((hour, r.vhost)).or_default() += 1;
+            }
+            *by.agents.entry((hour, r.agent)).or_default() += 1;
+            self.visitors.entry(hour).or_default().insert_hash(r.client);
         }
+        self.add_paths(batch);
+        self.add_by_ids(batch, by);
     }
 
-    /// Counts the batch's requests into the panels of their hours.
-    fn add_panels(&mut self, batch: &RecordBatch) {
-        if self.kinds.len() > KINDS_CACHED {
-            self.kinds.clear();
-        }
+    /// Counts the batch's referring sites, 404 paths and static files into their hours.
+    fn add_paths(&mut self, batch: &RecordBatch) {
+        // Whether each path of the batch is a static file, found once per path.
+        let mut statics: HashMap<u32, bool> = HashMap::default();
         for (r, _) in batch.iter() {
             let hour = self.panels.entry(floor(r.ts_ms, HOUR_MS)).or_default();
-            let ua = batch.agent(r.agent);
-            let kind = match self.kinds.get(ua) {
-                Some(k) => k,
-                None => self
-                    .kinds
-                    .entry(ua.to_owned())
-                    .or_insert_with(|| super::agents::classify(ua, super::is_bot(ua))),
-            };
-            // The kind is cloned only for an hour's first request of it.
-            match hour.agents.get_mut(kind) {
-                Some(n) => *n += 1,
-                None => {
-                    hour.agents.insert(kind.clone(), 1);
-                }
-            }
             if r.site != 0 {
                 *hour.sites.entry(batch.site(r.site)) += 1;
             }
@@ -135,16 +133,53 @@ impl Rollups {
                 m.requests += 1;
                 m.clients.insert(r.client);
             }
-            if batch.routing().statics.matches(page) {
+            let is_static = *statics
+                .entry(r.page)
+                .or_insert_with(|| batch.routing().statics.matches(page));
+            if is_static {
                 hour.static_paths.entry(page).add(r.bytes);
             }
-            if r.host != 0 {
-                let us = (r.us != u32::MAX).then_some(u64::from(r.us));
-                let host = batch.name(r.host);
-                hour.servers.hosts.entry(host).add(r.status, r.bytes, us);
-            }
-            if r.vhost != 0 {
-                *hour.servers.vhosts.entry(batch.name(r.vhost)) += 1;
+        }
+    }
+
+    /// Adds what a batch counted by id, under the names the ids stand for.
+    fn add_by_ids(&mut self, batch: &RecordBatch, by: ByIds) {
+        use super::capped::Merge;
+        for ((hour, id), stats) in &by.routes {
+            self.route_in(*hour, batch.name(*id)).merge(stats);
+        }
+        for ((hour, id), stats) in &by.hosts {
+            let p = self.panels.entry(*hour).or_default();
+            p.servers.hosts.entry(batch.name(*id)).merge(stats);
+        }
+        for ((hour, id), n) in by.vhosts {
+            *self
+                .panels
+                .entry(hour)
+                .or_default()
+                .servers
+                .vhosts
+                .entry(batch.name(id)) += n;
+        }
+        if self.kinds.len() > KINDS_CACHED {
+            self.kinds.clear();
+        }
+        for ((hour, id), n) in by.agents {
+            let ua = batch.agent(id);
+            let kind = match self.kinds.get(ua) {
+                Some(k) => k,
+                None => self
+                    .kinds
+                    .entry(ua.to_owned())
+                    .or_insert_with(|| super::agents::classify(ua, super::is_bot(ua))),
+            };
+            let agents = &mut self.panels.entry(hour).or_default().agents;
+            // The kind is cloned only for an hour's first request of it.
+            match agents.get_mut(kind) {
+                Some(k) => *k += n,
+                None => {
+                    agents.insert(kind.clone(), n);
+                }
             }
         }
     }
@@ -188,6 +223,15 @@ impl Rollups {
             self.panels.entry(t).or_default().merge(&p);
         }
     }
+}
+
+/// A batch's requests counted per (hour, id of a name in the batch).
+#[derive(Default)]
+struct ByIds {
+    routes: HashMap<(i64, u32), RouteStats>,
+    hosts: HashMap<(i64, u32), RouteStats>,
+    vhosts: HashMap<(i64, u32), u64>,
+    agents: HashMap<(i64, u32), u64>,
 }
 
 /// User agents whose kind a [`Rollups`] keeps.
