@@ -111,7 +111,14 @@ impl PathFilter {
             .build()
             .map(PathFilter::Pattern)
             .map_err(|e| match e {
-                regex::Error::Syntax(m) => format!("bad path pattern: {m}"),
+                // The parser's message draws the pattern over several lines; its last says why.
+                regex::Error::Syntax(m) => format!(
+                    "bad path pattern: {}",
+                    m.lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim_start_matches("error: ")
+                ),
                 other => format!("bad path pattern: {other}"),
             })
     }

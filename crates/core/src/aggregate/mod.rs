@@ -430,7 +430,7 @@ impl Aggregate {
         }
         self.days.add(req.ts_ms, bytes, visitor);
         let bare = crate::route::without_query(&req.path);
-        if self.routing.statics.matches(bare) {
+        if self.routing.statics.matches_bare(bare) {
             self.static_paths.entry(bare).add(bytes);
         }
         if status == 404 {

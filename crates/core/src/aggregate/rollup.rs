@@ -135,7 +135,7 @@ impl Rollups {
             }
             let is_static = *statics
                 .entry(r.page)
-                .or_insert_with(|| batch.routing().statics.matches(page));
+                .or_insert_with(|| batch.routing().statics.matches_bare(page));
             if is_static {
                 hour.static_paths.entry(page).add(r.bytes);
             }

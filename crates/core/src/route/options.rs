@@ -209,11 +209,18 @@ impl StaticFiles {
 
     /// Whether `path` is a static file.
     pub fn matches(&self, path: &str) -> bool {
-        let bare = super::without_query(path).as_bytes();
-        let Some(dot) = memchr::memrchr(b'.', bare) else {
+        self.matches_bare(super::without_query(path))
+    }
+
+    /// Whether `bare`, a path without its query string, is a static file.
+    pub fn matches_bare(&self, bare: &str) -> bool {
+        // Only the last bytes can hold the dot of an extension short enough to be known.
+        let b = bare.as_bytes();
+        let tail = &b[b.len().saturating_sub(MAX_EXT + 1)..];
+        let Some(dot) = tail.iter().rposition(|&c| c == b'.') else {
             return false;
         };
-        let ext = &bare[dot + 1..];
+        let ext = &tail[dot + 1..];
         !ext.contains(&b'/') && packed(ext).is_some_and(|k| self.0.binary_search(&k).is_ok())
     }
 }
@@ -443,6 +450,8 @@ mod tests {
             "/api/v1.2/users",
             "/.env",
             "/css/",
+            "/a.css/verylongname",
+            "/a.png.backupcopy",
         ] {
             assert!(!d.matches(p), "{p}");
         }
