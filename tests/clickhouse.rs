@@ -404,6 +404,20 @@ fn two_instances_write_one_database_and_each_dashboard_answers_for_the_fleet() {
     );
     let v = common::get_json(&format!("http://{addr}/api/summary?range=all"));
     assert_eq!(v["requests"].as_u64(), Some(na + nb), "the fleet's total");
+    // The fleet's view without a range: every instance's requests, broken down by host.
+    let v = common::get_json(&format!("http://{addr}/api/summary?scope=fleet"));
+    assert_eq!(v["requests"].as_u64(), Some(na + nb), "{v}");
+    assert_eq!(v["filter"]["source"], "clickhouse");
+    let hosts: std::collections::BTreeSet<(String, u64)> = (v["hosts"].as_array().unwrap().iter())
+        .map(|h| {
+            (
+                h["host"].as_str().unwrap().to_owned(),
+                h["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [("web-1".to_owned(), na), ("web-2".to_owned(), nb)];
+    assert_eq!(hosts, want.into_iter().collect());
     // The charts and the route table of all of time are the fleet's too.
     let sum = |v: serde_json::Value| -> u64 {
         v.as_array()
@@ -440,6 +454,32 @@ fn two_instances_write_one_database_and_each_dashboard_answers_for_the_fleet() {
         0,
         "without a range, the live run's own requests"
     );
+    let fleet = common::get_json(&format!("http://{addr}/api/routes?host=web-2&scope=fleet"));
+    assert_eq!(sum(fleet), nb, "unless the fleet's are asked for");
+    let series = common::get_json(&format!(
+        "http://{addr}/api/timeseries?range=all&scope=fleet"
+    ));
+    assert_eq!(sum(series), na + nb);
+    // The fleet's hour is the hour before its newest stored minute, whichever instance
+    // holds it, not before this run's newest request.
+    let times: Vec<i64> = [&text_a, &text_b]
+        .iter()
+        .flat_map(|t| t.lines())
+        .filter_map(|l| Some(l.split('[').nth(1)?.split(']').next()?.to_owned()))
+        .map(|t| {
+            chrono::DateTime::parse_from_str(&t, "%d/%b/%Y:%H:%M:%S %z")
+                .unwrap()
+                .timestamp_millis()
+        })
+        .collect();
+    let newest_minute_end = times.iter().max().unwrap() / 60_000 * 60_000 + 59_999;
+    let hour = times
+        .iter()
+        .filter(|t| **t > newest_minute_end - 3_600_000)
+        .count() as u64;
+    assert!(hour > 0 && hour < na.max(nb));
+    let v = common::get_json(&format!("http://{addr}/api/summary?range=1h&scope=fleet"));
+    assert_eq!(v["requests"].as_u64(), Some(hour), "{v}");
 }
 
 #[test]

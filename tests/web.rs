@@ -541,6 +541,12 @@ async fn parameters_are_range_checked_and_refused_in_json() {
         "/api/routes?limit=-1",
         "/api/routes?limit=99999999999999999999999",
         "/api/summary?range=401d",
+        "/api/summary?scope=everywhere",
+        // The fleet's view needs ClickHouse: refused, not answered with this run's numbers.
+        "/api/summary?scope=fleet",
+        "/api/routes?scope=fleet",
+        "/api/timeseries?scope=fleet",
+        "/api/recent?scope=fleet",
     ] {
         let (status, headers, body) = get(&st, uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");

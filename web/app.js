@@ -6,6 +6,7 @@
 const I18N = {
   en: {
     connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', range: 'Range', route: 'Route',
+    fleet: 'All servers', fleetAll: 'every instance, from ClickHouse',
     status: 'Status', any: 'any', theme: 'Theme', total: 'Total requests', rate: 'Requests/s now',
     avg: 'Avg response', p95: 'p95 response', success: 'Success rate', e4: '4xx rate', e5: '5xx rate',
     visitors: 'Unique visitors', overTime: 'Requests over time', statusDist: 'Status codes',
@@ -38,6 +39,7 @@ const I18N = {
   },
   ko: {
     connecting: '연결 중…', live: '실시간', reconnecting: '재연결 중…', range: '기간', route: '경로',
+    fleet: '모든 서버', fleetAll: 'ClickHouse의 모든 인스턴스',
     status: '상태', any: '전체', theme: '테마', total: '총 요청 수', rate: '현재 초당 요청',
     avg: '평균 응답시간', p95: 'p95 응답시간', success: '성공률', e4: '4xx 비율', e5: '5xx 비율',
     visitors: '순 방문자', overTime: '시간별 요청 건수', statusDist: '상태 코드 분포',
@@ -74,10 +76,10 @@ const CLASSES = Object.keys(CLASS_COLORS);
 
 // The filters, in the order they appear in URLs and API queries. `route`, `status`, `host`
 // and `min_ms` live in the header's controls; the others are set by clicking a panel's row.
-const FILTER_KEYS = ['route', 'status', 'host', 'min_ms', 'browser', 'os', 'device', 'client', 'path', 'referer', 'country'];
+const FILTER_KEYS = ['route', 'status', 'host', 'min_ms', 'browser', 'os', 'device', 'client', 'path', 'referer', 'country', 'scope'];
 const DRILL_KEYS = ['browser', 'os', 'device', 'client', 'path', 'referer', 'country'];
 const DEVICES = ['desktop', 'mobile', 'tablet', 'bot', 'other'];
-const FILTER_LABELS = { route: 'route', status: 'status', host: 'server', min_ms: 'respTime', browser: 'browser', os: 'os', device: 'device', client: 'client', path: 'pathPrefix', referer: 'referer', country: 'country' };
+const FILTER_LABELS = { scope: 'fleet', route: 'route', status: 'status', host: 'server', min_ms: 'respTime', browser: 'browser', os: 'os', device: 'device', client: 'client', path: 'pathPrefix', referer: 'referer', country: 'country' };
 const MAX_VALUE = 200;
 const DEFAULT_RANGE = '1h';
 const PANEL_ROWS = 12;
@@ -722,6 +724,8 @@ function activeFilters() {
     status: $('status-filter').value,
     host: $('host-filter').value,
     min_ms: minMsValue(),
+    // The fleet's view: every instance's requests, from ClickHouse (only offered with it).
+    scope: $('fleet').checked ? 'fleet' : '',
   };
   DRILL_KEYS.forEach((k) => { f[k] = ui.drill[k] || ''; });
   return f;
@@ -766,6 +770,7 @@ function readUrl() {
   choose($('host-filter'), get('host'));
   const ms = Number(get('min_ms'));
   $('min-ms').value = get('min_ms') && Number.isFinite(ms) && ms > 0 ? String(ms) : '';
+  $('fleet').checked = get('scope') === 'fleet';
   const range = get('range');
   $('range').value = Array.from($('range').options).some((o) => o.value === range) ? range : DEFAULT_RANGE;
   ui.drill = {};
@@ -803,6 +808,7 @@ function clearFilter(key) {
   else if (key === 'status') $('status-filter').value = '';
   else if (key === 'host') $('host-filter').value = '';
   else if (key === 'min_ms') $('min-ms').value = '';
+  else if (key === 'scope') $('fleet').checked = false;
 }
 
 function toggleDrill(key, value) {
@@ -814,6 +820,7 @@ function toggleDrill(key, value) {
 function chipText(key, value) {
   if (key === 'device') return deviceName(value);
   if (key === 'min_ms') return '≥ ' + value + ' ms';
+  if (key === 'scope') return t('fleetAll');
   return value;
 }
 
@@ -935,6 +942,8 @@ function renderView() {
   if (!view) return;
   renderNumbers(view);
   renderPanels(view);
+  // The fleet's servers come with the fleet's view.
+  if (activeFilters().scope && ui.filtered) renderServers(ui.filtered);
 }
 
 function render(s) {
@@ -942,7 +951,7 @@ function render(s) {
   const filtering = filterParams().toString() !== '';
   renderView();
   if (filtering) refreshFiltered(false);
-  renderServers(s);
+  if (!activeFilters().scope) renderServers(s);
   renderSamples('t-slow', s.slowest, clientOf);
   renderSamples('t-recent', s.recent, agentOf);
   renderReport(s);
@@ -971,6 +980,8 @@ async function pollStore() {
     const ch = res.ok ? (await res.json()).clickhouse : null;
     const el = $('store');
     el.hidden = !ch || ch.available !== false;
+    // With ClickHouse the page can show every instance's requests (or when the URL asks).
+    $('scope-control').hidden = !ch && !$('fleet').checked;
     if (ch && ch.available === false) el.textContent = t('historyDown') + ' ' + fmtBytes(ch.queued_bytes);
   } catch (_) { /* the connection badge says the server is away */ }
 }
@@ -1010,7 +1021,7 @@ function init() {
   document.querySelectorAll('#t-routes th[data-sort]').forEach((th) => {
     th.addEventListener('click', () => { ui.routeSort = th.dataset.sort; rerender(); });
   });
-  ['range', 'status-filter', 'host-filter'].forEach((id) => $(id).addEventListener('change', () => changed()));
+  ['range', 'status-filter', 'host-filter', 'fleet'].forEach((id) => $(id).addEventListener('change', () => changed()));
   $('t-servers').addEventListener('click', (e) => {
     const row = e.target.closest('tr[data-host]');
     if (!row || row.dataset.host === '(other)') return;

@@ -106,11 +106,13 @@ pub async fn summary(
 ) -> Result<Response, ApiError> {
     crate::health::fault_point("web");
     let snap = latest(&st);
-    if st.clickhouse.is_some() && nonempty(&p.range).is_some_and(|r| r == "all") {
-        // All of time is the fleet's, in ClickHouse.
-        let f = p.filter(last_ms(&snap), true)?;
-        let (view, source) = super::fleet::from_clickhouse(&st, f, 0).await?;
-        return Ok(filtered_body(&snap, &p, &view.stats, 0, source));
+    let fleet = fleet_scope(&st, &p.scope)?;
+    if st.clickhouse.is_some() && (fleet || nonempty(&p.range).is_some_and(|r| r == "all")) {
+        // All of time, and the fleet's view of any range, are answered by ClickHouse.
+        let f = p.filter(super::fleet::anchor_ms(&st, &snap, fleet).await?, true)?;
+        let since = f.since_ms.unwrap_or(0);
+        let (view, source) = super::fleet::from_clickhouse(&st, f, since).await?;
+        return Ok(filtered_body(&snap, &p, &view.stats, since, source));
     }
     let Some(view) = view_of(&st, &p, true).await? else {
         return Ok(json_text(st.summary_json(&snap, p.lang)));
@@ -242,6 +244,34 @@ pub struct ViewParams {
     pub min_ms: Option<String>,
     /// Language of the insights and prompts (`en`, `ko`).
     pub lang: Option<crate::lang::Lang>,
+    /// `fleet`: every instance's requests, from ClickHouse, whatever the range (all of time
+    /// without one); `local` or none: this run's own, unless the range reaches past them.
+    pub scope: Option<String>,
+}
+
+/// Whether `scope` asks for the fleet's view; `Err` for a scope that is neither `fleet` nor
+/// `local`, or for the fleet's view without ClickHouse.
+pub(super) fn fleet_scope(st: &AppState, scope: &Option<String>) -> Result<bool, ApiError> {
+    let fleet = match nonempty(scope).as_deref() {
+        None | Some("local") => false,
+        Some("fleet") => true,
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "scope cannot be {:?}: fleet or local",
+                    crate::text::clip(other, 20)
+                ),
+            ));
+        }
+    };
+    if fleet && st.clickhouse.is_none() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "scope=fleet needs a run that writes to ClickHouse (--clickhouse URL)",
+        ));
+    }
+    Ok(fleet)
 }
 
 /// The filters' names.
@@ -460,6 +490,8 @@ pub struct Filter {
     pub order: Option<String>,
     /// Time range back from the newest request (`15m`, `1h`, …, `all`).
     pub range: Option<String>,
+    /// `fleet` or `local` (see [`ViewParams::scope`]).
+    pub scope: Option<String>,
 }
 
 /// Reads a `status` parameter (`5xx` or `404`); empty means none.
@@ -518,9 +550,10 @@ pub async fn recent(
     Params(f): Params<Filter>,
 ) -> Result<Json<Vec<SampleRow>>, ApiError> {
     let s = latest(&st);
+    let fleet = fleet_scope(&st, &f.scope)?;
     if let Some(client) = &st.clickhouse {
         let wanted = [&f.route, &f.status, &f.vhost, &f.host, &f.range];
-        if wanted.iter().any(|v| nonempty(v).is_some()) {
+        if fleet || wanted.iter().any(|v| nonempty(v).is_some()) {
             // Any filter is answered from every stored request, not the few kept here.
             return Ok(Json(
                 super::fleet::stored_requests(client.clone(), &f, last_ms(&s)).await?,
@@ -569,6 +602,7 @@ pub async fn routes(
         vhost: f.vhost.clone(),
         host: f.host.clone(),
         range: f.range.clone(),
+        scope: f.scope.clone(),
         ..ViewParams::default()
     };
     let local = view_of(&st, &scoped, true).await?;
@@ -705,6 +739,7 @@ pub async fn timeseries(
     Params(filters): Params<ViewParams>,
 ) -> Result<Response, ApiError> {
     let s = latest(&st);
+    let filters_scope = filters.scope.clone();
     let scoped = ViewParams {
         range: None,
         lang: None,
@@ -721,7 +756,8 @@ pub async fn timeseries(
         Some(v) => (&v.stats.timeline, &v.minute_latency),
         None => (&s.analysis.stats.timeline, &s.minute_latency),
     };
-    let last = last_ms(&s);
+    let fleet = fleet_scope(&st, &filters_scope)?;
+    let last = super::fleet::anchor_ms(&st, &s, fleet).await?;
     let range = q.range.as_deref().unwrap_or("1h");
     let span = if range == "all" {
         None

@@ -68,6 +68,33 @@ pub(super) async fn from_clickhouse(
     })
 }
 
+/// The time ranges are counted back from: the fleet's newest stored minute for the fleet's
+/// view (another instance may hold newer requests than this run), else this run's newest
+/// request.
+pub(super) async fn anchor_ms(
+    st: &AppState,
+    snap: &Snapshot,
+    fleet: bool,
+) -> Result<i64, ApiError> {
+    let local = last_ms(snap);
+    let Some(client) = st.clickhouse.clone().filter(|_| fleet) else {
+        return Ok(local);
+    };
+    let newest = tokio::task::spawn_blocking(move || {
+        crate::store::clickhouse::read::newest_minute_end_ms(&client)
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the query failed"))?
+    .map_err(|e| {
+        tracing::warn!(target: "web", error = %e, "ClickHouse query failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "history is unavailable: ClickHouse cannot be reached",
+        )
+    })?;
+    Ok(newest.unwrap_or(local))
+}
+
 /// With ClickHouse, the view of all of time (`all`) or of a range reaching past what the
 /// live run holds (`local`, or the snapshot when unfiltered): the fleet's stored requests
 /// that pass `p`'s filters.
@@ -78,10 +105,16 @@ pub(super) async fn fleet_range(
     p: &ViewParams,
     local: Option<&View>,
 ) -> Result<Option<View>, ApiError> {
-    let (Some(_), Some(range)) = (&st.clickhouse, range) else {
-        return Ok(None);
+    let fleet = super::api::fleet_scope(st, &p.scope)?;
+    let range = match (range, fleet) {
+        (Some(r), _) => r,
+        (None, true) => "all",
+        (None, false) => return Ok(None),
     };
-    let last = last_ms(snap);
+    if st.clickhouse.is_none() {
+        return Ok(None);
+    }
+    let last = anchor_ms(st, snap, fleet).await?;
     let since = match range {
         "all" => 0,
         r => last - duration_ms(r)? + 1,
@@ -92,7 +125,7 @@ pub(super) async fn fleet_range(
         Some(v) => v.window_from_ms,
         None => snap.analysis.stats.period.as_ref().map(|p| p.first_ms),
     };
-    if range != "all" && held_from.is_some_and(|h| h <= since) {
+    if !fleet && range != "all" && held_from.is_some_and(|h| h <= since) {
         return Ok(None);
     }
     Ok(Some(from_clickhouse(st, f, since).await?.0))
