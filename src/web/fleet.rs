@@ -32,7 +32,7 @@ pub(super) async fn from_clickhouse(
     if let Some(why) = read::unsupported(&f, &routes.geo) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, why));
     }
-    tokio::task::spawn_blocking(move || {
+    query(move || {
         // Counted as the run counts: its routes, static files and places.
         let mut agg = crate::aggregate::Aggregate::new(crate::aggregate::Limits::default())
             .with_routes(routes);
@@ -58,14 +58,23 @@ pub(super) async fn from_clickhouse(
         Ok((view, source))
     })
     .await
-    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the query failed"))?
-    .map_err(|e: crate::store::clickhouse::ClickHouseError| {
-        tracing::warn!(target: "web", error = %e, "ClickHouse query failed");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "history is unavailable: ClickHouse cannot be reached",
-        )
-    })
+}
+
+/// Runs the ClickHouse queries of `f` off the async threads; a failure is the answer that
+/// history is unavailable (and is logged).
+async fn query<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::store::clickhouse::ClickHouseError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the query failed"))?
+        .map_err(|e| {
+            tracing::warn!(target: "web", error = %e, "ClickHouse query failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "history is unavailable: ClickHouse cannot be reached",
+            )
+        })
 }
 
 /// The time ranges are counted back from: the fleet's newest stored minute for the fleet's
@@ -80,18 +89,8 @@ pub(super) async fn anchor_ms(
     let Some(client) = st.clickhouse.clone().filter(|_| fleet) else {
         return Ok(local);
     };
-    let newest = tokio::task::spawn_blocking(move || {
-        crate::store::clickhouse::read::newest_minute_end_ms(&client)
-    })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the query failed"))?
-    .map_err(|e| {
-        tracing::warn!(target: "web", error = %e, "ClickHouse query failed");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "history is unavailable: ClickHouse cannot be reached",
-        )
-    })?;
+    let newest =
+        query(move || crate::store::clickhouse::read::newest_minute_end_ms(&client)).await?;
     Ok(newest.unwrap_or(local))
 }
 
@@ -150,18 +149,7 @@ pub(super) async fn stored_requests(
         ..ViewFilter::default()
     };
     let limit = f.limit.unwrap_or(RECENT_ROWS).min(MAX_STORED_ROWS);
-    let rows = tokio::task::spawn_blocking(move || {
-        crate::store::clickhouse::read::newest(&client, &vf, limit)
-    })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "the query failed"))?
-    .map_err(|e| {
-        tracing::warn!(target: "web", error = %e, "ClickHouse query failed");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "history is unavailable: ClickHouse cannot be reached",
-        )
-    })?;
+    let rows = query(move || crate::store::clickhouse::read::newest(&client, &vf, limit)).await?;
     Ok(rows
         .iter()
         .map(|r| SampleRow {
