@@ -614,7 +614,7 @@ pub async fn routes(
         match super::fleet::fleet_range(&st, &s, f.range.as_deref(), &unranged, local.as_ref())
             .await?
         {
-            Some(v) => Some(v),
+            Some((v, _)) => Some(v),
             None => local,
         };
     let summary = view.as_ref().map_or(&s.analysis.stats, |v| &v.stats);
@@ -739,25 +739,24 @@ pub async fn timeseries(
     Params(filters): Params<ViewParams>,
 ) -> Result<Response, ApiError> {
     let s = latest(&st);
-    let filters_scope = filters.scope.clone();
     let scoped = ViewParams {
         range: None,
         lang: None,
         ..filters
     };
     let local = view_of(&st, &scoped, false).await?;
-    let view = match super::fleet::fleet_range(&st, &s, q.range.as_deref(), &scoped, local.as_ref())
-        .await?
-    {
-        Some(v) => Some(v),
-        None => local,
-    };
+    // The range counts back from the fleet's newest minute when the fleet answers.
+    let (view, last) =
+        match super::fleet::fleet_range(&st, &s, q.range.as_deref(), &scoped, local.as_ref())
+            .await?
+        {
+            Some((v, at)) => (Some(v), at),
+            None => (local, last_ms(&s)),
+        };
     let (timeline, minutes) = match &view {
         Some(v) => (&v.stats.timeline, &v.minute_latency),
         None => (&s.analysis.stats.timeline, &s.minute_latency),
     };
-    let fleet = fleet_scope(&st, &filters_scope)?;
-    let last = super::fleet::anchor_ms(&st, &s, fleet).await?;
     let range = q.range.as_deref().unwrap_or("1h");
     let span = if range == "all" {
         None

@@ -94,16 +94,17 @@ pub(super) async fn anchor_ms(
     Ok(newest.unwrap_or(local))
 }
 
-/// With ClickHouse, the view of all of time (`all`) or of a range reaching past what the
-/// live run holds (`local`, or the snapshot when unfiltered): the fleet's stored requests
-/// that pass `p`'s filters.
+/// With ClickHouse, the view of all of time (`all`), of a range reaching past what the
+/// live run holds (`local`, or the snapshot when unfiltered), or of any range with
+/// `scope=fleet`: the fleet's stored requests that pass `p`'s filters, and the time the
+/// range was counted back from (see [`anchor_ms`]).
 pub(super) async fn fleet_range(
     st: &AppState,
     snap: &Snapshot,
     range: Option<&str>,
     p: &ViewParams,
     local: Option<&View>,
-) -> Result<Option<View>, ApiError> {
+) -> Result<Option<(View, i64)>, ApiError> {
     let fleet = super::api::fleet_scope(st, &p.scope)?;
     let range = match (range, fleet) {
         (Some(r), _) => r,
@@ -127,7 +128,7 @@ pub(super) async fn fleet_range(
     if !fleet && range != "all" && held_from.is_some_and(|h| h <= since) {
         return Ok(None);
     }
-    Ok(Some(from_clickhouse(st, f, since).await?.0))
+    Ok(Some((from_clickhouse(st, f, since).await?.0, last)))
 }
 
 /// The newest stored requests that pass `f`, from ClickHouse.

@@ -279,29 +279,27 @@ pub fn combined_line(req: &crate::request::Request<'_>) -> String {
     )
 }
 
-/// The time of the newest stored request (UTC ms), if any.
 /// The end of the newest minute holding a stored request (from the per-minute rollups,
 /// which are far smaller than the rows), `None` when none is stored.
 pub fn newest_minute_end_ms(client: &Client) -> Result<Option<i64>, ClickHouseError> {
-    let text = client.query_text(&format!(
-        "SELECT count(), max(toUInt64(minute)) FROM {}.minutes FORMAT TabSeparated",
-        client.db()
-    ))?;
-    let mut parts = text.trim().split('\t');
-    let n: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-    let newest: Option<i64> = parts.next().and_then(|v| v.parse().ok());
-    Ok(newest.filter(|_| n > 0).map(|s| s * 1000 + 59_999))
+    let newest = stored_max(client, "minutes", "toUInt64(minute)")?;
+    Ok(newest.map(|s| s * 1000 + 59_999))
 }
 
-/// The time of the newest stored request, `None` when none is stored.
+/// The time of the newest stored request (UTC ms), `None` when none is stored.
 pub fn newest_ms(client: &Client) -> Result<Option<i64>, ClickHouseError> {
+    stored_max(client, "requests", "toUInt64(t) * 1000 + ms")
+}
+
+/// The largest `expr` over the rows of `table`, `None` when it has none (ClickHouse answers
+/// 0 for the maximum of no rows, so the rows are counted too).
+fn stored_max(client: &Client, table: &str, expr: &str) -> Result<Option<i64>, ClickHouseError> {
     let text = client.query_text(&format!(
-        "SELECT count(), max(toUInt64(t) * 1000 + ms) FROM {}.requests FORMAT TabSeparated",
+        "SELECT count(), max({expr}) FROM {}.{table} FORMAT TabSeparated",
         client.db()
     ))?;
     let mut parts = text.trim().split('\t');
     let n: u64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-    Ok((n > 0)
-        .then(|| parts.next().and_then(|v| v.parse().ok()))
-        .flatten())
+    let max: Option<i64> = parts.next().and_then(|v| v.parse().ok());
+    Ok(max.filter(|_| n > 0))
 }
